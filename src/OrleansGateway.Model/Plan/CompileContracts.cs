@@ -1,0 +1,26 @@
+using System.Collections.Immutable;
+
+namespace OrleansGateway.Model;
+
+/// <summary>Settings of the gateway installation that the resources do not carry.</summary>
+/// <param name="BindAddress">Address used for resources without <c>address</c> (Emissary: <c>AMBASSADOR_ENVOY_BIND_ADDRESS</c>).</param>
+/// <param name="AmbassadorNamespace">The gateway's own namespace (<c>AMBASSADOR_NAMESPACE</c>) for service qualification.</param>
+/// <param name="Tenant">Tenant that owns these resources (labels the plan's upstreams).</param>
+/// <param name="SecretsExternal">When true, secrets are resolved outside the compiler (e.g. Key Vault) and a secret
+/// name without a matching Secret resource is not an error.</param>
+public sealed record CompileOptions(
+    string BindAddress = "0.0.0.0",
+    string AmbassadorNamespace = "default",
+    string Tenant = "default",
+    bool SecretsExternal = false);
+
+public sealed record CompileInput(ImmutableArray<Resource> Resources, string AmbassadorId, CompileOptions? Options = null);
+
+/// <summary>
+/// The plan, a status for every resource of the input, and every diagnostic (including those without a
+/// resource, e.g. unreadable documents passed through from loading).
+/// </summary>
+public sealed record CompileResult(GatewayPlan Plan, ImmutableArray<ResourceStatus> Statuses, ImmutableArray<Diagnostic> Diagnostics)
+{
+    public bool HasDiscarded => Statuses.Any(s => s.State == ResourceState.Discarded);
+}

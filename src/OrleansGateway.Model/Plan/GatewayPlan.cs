@@ -1,0 +1,147 @@
+using System.Collections.Immutable;
+
+namespace OrleansGateway.Model;
+
+/// <summary>
+/// What the compiler produces and the data plane consumes: every listener to bind, with its routes.
+/// Immutable; a new configuration is a new plan, swapped whole (a connection keeps the plan it started with).
+/// </summary>
+public sealed record GatewayPlan(string AmbassadorId, ImmutableArray<ListenerPlan> Listeners)
+{
+    public static GatewayPlan Empty(string ambassadorId) => new(ambassadorId, []);
+}
+
+/// <summary>A socket to bind: the address is always concrete (the gateway's bind address fills an unset one).</summary>
+public sealed record ListenerEndpoint(string Address, int Port)
+{
+    public override string ToString() => Address.Contains(':') ? $"[{Address}]:{Port}" : $"{Address}:{Port}";
+}
+
+/// <summary>
+/// One listener. When <see cref="TlsInspected"/> the ClientHello is peeked and routed by SNI through
+/// <see cref="SniRoutes"/>; whatever no SNI route takes (no TLS, no SNI, unknown SNI) goes to
+/// <see cref="CatchAll"/> when there is one, and is closed otherwise. When not inspected every
+/// connection goes to <see cref="CatchAll"/>.
+/// </summary>
+/// <param name="Name">The Listener resource's name, or <c>listener-&lt;address&gt;-&lt;port&gt;</c> for an automatic one.</param>
+/// <param name="Source">The explicit Listener resource, null for an automatic Listener.</param>
+/// <param name="StatsPrefix">Metrics label: the Listener's <c>statsPrefix</c>, else <c>ingress_tls_PORT</c> / <c>ingress_tcp_PORT</c>.</param>
+/// <param name="Resources">Every resource that contributes to this listener (for reporting bind errors on them).</param>
+public sealed record ListenerPlan(
+    ListenerEndpoint Endpoint,
+    string Name,
+    ResourceRef? Source,
+    bool TlsInspected,
+    string StatsPrefix,
+    ImmutableArray<SniRoute> SniRoutes,
+    RoutePlan? CatchAll,
+    ImmutableArray<ResourceRef> Resources);
+
+public enum HostPatternKind
+{
+    /// <summary><c>foo.example.com</c></summary>
+    Exact,
+
+    /// <summary><c>*.example.com</c>: any name ending in <c>.example.com</c>, several labels deep included.</summary>
+    Wildcard,
+
+    /// <summary><c>*</c>: every TLS connection not matched more specifically (with or without SNI).</summary>
+    Any,
+}
+
+/// <summary>A TLS-terminating route selected by SNI.</summary>
+/// <param name="Host">Lower-cased pattern as written in the mapping's <c>host</c>.</param>
+public sealed record SniRoute(string Host, HostPatternKind Kind, TlsTermination Termination, RoutePlan Route);
+
+/// <summary>Reference to a Secret by namespace and name (namespace already resolved).</summary>
+public sealed record SecretRef(string Namespace, string Name)
+{
+    public override string ToString() => $"{Namespace}/{Name}";
+}
+
+/// <summary>TLS versions as an ordered enum (Emissary's <c>v1.0</c> .. <c>v1.3</c>).</summary>
+public enum TlsVersion
+{
+    Tls10,
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+/// <summary>Downstream TLS: where the certificate comes from and how the handshake is constrained.</summary>
+/// <param name="CertificateSource">The Host or TLSContext that supplied the certificate.</param>
+/// <param name="CipherSuites">OpenSSL/IANA names as written; empty means the platform default.</param>
+/// <param name="ClientCa">CA that verifies client certificates (<c>ca_secret</c>); null means none asked for.</param>
+public sealed record TlsTermination(
+    ResourceRef CertificateSource,
+    SecretRef Certificate,
+    TlsVersion? MinVersion,
+    TlsVersion? MaxVersion,
+    ImmutableArray<string> CipherSuites,
+    ImmutableArray<string> AlpnProtocols,
+    SecretRef? ClientCa,
+    bool ClientCertificateRequired);
+
+/// <summary>Upstream TLS. All fields optional: <c>https://</c> alone originates with no client certificate and no verification.</summary>
+/// <param name="Context">The TLSContext named by <c>tls:</c>, null for plain <c>https://</c>.</param>
+/// <param name="Sni">TLSContext <c>sni</c>, else the service host when it is a DNS name, else null.</param>
+/// <param name="TrustedCa">When set, the upstream certificate must chain to it (hostname is checked against <see cref="Sni"/> when set).</param>
+public sealed record TlsOrigination(
+    ResourceRef? Context,
+    SecretRef? ClientCertificate,
+    string? Sni,
+    SecretRef? TrustedCa,
+    TlsVersion? MinVersion,
+    TlsVersion? MaxVersion,
+    ImmutableArray<string> CipherSuites,
+    ImmutableArray<string> AlpnProtocols);
+
+/// <summary>A parsed <c>service</c>: host is lower-cased, IPv6 without brackets; port already defaulted (80 or 443).</summary>
+public sealed record ServiceAddress(string Scheme, string Host, int Port, bool IsIpLiteral)
+{
+    public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}
+
+/// <summary>How to turn the service host into addresses.</summary>
+/// <param name="Name">Resolver resource name (e.g. <c>kubernetes-service</c>, <c>consul</c>).</param>
+/// <param name="Datacenter">Consul only.</param>
+/// <param name="Address">Consul agent address, when set.</param>
+public sealed record ResolverPlan(string Name, ResolverKind Kind, string? Datacenter = null, string? Address = null)
+{
+    public static readonly ResolverPlan KubernetesService = new("kubernetes-service", ResolverKind.KubernetesService);
+}
+
+/// <summary>Effective thresholds (Envoy defaults 1024/1024/1024/3 when unset). Only the DEFAULT priority applies to TCP.</summary>
+public sealed record CircuitBreakerPlan(int MaxConnections, int MaxPendingRequests, int MaxRequests, int MaxRetries)
+{
+    public static readonly CircuitBreakerPlan Default = new(1024, 1024, 1024, 3);
+}
+
+/// <summary>One member of a canary group.</summary>
+/// <param name="Mapping">The TCPMapping this upstream comes from.</param>
+/// <param name="StatsName">Metrics label: <c>stats_name</c>, else the mapping name.</param>
+/// <param name="Service">The normalized service string (namespace-qualified when that rule applies).</param>
+/// <param name="Share">Percentage of connections, 0..100; the shares of a route add up to 100 (0-share members never get one).</param>
+/// <param name="Origination">Null when the upstream connection is cleartext.</param>
+/// <param name="ClusterKey">Identity of the upstream cluster: connection counts for circuit breakers are kept per key
+/// (Emissary: service + tls + namespace + breakers + cluster_tag).</param>
+/// <param name="IdleTimeout">Null: no idle timeout.</param>
+public sealed record UpstreamPlan(
+    ResourceRef Mapping,
+    string Tenant,
+    string StatsName,
+    string Service,
+    ServiceAddress Target,
+    double Share,
+    TlsOrigination? Origination,
+    ResolverPlan Resolver,
+    bool EnableIpv4,
+    bool EnableIpv6,
+    CircuitBreakerPlan CircuitBreakers,
+    TimeSpan? IdleTimeout,
+    TimeSpan ConnectTimeout,
+    string ClusterKey);
+
+/// <summary>A canary group: every TCPMapping with the same (address, port, host).</summary>
+/// <param name="Name">Emissary-style group name: <c>GROUP: &lt;first mapping name&gt;</c>.</param>
+public sealed record RoutePlan(string Name, ImmutableArray<UpstreamPlan> Upstreams);
