@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text;
+using OrleansGateway.Model;
 using OrleansGateway.Proxy.Tls;
 using OrleansGateway.Reporting;
 
@@ -11,9 +13,8 @@ internal static class DevCertCommand
     {
         var hosts = new Option<string[]>("--host")
         {
-            Description = "DNS name (or IP address) the certificate is for; repeat for more names.",
+            Description = "DNS name the certificate is for (the first is its CN); repeat for more names.",
             Required = true,
-            AllowMultipleArgumentsPerToken = false,
         };
         var name = new Option<string>("--name") { Description = "metadata.name of the Secret.", Required = true };
         var @namespace = new Option<string>("--namespace")
@@ -21,29 +22,49 @@ internal static class DevCertCommand
             Description = "metadata.namespace of the Secret.",
             DefaultValueFactory = _ => "default",
         };
-        var file = new Option<FileInfo>("--out")
-        {
-            Description = "File to write the Secret YAML to (overwritten).",
-            Required = true,
-        };
+        var file = new Option<FileInfo>("--out") { Description = "File to write the Secret YAML to (overwritten).", Required = true };
+        var days = new Option<int>("--days") { Description = "Validity in days.", DefaultValueFactory = _ => 365 };
 
-        var command = new Command("dev-cert", "Write a kubernetes.io/tls Secret holding a new self-signed certificate (for trials, never production).")
+        var command = new Command(
+            "dev-cert",
+            "Write a kubernetes.io/tls Secret holding a new self-signed certificate and its unencrypted key (for trials, never production).")
         {
             hosts,
             name,
             @namespace,
             file,
+            days,
         };
         command.SetAction(result =>
         {
             var target = result.GetValue(file)!;
-            using var certificate = DevCertificates.CreateSelfSignedServer(result.GetValue(hosts)!);
-            var yaml = DevCertificates.ToSecret(certificate, result.GetValue(name)!, result.GetValue(@namespace)!);
+            var names = result.GetValue(hosts)!;
+            using var certificate = DevCertificates.CreateSelfSignedServer(names, result.GetValue(days));
+            var secret = DevCertificates.ToSecret(result.GetValue(name)!, result.GetValue(@namespace)!, certificate);
             target.Directory?.Create();
-            File.WriteAllText(target.FullName, yaml);
-            output.WriteLine($"wrote Secret '{result.GetValue(name)}' ({string.Join(", ", result.GetValue(hosts)!)}) to {target.FullName}");
+            File.WriteAllText(target.FullName, ToYaml(secret));
+            output.WriteLine($"wrote Secret {secret.Namespace}/{secret.Name} for {string.Join(", ", names)} to {target.FullName}");
             return ExitCodes.Ok;
         });
         return command;
     }
+
+    /// <summary>The Secret as <c>kubectl get secret -o yaml</c> would show it: base64 <c>data</c>, so it applies to a cluster as is.</summary>
+    private static string ToYaml(SecretResource secret)
+    {
+        var yaml = new StringBuilder()
+            .Append("# Made by `ogw dev-cert`: a self-signed certificate for trials. Its private key is not protected.\n")
+            .Append("apiVersion: v1\n")
+            .Append("kind: Secret\n")
+            .Append("metadata:\n")
+            .Append($"  name: {secret.Name}\n")
+            .Append($"  namespace: {secret.Namespace}\n")
+            .Append($"type: {secret.Type}\n")
+            .Append("data:\n")
+            .Append($"  tls.crt: {Base64(secret.TlsCrt!)}\n")
+            .Append($"  tls.key: {Base64(secret.TlsKey!)}\n");
+        return yaml.ToString();
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.ASCII.GetBytes(text));
 }
