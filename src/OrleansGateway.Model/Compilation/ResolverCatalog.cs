@@ -15,7 +15,10 @@ internal sealed class ResolverCatalog
     public static ResolverCatalog Build(IEnumerable<ResourceEntry> resolvers)
     {
         var catalog = new ResolverCatalog();
-        foreach (var entry in resolvers)
+        // Three kinds share one name space, so "first" is by (namespace, name) across kinds, then kind.
+        var ordered = resolvers.OrderBy(e => e.Resource, Comparer<Resource>.Create(ResourceOrder.ByNamespaceAndName))
+            .ThenBy(e => e.Resource.Kind, StringComparer.Ordinal).ToList();
+        foreach (var entry in ordered)
         {
             var r = (ResolverResource)entry.Resource;
             if (catalog._byName.TryGetValue(r.Name, out var kept))

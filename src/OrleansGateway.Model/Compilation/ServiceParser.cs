@@ -142,7 +142,7 @@ internal static partial class ServiceParser
             port = p;
         }
 
-        return new ParsedService(scheme, host.ToLowerInvariant(), port, isIp, warnings);
+        return new ParsedService(scheme, LowerExceptZone(host), port, isIp, warnings);
     }
 
     /// <summary>A dotted quad only: <see cref="IPAddress.TryParse(string, out IPAddress)"/> would also take <c>1</c> or <c>1.2</c>.</summary>
@@ -150,6 +150,13 @@ internal static partial class ServiceParser
     {
         var parts = host.Split('.');
         return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) && int.Parse(p, CultureInfo.InvariantCulture) <= 255);
+    }
+
+    // Interface names (the IPv6 zone) are case-sensitive; only the address is lower-cased.
+    private static string LowerExceptZone(string host)
+    {
+        var pct = host.IndexOf('%');
+        return pct < 0 ? host.ToLowerInvariant() : host[..pct].ToLowerInvariant() + host[pct..];
     }
 
     // Inside brackets a zone must be URL-escaped ("%25eth0", RFC 6874), as Emissary's parsers require.
