@@ -21,16 +21,22 @@ internal abstract class ConnectionSide(Socket socket)
     /// <summary>Closes <paramref name="socket"/>; with <paramref name="reset"/> the peer gets an RST instead of a FIN.</summary>
     public static void Close(Socket socket, bool reset)
     {
-        if (reset)
+        try
         {
-            try
+            if (reset)
             {
                 socket.LingerState = new LingerOption(true, 0);
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            else
             {
-                // Already closed: nothing left to reset.
+                // Disposing a socket with a pending receive is abortive on Linux (the peer sees an RST); an explicit
+                // shutdown first sends the FIN and wakes the pending operations.
+                socket.Shutdown(SocketShutdown.Both);
             }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed or never connected: nothing left to signal.
         }
 
         socket.Dispose();
