@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OrleansGateway.Proxy;
@@ -12,9 +13,6 @@ namespace OrleansGateway.Silo;
 /// </summary>
 public static class Program
 {
-    /// <summary>The data plane's meter (see OrleansGateway.Proxy's README).</summary>
-    private const string ProxyMeter = "OrleansGateway.Proxy";
-
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
 
     /// <summary>Runs until <paramref name="stop"/> fires, SIGTERM or Ctrl+C; what tests call in-process.</summary>
@@ -50,11 +48,14 @@ public static class Program
         builder.Services.AddSingleton<GatewayState>();
         // Disposed by the container when the host stops, after the config source has stopped applying plans.
         builder.Services.AddSingleton(services => new ProxyServer(
-            settings.Proxy, services.GetRequiredService<ILoggerFactory>(), services.GetRequiredService<TimeProvider>()));
+            settings.Proxy,
+            services.GetRequiredService<ILoggerFactory>(),
+            services.GetRequiredService<TimeProvider>(),
+            meterFactory: services.GetService<IMeterFactory>()));
         builder.Services.AddHostedService<ConfigDirectorySource>();
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
-            .WithMetrics(metrics => metrics.AddMeter(ProxyMeter).AddPrometheusExporter());
+            .WithMetrics(metrics => metrics.AddMeter(ProxyServer.MeterName).AddPrometheusExporter());
 
         await using var app = builder.Build();
         app.MapGatewayEndpoints();

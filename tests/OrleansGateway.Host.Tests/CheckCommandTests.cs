@@ -57,12 +57,12 @@ public sealed class CheckCommandTests
             + "\n" + Yaml.TcpMapping("raw", 5432, "raw:22"));
         dir.Write("unreadable.yaml", "kind: [unclosed\n");
 
-        var (_, output, _) = Ogw("check", dir.Path, "--output", "json", "--ambassador-id", "edge");
+        var (_, output, _) = Ogw("check", dir.Path, "--output", "json", "--ambassador-id", "default");
 
         using var json = JsonDocument.Parse(output);
         var root = json.RootElement;
         Assert.Equal(["ambassadorId", "resources", "listeners", "diagnostics"], Names(root));
-        Assert.Equal("edge", root.GetProperty("ambassadorId").GetString());
+        Assert.Equal("default", root.GetProperty("ambassadorId").GetString());
         Assert.Equal(["kind", "name", "namespace", "status", "messages", "source"], Names(root.GetProperty("resources")[0]));
         Assert.Equal(["file", "document", "line"], Names(root.GetProperty("resources")[0].GetProperty("source")));
 

@@ -29,7 +29,7 @@ internal static class TextReport
         output.WriteLine();
         output.WriteLine(
             $"{Count(report, "Accepted")} accepted, {Count(report, "Discarded")} discarded, {Count(report, "Ignored")} ignored; "
-            + $"{report.Listeners.Length} listener(s).");
+            + $"{report.Listeners.Length} listener(s); {fileLevel.Count(d => d.Severity == "error")} file error(s).");
     }
 
     private static void WriteResources(CheckReport report, TextWriter output)

@@ -60,23 +60,24 @@ internal static class ConfigEvaluator
 
     /// <summary>
     /// Folds the data plane's bind results into the statuses: every resource of a listener that could not be bound
-    /// gets the bind error; its TCPMappings and its Listener are Discarded because none of them is served.
+    /// gets the bind error, and its TCPMappings and its Listener are Discarded because none of them is served; the
+    /// warnings of a bound listener (e.g. a route whose TLS cannot be set up) are added to its resources' messages.
     /// </summary>
     public static ImmutableArray<ResourceStatus> WithBindResults(ImmutableArray<ResourceStatus> statuses, ApplyResult apply)
     {
         var failures = apply.Failed
             .SelectMany(l => l.Resources.Select(r => (Resource: r, Message: $"listener {l.Endpoint} could not be bound: {l.Error}")))
             .ToLookup(f => f.Resource, f => f.Message);
+        var warnings = apply.Listeners
+            .Where(l => l.Bound)
+            .SelectMany(l => l.Resources.SelectMany(r => l.Warnings.Select(w => (Resource: r, Message: $"listener {l.Endpoint}: {w}"))))
+            .ToLookup(w => w.Resource, w => w.Message);
         return statuses.Select(s =>
         {
-            var messages = failures[s.Resource].ToImmutableArray();
-            if (messages.IsEmpty)
-            {
-                return s;
-            }
-
-            var state = s.Resource.Kind is "TCPMapping" or "Listener" ? ResourceState.Discarded : s.State;
-            return s with { State = state, Messages = s.Messages.AddRange(messages) };
+            var failed = failures[s.Resource].ToImmutableArray();
+            var messages = s.Messages.AddRange(failed).AddRange(warnings[s.Resource]);
+            var state = !failed.IsEmpty && s.Resource.Kind is ("TCPMapping" or "Listener") ? ResourceState.Discarded : s.State;
+            return s with { State = state, Messages = messages };
         }).ToImmutableArray();
     }
 
