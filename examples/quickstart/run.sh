@@ -7,8 +7,8 @@ root="$(cd "$here/../.." && pwd)"
 
 "$here/make-dev-cert.sh"
 
-dotnet build "$root/src/OrleansGateway.Cli" --nologo -v quiet
-dotnet build "$root/src/OrleansGateway.Silo" --nologo -v quiet
+dotnet build "$root/src/OrleansGateway.Cli" --nologo -v quiet -clp:NoSummary
+dotnet build "$root/src/OrleansGateway.Silo" --nologo -v quiet -clp:NoSummary
 
 dotnet "$root/src/OrleansGateway.Cli/bin/Debug/net10.0/ogw.dll" echo --listen 127.0.0.1:9000 &
 echo_pid=$!
