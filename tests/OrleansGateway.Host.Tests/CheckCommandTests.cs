@@ -127,6 +127,18 @@ public sealed class CheckCommandTests
         Assert.Empty(json.RootElement.GetProperty("listeners").EnumerateArray());
     }
 
+    [Fact]
+    public void A_single_file_can_be_checked()
+    {
+        using var dir = GoodAndBroken();
+
+        var (exit, output, _) = Ogw("check", Path.Combine(dir.Path, "good.yaml"), "--output", "json");
+
+        Assert.Equal(0, exit);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal(["db", "ssh"], json.RootElement.GetProperty("resources").EnumerateArray().Select(r => r.GetProperty("name").GetString()).Order());
+    }
+
     [Theory]
     [InlineData("1-plain-tcp")]
     [InlineData("2-terminate-tls")]
