@@ -177,7 +177,8 @@ internal static class DocumentReader
                 $"apiVersion {apiVersion} is not supported for kind {kind} (use getambassador.io/v3alpha1 or getambassador.io/v2); ignored");
         }
 
-        var why = kind is "Mapping" or "TLSRoute" or "TCPRoute" or "Service" or "Deployment" or "ConfigMap"
+        // Other Emissary kinds (Mapping, AuthService, ...) are HTTP features; the rest is ordinary Kubernetes.
+        var why = apiVersion.StartsWith(Ambassador, StringComparison.Ordinal)
             ? $"kind {kind} is not handled by OrleansGateway (layer 4 only); ignored"
             : $"kind {kind} ({apiVersion}) is not handled by OrleansGateway; ignored";
         return Foreign(header, reader, Severity.Info, LoaderCodes.KindForeign, why);

@@ -133,7 +133,7 @@ public class DocumentStructureTests
 
     [Theory]
     [InlineData("Mapping", "getambassador.io/v3alpha1", Severity.Info, LoaderCodes.KindForeign, "kind Mapping is not handled by OrleansGateway (layer 4 only); ignored")]
-    [InlineData("Service", "v1", Severity.Info, LoaderCodes.KindForeign, "layer 4 only")]
+    [InlineData("Service", "v1", Severity.Info, LoaderCodes.KindForeign, "kind Service (v1) is not handled by OrleansGateway; ignored")]
     [InlineData("Deployment", "apps/v1", Severity.Info, LoaderCodes.KindForeign, "ignored")]
     [InlineData("ConfigMap", "v1", Severity.Info, LoaderCodes.KindForeign, "ignored")]
     [InlineData("Secret", "v2", Severity.Info, LoaderCodes.KindForeign, "ignored")]
