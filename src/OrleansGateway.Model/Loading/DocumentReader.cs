@@ -119,22 +119,23 @@ internal static class DocumentReader
         }
 
         var name = HeaderString(nameNode);
-        if (kind is null || apiVersion is null || string.IsNullOrEmpty(name))
+        if (string.IsNullOrEmpty(kind) || string.IsNullOrEmpty(apiVersion) || string.IsNullOrEmpty(name))
         {
-            ReportMissing(node, prefix, document, kind is null, kindNode, apiVersion is null, apiVersionNode, string.IsNullOrEmpty(name), metadataNode, nameNode);
+            ReportMissing(node, prefix, document,
+                string.IsNullOrEmpty(kind), kindNode, string.IsNullOrEmpty(apiVersion), apiVersionNode, string.IsNullOrEmpty(name), metadataNode, nameNode);
             return;
         }
 
         var source = document.At(node);
         var ns = HeaderString(namespaceNode);
-        var provisional = new ResourceRef(kind, string.IsNullOrEmpty(ns) ? "default" : ns, name);
-        var reader = new FieldReader(document, provisional);
+        var identity = new ResourceRef(kind, string.IsNullOrEmpty(ns) ? "default" : ns, name);
+        var reader = new FieldReader(document, identity);
         if (namespaceNode is not null && !YamlValues.IsNull(namespaceNode) && string.IsNullOrEmpty(ns))
         {
             reader.TypeError(namespaceNode, "metadata.namespace", "a non-empty string");
         }
 
-        var header = new ResourceHeader(apiVersion, kind, name, provisional.Namespace, ImmutableDictionary<string, string>.Empty, source, node, specNode);
+        var header = new ResourceHeader(apiVersion, kind, name, identity.Namespace, ImmutableDictionary<string, string>.Empty, source, node, specNode);
         resources.Add(Dispatch(header, reader, annotationStyle, labelsNode));
     }
 

@@ -90,6 +90,7 @@ public class DocumentStructureTests
     [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: {name: ''}\n", LoaderCodes.NameMissing, "must be a non-empty string", 3)]
     [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: [a]\n", LoaderCodes.NameMissing, "metadata must be a mapping", 3)]
     [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: [TCPMapping]\nmetadata: {name: m}\n", LoaderCodes.KindMissing, "kind must be a non-empty string, found a list", 2)]
+    [InlineData("apiVersion: ''\nkind: TCPMapping\nmetadata: {name: m}\n", LoaderCodes.ApiVersionMissing, "apiVersion must be a non-empty string, found the quoted string ''", 1)]
     [InlineData("just a string\n", LoaderCodes.DocumentNotMapping, "found 'just a string'", 1)]
     public void Documents_that_are_not_resources_are_errors_without_a_resource(string yaml, string code, string message, int line)
     {
@@ -180,6 +181,15 @@ public class DocumentStructureTests
         var secret = LoaderAssert.Single<SecretResource>(yaml);
 
         Assert.Equal("-----BEGIN CERTIFICATE-----\n---\n-----END CERTIFICATE-----\n", secret.TlsCrt);
+    }
+
+    [Fact]
+    public void Directives_belong_to_the_document_after_them()
+    {
+        var result = LoaderAssert.Parse("%YAML 1.2\n---\n" + Mapping("a") + "\n---\n" + Mapping("b"));
+
+        Assert.Empty(result.Diagnostics);
+        Assert.Equal(new SourceLocation(LoaderAssert.File, 1, 11), result.Resources[1].Source);
     }
 
     [Fact]
