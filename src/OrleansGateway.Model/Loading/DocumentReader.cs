@@ -119,22 +119,23 @@ internal static class DocumentReader
         }
 
         var name = HeaderString(nameNode);
-        if (kind is null || apiVersion is null || string.IsNullOrEmpty(name))
+        if (string.IsNullOrEmpty(kind) || string.IsNullOrEmpty(apiVersion) || string.IsNullOrEmpty(name))
         {
-            ReportMissing(node, prefix, document, kind is null, kindNode, apiVersion is null, apiVersionNode, string.IsNullOrEmpty(name), metadataNode, nameNode);
+            ReportMissing(node, prefix, document,
+                string.IsNullOrEmpty(kind), kindNode, string.IsNullOrEmpty(apiVersion), apiVersionNode, string.IsNullOrEmpty(name), metadataNode, nameNode);
             return;
         }
 
         var source = document.At(node);
         var ns = HeaderString(namespaceNode);
-        var provisional = new ResourceRef(kind, string.IsNullOrEmpty(ns) ? "default" : ns, name);
-        var reader = new FieldReader(document, provisional);
+        var identity = new ResourceRef(kind, string.IsNullOrEmpty(ns) ? "default" : ns, name);
+        var reader = new FieldReader(document, identity);
         if (namespaceNode is not null && !YamlValues.IsNull(namespaceNode) && string.IsNullOrEmpty(ns))
         {
             reader.TypeError(namespaceNode, "metadata.namespace", "a non-empty string");
         }
 
-        var header = new ResourceHeader(apiVersion, kind, name, provisional.Namespace, ImmutableDictionary<string, string>.Empty, source, node, specNode);
+        var header = new ResourceHeader(apiVersion, kind, name, identity.Namespace, ImmutableDictionary<string, string>.Empty, source, node, specNode);
         resources.Add(Dispatch(header, reader, annotationStyle, labelsNode));
     }
 
@@ -177,7 +178,8 @@ internal static class DocumentReader
                 $"apiVersion {apiVersion} is not supported for kind {kind} (use getambassador.io/v3alpha1 or getambassador.io/v2); ignored");
         }
 
-        var why = kind is "Mapping" or "TLSRoute" or "TCPRoute" or "Service" or "Deployment" or "ConfigMap"
+        // Other Emissary kinds (Mapping, AuthService, ...) are HTTP features; the rest is ordinary Kubernetes.
+        var why = apiVersion.StartsWith(Ambassador, StringComparison.Ordinal)
             ? $"kind {kind} is not handled by OrleansGateway (layer 4 only); ignored"
             : $"kind {kind} ({apiVersion}) is not handled by OrleansGateway; ignored";
         return Foreign(header, reader, Severity.Info, LoaderCodes.KindForeign, why);

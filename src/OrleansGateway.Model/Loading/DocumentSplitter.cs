@@ -14,13 +14,25 @@ internal static class DocumentSplitter
     {
         var chunks = new List<Chunk>();
         int chunkStart = 0, chunkLine = 1, line = 1, position = 0;
+
+        // Directives (%YAML, %TAG) and comments before a marker belong to the document the marker starts.
+        var chunkHasContent = false;
         while (position < text.Length)
         {
-            if (position > chunkStart && IsDocumentMarker(text, position))
+            if (IsDocumentMarker(text, position))
             {
-                chunks.Add(new Chunk(chunkStart, position - chunkStart, chunkLine));
-                chunkStart = position;
-                chunkLine = line;
+                if (chunkHasContent)
+                {
+                    chunks.Add(new Chunk(chunkStart, position - chunkStart, chunkLine));
+                    chunkStart = position;
+                    chunkLine = line;
+                }
+
+                chunkHasContent = true;
+            }
+            else if (!chunkHasContent && !IsPreamble(text, position))
+            {
+                chunkHasContent = true;
             }
 
             var newline = text.IndexOf('\n', position);
@@ -35,6 +47,30 @@ internal static class DocumentSplitter
 
         chunks.Add(new Chunk(chunkStart, text.Length - chunkStart, chunkLine));
         return chunks;
+    }
+
+    /// <summary>A blank line, a comment or a directive: nothing that starts a document by itself.</summary>
+    private static bool IsPreamble(string text, int lineStart)
+    {
+        if (text[lineStart] == '%')
+        {
+            return true;
+        }
+
+        for (var i = lineStart; i < text.Length; i++)
+        {
+            switch (text[i])
+            {
+                case ' ' or '\t' or '\r':
+                    continue;
+                case '\n' or '#':
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsDocumentMarker(string text, int lineStart)

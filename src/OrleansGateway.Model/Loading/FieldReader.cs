@@ -56,9 +56,17 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
     public void Required(YamlNode at, string field) =>
         Error(LoaderCodes.FieldRequired, at, field, $"{field} is required");
 
-    public void Unknown(YamlNode at, string field, string? hint = null) =>
+    public void Unknown(YamlNode at, string field, string? hint = null)
+    {
+        // YamlDotNet's merge support cannot override merged keys, so `<<` stays an ordinary (unknown) key.
+        if (field.EndsWith("<<", StringComparison.Ordinal))
+        {
+            hint = "YAML merge keys (<<) are not supported; write the fields out";
+        }
+
         Note(Severity.Warning, LoaderCodes.FieldUnknown, at, field,
             hint is null ? $"unknown field {field}; ignored (check the spelling)" : $"unknown field {field}; ignored: {hint}");
+    }
 
     /// <summary>The key of a mapping entry; a non-scalar key (legal YAML, never a resource field) is reported and skipped.</summary>
     public string? Key(YamlNode key, string parent)

@@ -85,20 +85,53 @@ public static class ResourceLoader
 
             if (failure is not null)
             {
-                diagnostics.Add(SyntaxError(failure, file, documentIndex++, chunk.FirstLine));
+                diagnostics.Add(SyntaxError(failure, text.Substring(chunk.Start, chunk.Length), file, documentIndex++, chunk.FirstLine));
             }
         }
     }
 
-    private static Diagnostic SyntaxError(Exception failure, string file, int documentIndex, int chunkLine)
+    private static Diagnostic SyntaxError(Exception failure, string chunkText, string file, int documentIndex, int chunkLine)
     {
-        var (line, column) = failure is YamlException { Start.Line: > 0 } yaml
-            ? ((int)yaml.Start.Line + chunkLine - 1, (int)yaml.Start.Column)
-            : (chunkLine, 1);
+        string message;
+        int line, column;
+        if (failure is YamlException { Start.Line: > 0 } yaml)
+        {
+            (line, column) = ((int)yaml.Start.Line, (int)yaml.Start.Column);
+            message = failure.Message.TrimEnd('.');
+        }
+        else
+        {
+            // YamlDotNet sometimes fails with a bare InvalidOperationException (e.g. an unclosed `{` followed by
+            // block lines) that carries no position: the end of the last event it could parse is the best hint.
+            var last = LastParsedMark(chunkText);
+            (line, column) = ((int)last.Line, (int)last.Column);
+            message = "the YAML parser gave up after this point (an unclosed bracket, brace or quote is a common cause)";
+        }
+
+        line += chunkLine - 1;
         return new Diagnostic(
             Severity.Error,
             LoaderCodes.YamlSyntax,
-            $"malformed YAML at line {line}, column {column}: {failure.Message.TrimEnd('.')}; this document was skipped, the others are still read",
+            $"malformed YAML at line {line}, column {column}: {message}; this document was skipped, the others are still read",
             Source: new SourceLocation(file, documentIndex, line));
+    }
+
+    private static Mark LastParsedMark(string chunkText)
+    {
+        var parser = new Parser(new StringReader(chunkText));
+        var last = new Mark(0, 1, 1);
+        try
+        {
+            while (parser.MoveNext())
+            {
+                last = parser.Current!.End;
+            }
+        }
+        catch (Exception)
+        {
+            // Expected: this replays the failure only to find where it happened.
+        }
+
+        return last;
     }
 }

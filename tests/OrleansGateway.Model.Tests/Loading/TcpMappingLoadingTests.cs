@@ -186,6 +186,7 @@ public class TcpMappingLoadingTests
     [InlineData("timeout_ms", "idle_timeout_ms")]
     [InlineData("load_balancer", "not supported on TCPMappings")]
     [InlineData("servise", "check the spelling")]
+    [InlineData("<<", "merge keys")]
     public void Unknown_fields_warn_and_the_mapping_still_loads(string field, string hint)
     {
         var result = LoaderAssert.Parse(LoaderAssert.TcpMapping($"port: 1\nservice: a\n{field}: x"));
