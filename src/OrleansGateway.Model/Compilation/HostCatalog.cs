@@ -60,14 +60,18 @@ internal sealed class HostCatalog
         }
 
         // A glob's '*' matches a non-empty string, so the glob's fixed part is a proper suffix or prefix.
-        for (var i = 1; i < mappingHost.Length; i++)
+        // Span lookups: no substring is allocated per probe.
+        var bySuffix = _bySuffix.GetAlternateLookup<ReadOnlySpan<char>>();
+        var byPrefix = _byPrefix.GetAlternateLookup<ReadOnlySpan<char>>();
+        var name = mappingHost.AsSpan();
+        for (var i = 1; i < name.Length; i++)
         {
-            if (_bySuffix.TryGetValue(mappingHost[i..], out var suffixed))
+            if (bySuffix.TryGetValue(name[i..], out var suffixed))
             {
                 found.AddRange(suffixed);
             }
 
-            if (_byPrefix.TryGetValue(mappingHost[..i], out var prefixed))
+            if (byPrefix.TryGetValue(name[..i], out var prefixed))
             {
                 found.AddRange(prefixed);
             }
