@@ -34,6 +34,23 @@ public sealed class StatusTests
     }
 
     [Fact]
+    public void Invalid_first_definition_still_claims_the_identity()
+    {
+        var invalid = new InvalidResource
+        {
+            Name = "m", OriginalKind = "TCPMapping", Source = new SourceLocation("a.yaml", 0, 1),
+            Errors = [new Diagnostic(Severity.Error, "field.required", "spec.port is required", Field: "spec.port")],
+        };
+        var valid = Res.Tcp("m", 2222, "up") with { Source = new SourceLocation("b.yaml", 0, 1) };
+
+        var result = Res.Compile(valid, invalid);
+
+        Assert.Equal([ResourceState.Discarded, ResourceState.Discarded], result.Statuses.Select(s => s.State));
+        Assert.Contains("defined twice", result.Statuses[1].Messages[0], StringComparison.Ordinal);
+        Assert.Empty(result.Plan.Listeners);
+    }
+
+    [Fact]
     public void Stats_name_and_tenant_label_the_upstream()
     {
         var named = Res.Tcp("m", 2222, "up") with { StatsName = "ssh-prod", ClusterTag = "blue" };
