@@ -52,27 +52,14 @@ public static class GatewayCompiler
                 continue;
             }
 
-            switch (resource)
+            if (resource is ForeignResource foreign)
             {
-                case InvalidResource invalid:
-                    entry.MarkDiscarded();
-                    foreach (var error in invalid.Errors.IsDefault ? [] : invalid.Errors)
-                    {
-                        entry.AddExisting(error);
-                    }
-
-                    if (invalid.Errors.IsDefaultOrEmpty)
-                    {
-                        entry.Discard("resource.invalid", "it could not be read (no details were given).");
-                    }
-
-                    continue;
-                case ForeignResource foreign:
-                    entry.Ignore("resource.foreign", $"OrleansGateway handles only TCP resources; a {foreign.OriginalKind} is not used.");
-                    continue;
+                entry.Ignore("resource.foreign", $"OrleansGateway handles only TCP resources; a {foreign.OriginalKind} is not used.");
+                continue;
             }
 
-            if (previous is not null && previous.Ref == entry.Ref && previous.State != ResourceState.Ignored)
+            // The same identity twice (two files): the first by source is kept, even when it is the invalid one.
+            if (previous is not null && previous.Ref == entry.Ref)
             {
                 entry.Discard("resource.duplicate", $"{previous.Ref} is defined twice" +
                     (previous.Resource.Source is { } s ? $"; the definition at {s} is kept" : "") + ". Delete or rename one of them.",
@@ -81,6 +68,19 @@ public static class GatewayCompiler
             }
 
             previous = entry;
+            if (resource is InvalidResource invalid)
+            {
+                entry.MarkDiscarded();
+                foreach (var error in invalid.Errors.IsDefault ? [] : invalid.Errors)
+                {
+                    entry.AddExisting(error);
+                }
+
+                if (invalid.Errors.IsDefaultOrEmpty)
+                {
+                    entry.Discard("resource.invalid", "it could not be read (no details were given).");
+                }
+            }
         }
     }
 

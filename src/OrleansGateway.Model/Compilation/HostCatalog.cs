@@ -60,14 +60,18 @@ internal sealed class HostCatalog
         }
 
         // A glob's '*' matches a non-empty string, so the glob's fixed part is a proper suffix or prefix.
-        for (var i = 1; i < mappingHost.Length; i++)
+        // Span lookups: no substring is allocated per probe.
+        var bySuffix = _bySuffix.GetAlternateLookup<ReadOnlySpan<char>>();
+        var byPrefix = _byPrefix.GetAlternateLookup<ReadOnlySpan<char>>();
+        var name = mappingHost.AsSpan();
+        for (var i = 1; i < name.Length; i++)
         {
-            if (_bySuffix.TryGetValue(mappingHost[i..], out var suffixed))
+            if (bySuffix.TryGetValue(name[i..], out var suffixed))
             {
                 found.AddRange(suffixed);
             }
 
-            if (_byPrefix.TryGetValue(mappingHost[..i], out var prefixed))
+            if (byPrefix.TryGetValue(name[..i], out var prefixed))
             {
                 found.AddRange(prefixed);
             }
@@ -76,8 +80,12 @@ internal sealed class HostCatalog
         return found;
     }
 
-    /// <summary>Most specific first: exact names, then globs by descending length, then <c>*</c>; ties by (namespace, name).</summary>
-    public static int CompareSpecificity(TlsHost a, TlsHost b)
+    /// <summary>
+    /// Most specific first for <paramref name="mappingHost"/>: a Host whose hostname IS the mapping host, then exact
+    /// names, then globs by descending length, then <c>*</c>; ties by (namespace, name). The first rank matters for a
+    /// wildcard mapping host: Host <c>*.example.com</c> beats Host <c>db.example.com</c> for <c>host: *.example.com</c>.
+    /// </summary>
+    public static int CompareSpecificity(TlsHost a, TlsHost b, string mappingHost)
     {
         var c = Rank(a.Hostname).CompareTo(Rank(b.Hostname));
         if (c != 0)
@@ -88,7 +96,7 @@ internal sealed class HostCatalog
         c = b.Hostname.Length.CompareTo(a.Hostname.Length);
         return c != 0 ? c : ResourceOrder.ByNamespaceAndName(a.Resource, b.Resource);
 
-        static int Rank(string h) => h == "*" ? 2 : h.Contains('*') ? 1 : 0;
+        int Rank(string h) => h == mappingHost ? 0 : h == "*" ? 3 : h.Contains('*') ? 2 : 1;
     }
 
     private static TlsHost? Validate(ResourceEntry entry, HostResource host, string hostname, TlsContextCatalog contexts, SecretCatalog secrets)

@@ -42,7 +42,7 @@ internal static class ListenerAssembler
                 foreach (var m in group.Members)
                 {
                     resources.Add(m.Entry.Ref);
-                    resources.AddRange(m.OriginationResources);
+                    resources.AddRange(m.UpstreamResources);
                 }
 
                 if (group.Key.Host is null)

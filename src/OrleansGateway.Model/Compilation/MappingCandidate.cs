@@ -4,7 +4,8 @@ namespace OrleansGateway.Model;
 
 /// <summary>
 /// A TCPMapping that passed every check of its own, waiting for its canary group: where it listens, its
-/// upstream (share not yet known) and the effective values its group must agree on.
+/// upstream (share not yet known), the resources that upstream uses (resolver, origination TLSContext and
+/// Secrets) and the effective values its group must agree on.
 /// </summary>
 internal sealed record MappingCandidate(
     ResourceEntry Entry,
@@ -13,7 +14,7 @@ internal sealed record MappingCandidate(
     ValidListener? Listener,
     TerminationResult? Termination,
     UpstreamPlan Upstream,
-    ImmutableArray<ResourceRef> OriginationResources,
+    ImmutableArray<ResourceRef> UpstreamResources,
     ConsistencyValues Consistency)
 {
     public TcpMapping Mapping => (TcpMapping)Entry.Resource;

@@ -58,14 +58,14 @@ internal sealed class MappingCompiler(
             }
         }
 
-        var upstream = BuildUpstream(entry, m, out var originationResources, out var consistency);
+        var upstream = BuildUpstream(entry, m, out var upstreamResources, out var consistency);
         if (!entry.IsAccepted || upstream is null)
         {
             return null;
         }
 
         return new MappingCandidate(entry, new GroupKey(address, m.Port, host?.Pattern), host?.Kind, listener, tls, upstream,
-            originationResources, consistency!);
+            upstreamResources, consistency!);
     }
 
     public static string NormalizeAddress(string address)
@@ -196,6 +196,11 @@ internal sealed class MappingCompiler(
 
         TlsOrigination? origination = null;
         var refs = new List<ResourceRef>();
+        if (resolverSource is not null)
+        {
+            refs.Add(resolverSource);
+        }
+
         if (originate)
         {
             origination = BuildOrigination(context, target, refs);

@@ -94,7 +94,13 @@ internal static class ResourceOrder
             return a is null ? (b is null ? 0 : -1) : 1;
         }
 
-        var c = RefComparer.Compare(a.Ref, b.Ref);
+        var c = string.CompareOrdinal(a.Kind, b.Kind);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = ByNamespaceAndName(a, b);
         if (c != 0)
         {
             return c;

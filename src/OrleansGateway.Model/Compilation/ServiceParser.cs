@@ -14,8 +14,6 @@ namespace OrleansGateway.Model;
 /// <param name="Port">The port as written, null when none.</param>
 internal sealed record ParsedService(string? Scheme, string Host, int? Port, bool IsIpLiteral, IReadOnlyList<string> Warnings)
 {
-    public bool IsIpv6 => Host.Contains(':');
-
     /// <summary>The host as it appears in a service string: IPv6 re-bracketed with the zone escaped as <c>%25</c>.</summary>
     public static string HostText(string host) => host.Contains(':') ? "[" + host.Replace("%", "%25", StringComparison.Ordinal) + "]" : host;
 }

@@ -34,7 +34,7 @@ internal sealed class TerminationLookup(HostCatalog hosts, TlsContextCatalog con
         TlsHost? best = null;
         foreach (var candidate in hosts.Matching(host))
         {
-            if (best is null || HostCatalog.CompareSpecificity(candidate, best) < 0)
+            if (best is null || HostCatalog.CompareSpecificity(candidate, best, host) < 0)
             {
                 best = candidate;
             }

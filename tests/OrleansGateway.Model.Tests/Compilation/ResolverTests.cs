@@ -35,6 +35,7 @@ public sealed class ResolverTests
 
         Assert.Equal(new ResolverPlan("consul", ResolverKind.Consul, "eu1", "consul:8500"), result.Upstream(m).Resolver);
         result.AssertAccepted(consul);
+        Assert.Contains(consul.Ref, result.Listener(2222).Resources);
     }
 
     [Fact]

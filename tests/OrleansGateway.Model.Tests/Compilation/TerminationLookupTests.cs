@@ -15,6 +15,8 @@ public sealed class TerminationLookupTests
         { "bar.example.com", ["exact=foo.example.com", "wild=*.example.com"], "wild" },
         // Two-sided: a specific Host can serve a wildcard mapping host (section 17 glob row).
         { "*.example.com", ["exact=foo.example.com"], "exact" },
+        { "*.example.com", ["exact=foo.example.com", "wild=*.example.com"], "wild" },
+        { "*.example.com", ["exact=foo.example.com", "deep=*.a.example.com", "any=*"], "exact" },
         { "*", ["exact=foo.example.com", "wild=*.example.com"], "exact" },
         { "foo.example.org", ["wild=*.example.com"], null },
     };
