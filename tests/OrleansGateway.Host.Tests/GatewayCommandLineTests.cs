@@ -59,6 +59,20 @@ public sealed class GatewayCommandLineTests
         Assert.Contains("/no/such/dir/for/ogw", absentError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_api_url_that_cannot_be_bound_exits_1_with_the_reason()
+    {
+        using var occupier = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupier.Start();
+        var port = ((System.Net.IPEndPoint)occupier.LocalEndpoint).Port;
+        using var dir = new TempConfigDir();
+
+        var (exit, _, error) = await RunAsync("--config-dir", dir.Path, "--api-url", $"http://127.0.0.1:{port}");
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"127.0.0.1:{port}", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("500ms", 500)]
     [InlineData("10s", 10_000)]

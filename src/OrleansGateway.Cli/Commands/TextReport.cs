@@ -73,7 +73,7 @@ internal static class TextReport
             foreach (var route in l.Routes)
             {
                 var certificate = route.CertificateSource is null ? "" : $"  [certificate from {route.CertificateSource}]";
-                output.WriteLine($"    {GatewayReport.ListenerRoute(route)}{certificate}");
+                output.WriteLine($"    {route.Host ?? "(catch-all)"}{certificate}");
                 foreach (var u in route.Upstreams)
                 {
                     var tls = u.OriginateTls ? u.Sni is null ? "  tls" : $"  tls sni={u.Sni}" : "";

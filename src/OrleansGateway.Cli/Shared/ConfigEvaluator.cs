@@ -20,8 +20,6 @@ internal sealed record ConfigEvaluation(
     public bool HasDiscarded => Statuses.Any(s => s.State == ResourceState.Discarded);
 
     public bool HasErrors => Diagnostics.Any(d => d.Severity == Severity.Error);
-
-    public int Count(ResourceState state) => Statuses.Count(s => s.State == state);
 }
 
 /// <summary>"Load + compile + validate secrets → statuses", shared by <c>ogw check</c> and the gateway host.</summary>
@@ -30,7 +28,7 @@ internal static class ConfigEvaluator
     public static ConfigEvaluation Evaluate(string path, string ambassadorId, CompileOptions options)
         => Evaluate(ResourceLoader.LoadPath(path), ambassadorId, options);
 
-    public static ConfigEvaluation Evaluate(LoadResult load, string ambassadorId, CompileOptions options)
+    private static ConfigEvaluation Evaluate(LoadResult load, string ambassadorId, CompileOptions options)
     {
         var compiled = GatewayCompiler.Compile(new CompileInput(load.Resources, ambassadorId, options));
         var secrets = load.Resources.OfType<SecretResource>()

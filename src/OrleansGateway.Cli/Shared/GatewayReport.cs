@@ -71,8 +71,6 @@ internal static class GatewayReport
 
     public static string Describe(ResourceRef resource) => $"{resource.Kind} {resource.Namespace}/{resource.Name}";
 
-    public static string ListenerRoute(RouteReport route) => route.Host ?? "(catch-all)";
-
     private static ImmutableArray<ResourceReport> Resources(ImmutableArray<ResourceStatus> statuses) =>
     [
         .. statuses.Select(s => new ResourceReport(
