@@ -180,6 +180,8 @@ public sealed class SecretCertificateProvider : ICertificateProvider
                 return false;
             }
 
+            // CreateFromPem made its own copy of the leaf; only the rest of tls.crt is kept.
+            all[0].Dispose();
             chain = [.. all.Skip(1)];
             return true;
         }
