@@ -36,9 +36,10 @@ internal sealed class MappingCompiler(
         }
 
         (string Pattern, HostPatternKind Kind)? host = null;
+        string? hostError = null;
         if (!string.IsNullOrWhiteSpace(m.Host))
         {
-            host = MappingHost.Parse(m.Host, out var hostError);
+            host = MappingHost.Parse(m.Host, out hostError);
             if (hostError is not null)
             {
                 entry.Discard("mapping.host", hostError, "spec.host");
@@ -46,7 +47,10 @@ internal sealed class MappingCompiler(
         }
 
         var listener = address == _bindAddress && listeners.TryGetValue(m.Port, out var l) ? l : null;
-        CheckListener(entry, m, host?.Pattern, listener);
+        if (hostError is null)
+        {
+            CheckListener(entry, m, host?.Pattern, listener);
+        }
 
         TerminationResult? tls = null;
         if (host is { } h && entry.IsAccepted)
@@ -68,6 +72,7 @@ internal sealed class MappingCompiler(
             upstreamResources, consistency!);
     }
 
+    /// <summary>Canonical text of a listen address (<c>[::0]</c> and <c>::</c> are one listener); other text is kept for the error.</summary>
     public static string NormalizeAddress(string address)
     {
         var a = address.Trim();
@@ -76,7 +81,7 @@ internal sealed class MappingCompiler(
             a = a[1..^1];
         }
 
-        return a.ToLowerInvariant();
+        return IsIpAddress(a) ? IPAddress.Parse(a).ToString() : a.ToLowerInvariant();
     }
 
     private static bool IsIpAddress(string address) =>
