@@ -1,0 +1,145 @@
+using System.Collections.Immutable;
+
+namespace OrleansGateway.Model;
+
+/// <summary>An explicit Listener that passed validation.</summary>
+internal sealed record ValidListener(ResourceEntry Entry, ImmutableArray<string> Stack)
+{
+    public ListenerResource Resource => (ListenerResource)Entry.Resource;
+    public bool HasTls => Stack.Contains("TLS");
+    public bool HasHttp => Stack.Contains("HTTP");
+}
+
+/// <summary>
+/// Explicit Listener resources (research §7.1, section 17). Listeners have no address field: they bind the
+/// gateway's bind address. An unusable Listener is Discarded and its port falls back to an automatic Listener.
+/// </summary>
+internal static class ListenerCatalog
+{
+    private static readonly Dictionary<string, ImmutableArray<string>> Shorthands = new(StringComparer.Ordinal)
+    {
+        ["HTTP"] = ["HTTP", "TCP"],
+        ["HTTPS"] = ["TLS", "HTTP", "TCP"],
+        ["HTTPPROXY"] = ["PROXY", "HTTP", "TCP"],
+        ["HTTPSPROXY"] = ["TLS", "PROXY", "HTTP", "TCP"],
+        ["TCP"] = ["TCP"],
+        ["TLS"] = ["TLS", "TCP"],
+    };
+
+    private static readonly HashSet<string> StackElements = ["HTTP", "TLS", "PROXY", "TCP", "UDP"];
+    private static readonly HashSet<string> SecurityModels = ["XFP", "SECURE", "INSECURE"];
+
+    /// <summary>Valid Listeners by port (all bind the same address); the first by (namespace, name) keeps a port.</summary>
+    public static Dictionary<int, ValidListener> Build(IEnumerable<ResourceEntry> listeners)
+    {
+        var byPort = new Dictionary<int, ValidListener>();
+        foreach (var entry in listeners)
+        {
+            var listener = (ListenerResource)entry.Resource;
+            var stack = Validate(entry, listener);
+            if (stack is null)
+            {
+                continue;
+            }
+
+            if (byPort.TryGetValue(listener.Port, out var kept))
+            {
+                entry.Discard("listener.duplicate", $"port {listener.Port} already has {kept.Entry.Ref} (first by namespace and name). " +
+                    "Merge them, or move one to another port.", "spec.port", kept.Entry.Ref);
+                continue;
+            }
+
+            if (stack.Value.Contains("HTTP"))
+            {
+                entry.Note("listener.http", $"its protocol stack [{string.Join(", ", stack)}] includes HTTP; OrleansGateway serves no HTTP, only TCPMappings " +
+                    "(with host, when the stack has TLS) on this port.", "spec.protocolStack");
+            }
+
+            if (!listener.HasHostBinding)
+            {
+                entry.Warn("listener.hostbinding", "Emissary requires hostBinding; it is accepted without one because hostBinding never limits TCPMappings.",
+                    "spec.hostBinding");
+            }
+
+            byPort[listener.Port] = new ValidListener(entry, stack.Value);
+        }
+
+        return byPort;
+    }
+
+    private static ImmutableArray<string>? Validate(ResourceEntry entry, ListenerResource listener)
+    {
+        const string fallback = " The port falls back to an automatic Listener.";
+        if (listener.Port is < 1 or > 65535)
+        {
+            entry.Discard("listener.port", $"port {listener.Port} is not from 1 to 65535.", "spec.port");
+            return null;
+        }
+
+        ImmutableArray<string> stack;
+        if (listener.ProtocolStack is { IsDefaultOrEmpty: false } written)
+        {
+            if (listener.Protocol is not null)
+            {
+                entry.Warn("listener.protocol", $"protocol and protocolStack are both set; using protocolStack and ignoring protocol '{listener.Protocol}'.",
+                    "spec.protocol");
+            }
+
+            stack = [.. written.Select(e => e.Trim().ToUpperInvariant())];
+            if (stack.FirstOrDefault(e => !StackElements.Contains(e)) is { } unknown)
+            {
+                entry.Discard("listener.stack", $"protocolStack element '{unknown}' is unknown; use HTTP, TLS, PROXY, TCP." + fallback, "spec.protocolStack");
+                return null;
+            }
+        }
+        else if (listener.Protocol is { Length: > 0 } protocol)
+        {
+            var key = protocol.Trim().ToUpperInvariant();
+            if (key == "UDP")
+            {
+                entry.Discard("listener.udp", "protocol UDP carries no TCPMappings (Emissary uses it only for HTTP/3)." + fallback, "spec.protocol");
+                return null;
+            }
+
+            if (!Shorthands.TryGetValue(key, out stack))
+            {
+                entry.Discard("listener.protocol", $"protocol '{protocol}' is unknown; use TCP, TLS, HTTP, HTTPS, HTTPPROXY or HTTPSPROXY." + fallback, "spec.protocol");
+                return null;
+            }
+        }
+        else
+        {
+            entry.Discard("listener.protocol", "one of protocol and protocolStack must be set (e.g. protocol: TCP or protocol: TLS)." + fallback, "spec.protocol");
+            return null;
+        }
+
+        if (stack[^1] != "TCP")
+        {
+            entry.Discard("listener.stack", $"protocolStack [{string.Join(", ", stack)}] must end with TCP (UDP carries no TCPMappings)." + fallback,
+                "spec.protocolStack");
+            return null;
+        }
+
+        if (stack.Contains("PROXY"))
+        {
+            entry.Discard("listener.proxy", $"protocolStack [{string.Join(", ", stack)}] uses PROXY, and PROXY protocol is not supported yet. " +
+                "Remove PROXY from the stack." + fallback, "spec.protocolStack");
+            return null;
+        }
+
+        if (string.IsNullOrWhiteSpace(listener.SecurityModel))
+        {
+            entry.Discard("listener.security_model", "securityModel is required (XFP, SECURE or INSECURE)." + fallback, "spec.securityModel");
+            return null;
+        }
+
+        if (!SecurityModels.Contains(listener.SecurityModel.Trim().ToUpperInvariant()))
+        {
+            entry.Discard("listener.security_model", $"securityModel '{listener.SecurityModel}' is not XFP, SECURE or INSECURE." + fallback,
+                "spec.securityModel");
+            return null;
+        }
+
+        return stack;
+    }
+}

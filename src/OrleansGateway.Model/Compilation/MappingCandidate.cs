@@ -1,0 +1,69 @@
+using System.Collections.Immutable;
+
+namespace OrleansGateway.Model;
+
+/// <summary>
+/// A TCPMapping that passed every check of its own, waiting for its canary group: where it listens, its
+/// upstream (share not yet known), the resources that upstream uses (resolver, origination TLSContext and
+/// Secrets) and the effective values its group must agree on.
+/// </summary>
+internal sealed record MappingCandidate(
+    ResourceEntry Entry,
+    GroupKey Key,
+    HostPatternKind? HostKind,
+    ValidListener? Listener,
+    TerminationResult? Termination,
+    UpstreamPlan Upstream,
+    ImmutableArray<ResourceRef> UpstreamResources,
+    ConsistencyValues Consistency)
+{
+    public TcpMapping Mapping => (TcpMapping)Entry.Resource;
+}
+
+/// <summary>A canary group's identity (research §6.1): concrete address, port and lower-cased host (null: none).</summary>
+internal sealed record GroupKey(string Address, int Port, string? Host)
+{
+    public ListenerEndpoint Endpoint => new(Address, Port);
+
+    public override string ToString() => Host is null ? $"{Endpoint}, no host" : $"{Endpoint}, host {Host}";
+}
+
+/// <summary>The effective values of the group-consistency keys (unset = its default, section 17).</summary>
+internal sealed record ConsistencyValues(CircuitBreakerPlan CircuitBreakers, bool EnableIpv4, bool EnableIpv6, TimeSpan? IdleTimeout, ResourceRef? Tls)
+{
+    /// <summary>(field, this value, other value) for every key on which the two differ, in a fixed order.</summary>
+    public IEnumerable<(string Field, string Mine, string Theirs)> Differences(ConsistencyValues other)
+    {
+        if (CircuitBreakers != other.CircuitBreakers)
+        {
+            yield return ("circuit_breakers", Describe(CircuitBreakers), Describe(other.CircuitBreakers));
+        }
+
+        if (EnableIpv4 != other.EnableIpv4)
+        {
+            yield return ("enable_ipv4", Lower(EnableIpv4), Lower(other.EnableIpv4));
+        }
+
+        if (EnableIpv6 != other.EnableIpv6)
+        {
+            yield return ("enable_ipv6", Lower(EnableIpv6), Lower(other.EnableIpv6));
+        }
+
+        if (IdleTimeout != other.IdleTimeout)
+        {
+            yield return ("idle_timeout_ms", Describe(IdleTimeout), Describe(other.IdleTimeout));
+        }
+
+        if (Tls != other.Tls)
+        {
+            yield return ("tls", Tls?.ToString() ?? "none", other.Tls?.ToString() ?? "none");
+        }
+    }
+
+    private static string Lower(bool b) => b ? "true" : "false";
+
+    private static string Describe(TimeSpan? t) => t is { } v ? ((long)v.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) : "none";
+
+    private static string Describe(CircuitBreakerPlan b) =>
+        $"[max_connections {b.MaxConnections}, max_pending_requests {b.MaxPendingRequests}, max_requests {b.MaxRequests}, max_retries {b.MaxRetries}]";
+}

@@ -1,0 +1,85 @@
+namespace OrleansGateway.Model;
+
+/// <summary>
+/// Kubernetes Secrets by (namespace, name), and the rules for naming them from a TLSContext or Host
+/// (research §9, section 17): <c>name</c> is in the referencing resource's namespace; <c>name.namespace</c>
+/// picks another namespace (split at the last dot) unless <c>secret_namespacing: false</c> or a Secret is
+/// literally named so in the referencing namespace.
+/// </summary>
+internal sealed class SecretCatalog
+{
+    public const string TlsType = "kubernetes.io/tls";
+
+    private readonly Dictionary<(string Namespace, string Name), SecretResource> _secrets = [];
+    private readonly bool _external;
+
+    private SecretCatalog(bool external) => _external = external;
+
+    /// <summary>Validates the Secrets (in order) and indexes the usable ones.</summary>
+    public static SecretCatalog Build(IEnumerable<ResourceEntry> secrets, bool external)
+    {
+        var catalog = new SecretCatalog(external);
+        foreach (var entry in secrets)
+        {
+            var secret = (SecretResource)entry.Resource;
+            if (string.Equals(secret.Type, TlsType, StringComparison.Ordinal) && (secret.TlsCrt is null || secret.TlsKey is null))
+            {
+                var missing = secret.TlsCrt is null ? "tls.crt" : "tls.key";
+                entry.Discard("secret.incomplete", $"a Secret of type {TlsType} needs both tls.crt and tls.key; {missing} is missing. " +
+                    "Add it, or change the type if this Secret holds only a CA (ca.crt).", "data." + missing);
+                continue;
+            }
+
+            catalog._secrets.TryAdd((secret.Namespace, secret.Name), secret);
+        }
+
+        return catalog;
+    }
+
+    /// <summary>Where <paramref name="name"/>, written in a resource of <paramref name="ownerNamespace"/>, points.</summary>
+    public SecretRef Resolve(string name, string ownerNamespace, bool namespacing = true, string? explicitNamespace = null)
+    {
+        if (explicitNamespace is { Length: > 0 })
+        {
+            return new SecretRef(explicitNamespace, name);
+        }
+
+        var dot = name.LastIndexOf('.');
+        if (namespacing && dot > 0 && dot < name.Length - 1 && !_secrets.ContainsKey((ownerNamespace, name)))
+        {
+            return new SecretRef(name[(dot + 1)..], name[..dot]);
+        }
+
+        return new SecretRef(ownerNamespace, name);
+    }
+
+    /// <summary>Null when <paramref name="secret"/> can serve as a certificate with its key; otherwise why not.</summary>
+    public string? CheckCertificate(SecretRef secret)
+    {
+        if (!_secrets.TryGetValue((secret.Namespace, secret.Name), out var s))
+        {
+            return _external ? null : $"found no certificate in Secret {secret}: there is no such Secret (or it was discarded)";
+        }
+
+        return s.TlsCrt is not null && s.TlsKey is not null
+            ? null
+            : $"found no certificate in Secret {secret}: it needs tls.crt and tls.key";
+    }
+
+    /// <summary>Null when <paramref name="secret"/> holds a CA (<c>ca.crt</c>, or <c>tls.crt</c> without a key); otherwise why not.</summary>
+    public string? CheckCa(SecretRef secret)
+    {
+        if (!_secrets.TryGetValue((secret.Namespace, secret.Name), out var s))
+        {
+            return _external ? null : $"found no CA certificate in Secret {secret}: there is no such Secret (or it was discarded)";
+        }
+
+        return s.CaCrt is not null || (s.TlsCrt is not null && s.TlsKey is null)
+            ? null
+            : $"found no CA certificate in Secret {secret}: it needs ca.crt (or tls.crt without tls.key)";
+    }
+
+    /// <summary>The Secret resource behind a reference, for listing the resources a listener depends on.</summary>
+    public ResourceRef? RefOf(SecretRef secret) =>
+        _secrets.TryGetValue((secret.Namespace, secret.Name), out var s) ? s.Ref : null;
+}

@@ -1,0 +1,94 @@
+using System.Collections.Immutable;
+
+namespace OrleansGateway.Model;
+
+/// <summary>The certificate and settings for one SNI route, and the resources they come from.</summary>
+internal sealed record TerminationResult(TlsTermination Termination, ImmutableArray<ResourceRef> Resources);
+
+/// <summary>
+/// Finds where a TCPMapping <c>host</c> gets its certificate (research §8.1, section 17): Hosts first (two-sided
+/// glob, most specific Host wins, not Emissary's ASCII order), then the first TLSContext whose <c>hosts</c>
+/// holds the exact string. Results are cached per host: every member of a canary group asks the same question.
+/// </summary>
+internal sealed class TerminationLookup(HostCatalog hosts, TlsContextCatalog contexts, SecretCatalog secrets)
+{
+    private readonly Dictionary<string, (TerminationResult? Result, string? Error, ResourceRef? Related)> _cache = new(StringComparer.Ordinal);
+
+    public TerminationResult? Find(string host, out string? error, out ResourceRef? related)
+    {
+        if (!_cache.TryGetValue(host, out var cached))
+        {
+            var result = Compute(host, out var e, out var r);
+            _cache[host] = cached = (result, e, r);
+        }
+
+        error = cached.Error;
+        related = cached.Related;
+        return cached.Result;
+    }
+
+    private TerminationResult? Compute(string host, out string? error, out ResourceRef? related)
+    {
+        error = null;
+        related = null;
+        TlsHost? best = null;
+        foreach (var candidate in hosts.Matching(host))
+        {
+            if (best is null || HostCatalog.CompareSpecificity(candidate, best, host) < 0)
+            {
+                best = candidate;
+            }
+        }
+
+        if (best is not null)
+        {
+            var refs = new List<ResourceRef> { best.Ref };
+            if (best.Context is not null)
+            {
+                refs.Add(best.Context.Ref);
+            }
+
+            return Build(best.Ref, best.Certificate, best.Settings, refs);
+        }
+
+        var listed = contexts.FindByExactHost(host);
+        var withSecret = listed.FirstOrDefault(c => c.Certificate is not null);
+        if (withSecret is not null)
+        {
+            return Build(withSecret.Ref, withSecret.Certificate!, withSecret.Settings, [withSecret.Ref]);
+        }
+
+        if (listed.Count > 0)
+        {
+            related = listed[0].Ref;
+            error = $"{listed[0].Ref} lists host '{host}' but has no secret, so it cannot terminate TLS. " +
+                $"Add a secret to it, or add a Host with hostname {host} and a tlsSecret.";
+            return null;
+        }
+
+        error = $"no Host or TLSContext provides a certificate for host {host}; add a Host with hostname {host} and a tlsSecret, " +
+            $"or a TLSContext with hosts: [{host}] and a secret.";
+        return null;
+    }
+
+    private TerminationResult Build(ResourceRef source, SecretRef certificate, TlsSettings settings, List<ResourceRef> refs)
+    {
+        AddSecret(refs, certificate);
+        if (settings.CaSecret is { } ca)
+        {
+            AddSecret(refs, ca);
+        }
+
+        var termination = new TlsTermination(source, certificate, settings.MinVersion, settings.MaxVersion, settings.CipherSuites,
+            settings.AlpnProtocols, settings.CaSecret, settings.CertRequired);
+        return new TerminationResult(termination, [.. refs]);
+    }
+
+    private void AddSecret(List<ResourceRef> refs, SecretRef secret)
+    {
+        if (secrets.RefOf(secret) is { } r)
+        {
+            refs.Add(r);
+        }
+    }
+}
