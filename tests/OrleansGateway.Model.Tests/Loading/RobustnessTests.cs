@@ -99,6 +99,24 @@ public class RobustnessTests
         return new string(chars);
     }
 
+    [Theory]
+    [InlineData("[", "]")]
+    [InlineData("{a: ", "}")]
+    [InlineData("- ", "")]
+    public void Hostile_nesting_is_refused_before_it_can_overflow_the_stack(string open, string close)
+    {
+        const int depth = 200_000;
+        var hostile = string.Concat(Enumerable.Repeat(open, depth)) + "x" + string.Concat(Enumerable.Repeat(close, depth));
+        var text = LoaderAssert.TcpMapping("port: 1\nservice: a", "before") + "\n---\n" + hostile + "\n---\n" + LoaderAssert.TcpMapping("port: 1\nservice: a", "after");
+
+        var result = ResourceLoader.Parse(text, "hostile.yaml");
+
+        Assert.Equal(["before", "after"], result.Resources.Select(r => r.Name).ToArray());
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal((LoaderCodes.YamlSyntax, 1, 9), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
+        Assert.Contains("nested more than 512 levels deep", error.Message);
+    }
+
     [Fact]
     public void Ten_thousand_mappings_in_one_file_all_load()
     {
