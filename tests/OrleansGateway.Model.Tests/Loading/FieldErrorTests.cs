@@ -54,6 +54,17 @@ public class FieldErrorTests
     }
 
     [Fact]
+    public void An_invalid_resource_keeps_its_identity_labels_and_ambassador_id()
+    {
+        var invalid = LoaderAssert.Invalid("apiVersion: getambassador.io/v2\nkind: TCPMapping\nmetadata: {name: m, namespace: t, labels: {a: b}}\nspec: {port: 0, service: s, ambassador_id: edge}\n");
+
+        Assert.Equal(new ResourceRef("TCPMapping", "t", "m"), invalid.Ref);
+        Assert.Equal("getambassador.io/v2", invalid.ApiVersion);
+        Assert.Equal("b", invalid.Labels["a"]);
+        Assert.Equal(["edge"], invalid.AmbassadorId.ToArray());
+    }
+
+    [Fact]
     public void Missing_spec_reports_both_required_fields_at_the_document()
     {
         var invalid = LoaderAssert.Invalid("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: {name: m, namespace: ns}\n");
