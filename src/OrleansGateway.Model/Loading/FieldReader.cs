@@ -96,7 +96,7 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
             return null;
         }
 
-        if (node is YamlScalarNode scalar && YamlValues.TryBoolean(scalar, out var value))
+        if (node is YamlScalarNode scalar && YamlValues.TryLenientBoolean(scalar, out var value))
         {
             return value;
         }

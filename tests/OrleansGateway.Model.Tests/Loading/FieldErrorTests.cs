@@ -19,7 +19,7 @@ public class FieldErrorTests
     [InlineData("port: 1\nservice: {a: b}", "spec.service", LoaderCodes.FieldType, 7, "expected a string, found a mapping")]
     [InlineData("port: 1\nservice: a\nweight: -5", "spec.weight", LoaderCodes.FieldRange, 8, "expected an integer >= 0, found -5")]
     [InlineData("port: 1\nservice: a\nweight: '5'", "spec.weight", LoaderCodes.FieldType, 8, "without quotes")]
-    [InlineData("port: 1\nservice: a\nenable_ipv4: yes", "spec.enable_ipv4", LoaderCodes.FieldType, 8, "expected true or false, found 'yes'")]
+    [InlineData("port: 1\nservice: a\nenable_ipv4: maybe", "spec.enable_ipv4", LoaderCodes.FieldType, 8, "expected true or false, found 'maybe'")]
     [InlineData("port: 1\nservice: a\nenable_ipv6: 'true'", "spec.enable_ipv6", LoaderCodes.FieldType, 8, "quoted string 'true'")]
     [InlineData("port: 1\nservice: a\nidle_timeout_ms: soon", "spec.idle_timeout_ms", LoaderCodes.FieldType, 8, "expected an integer >= 0")]
     [InlineData("port: 1\nservice: a\nconnect_timeout_ms: -1", "spec.connect_timeout_ms", LoaderCodes.FieldRange, 8, "found -1")]
