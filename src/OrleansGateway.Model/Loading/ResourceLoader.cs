@@ -1,8 +1,15 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Loading;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model;
 
 /// <summary>Resources read from files, and every diagnostic about them (never an exception).</summary>
+/// <remarks>
+/// <see cref="Diagnostics"/> holds everything in file order, including the errors that made a resource an
+/// <see cref="InvalidResource"/> (those are also in its <see cref="InvalidResource.Errors"/>).
+/// </remarks>
 public sealed record LoadResult(ImmutableArray<Resource> Resources, ImmutableArray<Diagnostic> Diagnostics)
 {
     public static readonly LoadResult Empty = new([], []);
@@ -12,11 +19,119 @@ public sealed record LoadResult(ImmutableArray<Resource> Resources, ImmutableArr
 public static class ResourceLoader
 {
     /// <summary>Parses one file's text. <paramref name="file"/> is only used in diagnostics and <see cref="SourceLocation"/>.</summary>
-    public static LoadResult Parse(string text, string file) => throw new NotImplementedException("loader");
+    public static LoadResult Parse(string text, string file)
+    {
+        var resources = new List<Resource>();
+        var diagnostics = new List<Diagnostic>();
+        ParseInto(text, file, resources, diagnostics);
+        return new LoadResult([.. resources], [.. diagnostics]);
+    }
 
     /// <summary>
     /// Loads a file, or every <c>*.yaml</c>, <c>*.yml</c> and <c>*.json</c> file under a directory (recursively, in
     /// ordinal order of relative path, skipping names that start with a dot). I/O errors become diagnostics.
     /// </summary>
-    public static LoadResult LoadPath(string path) => throw new NotImplementedException("loader");
+    public static LoadResult LoadPath(string path)
+    {
+        var resources = new List<Resource>();
+        var diagnostics = new List<Diagnostic>();
+        foreach (var file in FileWalker.Files(path, diagnostics))
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+            {
+                diagnostics.Add(new Diagnostic(Severity.Error, LoaderCodes.IoError, $"cannot read '{file}': {ex.Message}"));
+                continue;
+            }
+
+            ParseInto(text, file, resources, diagnostics);
+        }
+
+        return new LoadResult([.. resources], [.. diagnostics]);
+    }
+
+    private static void ParseInto(string text, string file, List<Resource> resources, List<Diagnostic> diagnostics)
+    {
+        if (text.Length > 0 && text[0] == '\uFEFF')
+        {
+            text = text[1..];
+        }
+
+        var documentIndex = 0;
+        foreach (var chunk in DocumentSplitter.Split(text))
+        {
+            var stream = new YamlStream();
+            Exception? failure = null;
+            try
+            {
+                stream.Load(new DepthLimitedParser(new Parser(new StringReader(text.Substring(chunk.Start, chunk.Length)))));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Any exception out of the parser is about this input (YamlException for syntax, others from
+                // parser corner cases); the documents parsed before it are kept and the other chunks still load.
+                failure = ex;
+            }
+
+            foreach (var document in stream.Documents)
+            {
+                var context = new DocumentContext(file, documentIndex++, chunk.FirstLine - 1, diagnostics);
+                DocumentReader.Read(document.RootNode, context, resources);
+            }
+
+            if (failure is not null)
+            {
+                diagnostics.Add(SyntaxError(failure, text.Substring(chunk.Start, chunk.Length), file, documentIndex++, chunk.FirstLine));
+            }
+        }
+    }
+
+    private static Diagnostic SyntaxError(Exception failure, string chunkText, string file, int documentIndex, int chunkLine)
+    {
+        string message;
+        int line, column;
+        if (failure is YamlException { Start.Line: > 0 } yaml)
+        {
+            (line, column) = ((int)yaml.Start.Line, (int)yaml.Start.Column);
+            message = failure.Message.TrimEnd('.');
+        }
+        else
+        {
+            // YamlDotNet sometimes fails with a bare InvalidOperationException (e.g. an unclosed `{` followed by
+            // block lines) that carries no position: the end of the last event it could parse is the best hint.
+            var last = LastParsedMark(chunkText);
+            (line, column) = ((int)last.Line, (int)last.Column);
+            message = "the YAML parser gave up after this point (an unclosed bracket, brace or quote is a common cause)";
+        }
+
+        line += chunkLine - 1;
+        return new Diagnostic(
+            Severity.Error,
+            LoaderCodes.YamlSyntax,
+            $"malformed YAML at line {line}, column {column}: {message}; this document was skipped, the others are still read",
+            Source: new SourceLocation(file, documentIndex, line));
+    }
+
+    private static Mark LastParsedMark(string chunkText)
+    {
+        var parser = new Parser(new StringReader(chunkText));
+        var last = new Mark(0, 1, 1);
+        try
+        {
+            while (parser.MoveNext())
+            {
+                last = parser.Current!.End;
+            }
+        }
+        catch (Exception)
+        {
+            // Expected: this replays the failure only to find where it happened.
+        }
+
+        return last;
+    }
 }
