@@ -168,7 +168,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     private async Task<(RouteEntry? Route, byte[]? Prefix)> InspectAsync(CancellationToken handshakeToken)
     {
         var catchAll = _snapshot.CatchAll;
-        if (catchAll is not null && !await ClientSpeaksFirstAsync(handshakeToken).ConfigureAwait(false))
+        if (catchAll is not null && !await ClientSpeaksFirstAsync().ConfigureAwait(false))
         {
             return (Volatile.Read(ref _reason) == NoReason ? catchAll : null, null);
         }
@@ -241,10 +241,9 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     /// False when the client stays silent for <see cref="ProxyOptions.ServerFirstPeekTimeout"/> (a server-first
     /// protocol such as SSH or MySQL: it goes to the catch-all) or went away (reason set).
     /// </summary>
-    private async Task<bool> ClientSpeaksFirstAsync(CancellationToken handshakeToken)
+    private async Task<bool> ClientSpeaksFirstAsync()
     {
-        using var silence = CancellationTokenSource.CreateLinkedTokenSource(handshakeToken);
-        silence.CancelAfter(_runtime.Options.ServerFirstPeekTimeout);
+        using var silence = new CancellationTokenSource(_runtime.Options.ServerFirstPeekTimeout, _runtime.Time);
         try
         {
             // Zero-byte receive: waits for data without consuming it.

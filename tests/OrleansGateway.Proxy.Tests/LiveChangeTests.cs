@@ -140,3 +140,38 @@ public sealed class LiveChangeTests
         }
     }
 }
+
+/// <summary>Certificate rotation and route changes on a TLS listener while a terminated connection streams.</summary>
+public sealed class TlsLiveChangeTests
+{
+    [Fact]
+    public async Task A_new_certificate_serves_new_connections_while_established_ones_keep_streaming()
+    {
+        var before = TlsKit.Server("rotate.test");
+        var after = TlsKit.Server("rotate.test");
+        await using var a = TlsKit.Named("a");
+        await using var b = TlsKit.Named("b");
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Inspecting(listener, [TlsKit.Sni("rotate.test", "cert", Route(Upstream(a.EndPoint, "a")))])),
+            TlsKit.Provider(("cert", before)));
+
+        using var established = await TlsKit.ConnectAsync(proxy.EndPointOf(listener), "rotate.test");
+        Assert.Equal(before.Thumbprint, established.ServerCertificate!.Thumbprint);
+        Assert.Equal("a", await TlsKit.ReadBannerAsync(established.Stream!));
+
+        for (var i = 0; i < 5; i++)
+        {
+            await proxy.ApplyBoundAsync(Plan(Inspecting(listener, [
+                TlsKit.Sni("rotate.test", "cert", Route(Upstream(b.EndPoint, "b"))),
+                TlsKit.Sni($"extra{i}.test", "cert", Route(Upstream(a.EndPoint, "a"))),
+            ])), TlsKit.Provider(("cert", after)));
+            await TlsKit.EchoAsync(established.Stream!);
+        }
+
+        using var fresh = await TlsKit.ConnectAsync(proxy.EndPointOf(listener), "rotate.test");
+        Assert.Equal(after.Thumbprint, fresh.ServerCertificate!.Thumbprint);
+        Assert.Equal("b", await TlsKit.ReadBannerAsync(fresh.Stream!));
+        await TlsKit.EchoAsync(established.Stream!);
+    }
+}
