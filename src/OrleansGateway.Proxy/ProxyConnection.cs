@@ -34,6 +34,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     private IPEndPoint? _upstreamEndPoint;
     private bool _admitted;
     private string? _sni;
+    private ClientHelloInfo? _hello;
     private int _reason = NoReason;
     private int _aborted;
     private int _firstEof = NoReason;
@@ -212,6 +213,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 var prefix = buffer.AsSpan(0, filled).ToArray();
                 if (status == ClientHelloStatus.Found)
                 {
+                    _hello = hello;
                     _sni = hello!.ServerName;
                     var route = _snapshot.Router.Find(_sni) ?? catchAll;
                     if (route is null)
@@ -274,7 +276,9 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         try
         {
             // Handshakes are CPU work: keep them off the socket event-loop thread.
-            await Task.Run(() => ssl.AuthenticateAsServerAsync(route.ServerTls, handshakeToken), handshakeToken).ConfigureAwait(false);
+            // ALPN without overlap carries on without ALPN (as Envoy does) instead of failing the handshake.
+            var options = _hello is null ? route.ServerTls : TlsOptionsFactory.ForClientHello(route.ServerTls, _hello);
+            await Task.Run(() => ssl.AuthenticateAsServerAsync(options, handshakeToken), handshakeToken).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (handshakeToken.IsCancellationRequested)

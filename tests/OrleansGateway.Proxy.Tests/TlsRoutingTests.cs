@@ -131,6 +131,22 @@ public sealed class TlsRoutingTests
     }
 
     [Fact]
+    public async Task A_client_whose_alpn_does_not_overlap_the_route_is_served_without_alpn()
+    {
+        await using var up = Named("up");
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Inspecting(listener,
+            [Sni("a.example.com", "exact", Route(Upstream(up.EndPoint)), Terminate("exact", alpn: ["h2"]))])), Provider(("exact", ExactCert)));
+
+        using var client = await ConnectAsync(proxy.EndPointOf(listener), "a.example.com", alpn: ["imap"]);
+
+        Assert.Null(client.Error);
+        Assert.Equal(default, client.Stream!.NegotiatedApplicationProtocol);
+        Assert.Equal("up", await ReadBannerAsync(client.Stream!));
+    }
+
+    [Fact]
     public async Task A_required_client_certificate_must_come_from_the_route_CA()
     {
         await using var up = Named("up");
