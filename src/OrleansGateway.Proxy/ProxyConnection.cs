@@ -68,7 +68,12 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             abortRegistration = _listener.AbortToken.UnsafeRegister(
                 static s => ((ProxyConnection)s!).Abort(((ProxyConnection)s!)._listener.AbortReason, resetClient: false, resetUpstream: false), this);
             _clientEndPoint = _client.RemoteEndPoint;
-            _client.NoDelay = true;
+            if (!TrySetNoDelay(_client))
+            {
+                Fail(CloseReason.ClientGone, "gone before it was served");
+                return;
+            }
+
             await ProxyAsync().ConfigureAwait(false);
         }
         catch (Exception e)
@@ -86,15 +91,29 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         }
     }
 
+    private static bool TrySetNoDelay(Socket socket)
+    {
+        try
+        {
+            socket.NoDelay = true;
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     private string ClientText => _clientEndPoint?.ToString() ?? "-";
 
     private async Task ProxyAsync()
     {
-        // One deadline for the whole client side of TLS: the ClientHello peek and the handshake.
-        using var handshakeCts = new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time);
+        // One deadline for the whole client side of TLS: the ClientHello peek and the handshake. Cleartext
+        // listeners never arm it (a timer per connection is not free).
+        using var handshakeCts = _snapshot.Plan.TlsInspected ? new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time) : null;
         RouteEntry? route;
         byte[]? prefix = null;
-        if (_snapshot.Plan.TlsInspected)
+        if (handshakeCts is not null)
         {
             (route, prefix) = await InspectAsync(handshakeCts.Token).ConfigureAwait(false);
         }
@@ -114,7 +133,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
 
         if (route.Terminates)
         {
-            if (!await TerminateAsync(route, prefix!, handshakeCts.Token).ConfigureAwait(false))
+            if (!await TerminateAsync(route, prefix!, handshakeCts!.Token).ConfigureAwait(false))
             {
                 return;
             }
