@@ -150,6 +150,9 @@ internal sealed class UpstreamEntry(UpstreamPlan plan, SslClientAuthenticationOp
 
     public ClusterCounters Counters { get; } = counters;
 
+    /// <summary>Parsed once here so that a connection to an IP literal allocates nothing to find its address.</summary>
+    public System.Net.IPAddress[]? LiteralAddresses { get; } = UpstreamConnector.LiteralAddresses(plan.Target);
+
     /// <summary><c>namespace/name</c> of the mapping, for the access log.</summary>
     public string MappingLabel { get; } = $"{plan.Mapping.Namespace}/{plan.Mapping.Name}";
 

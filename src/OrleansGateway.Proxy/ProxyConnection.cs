@@ -333,7 +333,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         ConnectResult connected;
         try
         {
-            connected = await UpstreamConnector.ConnectAsync(upstream.Plan, _runtime).ConfigureAwait(false);
+            connected = await UpstreamConnector.ConnectAsync(upstream.Plan, upstream.LiteralAddresses, _runtime).ConfigureAwait(false);
         }
         finally
         {
