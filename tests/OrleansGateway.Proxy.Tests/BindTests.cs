@@ -86,3 +86,17 @@ public sealed class BindTests
         }
     }
 }
+
+public sealed class AcceptBackoffTests
+{
+    [Fact]
+    public void Delays_double_from_5_ms_up_to_1_s_and_reset_after_an_accept()
+    {
+        var backoff = new AcceptBackoff();
+        var delays = Enumerable.Range(0, 10).Select(_ => (int)backoff.Next().TotalMilliseconds).ToArray();
+
+        Assert.Equal([5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000], delays);
+        backoff.Reset();
+        Assert.Equal(TimeSpan.FromMilliseconds(5), backoff.Next());
+    }
+}
