@@ -40,6 +40,44 @@ public sealed class BindTests
         await Net.RoundTripAsync(nowServed);
     }
 
+    [Fact]
+    public async Task A_listener_moved_from_the_wildcard_address_to_one_address_rebinds_the_same_port()
+    {
+        await using var upstream = TestUpstream.Echo();
+        var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        probe.Dispose();
+        await using var proxy = new ProxyHarness();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(new ListenerEndpoint("0.0.0.0", port), Route(Upstream(upstream.EndPoint)))));
+
+        var moved = new ListenerEndpoint("127.0.0.1", port);
+        var result = await proxy.ApplyAsync(Plan(Cleartext(moved, Route(Upstream(upstream.EndPoint)))));
+
+        Assert.Empty(result.Failed);
+        using var client = await proxy.ConnectAsync(moved);
+        await Net.RoundTripAsync(client);
+    }
+
+    [Fact]
+    public async Task A_wildcard_listener_and_a_specific_one_on_the_same_port_name_each_other()
+    {
+        await using var upstream = TestUpstream.Echo();
+        var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        probe.Dispose();
+        await using var proxy = new ProxyHarness();
+
+        var result = await proxy.ApplyAsync(Plan(
+            Cleartext(new ListenerEndpoint("0.0.0.0", port), Route(Upstream(upstream.EndPoint))),
+            Cleartext(new ListenerEndpoint("127.0.0.1", port), Route(Upstream(upstream.EndPoint)))));
+
+        var failed = Assert.Single(result.Failed);
+        Assert.Equal(new ListenerEndpoint("127.0.0.1", port), failed.Endpoint);
+        Assert.Contains($"conflicts with listener 'listener-0.0.0.0-{port}' on 0.0.0.0:{port}", failed.Error);
+    }
+
     [Theory]
     [InlineData("not-an-address", "is not an IP address")]
     [InlineData("192.0.2.77", "is not assigned to any interface of this machine")]
