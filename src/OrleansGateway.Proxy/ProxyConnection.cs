@@ -108,41 +108,10 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
 
     private async Task ProxyAsync()
     {
-        // One deadline for the whole client side of TLS: the ClientHello peek and the handshake. Cleartext
-        // listeners never arm it (a timer per connection is not free).
-        using var handshakeCts = _snapshot.Plan.TlsInspected ? new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time) : null;
-        RouteEntry? route;
-        byte[]? prefix = null;
-        if (handshakeCts is not null)
-        {
-            (route, prefix) = await InspectAsync(handshakeCts.Token).ConfigureAwait(false);
-        }
-        else
-        {
-            route = _snapshot.CatchAll;
-            if (route is null)
-            {
-                NoRoute("the listener has no route");
-            }
-        }
-
+        var (route, prefix) = await ChooseRouteAsync().ConfigureAwait(false);
         if (route is null)
         {
             return;
-        }
-
-        if (route.Terminates)
-        {
-            if (!await TerminateAsync(route, prefix!, handshakeCts!.Token).ConfigureAwait(false))
-            {
-                return;
-            }
-
-            prefix = null; // consumed by the handshake
-        }
-        else
-        {
-            _clientSide = new SocketSide(_client);
         }
 
         var upstream = route.Pick(_runtime.Random);
@@ -158,6 +127,8 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             return;
         }
 
+        _bytesUpTags = ProxyMetrics.With(upstream.Tags, "direction", "upstream");
+        _bytesDownTags = ProxyMetrics.With(upstream.Tags, "direction", "downstream");
         if (prefix is not null)
         {
             // Raw passthrough after a peek: the upstream must see the client's bytes from the first one.
@@ -170,15 +141,53 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 Abort(CloseReason.UpstreamReset, resetClient: true, resetUpstream: false);
                 return;
             }
+
+            _bytesUp += prefix.Length;
+            _runtime.Metrics.Bytes.Add(prefix.Length, _bytesUpTags);
         }
 
-        _bytesUpTags = ProxyMetrics.With(upstream.Tags, "direction", "upstream");
-        _bytesDownTags = ProxyMetrics.With(upstream.Tags, "direction", "downstream");
         StartIdleTimer(upstream.Plan.IdleTimeout);
         var toUpstream = PumpAsync(_clientSide!, _upstreamSide!, fromClient: true);
         var toClient = PumpAsync(_upstreamSide!, _clientSide!, fromClient: false);
         await toUpstream.ConfigureAwait(false);
         await toClient.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The route for this client, with the client side ready: TLS terminated when the route says so, else the raw
+    /// socket plus the bytes already read (to replay to the upstream). Null route: close (the reason is set).
+    /// </summary>
+    private async Task<(RouteEntry? Route, byte[]? Prefix)> ChooseRouteAsync()
+    {
+        if (!_snapshot.Plan.TlsInspected)
+        {
+            if (_snapshot.CatchAll is null)
+            {
+                NoRoute("the listener has no route");
+                return (null, null);
+            }
+
+            _clientSide = new SocketSide(_client);
+            return (_snapshot.CatchAll, null);
+        }
+
+        // One deadline for the client side of TLS: the ClientHello peek and the handshake. Scoped to this method
+        // so that its timer is gone once the handshake is over (cleartext listeners never arm one).
+        using var handshakeCts = new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time);
+        var (route, prefix) = await InspectAsync(handshakeCts.Token).ConfigureAwait(false);
+        if (route is null)
+        {
+            return (null, null);
+        }
+
+        if (!route.Terminates)
+        {
+            _clientSide = new SocketSide(_client);
+            return (route, prefix);
+        }
+
+        // The handshake consumes the replayed bytes.
+        return await TerminateAsync(route, prefix!, handshakeCts.Token).ConfigureAwait(false) ? (route, null) : (null, null);
     }
 
     /// <summary>

@@ -26,8 +26,11 @@ public sealed class CatchAllTests
         await client.SendAsync(request);
 
         Assert.Equal(request, await Net.ReadExactlyAsync(client, request.Length));
-        await Net.RoundTripAsync(client);
+        await Net.RoundTripAsync(client, 16);
         Assert.Equal(0, tls.Count);
+        client.Dispose();
+        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
+        Assert.Contains($"bytes_up={request.Length + 16}", proxy.Logs.Category("OrleansGateway.AccessLog").Single()); // replayed bytes count
     }
 
     [Fact]
