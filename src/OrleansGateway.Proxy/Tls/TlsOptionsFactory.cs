@@ -69,7 +69,7 @@ public static class TlsOptionsFactory
     public static SslServerAuthenticationOptions? ForTermination(TlsTermination t, ICertificateProvider certs, out string? error)
     {
         var owner = t.CertificateSource.ToString();
-        var context = ServerContext(certs, t.Certificate);
+        var context = CertificateContext(certs, t.Certificate);
         if (context is null)
         {
             error = $"{owner}: Secret '{t.Certificate}' has no usable certificate and key (missing, or rejected when loaded); create it as a kubernetes.io/tls Secret with tls.crt and tls.key.";
@@ -187,7 +187,7 @@ public static class TlsOptionsFactory
 
         if (o.ClientCertificate is not null)
         {
-            var context = ServerContext(certs, o.ClientCertificate);
+            var context = CertificateContext(certs, o.ClientCertificate);
             if (context is null)
             {
                 error = $"{owner}: Secret '{o.ClientCertificate}' has no usable certificate and key for the client certificate; create it as a kubernetes.io/tls Secret with tls.crt and tls.key.";
@@ -352,7 +352,7 @@ public static class TlsOptionsFactory
         return true;
     }
 
-    private static SslStreamCertificateContext? ServerContext(ICertificateProvider certs, SecretRef secret)
+    private static SslStreamCertificateContext? CertificateContext(ICertificateProvider certs, SecretRef secret)
     {
         if (certs is SecretCertificateProvider prepared)
         {
@@ -379,6 +379,7 @@ public static class TlsOptionsFactory
     /// Trust exactly <paramref name="ca"/>: no system roots, no revocation, no downloads; the peer's own intermediates
     /// come from the handshake. <paramref name="purpose"/> requires the matching EKU when the peer's certificate has one.
     /// </summary>
+    /// <remarks>SslStream clones the policy for each connection, so one instance is safely shared by every handshake.</remarks>
     private static X509ChainPolicy ChainPolicy(X509Certificate2Collection ca, Oid purpose)
     {
         var policy = new X509ChainPolicy

@@ -375,10 +375,21 @@ public sealed class TlsOptionsFactoryTests
     {
         var serve = Serve(Termination(clientCa: CaSecret, required: true));
 
-        for (var i = 0; i < 3; i++)
+        // Concurrent handshakes share the options object, as the engine's connections do.
+        var connections = await Task.WhenAll(Enumerable.Range(0, 4).Select(async i =>
+            await TlsLoopback.HandshakeAsync(Client(certificate: i % 2 == 0 ? TestPki.Client : TestPki.StrangerClient), serve)));
+
+        for (var i = 0; i < connections.Length; i++)
         {
-            await using var tls = await TlsLoopback.HandshakeAsync(Client(certificate: TestPki.Client), serve);
-            await tls.AssertConnectedAsync();
+            await using var tls = connections[i];
+            if (i % 2 == 0)
+            {
+                await tls.AssertConnectedAsync();
+            }
+            else
+            {
+                await tls.AssertServerRefusedAsync();
+            }
         }
     }
 }
