@@ -83,7 +83,7 @@ public sealed class ProxyServer : IAsyncDisposable
                     continue;
                 }
 
-                var snapshot = ListenerSnapshot.Build(listenerPlan, generation, certificates, _runtime.Breakers);
+                var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers);
                 foreach (var warning in snapshot.Warnings)
                 {
                     ProxyLog.RouteWarning(_runtime.Log, endpoint.ToString(), warning);

@@ -41,7 +41,7 @@ public sealed class SniRouterTests
     public void Without_any_route_an_unknown_name_finds_nothing()
     {
         var route = Route(Upstream(new IPEndPoint(IPAddress.Loopback, 1), "only"));
-        var snapshot = ListenerSnapshot.Build(Inspecting(Loopback(), [TlsKit.Sni("only.test", "s", route)]), 1, NoCertificates.Instance, new CircuitBreakers());
+        var snapshot = ListenerSnapshot.Build(Inspecting(Loopback(), [TlsKit.Sni("only.test", "s", route)]), NoCertificates.Instance, new CircuitBreakers());
 
         Assert.Null(snapshot.Router.Find("other.test"));
         Assert.Null(snapshot.Router.Find(null));
@@ -72,6 +72,6 @@ public sealed class SniRouterTests
         }
 
         // No certificates: every route gets a warning, but routing itself does not need them.
-        return ListenerSnapshot.Build(Inspecting(Loopback(), routes), 1, NoCertificates.Instance, new CircuitBreakers());
+        return ListenerSnapshot.Build(Inspecting(Loopback(), routes), NoCertificates.Instance, new CircuitBreakers());
     }
 }
