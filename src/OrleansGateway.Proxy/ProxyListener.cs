@@ -97,14 +97,7 @@ internal sealed class ProxyListener
     {
         StopAccepting();
         _abortReason = reason;
-        try
-        {
-            _abort.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already fully closed.
-        }
+        _abort.Cancel();
     }
 
     public void ConnectionClosed()
