@@ -175,3 +175,25 @@ public sealed class TlsLiveChangeTests
         await TlsKit.EchoAsync(established.Stream!);
     }
 }
+
+public sealed class ShutdownTests
+{
+    [Fact]
+    public async Task Disposing_the_server_closes_every_connection_and_releases_the_ports()
+    {
+        await using var upstream = TestUpstream.Echo();
+        var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint)))));
+        var endPoint = proxy.EndPointOf(listener);
+        using var client = await Net.ConnectAsync(endPoint);
+        await Net.RoundTripAsync(client);
+
+        await proxy.Server.DisposeAsync();
+
+        Assert.Equal("eof", await Net.ObserveEndAsync(client));
+        Assert.True(await Net.IsRefusedAsync(endPoint));
+        Assert.Contains(proxy.Logs.Category("OrleansGateway.AccessLog"), l => l.Contains("reason=ServerStopped"));
+        await proxy.DisposeAsync();
+    }
+}
