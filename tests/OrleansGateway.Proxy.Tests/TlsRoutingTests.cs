@@ -94,6 +94,29 @@ public sealed class TlsRoutingTests
     }
 
     [Fact]
+    public async Task Half_close_crosses_the_terminated_TLS_side_in_both_directions()
+    {
+        await using var upstream = new TestUpstream(async s =>
+        {
+            var request = await Net.ReadToEndAsync(s); // the client's close_notify became a FIN
+            await s.SendAsync(request.Reverse().ToArray());
+            s.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        });
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Inspecting(listener, [Sni("a.example.com", "exact", Route(Upstream(upstream.EndPoint)))])),
+            Provider(("exact", ExactCert)));
+
+        using var client = await ConnectAsync(proxy.EndPointOf(listener), "a.example.com");
+        await client.Stream!.WriteAsync("hello"u8.ToArray());
+        await client.Stream.ShutdownAsync();
+
+        var answer = new MemoryStream();
+        await client.Stream.CopyToAsync(answer).WaitAsync(Net.Deadline); // ends with the upstream's FIN as close_notify
+        Assert.Equal("olleh"u8.ToArray(), answer.ToArray());
+    }
+
+    [Fact]
     public async Task Minimum_version_is_enforced()
     {
         await using var up = Named("up");
