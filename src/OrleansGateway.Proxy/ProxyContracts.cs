@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using OrleansGateway.Model;
 
@@ -46,9 +47,87 @@ public sealed record ProxyOptions
 
 /// <summary>What happened to one listener of a plan when it was applied.</summary>
 /// <param name="Error">Null when bound; otherwise what went wrong and what to do (e.g. "port 80 needs root").</param>
-public sealed record ListenerBindResult(ListenerEndpoint Endpoint, bool Bound, string? Error, ImmutableArray<ResourceRef> Resources);
+public sealed record ListenerBindResult(ListenerEndpoint Endpoint, bool Bound, string? Error, ImmutableArray<ResourceRef> Resources)
+{
+    /// <summary>Problems that do not stop the listener, e.g. a route whose TLS options cannot be built (its handshakes fail).</summary>
+    public ImmutableArray<string> Warnings { get; init; } = [];
+}
 
 public sealed record ApplyResult(long Generation, ImmutableArray<ListenerBindResult> Listeners)
 {
     public IEnumerable<ListenerBindResult> Failed => Listeners.Where(l => !l.Bound);
+}
+
+/// <summary>Turns an upstream host name into addresses. Injected so tests control resolution.</summary>
+public interface IUpstreamResolver
+{
+    /// <summary>Every address of <paramref name="host"/>; throws (e.g. <see cref="System.Net.Sockets.SocketException"/>) when it cannot be resolved.</summary>
+    ValueTask<IPAddress[]> ResolveAsync(string host, ResolverPlan resolver, CancellationToken cancellationToken);
+}
+
+/// <summary>The default resolver: the operating system's DNS (what KubernetesServiceResolver means inside a cluster).</summary>
+public sealed class DnsUpstreamResolver : IUpstreamResolver
+{
+    public static readonly DnsUpstreamResolver Instance = new();
+
+    public async ValueTask<IPAddress[]> ResolveAsync(string host, ResolverPlan resolver, CancellationToken cancellationToken)
+        => await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+}
+
+/// <summary>Why a proxied connection ended: the access log and the metrics both use it.</summary>
+public enum CloseReason
+{
+    /// <summary>Both directions ended normally; the client finished first.</summary>
+    ClientClosed,
+
+    /// <summary>Both directions ended normally; the upstream finished first.</summary>
+    UpstreamClosed,
+
+    /// <summary>The client reset the connection or could no longer be written to.</summary>
+    ClientReset,
+
+    /// <summary>The upstream reset the connection or could no longer be written to (the client is reset too).</summary>
+    UpstreamReset,
+
+    /// <summary>No byte moved either way for the upstream's idle timeout.</summary>
+    IdleTimeout,
+
+    /// <summary>The upstream did not accept within its connect timeout.</summary>
+    ConnectTimeout,
+
+    /// <summary>Every upstream address refused the connection.</summary>
+    UpstreamRefused,
+
+    /// <summary>The upstream addresses were unreachable (no route, network down).</summary>
+    UpstreamUnreachable,
+
+    /// <summary>The upstream host name did not resolve to a usable address.</summary>
+    ResolveFailed,
+
+    /// <summary>The upstream cluster's circuit breaker (max_connections / max_pending_requests) was full.</summary>
+    CircuitOpen,
+
+    /// <summary>No route takes this connection (unknown SNI without catch-all, plaintext on a TLS-only port, ...).</summary>
+    NoRoute,
+
+    /// <summary>The client TLS handshake failed (or the route's TLS options could not be built).</summary>
+    HandshakeFailed,
+
+    /// <summary>The client did not finish its ClientHello or handshake within <see cref="ProxyOptions.HandshakeTimeout"/>.</summary>
+    HandshakeTimeout,
+
+    /// <summary>The TLS handshake with the upstream failed (certificate not trusted, protocol mismatch, ...).</summary>
+    UpstreamHandshakeFailed,
+
+    /// <summary>The client closed before a route was chosen.</summary>
+    ClientGone,
+
+    /// <summary>Its listener was removed and <see cref="ProxyOptions.DrainTimeout"/> passed.</summary>
+    Drained,
+
+    /// <summary>The proxy server was disposed.</summary>
+    ServerStopped,
+
+    /// <summary>A bug: an unexpected exception (logged).</summary>
+    InternalError,
 }

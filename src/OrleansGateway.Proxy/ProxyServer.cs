@@ -1,3 +1,7 @@
+using System.Collections.Immutable;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Model;
 
@@ -10,24 +14,220 @@ namespace OrleansGateway.Proxy;
 /// </summary>
 public sealed class ProxyServer : IAsyncDisposable
 {
+    /// <summary>Name of the <see cref="Meter"/> with the data-plane instruments.</summary>
+    public const string MeterName = "OrleansGateway.Proxy";
+
+    private readonly ProxyRuntime _runtime;
+    private readonly SemaphoreSlim _applyGate = new(1, 1);
+    private readonly List<ProxyListener> _draining = [];
+    private Dictionary<ListenerEndpoint, ProxyListener> _listeners = [];
+    private ApplyResult? _lastApply;
+    private long _generation;
+    private bool _disposed;
+
+    /// <param name="resolver">Host name to addresses for upstreams; default: the system DNS.</param>
+    /// <param name="meterFactory">Creates the <see cref="MeterName"/> meter; default: a plain <see cref="Meter"/>.</param>
     public ProxyServer(
         ProxyOptions options,
         ILoggerFactory loggerFactory,
         TimeProvider? timeProvider = null,
-        IRandomSource? random = null)
+        IRandomSource? random = null,
+        IUpstreamResolver? resolver = null,
+        IMeterFactory? meterFactory = null)
     {
-        _ = options;
-        _ = loggerFactory;
-        _ = timeProvider;
-        _ = random;
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _runtime = new ProxyRuntime(
+            options,
+            loggerFactory,
+            timeProvider ?? TimeProvider.System,
+            random ?? SharedRandomSource.Instance,
+            resolver ?? DnsUpstreamResolver.Instance,
+            new ProxyMetrics(meterFactory));
     }
 
     /// <summary>Applies a new plan. Never throws for a bad listener: bind failures come back in the result.</summary>
-    public Task<ApplyResult> ApplyAsync(GatewayPlan plan, ICertificateProvider certificates, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException("issue 3: data plane");
+    public async Task<ApplyResult> ApplyAsync(GatewayPlan plan, ICertificateProvider certificates, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(certificates);
+        await _applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var generation = Interlocked.Increment(ref _generation);
+            var results = ImmutableArray.CreateBuilder<ListenerBindResult>(plan.Listeners.Length);
+            var next = new Dictionary<ListenerEndpoint, ProxyListener>();
+
+            // Removed listeners release their ports first: a new listener may need the same port on another
+            // address (0.0.0.0:8080 replaced by 127.0.0.1:8080 would otherwise fail with "in use").
+            var wanted = plan.Listeners.Select(l => l.Endpoint).ToHashSet();
+            var removed = 0;
+            foreach (var (endpoint, old) in _listeners)
+            {
+                if (!wanted.Contains(endpoint))
+                {
+                    old.Drain(_runtime.Options.DrainTimeout);
+                    TrackDraining(old);
+                    removed++;
+                }
+            }
+
+            foreach (var listenerPlan in plan.Listeners)
+            {
+                var endpoint = listenerPlan.Endpoint;
+                if (next.ContainsKey(endpoint))
+                {
+                    results.Add(new ListenerBindResult(endpoint, false,
+                        $"{endpoint} appears twice in the plan ({listenerPlan.Name}); only the first listener is served", listenerPlan.Resources));
+                    continue;
+                }
+
+                var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers);
+                foreach (var warning in snapshot.Warnings)
+                {
+                    ProxyLog.RouteWarning(_runtime.Log, endpoint.ToString(), warning);
+                }
+
+                if (_listeners.TryGetValue(endpoint, out var existing))
+                {
+                    existing.Swap(snapshot);
+                    next[endpoint] = existing;
+                    results.Add(new ListenerBindResult(endpoint, true, null, listenerPlan.Resources) { Warnings = snapshot.Warnings });
+                    continue;
+                }
+
+                var error = WildcardConflict(endpoint, next);
+                var bound = error is null ? ProxyListener.TryBind(snapshot, _runtime, out error) : null;
+                if (bound is null)
+                {
+                    ProxyLog.BindFailed(_runtime.Log, listenerPlan.Name, endpoint.ToString(), error!);
+                    results.Add(new ListenerBindResult(endpoint, false, error, listenerPlan.Resources) { Warnings = snapshot.Warnings });
+                    continue;
+                }
+
+                bound.Start();
+                ProxyLog.Listening(_runtime.Log, bound.LocalEndPoint.ToString(), listenerPlan.Name);
+                next[endpoint] = bound;
+                results.Add(new ListenerBindResult(endpoint, true, null, listenerPlan.Resources) { Warnings = snapshot.Warnings });
+            }
+
+            Volatile.Write(ref _listeners, next);
+            var result = new ApplyResult(generation, results.ToImmutable());
+            Volatile.Write(ref _lastApply, result);
+            ProxyLog.Applied(_runtime.Log, generation, result.Listeners.Count(l => l.Bound), result.Failed.Count(), removed);
+            return result;
+        }
+        finally
+        {
+            _applyGate.Release();
+        }
+    }
 
     /// <summary>The last applied bind results (for /readyz and status views).</summary>
-    public ApplyResult? LastApply => null;
+    public ApplyResult? LastApply => Volatile.Read(ref _lastApply);
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    /// <summary>The socket address a listener of the current plan is bound to (resolves port 0); null when not bound.</summary>
+    public IPEndPoint? GetLocalEndPoint(ListenerEndpoint endpoint)
+        => Volatile.Read(ref _listeners).TryGetValue(endpoint, out var listener) ? listener.LocalEndPoint : null;
+
+    /// <summary>Open client connections of a listener of the current plan (0 when not bound).</summary>
+    public int GetActiveConnections(ListenerEndpoint endpoint)
+        => Volatile.Read(ref _listeners).TryGetValue(endpoint, out var listener) ? listener.ActiveConnections : 0;
+
+    /// <summary>Open connections of removed listeners that are still draining.</summary>
+    public int DrainingConnections
+    {
+        get
+        {
+            lock (_draining)
+            {
+                return _draining.Sum(l => l.ActiveConnections);
+            }
+        }
+    }
+
+    /// <summary>Stops every listener and closes every connection at once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _applyGate.WaitAsync().ConfigureAwait(false);
+        List<ProxyListener> all;
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            lock (_draining)
+            {
+                all = [.. _listeners.Values, .. _draining];
+            }
+
+            _listeners = [];
+        }
+        finally
+        {
+            _applyGate.Release();
+        }
+
+        foreach (var listener in all)
+        {
+            listener.Abort(CloseReason.ServerStopped);
+        }
+
+        // Sockets are closed; the connections only have to run their bookkeeping. Bounded in case one is stuck.
+        await Task.WhenAll(all.Select(l => l.AllClosed)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _runtime.Metrics.Dispose();
+    }
+
+    /// <summary>
+    /// A wildcard address (0.0.0.0, ::) takes the port on every address, so another listener of the same plan on
+    /// that port cannot bind; say so instead of blaming "another process".
+    /// </summary>
+    private static string? WildcardConflict(ListenerEndpoint endpoint, Dictionary<ListenerEndpoint, ProxyListener> bound)
+    {
+        if (endpoint.Port == 0 || !IPAddress.TryParse(endpoint.Address, out var address))
+        {
+            return null;
+        }
+
+        foreach (var (other, listener) in bound)
+        {
+            if (other.Port == endpoint.Port && IPAddress.TryParse(other.Address, out var otherAddress)
+                && (Covers(otherAddress, address) || Covers(address, otherAddress)))
+            {
+                return $"{endpoint} conflicts with listener '{listener.Current.Plan.Name}' on {other}: a wildcard address takes port {endpoint.Port} on every address; use one listener for the port, or different ports";
+            }
+        }
+
+        return null;
+
+        // 0.0.0.0 takes every IPv4 address; :: (dual-mode by default on Linux) takes every address.
+        static bool Covers(IPAddress wildcard, IPAddress other)
+            => wildcard.Equals(IPAddress.IPv6Any) || (wildcard.Equals(IPAddress.Any) && other.AddressFamily == AddressFamily.InterNetwork);
+    }
+
+    private void TrackDraining(ProxyListener listener)
+    {
+        lock (_draining)
+        {
+            _draining.Add(listener);
+        }
+
+        _ = listener.AllClosed.ContinueWith(
+            static (_, state) =>
+            {
+                var (server, done) = ((ProxyServer, ProxyListener))state!;
+                lock (server._draining)
+                {
+                    server._draining.Remove(done);
+                }
+            },
+            (this, listener),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
 }

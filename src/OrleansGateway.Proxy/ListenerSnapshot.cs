@@ -1,0 +1,158 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Net.Security;
+using OrleansGateway.Model;
+using OrleansGateway.Proxy.Tls;
+
+namespace OrleansGateway.Proxy;
+
+/// <summary>
+/// Everything a connection of one listener needs, prepared once per plan apply: the SNI router, the ready TLS
+/// options of every route and upstream, and the circuit-breaker counters. Immutable; a listener swaps it whole
+/// and a connection keeps the one it was accepted with.
+/// </summary>
+internal sealed class ListenerSnapshot
+{
+    private ListenerSnapshot(ListenerPlan plan, SniRouter router, RouteEntry? catchAll, ImmutableArray<string> warnings)
+    {
+        Plan = plan;
+        Router = router;
+        CatchAll = catchAll;
+        Warnings = warnings;
+        Tags = ProxyMetrics.Tags(Label, null);
+    }
+
+    public ListenerPlan Plan { get; }
+    public SniRouter Router { get; }
+    public RouteEntry? CatchAll { get; }
+    public ImmutableArray<string> Warnings { get; }
+
+    /// <summary>The <c>listener</c> metrics tag.</summary>
+    public string Label => string.IsNullOrEmpty(Plan.StatsPrefix) ? Plan.Name : Plan.StatsPrefix;
+
+    public TagList Tags { get; }
+
+    public static ListenerSnapshot Build(ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers)
+    {
+        var warnings = ImmutableArray.CreateBuilder<string>();
+        var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
+        var sniRoutes = new List<(string, HostPatternKind, RouteEntry)>();
+        if (plan.TlsInspected)
+        {
+            foreach (var sni in plan.SniRoutes)
+            {
+                var serverTls = TlsOptionsFactory.ForTermination(sni.Termination, certificates, out var error);
+                if (serverTls is null)
+                {
+                    error = $"host '{sni.Host}' ({sni.Route.Name}): TLS termination cannot be set up ({error ?? "no options"}); its handshakes fail";
+                    warnings.Add(error);
+                }
+
+                sniRoutes.Add((sni.Host, sni.Kind, RouteEntry.Build(sni.Route, sni.Host, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
+            }
+        }
+
+        var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings);
+        return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable());
+    }
+}
+
+/// <summary>One route (canary group) of a snapshot, with its ready TLS termination options when it terminates.</summary>
+internal sealed class RouteEntry
+{
+    private readonly double _totalShare;
+
+    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams)
+    {
+        Plan = plan;
+        Host = host;
+        ServerTls = serverTls;
+        TlsError = tlsError;
+        Upstreams = upstreams;
+        _totalShare = upstreams.Sum(u => Math.Max(0, u.Plan.Share));
+    }
+
+    public RoutePlan Plan { get; }
+
+    /// <summary>The SNI pattern of a terminating route; null for the catch-all (raw passthrough).</summary>
+    public string? Host { get; }
+
+    public bool Terminates => Host is not null;
+    public SslServerAuthenticationOptions? ServerTls { get; }
+    public string? TlsError { get; }
+    public UpstreamEntry[] Upstreams { get; }
+
+    public static RouteEntry Build(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError,
+        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings)
+    {
+        var upstreams = new UpstreamEntry[plan.Upstreams.Length];
+        for (var i = 0; i < upstreams.Length; i++)
+        {
+            var up = plan.Upstreams[i];
+            SslClientAuthenticationOptions? clientTls = null;
+            string? error = null;
+            if (up.Origination is not null)
+            {
+                clientTls = TlsOptionsFactory.ForOrigination(up.Origination, certificates, out error);
+                if (clientTls is null)
+                {
+                    error = $"{up.Mapping}: TLS origination to {up.Target} cannot be set up ({error ?? "no options"}); its connections are closed";
+                    warnings.Add(error);
+                }
+            }
+
+            upstreams[i] = new UpstreamEntry(up, clientTls, clientTls is null ? error : null, breakers.For(up.ClusterKey), listenerLabel);
+        }
+
+        return new RouteEntry(plan, host, serverTls, tlsError, upstreams);
+    }
+
+    /// <summary>Canary pick: a member with probability share/total; share 0 is never picked. Null when no member has a share.</summary>
+    public UpstreamEntry? Pick(IRandomSource random)
+    {
+        if (_totalShare <= 0)
+        {
+            return null;
+        }
+
+        var x = random.NextDouble() * _totalShare;
+        UpstreamEntry? last = null;
+        foreach (var up in Upstreams)
+        {
+            if (up.Plan.Share <= 0)
+            {
+                continue;
+            }
+
+            if (x < up.Plan.Share)
+            {
+                return up;
+            }
+
+            x -= up.Plan.Share;
+            last = up;
+        }
+
+        return last; // floating-point rounding at the very end of the range
+    }
+}
+
+/// <summary>One canary member with its ready TLS origination options and its cluster's breaker counters.</summary>
+internal sealed class UpstreamEntry(UpstreamPlan plan, SslClientAuthenticationOptions? clientTls, string? tlsError, ClusterCounters counters, string listenerLabel)
+{
+    public UpstreamPlan Plan { get; } = plan;
+    public SslClientAuthenticationOptions? ClientTls { get; } = clientTls;
+
+    /// <summary>Set when the plan asks for origination but its options could not be built.</summary>
+    public string? TlsError { get; } = tlsError;
+
+    public ClusterCounters Counters { get; } = counters;
+
+    /// <summary>Parsed once here so that a connection to an IP literal allocates nothing to find its address.</summary>
+    public System.Net.IPAddress[]? LiteralAddresses { get; } = UpstreamConnector.LiteralAddresses(plan.Target);
+
+    /// <summary><c>namespace/name</c> of the mapping, for the access log.</summary>
+    public string MappingLabel { get; } = $"{plan.Mapping.Namespace}/{plan.Mapping.Name}";
+
+    public TagList Tags { get; } = ProxyMetrics.Tags(listenerLabel, plan.StatsName);
+}

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace OrleansGateway.Proxy;
+
+/// <summary>
+/// One bound endpoint: its listen socket, its accept loop and its current snapshot. The snapshot is swapped by a
+/// single reference write; the accept loop reads it once per connection, so neither takes a lock.
+/// </summary>
+internal sealed class ProxyListener
+{
+    private readonly Socket _socket;
+    private readonly ProxyRuntime _runtime;
+    private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ListenerSnapshot _current;
+    private int _active;
+    private volatile bool _stopping;
+    private CloseReason _abortReason = CloseReason.Drained;
+    private ITimer? _drainTimer;
+
+    private ProxyListener(Socket socket, ListenerSnapshot snapshot, ProxyRuntime runtime)
+    {
+        _socket = socket;
+        _current = snapshot;
+        _runtime = runtime;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+    public ListenerSnapshot Current => Volatile.Read(ref _current);
+    public int ActiveConnections => Volatile.Read(ref _active);
+
+    /// <summary>Cancelled when the remaining connections must close (drain timeout or server stop).</summary>
+    public CancellationToken AbortToken => _abort.Token;
+
+    public CloseReason AbortReason => _abortReason;
+
+    /// <summary>Completes when the listener stopped accepting and its last connection closed.</summary>
+    public Task AllClosed => _allClosed.Task;
+
+    /// <summary>Binds and listens; never throws for the usual bind failures, which come back as a message.</summary>
+    public static ProxyListener? TryBind(ListenerSnapshot snapshot, ProxyRuntime runtime, out string? error)
+    {
+        var endpoint = snapshot.Plan.Endpoint;
+        if (!IPAddress.TryParse(endpoint.Address, out var address))
+        {
+            error = $"listener address '{endpoint.Address}' is not an IP address; use an IPv4 or IPv6 literal such as 0.0.0.0 or ::";
+            return null;
+        }
+
+        if (endpoint.Port is < 0 or > 65535)
+        {
+            error = $"port {endpoint.Port} is out of range; use 1..65535";
+            return null;
+        }
+
+        Socket? socket = null;
+        try
+        {
+            socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(address, endpoint.Port));
+            socket.Listen(1024);
+            error = null;
+            return new ProxyListener(socket, snapshot, runtime);
+        }
+        catch (SocketException e)
+        {
+            socket?.Dispose();
+            error = e.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse => $"{endpoint} is already in use by another process; stop it or choose another port",
+                SocketError.AccessDenied => $"binding port {endpoint.Port} needs root or CAP_NET_BIND_SERVICE",
+                SocketError.AddressNotAvailable => $"{endpoint}: address {endpoint.Address} is not assigned to any interface of this machine; use one of its addresses, or 0.0.0.0 / :: for all",
+                SocketError.AddressFamilyNotSupported => $"{endpoint}: this machine does not support {address.AddressFamily} addresses; use an address of a family it has",
+                _ => $"{endpoint} cannot be bound: {e.Message} ({e.SocketErrorCode})",
+            };
+            return null;
+        }
+    }
+
+    public void Start() => _ = AcceptLoopAsync();
+
+    /// <summary>New connections get <paramref name="snapshot"/>; open ones keep theirs.</summary>
+    public void Swap(ListenerSnapshot snapshot) => Volatile.Write(ref _current, snapshot);
+
+    /// <summary>Stops accepting at once (the port is released) and closes what is still open after <paramref name="drainTimeout"/>.</summary>
+    public void Drain(TimeSpan drainTimeout)
+    {
+        StopAccepting();
+        ProxyLog.Draining(_runtime.Log, Current.Plan.Endpoint.ToString(), ActiveConnections, drainTimeout);
+        _drainTimer = _runtime.Time.CreateTimer(static s => ((ProxyListener)s!).Abort(CloseReason.Drained), this, drainTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Closes every open connection now.</summary>
+    public void Abort(CloseReason reason)
+    {
+        StopAccepting();
+        _abortReason = reason;
+        _abort.Cancel();
+    }
+
+    public void ConnectionClosed()
+    {
+        if (Interlocked.Decrement(ref _active) == 0 && _stopping)
+        {
+            Finish();
+        }
+    }
+
+    private void StopAccepting()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _socket.Dispose();
+        if (ActiveConnections == 0)
+        {
+            Finish();
+        }
+    }
+
+    private void Finish()
+    {
+        if (_allClosed.TrySetResult())
+        {
+            _drainTimer?.Dispose();
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var backoff = new AcceptBackoff();
+        var endpoint = Current.Plan.Endpoint.ToString();
+        while (!_stopping)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync().ConfigureAwait(false);
+                backoff.Reset();
+            }
+            catch (Exception) when (_stopping)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            {
+                // The client gave up while queued: nothing is wrong with the listener.
+                continue;
+            }
+            catch (Exception e)
+            {
+                // Out of file descriptors or buffers: retrying at once would spin; back off and keep the loop alive.
+                var code = e is SocketException se ? se.SocketErrorCode : SocketError.SocketError;
+                var delay = backoff.Next();
+                _runtime.Metrics.AcceptErrors.Add(1, Current.Tags);
+                ProxyLog.AcceptFailed(_runtime.Log, endpoint, code, delay);
+                await Task.Delay(delay, _runtime.Time).ConfigureAwait(false);
+                continue;
+            }
+
+            Interlocked.Increment(ref _active);
+            if (_stopping)
+            {
+                client.Dispose();
+                ConnectionClosed();
+                return;
+            }
+
+            // The handler runs on the thread pool so that a slow start (TLS, DNS) never delays the next accept,
+            // even when socket continuations run inline on the event loop thread.
+            ThreadPool.UnsafeQueueUserWorkItem(new ProxyConnection(client, this, Current, _runtime), preferLocal: false);
+        }
+    }
+}
+
+/// <summary>Accept retry delays: 5 ms, doubling up to 1 s, back to 5 ms after a successful accept.</summary>
+internal struct AcceptBackoff
+{
+    public static readonly TimeSpan Min = TimeSpan.FromMilliseconds(5);
+    public static readonly TimeSpan Max = TimeSpan.FromSeconds(1);
+
+    private TimeSpan _next;
+
+    public TimeSpan Next()
+    {
+        var delay = _next < Min ? Min : _next;
+        _next = delay * 2 > Max ? Max : delay * 2;
+        return delay;
+    }
+
+    public void Reset() => _next = TimeSpan.Zero;
+}

@@ -1,0 +1,40 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace OrleansGateway.Proxy;
+
+/// <summary>Log messages of the data plane (source-generated, no formatting when the level is off).</summary>
+internal static partial class ProxyLog
+{
+    /// <summary>Category of the one-line-per-connection access log.</summary>
+    public const string AccessLogCategory = "OrleansGateway.AccessLog";
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information,
+        Message = "listener={Listener} mapping={Mapping} tenant={Tenant} client={Client} sni={Sni} upstream={Upstream} bytes_up={BytesUp} bytes_down={BytesDown} duration_ms={DurationMs} reason={Reason}")]
+    public static partial void Access(ILogger logger, string listener, string mapping, string tenant, string client, string sni,
+        string upstream, long bytesUp, long bytesDown, long durationMs, CloseReason reason);
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {Endpoint} ({Listener})")]
+    public static partial void Listening(ILogger logger, string endpoint, string listener);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Listener {Listener} on {Endpoint} not bound: {Error}")]
+    public static partial void BindFailed(ILogger logger, string listener, string endpoint, string error);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Listener on {Endpoint} removed: it accepts no more connections; {Active} open connections drain for at most {DrainTimeout}")]
+    public static partial void Draining(ILogger logger, string endpoint, int active, TimeSpan drainTimeout);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Accept on {Endpoint} failed ({Error}); retrying in {Delay}")]
+    public static partial void AcceptFailed(ILogger logger, string endpoint, SocketError error, TimeSpan delay);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Listener on {Endpoint}: {Warning}")]
+    public static partial void RouteWarning(ILogger logger, string endpoint, string warning);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Plan generation {Generation} applied: {Bound} listeners bound, {Failed} failed, {Removed} removed")]
+    public static partial void Applied(ILogger logger, long generation, int bound, int failed, int removed);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "Connection from {Client} on {Endpoint}: {Reason}: {Detail}")]
+    public static partial void ConnectionProblem(ILogger logger, string client, string endpoint, CloseReason reason, string detail);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Connection from {Client} on {Endpoint} failed unexpectedly")]
+    public static partial void ConnectionCrashed(ILogger logger, Exception exception, string client, string endpoint);
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Logging;
+
+namespace OrleansGateway.Proxy;
+
+/// <summary>What every listener and connection of one <see cref="ProxyServer"/> shares; immutable after construction.</summary>
+internal sealed class ProxyRuntime(
+    ProxyOptions options,
+    ILoggerFactory loggerFactory,
+    TimeProvider time,
+    IRandomSource random,
+    IUpstreamResolver resolver,
+    ProxyMetrics metrics)
+{
+    public ProxyOptions Options { get; } = options;
+    public TimeProvider Time { get; } = time;
+    public IRandomSource Random { get; } = random;
+    public IUpstreamResolver Resolver { get; } = resolver;
+    public ProxyMetrics Metrics { get; } = metrics;
+    public CircuitBreakers Breakers { get; } = new();
+    public ILogger Log { get; } = loggerFactory.CreateLogger<ProxyServer>();
+    public ILogger AccessLog { get; } = loggerFactory.CreateLogger(ProxyLog.AccessLogCategory);
+}
+
+/// <summary>The default canary picker: the thread-safe shared <see cref="System.Random"/>.</summary>
+internal sealed class SharedRandomSource : IRandomSource
+{
+    public static readonly SharedRandomSource Instance = new();
+
+    public double NextDouble() => System.Random.Shared.NextDouble();
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Sockets;
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Proxy;
+
+/// <summary>The outcome of dialling an upstream: a connected socket, or why there is none.</summary>
+internal readonly record struct ConnectResult(Socket? Socket, IPEndPoint? EndPoint, CloseReason Failure, string? Detail);
+
+/// <summary>
+/// Resolves and dials one upstream: an IP literal is used as is; a name is resolved, filtered by enable_ipv4 /
+/// enable_ipv6, and its addresses are tried IPv6 first, then IPv4, all within the upstream's connect timeout.
+/// </summary>
+internal static class UpstreamConnector
+{
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>The address of an IP-literal target, parsed once per plan apply; null for a name to resolve.</summary>
+    public static IPAddress[]? LiteralAddresses(ServiceAddress target)
+        => target.IsIpLiteral && IPAddress.TryParse(target.Host, out var literal) ? [literal] : null;
+
+    public static async Task<ConnectResult> ConnectAsync(UpstreamPlan upstream, IPAddress[]? literalAddresses, ProxyRuntime runtime)
+    {
+        var timeout = upstream.ConnectTimeout > TimeSpan.Zero ? upstream.ConnectTimeout : DefaultConnectTimeout;
+        using var timeoutCts = new CancellationTokenSource(timeout, runtime.Time);
+        var token = timeoutCts.Token;
+        var target = upstream.Target;
+
+        // An IP literal is used as written: the family switches are about what a name resolves to.
+        IReadOnlyList<IPAddress> ordered;
+        if (literalAddresses is not null)
+        {
+            ordered = literalAddresses;
+        }
+        else
+        {
+            IPAddress[] resolved;
+            try
+            {
+                resolved = await runtime.Resolver.ResolveAsync(target.Host, upstream.Resolver, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return Fail(CloseReason.ConnectTimeout, $"resolving {target.Host} took longer than the connect timeout {timeout}");
+            }
+            catch (Exception e)
+            {
+                return Fail(CloseReason.ResolveFailed, $"{target.Host} does not resolve: {e.Message}");
+            }
+
+            ordered = Order(resolved, upstream.EnableIpv4, upstream.EnableIpv6);
+            if (ordered.Count == 0)
+            {
+                return Fail(CloseReason.ResolveFailed,
+                    $"{target.Host} has no usable address (enable_ipv4={upstream.EnableIpv4}, enable_ipv6={upstream.EnableIpv6}, resolved: {string.Join(", ", resolved.Select(a => a.ToString()))})");
+            }
+        }
+
+        var failure = CloseReason.UpstreamRefused;
+        string? detail = null;
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            var address = ordered[i];
+            var endPoint = new IPEndPoint(address, target.Port);
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(endPoint, token).ConfigureAwait(false);
+                return new ConnectResult(socket, endPoint, default, null);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                socket.Dispose();
+                return Fail(CloseReason.ConnectTimeout, $"{endPoint} did not accept within the connect timeout {timeout}");
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                failure = e.SocketErrorCode == SocketError.ConnectionRefused ? CloseReason.UpstreamRefused : CloseReason.UpstreamUnreachable;
+                detail = detail is null ? $"{endPoint}: {e.SocketErrorCode}" : $"{detail}; {endPoint}: {e.SocketErrorCode}";
+            }
+        }
+
+        return Fail(failure, detail);
+    }
+
+    /// <summary>IPv6 first, then IPv4, each in resolver order; families that are switched off are dropped.</summary>
+    internal static List<IPAddress> Order(IPAddress[] addresses, bool enableIpv4, bool enableIpv6)
+    {
+        var ordered = new List<IPAddress>(addresses.Length);
+        if (enableIpv6)
+        {
+            ordered.AddRange(addresses.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6 && !a.IsIPv4MappedToIPv6));
+        }
+
+        if (enableIpv4)
+        {
+            ordered.AddRange(addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork).Concat(
+                addresses.Where(a => a.IsIPv4MappedToIPv6).Select(a => a.MapToIPv4())));
+        }
+
+        return ordered;
+    }
+
+    private static ConnectResult Fail(CloseReason reason, string? detail) => new(null, null, reason, detail);
+}

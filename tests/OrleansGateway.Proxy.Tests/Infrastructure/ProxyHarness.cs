@@ -1,0 +1,72 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Time.Testing;
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Proxy.Tests.Infrastructure;
+
+/// <summary>A real <see cref="ProxyServer"/> with collected metrics and logs, and optionally fake time.</summary>
+internal sealed class ProxyHarness : IAsyncDisposable
+{
+    private readonly TestMeterFactory _meters = new();
+
+    public ProxyHarness(ProxyOptions? options = null, FakeTimeProvider? time = null, IRandomSource? random = null, IUpstreamResolver? resolver = null)
+    {
+        Time = time;
+        Metrics = new MetricCollector(_meters);
+        Server = new ProxyServer(options ?? new ProxyOptions(), Logs, time, random, resolver, _meters);
+    }
+
+    public ProxyServer Server { get; }
+    public FakeTimeProvider? Time { get; }
+    public MetricCollector Metrics { get; }
+    public ListLoggerFactory Logs { get; } = new();
+
+    public Task<ApplyResult> ApplyAsync(GatewayPlan plan, ICertificateProvider? certificates = null)
+        => Server.ApplyAsync(plan, certificates ?? NoCertificates.Instance);
+
+    /// <summary>Applies and asserts every listener bound.</summary>
+    public async Task<ApplyResult> ApplyBoundAsync(GatewayPlan plan, ICertificateProvider? certificates = null)
+    {
+        var result = await ApplyAsync(plan, certificates);
+        Assert.All(result.Listeners, l => Assert.True(l.Bound, l.Error));
+        return result;
+    }
+
+    public IPEndPoint EndPointOf(ListenerEndpoint endpoint)
+        => Server.GetLocalEndPoint(endpoint) ?? throw new InvalidOperationException($"{endpoint} is not bound");
+
+    public Task<System.Net.Sockets.Socket> ConnectAsync(ListenerEndpoint endpoint) => Net.ConnectAsync(EndPointOf(endpoint));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        Metrics.Dispose();
+        _meters.Dispose();
+    }
+}
+
+internal sealed class NoCertificates : ICertificateProvider
+{
+    public static readonly NoCertificates Instance = new();
+
+    public X509Certificate2? GetCertificate(SecretRef secret) => null;
+
+    public X509Certificate2Collection GetChain(SecretRef secret) => [];
+
+    public X509Certificate2Collection? GetCaCertificates(SecretRef secret) => null;
+}
+
+/// <summary>A seeded, thread-safe random source.</summary>
+internal sealed class SeededRandom(int seed) : IRandomSource
+{
+    private readonly Random _random = new(seed);
+
+    public double NextDouble()
+    {
+        lock (_random)
+        {
+            return _random.NextDouble();
+        }
+    }
+}

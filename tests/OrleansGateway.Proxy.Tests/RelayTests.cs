@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using OrleansGateway.Proxy.Tests.Infrastructure;
+using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
+
+namespace OrleansGateway.Proxy.Tests;
+
+/// <summary>Cleartext relay over real loopback sockets: integrity, half-close, reset and EOF propagation.</summary>
+public sealed class RelayTests
+{
+    private const int MiB = 1024 * 1024;
+
+    [Fact]
+    public async Task One_MiB_each_way_arrives_intact_and_the_access_log_says_so()
+    {
+        var toUpstream = RandomNumberGenerator.GetBytes(MiB);
+        var toClient = RandomNumberGenerator.GetBytes(MiB);
+        byte[]? receivedByUpstream = null;
+        await using var upstream = new TestUpstream(async s =>
+        {
+            var send = s.SendAsync(toClient);
+            receivedByUpstream = await Net.ReadToEndAsync(s);
+            await send;
+            s.Shutdown(SocketShutdown.Send);
+        });
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint, "bulk")), "bulk_port")));
+
+        using var client = await proxy.ConnectAsync(listener);
+        var sending = Task.Run(async () =>
+        {
+            await client.SendAsync(toUpstream);
+            client.Shutdown(SocketShutdown.Send);
+        });
+        var received = await Net.ReadToEndAsync(client);
+        await sending;
+
+        Assert.Equal(SHA256.HashData(toClient), SHA256.HashData(received));
+        await Net.EventuallyAsync(() => receivedByUpstream is not null, "upstream read to EOF");
+        Assert.Equal(SHA256.HashData(toUpstream), SHA256.HashData(receivedByUpstream!));
+
+        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
+        var line = Assert.Single(proxy.Logs.Category("OrleansGateway.AccessLog"));
+        Assert.Contains("mapping=default/bulk", line);
+        Assert.Contains($"upstream={upstream.EndPoint}", line);
+        Assert.Contains($"bytes_up={MiB}", line);
+        Assert.Contains($"bytes_down={MiB}", line);
+        Assert.Contains("tenant=tenant-a", line);
+        Assert.Contains("reason=", line);
+        Assert.Equal(2L * MiB, proxy.Metrics.Sum("ogw.proxy.bytes", "listener=bulk_port"));
+        Assert.Equal(MiB, proxy.Metrics.Sum("ogw.proxy.bytes", "direction=upstream"));
+        Assert.Equal(1, proxy.Metrics.Sum("ogw.proxy.connections"));
+        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.connections.active") == 0, "active connections back to 0");
+    }
+
+    [Fact]
+    public async Task Client_half_close_reaches_the_upstream_and_the_answer_still_flows_back()
+    {
+        await using var upstream = new TestUpstream(async s =>
+        {
+            var request = await Net.ReadToEndAsync(s); // ends only with the client's FIN
+            await s.SendAsync(request.Reverse().ToArray());
+            s.Shutdown(SocketShutdown.Send);
+        });
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint)))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        await client.SendAsync("hello"u8.ToArray());
+        client.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal("olleh"u8.ToArray(), await Net.ReadToEndAsync(client));
+        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
+        Assert.Contains("reason=ClientClosed", proxy.Logs.Category("OrleansGateway.AccessLog").Single());
+    }
+
+    [Fact]
+    public async Task Upstream_half_close_reaches_the_client_and_the_client_can_still_send()
+    {
+        var upstreamGot = new TaskCompletionSource<byte[]>();
+        await using var upstream = new TestUpstream(async s =>
+        {
+            await s.SendAsync("banner"u8.ToArray());
+            s.Shutdown(SocketShutdown.Send);
+            upstreamGot.SetResult(await Net.ReadToEndAsync(s));
+        });
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint)))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        Assert.Equal("banner"u8.ToArray(), await Net.ReadToEndAsync(client)); // EOF seen by the client
+        await client.SendAsync("still here"u8.ToArray());
+        client.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal("still here"u8.ToArray(), await upstreamGot.Task.WaitAsync(Net.Deadline));
+        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
+        Assert.Contains("reason=UpstreamClosed", proxy.Logs.Category("OrleansGateway.AccessLog").Single());
+    }
+
+    [Fact]
+    public async Task Upstream_reset_reaches_the_client_as_a_reset()
+    {
+        await using var upstream = new TestUpstream(async s =>
+        {
+            await Net.ReadExactlyAsync(s, 4);
+            s.LingerState = new LingerOption(true, 0);
+            s.Close();
+        });
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint)))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        await client.SendAsync("ping"u8.ToArray());
+
+        Assert.Equal("reset", await Net.ObserveEndAsync(client));
+        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
+        Assert.Contains("reason=UpstreamReset", proxy.Logs.Category("OrleansGateway.AccessLog").Single());
+    }
+
+    [Fact]
+    public async Task Upstream_close_reaches_the_client_as_EOF()
+    {
+        await using var upstream = new TestUpstream(async s =>
+        {
+            await s.SendAsync("bye"u8.ToArray());
+            s.Close();
+        });
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint)))));
+
+        using var client = await proxy.ConnectAsync(listener);
+
+        Assert.Equal("bye"u8.ToArray(), await Net.ReadToEndAsync(client));
+    }
+
+    [Fact]
+    public async Task A_listener_on_127_0_0_2_is_not_reachable_on_127_0_0_1()
+    {
+        await using var upstream = TestUpstream.Echo();
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback(2);
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint)))));
+        var bound = proxy.EndPointOf(listener);
+
+        using var client = await Net.ConnectAsync(bound);
+        await Net.RoundTripAsync(client);
+        Assert.True(await Net.IsRefusedAsync(new IPEndPoint(IPAddress.Loopback, bound.Port)));
+    }
+}

@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Time.Testing;
+using OrleansGateway.Model;
+using OrleansGateway.Proxy.Tests.Infrastructure;
+using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
+
+namespace OrleansGateway.Proxy.Tests;
+
+/// <summary>Idle and connect timeouts, driven by fake time (no test waits for a real timeout).</summary>
+public sealed class TimeoutTests
+{
+    private static readonly TimeSpan Idle = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan OneMs = TimeSpan.FromMilliseconds(1);
+
+    [Fact]
+    public async Task Idle_timeout_closes_both_sides_exactly_after_the_idle_time_and_not_before()
+    {
+        var upstreamEnd = new TaskCompletionSource<string>();
+        await using var upstream = new TestUpstream(async s =>
+        {
+            // Echo until the proxy closes, then report how it closed.
+            var buffer = new byte[1024];
+            try
+            {
+                int n;
+                while ((n = await s.ReceiveAsync(buffer)) > 0)
+                {
+                    await s.SendAsync(buffer.AsMemory(0, n));
+                }
+
+                upstreamEnd.SetResult("eof");
+            }
+            catch (SocketException e)
+            {
+                upstreamEnd.SetResult(e.SocketErrorCode.ToString());
+            }
+        });
+        var time = new FakeTimeProvider();
+        await using var proxy = new ProxyHarness(time: time);
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint, "idle", idleTimeout: Idle)))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        await Net.RoundTripAsync(client);
+
+        time.Advance(Idle - OneMs);
+        await Net.RoundTripAsync(client); // still open after timeout-1 ms of silence
+
+        time.Advance(Idle - OneMs);       // the timer fired at the original deadline, saw recent activity and re-armed
+        await Net.RoundTripAsync(client);
+
+        time.Advance(Idle);
+        Assert.Equal("eof", await Net.ObserveEndAsync(client));
+        Assert.Equal("eof", await upstreamEnd.Task.WaitAsync(Net.Deadline));
+        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.idle_timeouts", "mapping=idle") == 1, "idle timeout counted");
+        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=IdleTimeout")), "IdleTimeout logged");
+    }
+
+    [Fact]
+    public async Task Without_idle_timeout_a_silent_connection_stays_open()
+    {
+        await using var upstream = TestUpstream.Echo();
+        var time = new FakeTimeProvider();
+        await using var proxy = new ProxyHarness(time: time);
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint)))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        await Net.RoundTripAsync(client);
+        time.Advance(TimeSpan.FromDays(1));
+
+        await Net.RoundTripAsync(client);
+        Assert.Equal(0, proxy.Metrics.Sum("ogw.proxy.idle_timeouts"));
+    }
+
+    [Fact]
+    public async Task Connect_timeout_closes_the_client_when_the_upstream_never_answers()
+    {
+        using var blackHole = BlackHole.Create();
+        var resolver = new SignallingResolver(IPAddress.Loopback);
+        var time = new FakeTimeProvider();
+        await using var proxy = new ProxyHarness(time: time, resolver: resolver);
+        var listener = Loopback();
+        var timeout = TimeSpan.FromSeconds(3);
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener,
+            Route(Upstream("black-hole.test", blackHole.Port, isIpLiteral: false, "slow", connectTimeout: timeout)))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        await resolver.Called.Task.WaitAsync(Net.Deadline); // the connect deadline is armed before resolution
+
+        time.Advance(timeout - OneMs);
+        Assert.False(client.Poll(0, SelectMode.SelectRead), "the client must stay open before the connect timeout");
+        Assert.Equal(0, proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures"));
+
+        time.Advance(OneMs);
+        Assert.Equal("eof", await Net.ObserveEndAsync(client));
+        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=ConnectTimeout") == 1, "connect timeout counted");
+    }
+
+    /// <summary>A listening socket with backlog 1 whose accept queue is filled first: Linux then drops further SYNs.</summary>
+    private sealed class BlackHole : IDisposable
+    {
+        private readonly Socket _listener;
+        private readonly List<Socket> _fillers = [];
+
+        private BlackHole(Socket listener) => _listener = listener;
+
+        public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
+
+        public static BlackHole Create()
+        {
+            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(1);
+            var hole = new BlackHole(listener);
+            for (var i = 0; i < 8; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                hole._fillers.Add(filler);
+                var connect = filler.ConnectAsync(listener.LocalEndPoint!);
+                // A loopback connect into a queue with room completes in microseconds; one second of silence
+                // (even on a loaded machine) means the SYN was dropped.
+                if (!connect.Wait(TimeSpan.FromSeconds(1)))
+                {
+                    return hole; // this SYN was dropped: the queue is full
+                }
+            }
+
+            throw new InvalidOperationException("could not fill the accept queue; SYNs are not dropped on this system");
+        }
+
+        public void Dispose()
+        {
+            foreach (var s in _fillers)
+            {
+                s.Dispose();
+            }
+
+            _listener.Dispose();
+        }
+    }
+
+    private sealed class SignallingResolver(IPAddress address) : IUpstreamResolver
+    {
+        public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask<IPAddress[]> ResolveAsync(string host, ResolverPlan resolver, CancellationToken cancellationToken)
+        {
+            Called.TrySetResult();
+            return ValueTask.FromResult<IPAddress[]>([address]);
+        }
+    }
+}
