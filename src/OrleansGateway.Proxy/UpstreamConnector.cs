@@ -21,7 +21,10 @@ internal static class UpstreamConnector
 
     public static async Task<ConnectResult> ConnectAsync(UpstreamPlan upstream, IPAddress[]? literalAddresses, ProxyRuntime runtime)
     {
-        var timeout = upstream.ConnectTimeout > TimeSpan.Zero ? upstream.ConnectTimeout : DefaultConnectTimeout;
+        // The compiler turns `connect_timeout_ms: 0` into an infinite timeout, which the user asked for explicitly.
+        var timeout = upstream.ConnectTimeout > TimeSpan.Zero || upstream.ConnectTimeout == Timeout.InfiniteTimeSpan
+            ? upstream.ConnectTimeout
+            : DefaultConnectTimeout;
         using var timeoutCts = new CancellationTokenSource(timeout, runtime.Time);
         var token = timeoutCts.Token;
         var target = upstream.Target;
