@@ -21,9 +21,6 @@ internal sealed class ClusterCounters
     private int _connections;
     private int _pending;
 
-    public int Connections => Volatile.Read(ref _connections);
-    public int Pending => Volatile.Read(ref _pending);
-
     /// <summary>Takes a connection slot and a pending (connect attempt) slot; false (nothing taken) when either is full.</summary>
     public bool TryAdmit(CircuitBreakerPlan limits)
     {

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Runtime.CompilerServices;
 using System.Net.Sockets;
 
 namespace OrleansGateway.Proxy;
@@ -52,6 +53,8 @@ internal sealed class SocketSide(Socket socket) : ConnectionSide(socket)
 {
     public override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => Socket.ReceiveAsync(buffer, SocketFlags.None);
 
+    // Pooled builder: when a send has to wait (slow reader), the state machine comes from a pool instead of the heap.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask SendAsync(ReadOnlyMemory<byte> data)
     {
         while (!data.IsEmpty)

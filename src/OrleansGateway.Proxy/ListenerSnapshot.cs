@@ -13,10 +13,9 @@ namespace OrleansGateway.Proxy;
 /// </summary>
 internal sealed class ListenerSnapshot
 {
-    private ListenerSnapshot(ListenerPlan plan, long generation, SniRouter router, RouteEntry? catchAll, ImmutableArray<string> warnings)
+    private ListenerSnapshot(ListenerPlan plan, SniRouter router, RouteEntry? catchAll, ImmutableArray<string> warnings)
     {
         Plan = plan;
-        Generation = generation;
         Router = router;
         CatchAll = catchAll;
         Warnings = warnings;
@@ -24,7 +23,6 @@ internal sealed class ListenerSnapshot
     }
 
     public ListenerPlan Plan { get; }
-    public long Generation { get; }
     public SniRouter Router { get; }
     public RouteEntry? CatchAll { get; }
     public ImmutableArray<string> Warnings { get; }
@@ -34,7 +32,7 @@ internal sealed class ListenerSnapshot
 
     public TagList Tags { get; }
 
-    public static ListenerSnapshot Build(ListenerPlan plan, long generation, ICertificateProvider certificates, CircuitBreakers breakers)
+    public static ListenerSnapshot Build(ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers)
     {
         var warnings = ImmutableArray.CreateBuilder<string>();
         var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
@@ -55,7 +53,7 @@ internal sealed class ListenerSnapshot
         }
 
         var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings);
-        return new ListenerSnapshot(plan, generation, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable());
+        return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable());
     }
 }
 
@@ -149,6 +147,9 @@ internal sealed class UpstreamEntry(UpstreamPlan plan, SslClientAuthenticationOp
     public string? TlsError { get; } = tlsError;
 
     public ClusterCounters Counters { get; } = counters;
+
+    /// <summary>Parsed once here so that a connection to an IP literal allocates nothing to find its address.</summary>
+    public System.Net.IPAddress[]? LiteralAddresses { get; } = UpstreamConnector.LiteralAddresses(plan.Target);
 
     /// <summary><c>namespace/name</c> of the mapping, for the access log.</summary>
     public string MappingLabel { get; } = $"{plan.Mapping.Namespace}/{plan.Mapping.Name}";

@@ -34,6 +34,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     private IPEndPoint? _upstreamEndPoint;
     private bool _admitted;
     private string? _sni;
+    private ClientHelloInfo? _hello;
     private int _reason = NoReason;
     private int _aborted;
     private int _firstEof = NoReason;
@@ -67,7 +68,12 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             abortRegistration = _listener.AbortToken.UnsafeRegister(
                 static s => ((ProxyConnection)s!).Abort(((ProxyConnection)s!)._listener.AbortReason, resetClient: false, resetUpstream: false), this);
             _clientEndPoint = _client.RemoteEndPoint;
-            _client.NoDelay = true;
+            if (!TrySetNoDelay(_client))
+            {
+                Fail(CloseReason.ClientGone, "gone before it was served");
+                return;
+            }
+
             await ProxyAsync().ConfigureAwait(false);
         }
         catch (Exception e)
@@ -85,44 +91,27 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         }
     }
 
+    private static bool TrySetNoDelay(Socket socket)
+    {
+        try
+        {
+            socket.NoDelay = true;
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     private string ClientText => _clientEndPoint?.ToString() ?? "-";
 
     private async Task ProxyAsync()
     {
-        // One deadline for the whole client side of TLS: the ClientHello peek and the handshake.
-        using var handshakeCts = new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time);
-        RouteEntry? route;
-        byte[]? prefix = null;
-        if (_snapshot.Plan.TlsInspected)
-        {
-            (route, prefix) = await InspectAsync(handshakeCts.Token).ConfigureAwait(false);
-        }
-        else
-        {
-            route = _snapshot.CatchAll;
-            if (route is null)
-            {
-                NoRoute("the listener has no route");
-            }
-        }
-
+        var (route, prefix) = await ChooseRouteAsync().ConfigureAwait(false);
         if (route is null)
         {
             return;
-        }
-
-        if (route.Terminates)
-        {
-            if (!await TerminateAsync(route, prefix!, handshakeCts.Token).ConfigureAwait(false))
-            {
-                return;
-            }
-
-            prefix = null; // consumed by the handshake
-        }
-        else
-        {
-            _clientSide = new SocketSide(_client);
         }
 
         var upstream = route.Pick(_runtime.Random);
@@ -138,6 +127,8 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             return;
         }
 
+        _bytesUpTags = ProxyMetrics.With(upstream.Tags, "direction", "upstream");
+        _bytesDownTags = ProxyMetrics.With(upstream.Tags, "direction", "downstream");
         if (prefix is not null)
         {
             // Raw passthrough after a peek: the upstream must see the client's bytes from the first one.
@@ -150,15 +141,53 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 Abort(CloseReason.UpstreamReset, resetClient: true, resetUpstream: false);
                 return;
             }
+
+            _bytesUp += prefix.Length;
+            _runtime.Metrics.Bytes.Add(prefix.Length, _bytesUpTags);
         }
 
-        _bytesUpTags = ProxyMetrics.With(upstream.Tags, "direction", "upstream");
-        _bytesDownTags = ProxyMetrics.With(upstream.Tags, "direction", "downstream");
         StartIdleTimer(upstream.Plan.IdleTimeout);
         var toUpstream = PumpAsync(_clientSide!, _upstreamSide!, fromClient: true);
         var toClient = PumpAsync(_upstreamSide!, _clientSide!, fromClient: false);
         await toUpstream.ConfigureAwait(false);
         await toClient.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The route for this client, with the client side ready: TLS terminated when the route says so, else the raw
+    /// socket plus the bytes already read (to replay to the upstream). Null route: close (the reason is set).
+    /// </summary>
+    private async Task<(RouteEntry? Route, byte[]? Prefix)> ChooseRouteAsync()
+    {
+        if (!_snapshot.Plan.TlsInspected)
+        {
+            if (_snapshot.CatchAll is null)
+            {
+                NoRoute("the listener has no route");
+                return (null, null);
+            }
+
+            _clientSide = new SocketSide(_client);
+            return (_snapshot.CatchAll, null);
+        }
+
+        // One deadline for the client side of TLS: the ClientHello peek and the handshake. Scoped to this method
+        // so that its timer is gone once the handshake is over (cleartext listeners never arm one).
+        using var handshakeCts = new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time);
+        var (route, prefix) = await InspectAsync(handshakeCts.Token).ConfigureAwait(false);
+        if (route is null)
+        {
+            return (null, null);
+        }
+
+        if (!route.Terminates)
+        {
+            _clientSide = new SocketSide(_client);
+            return (route, prefix);
+        }
+
+        // The handshake consumes the replayed bytes.
+        return await TerminateAsync(route, prefix!, handshakeCts.Token).ConfigureAwait(false) ? (route, null) : (null, null);
     }
 
     /// <summary>
@@ -168,7 +197,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     private async Task<(RouteEntry? Route, byte[]? Prefix)> InspectAsync(CancellationToken handshakeToken)
     {
         var catchAll = _snapshot.CatchAll;
-        if (catchAll is not null && !await ClientSpeaksFirstAsync(handshakeToken).ConfigureAwait(false))
+        if (catchAll is not null && !await ClientSpeaksFirstAsync().ConfigureAwait(false))
         {
             return (Volatile.Read(ref _reason) == NoReason ? catchAll : null, null);
         }
@@ -212,6 +241,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 var prefix = buffer.AsSpan(0, filled).ToArray();
                 if (status == ClientHelloStatus.Found)
                 {
+                    _hello = hello;
                     _sni = hello!.ServerName;
                     var route = _snapshot.Router.Find(_sni) ?? catchAll;
                     if (route is null)
@@ -241,10 +271,9 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     /// False when the client stays silent for <see cref="ProxyOptions.ServerFirstPeekTimeout"/> (a server-first
     /// protocol such as SSH or MySQL: it goes to the catch-all) or went away (reason set).
     /// </summary>
-    private async Task<bool> ClientSpeaksFirstAsync(CancellationToken handshakeToken)
+    private async Task<bool> ClientSpeaksFirstAsync()
     {
-        using var silence = CancellationTokenSource.CreateLinkedTokenSource(handshakeToken);
-        silence.CancelAfter(_runtime.Options.ServerFirstPeekTimeout);
+        using var silence = new CancellationTokenSource(_runtime.Options.ServerFirstPeekTimeout, _runtime.Time);
         try
         {
             // Zero-byte receive: waits for data without consuming it.
@@ -275,7 +304,9 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         try
         {
             // Handshakes are CPU work: keep them off the socket event-loop thread.
-            await Task.Run(() => ssl.AuthenticateAsServerAsync(route.ServerTls, handshakeToken), handshakeToken).ConfigureAwait(false);
+            // ALPN without overlap carries on without ALPN (as Envoy does) instead of failing the handshake.
+            var options = _hello is null ? route.ServerTls : TlsOptionsFactory.ForClientHello(route.ServerTls, _hello);
+            await Task.Run(() => ssl.AuthenticateAsServerAsync(options, handshakeToken), handshakeToken).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (handshakeToken.IsCancellationRequested)
@@ -311,7 +342,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         ConnectResult connected;
         try
         {
-            connected = await UpstreamConnector.ConnectAsync(upstream.Plan, _runtime).ConfigureAwait(false);
+            connected = await UpstreamConnector.ConnectAsync(upstream.Plan, upstream.LiteralAddresses, _runtime).ConfigureAwait(false);
         }
         finally
         {

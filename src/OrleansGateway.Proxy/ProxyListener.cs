@@ -9,9 +9,6 @@ namespace OrleansGateway.Proxy;
 /// </summary>
 internal sealed class ProxyListener
 {
-    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(5);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
-
     private readonly Socket _socket;
     private readonly ProxyRuntime _runtime;
     private readonly CancellationTokenSource _abort = new();
@@ -100,14 +97,7 @@ internal sealed class ProxyListener
     {
         StopAccepting();
         _abortReason = reason;
-        try
-        {
-            _abort.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already fully closed.
-        }
+        _abort.Cancel();
     }
 
     public void ConnectionClosed()
@@ -143,7 +133,7 @@ internal sealed class ProxyListener
 
     private async Task AcceptLoopAsync()
     {
-        var backoff = MinBackoff;
+        var backoff = new AcceptBackoff();
         var endpoint = Current.Plan.Endpoint.ToString();
         while (!_stopping)
         {
@@ -151,7 +141,7 @@ internal sealed class ProxyListener
             try
             {
                 client = await _socket.AcceptAsync().ConfigureAwait(false);
-                backoff = MinBackoff;
+                backoff.Reset();
             }
             catch (Exception) when (_stopping)
             {
@@ -166,18 +156,10 @@ internal sealed class ProxyListener
             {
                 // Out of file descriptors or buffers: retrying at once would spin; back off and keep the loop alive.
                 var code = e is SocketException se ? se.SocketErrorCode : SocketError.SocketError;
+                var delay = backoff.Next();
                 _runtime.Metrics.AcceptErrors.Add(1, Current.Tags);
-                ProxyLog.AcceptFailed(_runtime.Log, endpoint, code, backoff);
-                try
-                {
-                    await Task.Delay(backoff, _runtime.Time).ConfigureAwait(false);
-                }
-                catch (Exception)
-                {
-                    // Delay never fails for a valid span; keep accepting regardless.
-                }
-
-                backoff = backoff * 2 > MaxBackoff ? MaxBackoff : backoff * 2;
+                ProxyLog.AcceptFailed(_runtime.Log, endpoint, code, delay);
+                await Task.Delay(delay, _runtime.Time).ConfigureAwait(false);
                 continue;
             }
 
@@ -194,4 +176,22 @@ internal sealed class ProxyListener
             ThreadPool.UnsafeQueueUserWorkItem(new ProxyConnection(client, this, Current, _runtime), preferLocal: false);
         }
     }
+}
+
+/// <summary>Accept retry delays: 5 ms, doubling up to 1 s, back to 5 ms after a successful accept.</summary>
+internal struct AcceptBackoff
+{
+    public static readonly TimeSpan Min = TimeSpan.FromMilliseconds(5);
+    public static readonly TimeSpan Max = TimeSpan.FromSeconds(1);
+
+    private TimeSpan _next;
+
+    public TimeSpan Next()
+    {
+        var delay = _next < Min ? Min : _next;
+        _next = delay * 2 > Max ? Max : delay * 2;
+        return delay;
+    }
+
+    public void Reset() => _next = TimeSpan.Zero;
 }

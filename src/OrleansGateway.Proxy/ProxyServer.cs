@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics.Metrics;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Model;
 
@@ -57,6 +58,21 @@ public sealed class ProxyServer : IAsyncDisposable
             var generation = Interlocked.Increment(ref _generation);
             var results = ImmutableArray.CreateBuilder<ListenerBindResult>(plan.Listeners.Length);
             var next = new Dictionary<ListenerEndpoint, ProxyListener>();
+
+            // Removed listeners release their ports first: a new listener may need the same port on another
+            // address (0.0.0.0:8080 replaced by 127.0.0.1:8080 would otherwise fail with "in use").
+            var wanted = plan.Listeners.Select(l => l.Endpoint).ToHashSet();
+            var removed = 0;
+            foreach (var (endpoint, old) in _listeners)
+            {
+                if (!wanted.Contains(endpoint))
+                {
+                    old.Drain(_runtime.Options.DrainTimeout);
+                    TrackDraining(old);
+                    removed++;
+                }
+            }
+
             foreach (var listenerPlan in plan.Listeners)
             {
                 var endpoint = listenerPlan.Endpoint;
@@ -67,7 +83,7 @@ public sealed class ProxyServer : IAsyncDisposable
                     continue;
                 }
 
-                var snapshot = ListenerSnapshot.Build(listenerPlan, generation, certificates, _runtime.Breakers);
+                var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers);
                 foreach (var warning in snapshot.Warnings)
                 {
                     ProxyLog.RouteWarning(_runtime.Log, endpoint.ToString(), warning);
@@ -81,7 +97,8 @@ public sealed class ProxyServer : IAsyncDisposable
                     continue;
                 }
 
-                var bound = ProxyListener.TryBind(snapshot, _runtime, out var error);
+                var error = WildcardConflict(endpoint, next);
+                var bound = error is null ? ProxyListener.TryBind(snapshot, _runtime, out error) : null;
                 if (bound is null)
                 {
                     ProxyLog.BindFailed(_runtime.Log, listenerPlan.Name, endpoint.ToString(), error!);
@@ -93,17 +110,6 @@ public sealed class ProxyServer : IAsyncDisposable
                 ProxyLog.Listening(_runtime.Log, bound.LocalEndPoint.ToString(), listenerPlan.Name);
                 next[endpoint] = bound;
                 results.Add(new ListenerBindResult(endpoint, true, null, listenerPlan.Resources) { Warnings = snapshot.Warnings });
-            }
-
-            var removed = 0;
-            foreach (var (endpoint, old) in _listeners)
-            {
-                if (!next.ContainsKey(endpoint))
-                {
-                    old.Drain(_runtime.Options.DrainTimeout);
-                    TrackDraining(old);
-                    removed++;
-                }
             }
 
             Volatile.Write(ref _listeners, next);
@@ -174,6 +180,33 @@ public sealed class ProxyServer : IAsyncDisposable
         // Sockets are closed; the connections only have to run their bookkeeping. Bounded in case one is stuck.
         await Task.WhenAll(all.Select(l => l.AllClosed)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _runtime.Metrics.Dispose();
+    }
+
+    /// <summary>
+    /// A wildcard address (0.0.0.0, ::) takes the port on every address, so another listener of the same plan on
+    /// that port cannot bind; say so instead of blaming "another process".
+    /// </summary>
+    private static string? WildcardConflict(ListenerEndpoint endpoint, Dictionary<ListenerEndpoint, ProxyListener> bound)
+    {
+        if (endpoint.Port == 0 || !IPAddress.TryParse(endpoint.Address, out var address))
+        {
+            return null;
+        }
+
+        foreach (var (other, listener) in bound)
+        {
+            if (other.Port == endpoint.Port && IPAddress.TryParse(other.Address, out var otherAddress)
+                && (Covers(otherAddress, address) || Covers(address, otherAddress)))
+            {
+                return $"{endpoint} conflicts with listener '{listener.Current.Plan.Name}' on {other}: a wildcard address takes port {endpoint.Port} on every address; use one listener for the port, or different ports";
+            }
+        }
+
+        return null;
+
+        // 0.0.0.0 takes every IPv4 address; :: (dual-mode by default on Linux) takes every address.
+        static bool Covers(IPAddress wildcard, IPAddress other)
+            => wildcard.Equals(IPAddress.IPv6Any) || (wildcard.Equals(IPAddress.Any) && other.AddressFamily == AddressFamily.InterNetwork);
     }
 
     private void TrackDraining(ProxyListener listener)

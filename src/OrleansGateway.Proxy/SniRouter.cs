@@ -38,8 +38,6 @@ internal sealed class SniRouter
         _wildcardLookup = _wildcardSuffixes.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public bool IsEmpty => _exact.Count == 0 && _wildcardSuffixes.Count == 0 && _any is null;
-
     /// <summary>The route for <paramref name="serverName"/> (null or empty: no SNI), or null when none matches.</summary>
     public RouteEntry? Find(string? serverName)
     {

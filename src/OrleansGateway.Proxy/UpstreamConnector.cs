@@ -15,23 +15,32 @@ internal static class UpstreamConnector
 {
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(3);
 
-    public static async Task<ConnectResult> ConnectAsync(UpstreamPlan upstream, ProxyRuntime runtime)
+    /// <summary>The address of an IP-literal target, parsed once per plan apply; null for a name to resolve.</summary>
+    public static IPAddress[]? LiteralAddresses(ServiceAddress target)
+        => target.IsIpLiteral && IPAddress.TryParse(target.Host, out var literal) ? [literal] : null;
+
+    public static async Task<ConnectResult> ConnectAsync(UpstreamPlan upstream, IPAddress[]? literalAddresses, ProxyRuntime runtime)
     {
-        var timeout = upstream.ConnectTimeout > TimeSpan.Zero ? upstream.ConnectTimeout : DefaultConnectTimeout;
+        // The compiler turns `connect_timeout_ms: 0` into an infinite timeout, which the user asked for explicitly.
+        var timeout = upstream.ConnectTimeout > TimeSpan.Zero || upstream.ConnectTimeout == Timeout.InfiniteTimeSpan
+            ? upstream.ConnectTimeout
+            : DefaultConnectTimeout;
         using var timeoutCts = new CancellationTokenSource(timeout, runtime.Time);
         var token = timeoutCts.Token;
         var target = upstream.Target;
 
-        IPAddress[] addresses;
-        if (target.IsIpLiteral && IPAddress.TryParse(target.Host, out var literal))
+        // An IP literal is used as written: the family switches are about what a name resolves to.
+        IReadOnlyList<IPAddress> ordered;
+        if (literalAddresses is not null)
         {
-            addresses = [literal];
+            ordered = literalAddresses;
         }
         else
         {
+            IPAddress[] resolved;
             try
             {
-                addresses = await runtime.Resolver.ResolveAsync(target.Host, upstream.Resolver, token).ConfigureAwait(false);
+                resolved = await runtime.Resolver.ResolveAsync(target.Host, upstream.Resolver, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -41,19 +50,20 @@ internal static class UpstreamConnector
             {
                 return Fail(CloseReason.ResolveFailed, $"{target.Host} does not resolve: {e.Message}");
             }
-        }
 
-        var ordered = Order(addresses, upstream.EnableIpv4, upstream.EnableIpv6);
-        if (ordered.Count == 0)
-        {
-            return Fail(CloseReason.ResolveFailed,
-                $"{target.Host} has no usable address (enable_ipv4={upstream.EnableIpv4}, enable_ipv6={upstream.EnableIpv6}, resolved: {string.Join(", ", addresses.Select(a => a.ToString()))})");
+            ordered = Order(resolved, upstream.EnableIpv4, upstream.EnableIpv6);
+            if (ordered.Count == 0)
+            {
+                return Fail(CloseReason.ResolveFailed,
+                    $"{target.Host} has no usable address (enable_ipv4={upstream.EnableIpv4}, enable_ipv6={upstream.EnableIpv6}, resolved: {string.Join(", ", resolved.Select(a => a.ToString()))})");
+            }
         }
 
         var failure = CloseReason.UpstreamRefused;
         string? detail = null;
-        foreach (var address in ordered)
+        for (var i = 0; i < ordered.Count; i++)
         {
+            var address = ordered[i];
             var endPoint = new IPEndPoint(address, target.Port);
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try

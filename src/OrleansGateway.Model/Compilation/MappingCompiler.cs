@@ -36,9 +36,10 @@ internal sealed class MappingCompiler(
         }
 
         (string Pattern, HostPatternKind Kind)? host = null;
+        string? hostError = null;
         if (!string.IsNullOrWhiteSpace(m.Host))
         {
-            host = MappingHost.Parse(m.Host, out var hostError);
+            host = MappingHost.Parse(m.Host, out hostError);
             if (hostError is not null)
             {
                 entry.Discard("mapping.host", hostError, "spec.host");
@@ -46,7 +47,10 @@ internal sealed class MappingCompiler(
         }
 
         var listener = address == _bindAddress && listeners.TryGetValue(m.Port, out var l) ? l : null;
-        CheckListener(entry, m, host?.Pattern, listener);
+        if (hostError is null)
+        {
+            CheckListener(entry, m, host?.Pattern, listener);
+        }
 
         TerminationResult? tls = null;
         if (host is { } h && entry.IsAccepted)
@@ -68,6 +72,7 @@ internal sealed class MappingCompiler(
             upstreamResources, consistency!);
     }
 
+    /// <summary>Canonical text of a listen address (<c>[::0]</c> and <c>::</c> are one listener); other text is kept for the error.</summary>
     public static string NormalizeAddress(string address)
     {
         var a = address.Trim();
@@ -76,7 +81,7 @@ internal sealed class MappingCompiler(
             a = a[1..^1];
         }
 
-        return a.ToLowerInvariant();
+        return IsIpAddress(a) ? IPAddress.Parse(a).ToString() : a.ToLowerInvariant();
     }
 
     private static bool IsIpAddress(string address) =>
@@ -183,7 +188,7 @@ internal sealed class MappingCompiler(
                 (parsed.Port is null ? " (to port 443)" : "") + ". Write https:// (or no scheme) to say what happens.", "spec.service");
         }
 
-        var targetHost = Qualify(entry, m, parsed, resolver);
+        var targetHost = ServiceQualifier.Qualify(entry, m, parsed, resolver, module, options);
         if (!entry.IsAccepted)
         {
             return null;
@@ -203,64 +208,14 @@ internal sealed class MappingCompiler(
 
         if (originate)
         {
-            origination = BuildOrigination(context, target, refs);
+            origination = OriginationBuilder.Build(context, target, secrets, refs);
         }
 
         resources = [.. refs];
         consistency = new ConsistencyValues(breakers, ipv4, ipv6, idle, context?.Ref);
-        var clusterKey = ClusterKey(m, service, context, breakersSpec, breakers, originate);
+        var clusterKey = ClusterKeys.For(m, service, context, breakersSpec, breakers, originate);
         return new UpstreamPlan(entry.Ref, options.Tenant, string.IsNullOrWhiteSpace(m.StatsName) ? m.Name : m.StatsName, service, target, 0,
             origination, resolver, ipv4, ipv6, breakers, idle, connect ?? System.Threading.Timeout.InfiniteTimeSpan, clusterKey);
-    }
-
-    // Research §4.1 step 3 and §5: Kubernetes resolvers qualify a bare name with the mapping's namespace; Consul never does.
-    private string Qualify(ResourceEntry entry, TcpMapping m, ParsedService parsed, ResolverPlan resolver)
-    {
-        if (resolver.Kind == ResolverKind.Consul)
-        {
-            if (parsed.Host.Contains('.'))
-            {
-                entry.Discard("resolver.consul_dots", $"The Consul resolver does not allow dots in service names ('{parsed.Host}'); " +
-                    "write the Consul service name alone, or use a Kubernetes resolver.", "spec.service");
-            }
-
-            if (parsed.Port is not null)
-            {
-                entry.Warn("resolver.consul_port", $"The Consul resolver does not allow overriding service port; ignoring requested port {parsed.Port} " +
-                    "(Consul supplies the port of each instance).", "spec.service");
-            }
-
-            return parsed.Host;
-        }
-
-        var unqualified = !parsed.Host.Contains('.') && !parsed.Host.Contains(':') && parsed.Host != "localhost";
-        return unqualified && !module.UseAmbassadorNamespaceForServiceResolution &&
-               !string.Equals(m.Namespace, options.AmbassadorNamespace, StringComparison.Ordinal)
-            ? parsed.Host + "." + m.Namespace
-            : parsed.Host;
-    }
-
-    private TlsOrigination BuildOrigination(ValidTlsContext? context, ServiceAddress target, List<ResourceRef> refs)
-    {
-        // Section 17: without TLSContext.sni the service host is sent when it is a DNS name (Emissary sends none).
-        var defaultSni = target.IsIpLiteral ? null : target.Host;
-        if (context is null)
-        {
-            return new TlsOrigination(null, null, defaultSni, null, null, null, [], []);
-        }
-
-        refs.Add(context.Ref);
-        foreach (var secret in new[] { context.Certificate, context.Settings.CaSecret })
-        {
-            if (secret is not null && secrets.RefOf(secret) is { } r)
-            {
-                refs.Add(r);
-            }
-        }
-
-        var s = context.Settings;
-        return new TlsOrigination(context.Ref, context.Certificate, s.Sni ?? defaultSni, s.CaSecret, s.MinVersion, s.MaxVersion, s.CipherSuites,
-            s.AlpnProtocols);
     }
 
     // Null means "none"; 0 means none too (for the connect timeout: wait as long as the OS does).
@@ -276,30 +231,5 @@ internal sealed class MappingCompiler(
         }
 
         return value is null or 0 ? null : TimeSpan.FromMilliseconds(value.Value);
-    }
-
-    // Emissary's cluster identity (research §4.2), readable: mappings with the same key share breaker counts.
-    private static string ClusterKey(TcpMapping m, string service, ValidTlsContext? context, ImmutableArray<CircuitBreakerSpec>? spec,
-        CircuitBreakerPlan breakers, bool originate)
-    {
-        var parts = new List<string>();
-        if (!string.IsNullOrWhiteSpace(m.ClusterTag))
-        {
-            parts.Add("tag:" + m.ClusterTag);
-        }
-
-        parts.Add(service);
-        if (originate)
-        {
-            parts.Add(context is null ? "otls" : $"otls:{context.Resource.Name}.{context.Resource.Namespace}");
-        }
-
-        parts.Add("ns:" + m.Namespace);
-        if (spec is { IsEmpty: false })
-        {
-            parts.Add(FormattableString.Invariant($"cb:c{breakers.MaxConnections}/p{breakers.MaxPendingRequests}/r{breakers.MaxRequests}/t{breakers.MaxRetries}"));
-        }
-
-        return string.Join("|", parts);
     }
 }

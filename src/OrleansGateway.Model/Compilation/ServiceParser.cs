@@ -35,11 +35,11 @@ internal static partial class ServiceParser
 
         string? scheme = null;
         var rest = text;
-        var m = SchemePattern().Match(text);
-        if (m.Success)
+        var schemeEnd = SchemeLength(text);
+        if (schemeEnd > 0)
         {
-            var written = m.Groups[1].Value;
-            rest = text[m.Length..];
+            var written = text[..schemeEnd];
+            rest = text[(schemeEnd + 3)..];
             scheme = written.ToLowerInvariant();
             if (scheme is not ("http" or "https"))
             {
@@ -102,7 +102,7 @@ internal static partial class ServiceParser
         }
         else
         {
-            var colons = rest.Count(c => c == ':');
+            var colons = rest.AsSpan().Count(':');
             if (colons > 1)
             {
                 error = IPAddress.TryParse(rest, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6
@@ -143,6 +143,18 @@ internal static partial class ServiceParser
         return new ParsedService(scheme, LowerExceptZone(host), port, isIp, warnings);
     }
 
+    /// <summary>Length of a leading <c>scheme</c> followed by <c>://</c> (a run of <c>[A-Za-z0-9+.-]</c>, as Emissary), else 0.</summary>
+    private static int SchemeLength(string text)
+    {
+        var i = 0;
+        while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] is '+' or '.' or '-'))
+        {
+            i++;
+        }
+
+        return i > 0 && text.AsSpan(i).StartsWith("://", StringComparison.Ordinal) ? i : 0;
+    }
+
     /// <summary>A dotted quad only: <see cref="IPAddress.TryParse(string, out IPAddress)"/> would also take <c>1</c> or <c>1.2</c>.</summary>
     public static bool IsIpv4Literal(string host)
     {
@@ -175,9 +187,6 @@ internal static partial class ServiceParser
 
         return inside[..pct] + "%" + inside[(pct + 3)..];
     }
-
-    [GeneratedRegex("^([A-Za-z0-9+.-]+)://")]
-    private static partial Regex SchemePattern();
 
     [GeneratedRegex("^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$")]
     private static partial Regex HostPattern();

@@ -41,11 +41,9 @@ internal static class CircuitBreakerReader
         var spec = new CircuitBreakerSpec();
         foreach (var (keyNode, value) in item.Children)
         {
-            var key = reader.Key(keyNode, path);
+            var key = FieldReader.Key(keyNode);
             switch (key)
             {
-                case null:
-                    break;
                 case "priority":
                     // Kept as written: the compiler rejects anything but default/high with the mapping's context.
                     spec = spec with { Priority = reader.String(value, $"{path}.priority") };

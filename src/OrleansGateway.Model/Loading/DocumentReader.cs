@@ -72,7 +72,7 @@ internal static class DocumentReader
         YamlNode? apiVersionNode = null, kindNode = null, metadataNode = null, specNode = null, itemsNode = null, bareName = null;
         foreach (var (keyNode, value) in node.Children)
         {
-            switch ((keyNode as YamlScalarNode)?.Value)
+            switch (FieldReader.Key(keyNode))
             {
                 case "apiVersion": apiVersionNode = value; break;
                 case "kind": kindNode = value; break;
@@ -102,7 +102,7 @@ internal static class DocumentReader
         {
             foreach (var (keyNode, value) in metadata.Children)
             {
-                switch ((keyNode as YamlScalarNode)?.Value)
+                switch (FieldReader.Key(keyNode))
                 {
                     case "name": nameNode = value; break;
                     case "namespace": namespaceNode = value; break;
@@ -196,10 +196,10 @@ internal static class DocumentReader
     {
         foreach (var keyNode in header.Root.Children.Keys)
         {
-            var key = (keyNode as YamlScalarNode)?.Value;
+            var key = FieldReader.Key(keyNode);
             if (key is not ("apiVersion" or "kind" or "metadata" or "spec" or "status"))
             {
-                reader.Unknown(keyNode, key ?? "?", "resource fields belong under spec (is it indented correctly?)");
+                reader.Unknown(keyNode, key, "resource fields belong under spec (is it indented correctly?)");
             }
         }
     }

@@ -68,17 +68,8 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
             hint is null ? $"unknown field {field}; ignored (check the spelling)" : $"unknown field {field}; ignored: {hint}");
     }
 
-    /// <summary>The key of a mapping entry; a non-scalar key (legal YAML, never a resource field) is reported and skipped.</summary>
-    public string? Key(YamlNode key, string parent)
-    {
-        if (key is YamlScalarNode { Value: { } name })
-        {
-            return name;
-        }
-
-        Unknown(key, parent, $"a key of {parent} is {YamlValues.Describe(key)}, not a field name");
-        return null;
-    }
+    /// <summary>The key of a mapping entry: always a scalar, <see cref="DepthLimitedParser"/> refuses any other.</summary>
+    public static string Key(YamlNode key) => ((YamlScalarNode)key).Value ?? "";
 
     public string? String(YamlNode node, string field)
     {
@@ -105,7 +96,7 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
             return null;
         }
 
-        if (node is YamlScalarNode scalar && YamlValues.TryBoolean(scalar, out var value))
+        if (node is YamlScalarNode scalar && YamlValues.TryLenientBoolean(scalar, out var value))
         {
             return value;
         }
@@ -215,12 +206,7 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
         var map = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
         foreach (var (keyNode, value) in mapping.Children)
         {
-            var key = Key(keyNode, field);
-            if (key is null)
-            {
-                continue;
-            }
-
+            var key = Key(keyNode);
             if (value is YamlScalarNode scalar)
             {
                 map[key] = YamlValues.IsNull(scalar) ? "" : scalar.Value ?? "";

@@ -14,11 +14,9 @@ internal static class HostReader
 
         foreach (var (keyNode, value) in SpecNode.Entries(spec))
         {
-            var key = reader.Key(keyNode, "spec");
+            var key = FieldReader.Key(keyNode);
             switch (key)
             {
-                case null:
-                    break;
                 case "hostname":
                     hostname = reader.String(value, "spec.hostname");
                     break;
@@ -91,10 +89,7 @@ internal static class HostReader
 
         foreach (var (keyNode, value) in mapping.Children)
         {
-            if (reader.Key(keyNode, field) is { } key)
-            {
-                yield return (key, value);
-            }
+            yield return (FieldReader.Key(keyNode), value);
         }
     }
 }

@@ -31,11 +31,9 @@ internal static class ModuleReader
         var module = new ModuleResource { Name = header.Name };
         foreach (var (keyNode, value) in SpecNode.Entries(spec))
         {
-            var key = reader.Key(keyNode, "spec");
+            var key = FieldReader.Key(keyNode);
             switch (key)
             {
-                case null:
-                    break;
                 case "config":
                     if (reader.Mapping(value, "spec.config") is { } config)
                     {
@@ -60,12 +58,10 @@ internal static class ModuleReader
         List<string>? ignored = null;
         foreach (var (keyNode, value) in config.Children)
         {
-            var key = reader.Key(keyNode, "spec.config");
+            var key = FieldReader.Key(keyNode);
             var field = "spec.config." + key;
             switch (key)
             {
-                case null:
-                    break;
                 case "enable_ipv4":
                     module = module with { EnableIpv4 = reader.Boolean(value, field) };
                     break;

@@ -10,11 +10,9 @@ internal static class ResolverReader
         string? address = null, datacenter = null;
         foreach (var (keyNode, value) in SpecNode.Entries(spec))
         {
-            var key = reader.Key(keyNode, "spec");
+            var key = FieldReader.Key(keyNode);
             switch (key)
             {
-                case null:
-                    break;
                 case "address" when kind == ResolverKind.Consul:
                     address = reader.String(value, "spec.address");
                     break;

@@ -17,8 +17,6 @@ internal sealed record ResourceHeader(
     /// <summary>getambassador.io/v2 (and v1, which has the same layout) where <c>tls: true</c> is a boolean.</summary>
     public bool IsV2 { get; init; }
 
-    public ResourceRef Ref => new(Kind, Namespace, Name);
-
     /// <summary>Copies the identity (and <c>ambassador_id</c>) onto a record built by a kind reader.</summary>
     public T Stamp<T>(T resource, ImmutableArray<string> ambassadorId)
         where T : Resource =>

@@ -68,9 +68,9 @@ public static class ResourceLoader
             Exception? failure = null;
             try
             {
-                stream.Load(new StringReader(text.Substring(chunk.Start, chunk.Length)));
+                stream.Load(new DepthLimitedParser(new Parser(new StringReader(text.Substring(chunk.Start, chunk.Length)))));
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // Any exception out of the parser is about this input (YamlException for syntax, others from
                 // parser corner cases); the documents parsed before it are kept and the other chunks still load.

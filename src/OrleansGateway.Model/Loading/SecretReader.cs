@@ -17,7 +17,7 @@ internal static class SecretReader
         string?[] fromData = new string?[3], fromString = new string?[3];
         foreach (var (keyNode, value) in header.Root.Children)
         {
-            switch ((keyNode as YamlScalarNode)?.Value)
+            switch (FieldReader.Key(keyNode))
             {
                 case "type":
                     type = reader.String(value, "type") ?? type;
@@ -58,8 +58,8 @@ internal static class SecretReader
 
         foreach (var (keyNode, value) in mapping.Children)
         {
-            var key = (keyNode as YamlScalarNode)?.Value;
-            var slot = key is null ? -1 : Slot(key);
+            var key = FieldReader.Key(keyNode);
+            var slot = Slot(key);
             if (slot < 0)
             {
                 continue;

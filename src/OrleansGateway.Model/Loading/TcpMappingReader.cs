@@ -42,11 +42,9 @@ internal static class TcpMappingReader
 
         foreach (var (keyNode, value) in SpecNode.Entries(spec))
         {
-            var key = reader.Key(keyNode, "spec");
+            var key = FieldReader.Key(keyNode);
             switch (key)
             {
-                case null:
-                    break;
                 case "port":
                     port = reader.Int32(value, "spec.port", 1, 65535, numericString: true);
                     break;

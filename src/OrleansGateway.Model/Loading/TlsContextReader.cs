@@ -16,11 +16,9 @@ internal static class TlsContextReader
 
         foreach (var (keyNode, value) in SpecNode.Entries(spec))
         {
-            var key = reader.Key(keyNode, "spec");
+            var key = FieldReader.Key(keyNode);
             switch (key)
             {
-                case null:
-                    break;
                 case "hosts":
                     hosts = reader.StringList(value, "spec.hosts") ?? [];
                     break;

@@ -5,8 +5,8 @@ using YamlDotNet.RepresentationModel;
 namespace OrleansGateway.Model.Loading;
 
 /// <summary>
-/// How the loader types YAML scalars. Kubernetes manifests follow the YAML 1.2 core schema, so only
-/// <c>true</c>/<c>false</c> are booleans (not <c>yes</c>/<c>on</c>) and a quoted scalar is always a string.
+/// How the loader types YAML scalars: a quoted scalar is always a string; a plain <c>true</c>/<c>false</c> is a
+/// boolean, and in a boolean field the YAML 1.1 spellings kubectl also takes (<c>yes</c>, <c>on</c>, ...) are too.
 /// </summary>
 internal static class YamlValues
 {
@@ -32,6 +32,36 @@ internal static class YamlValues
                 value = true;
                 return true;
             case "false" or "False" or "FALSE":
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="TryBoolean"/> plus YAML 1.1's <c>y/yes/on</c> and <c>n/no/off</c>: kubectl (go-yaml v2) reads
+    /// those as booleans, so a manifest that works with Emissary keeps working here. Only for boolean fields:
+    /// elsewhere <c>on</c> stays text.
+    /// </summary>
+    public static bool TryLenientBoolean(YamlScalarNode scalar, out bool value)
+    {
+        if (TryBoolean(scalar, out value))
+        {
+            return true;
+        }
+
+        if (!IsPlain(scalar))
+        {
+            return false;
+        }
+
+        switch (scalar.Value)
+        {
+            case "y" or "Y" or "yes" or "Yes" or "YES" or "on" or "On" or "ON":
+                value = true;
+                return true;
+            case "n" or "N" or "no" or "No" or "NO" or "off" or "Off" or "OFF":
+                value = false;
                 return true;
             default:
                 return false;

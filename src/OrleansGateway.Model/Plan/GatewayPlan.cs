@@ -85,7 +85,7 @@ public sealed record TlsTermination(
 /// <summary>Upstream TLS. All fields optional: <c>https://</c> alone originates with no client certificate and no verification.</summary>
 /// <param name="Context">The TLSContext named by <c>tls:</c>, null for plain <c>https://</c>.</param>
 /// <param name="Sni">TLSContext <c>sni</c>, else the service host when it is a DNS name, else null.</param>
-/// <param name="TrustedCa">When set, the upstream certificate must chain to it (hostname is checked against <see cref="Sni"/> when set).</param>
+/// <param name="TrustedCa">When set, the upstream certificate must chain to it (chain only, no hostname check, as Envoy without SAN matching); when null any upstream certificate is accepted.</param>
 public sealed record TlsOrigination(
     ResourceRef? Context,
     SecretRef? ClientCertificate,

@@ -13,6 +13,7 @@ namespace OrleansGateway.Proxy.Tls;
 /// Immutable after <see cref="FromSecrets(IEnumerable{SecretResource}, out ImmutableArray{Diagnostic})"/>: lookups are
 /// O(1) reads of a frozen dictionary, safe from any thread, and return the same certificate objects every time.
 /// A Secret that cannot be used is left out (lookups return null) and reported as a Diagnostic instead.
+/// The returned certificates and collections are shared by every caller: never modify or dispose them.
 /// </summary>
 public sealed class SecretCertificateProvider : ICertificateProvider
 {
@@ -70,9 +71,6 @@ public sealed class SecretCertificateProvider : ICertificateProvider
     internal static Diagnostic Problem(SecretResource secret, Severity severity, string code, string? field, string message)
         => new(severity, code, message, secret.Ref, secret.Source, field);
 
-    /// <remarks>
-    /// Callers must not dispose these certificates: they are shared by every handshake and live as long as the provider.
-    /// </remarks>
     private sealed record Entry(
         X509Certificate2? Certificate,
         X509Certificate2Collection Chain,
@@ -180,6 +178,8 @@ public sealed class SecretCertificateProvider : ICertificateProvider
                 return false;
             }
 
+            // CreateFromPem made its own copy of the leaf; only the rest of tls.crt is kept.
+            all[0].Dispose();
             chain = [.. all.Skip(1)];
             return true;
         }

@@ -54,7 +54,7 @@ public sealed class AutoListenerTests
     public void Unset_bind_address_comes_from_the_options()
     {
         var m = Res.Tcp("m", 2222, "up");
-        var explicitSame = Res.Tcp("n", 2222, "up2") with { Address = "::" };
+        var explicitSame = Res.Tcp("n", 2222, "up2") with { Address = "0:0::0" };
 
         var result = Res.Compile(new CompileOptions(BindAddress: "[::]"), m, explicitSame);
 

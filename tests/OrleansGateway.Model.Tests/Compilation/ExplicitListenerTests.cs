@@ -107,6 +107,18 @@ public sealed class ExplicitListenerTests
     }
 
     [Fact]
+    public void Invalid_host_gives_one_error_not_a_listener_error_too()
+    {
+        var listener = Res.Listener("l", 9000, "HTTPS");
+        var m = Res.Tcp("m", 9000, "up", host: "db.example.com:9000");
+
+        var result = Res.Compile(listener, m);
+
+        result.AssertDiscarded(m, "contains a port");
+        Assert.Single(result.Status(m).Messages);
+    }
+
+    [Fact]
     public void Tls_listener_with_hostless_mapping_is_whole_port_passthrough()
     {
         var listener = Res.Listener("l", 9999, "TLS") with { StatsPrefix = "custom" };

@@ -180,6 +180,28 @@ public sealed class TerminationLookupTests
         Res.Compile(host).AssertDiscarded(host, "tlsContext 'nope' names no TLSContext");
     }
 
+    public static TheoryData<HostResource, string> BadHosts => new()
+    {
+        { new HostResource { Name = "h", Hostname = "db.example.com", TlsContextName = "nosecret" }, "has no secret and the Host has no tlsSecret" },
+        { Res.Host("h", "db.example.com", "cert") with { Tls = new TlsParameters { MaxTlsVersion = "1.3" } }, "max_tls_version '1.3' is not a TLS version" },
+        { Res.Host("h", "db.example.com", "cert") with { Tls = new TlsParameters { MinTlsVersion = "v1.3", MaxTlsVersion = "v1.2" } }, "is above max_tls_version" },
+        { Res.Host("h", "db.example.com", "cert") with { Tls = new TlsParameters { CaSecret = "cert" } }, "ca_secret: found no CA certificate in Secret default/cert" },
+        { Res.Host("h", "db.example.com", "missing"), "found no certificate in Secret default/missing" },
+        { new HostResource { Name = "h", Hostname = "db.example.com", TlsContextName = "broken" }, "is TLSContext 'broken' (namespace default), which is discarded" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadHosts))]
+    public void Unusable_host_is_discarded_and_supplies_no_certificate(HostResource host, string message)
+    {
+        var m = Res.Tcp("m", 443, "up", host: "db.example.com");
+
+        var result = Res.Compile(host, m, Res.Ctx("nosecret", null), Res.Ctx("broken", "missing"), Res.TlsSecret("cert"));
+
+        result.AssertDiscarded(host, message);
+        result.AssertDiscarded(m, "no Host or TLSContext provides a certificate for host db.example.com");
+    }
+
     [Theory]
     [InlineData("a.example.com:3002", "contains a port, but the SNI name a client sends never carries one")]
     [InlineData("a.*.com", "'*' somewhere other than a leading '*.' label")]

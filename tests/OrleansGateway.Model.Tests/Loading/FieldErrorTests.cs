@@ -19,7 +19,7 @@ public class FieldErrorTests
     [InlineData("port: 1\nservice: {a: b}", "spec.service", LoaderCodes.FieldType, 7, "expected a string, found a mapping")]
     [InlineData("port: 1\nservice: a\nweight: -5", "spec.weight", LoaderCodes.FieldRange, 8, "expected an integer >= 0, found -5")]
     [InlineData("port: 1\nservice: a\nweight: '5'", "spec.weight", LoaderCodes.FieldType, 8, "without quotes")]
-    [InlineData("port: 1\nservice: a\nenable_ipv4: yes", "spec.enable_ipv4", LoaderCodes.FieldType, 8, "expected true or false, found 'yes'")]
+    [InlineData("port: 1\nservice: a\nenable_ipv4: maybe", "spec.enable_ipv4", LoaderCodes.FieldType, 8, "expected true or false, found 'maybe'")]
     [InlineData("port: 1\nservice: a\nenable_ipv6: 'true'", "spec.enable_ipv6", LoaderCodes.FieldType, 8, "quoted string 'true'")]
     [InlineData("port: 1\nservice: a\nidle_timeout_ms: soon", "spec.idle_timeout_ms", LoaderCodes.FieldType, 8, "expected an integer >= 0")]
     [InlineData("port: 1\nservice: a\nconnect_timeout_ms: -1", "spec.connect_timeout_ms", LoaderCodes.FieldRange, 8, "found -1")]
@@ -51,6 +51,17 @@ public class FieldErrorTests
         Assert.Equal(
             ["spec.port", "spec.weight", "spec.enable_ipv4", "spec.service"],
             invalid.Errors.Select(e => e.Field!).ToArray());
+    }
+
+    [Fact]
+    public void An_invalid_resource_keeps_its_identity_labels_and_ambassador_id()
+    {
+        var invalid = LoaderAssert.Invalid("apiVersion: getambassador.io/v2\nkind: TCPMapping\nmetadata: {name: m, namespace: t, labels: {a: b}}\nspec: {port: 0, service: s, ambassador_id: edge}\n");
+
+        Assert.Equal(new ResourceRef("TCPMapping", "t", "m"), invalid.Ref);
+        Assert.Equal("getambassador.io/v2", invalid.ApiVersion);
+        Assert.Equal("b", invalid.Labels["a"]);
+        Assert.Equal(["edge"], invalid.AmbassadorId.ToArray());
     }
 
     [Fact]

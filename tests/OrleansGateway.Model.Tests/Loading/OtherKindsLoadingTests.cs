@@ -169,6 +169,15 @@ public class OtherKindsLoadingTests
     }
 
     [Fact]
+    public void Host_tls_file_paths_are_an_error_too()
+    {
+        var invalid = LoaderAssert.Invalid("apiVersion: getambassador.io/v3alpha1\nkind: Host\nmetadata: {name: h}\nspec:\n  tls:\n    cert_chain_file: /c.pem\n");
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal(("spec.tls.cert_chain_file", LoaderCodes.FieldUnsupported, 6), (error.Field, error.Code, error.Source!.Line));
+    }
+
+    [Fact]
     public void TlsContext_crl_secret_warns_that_revocation_is_not_checked()
     {
         var result = LoaderAssert.Parse("apiVersion: getambassador.io/v3alpha1\nkind: TLSContext\nmetadata: {name: c}\nspec: {secret: s, crl_secret: crl}\n");

@@ -99,6 +99,60 @@ public class RobustnessTests
         return new string(chars);
     }
 
+    [Theory]
+    [InlineData("[", "]")]
+    [InlineData("{a: ", "}")]
+    [InlineData("- ", "")]
+    public void Hostile_nesting_is_refused_before_it_can_overflow_the_stack(string open, string close)
+    {
+        const int depth = 200_000;
+        var hostile = string.Concat(Enumerable.Repeat(open, depth)) + "x" + string.Concat(Enumerable.Repeat(close, depth));
+        var text = LoaderAssert.TcpMapping("port: 1\nservice: a", "before") + "\n---\n" + hostile + "\n---\n" + LoaderAssert.TcpMapping("port: 1\nservice: a", "after");
+
+        var result = ResourceLoader.Parse(text, "hostile.yaml");
+
+        Assert.Equal(["before", "after"], result.Resources.Select(r => r.Name).ToArray());
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal((LoaderCodes.YamlSyntax, 1, 9), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
+        Assert.Contains("nested more than 512 levels deep", error.Message);
+    }
+
+    [Fact]
+    public void An_alias_bomb_used_as_a_key_is_refused_instead_of_hashed_for_ever()
+    {
+        var bomb = new StringBuilder("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for (var i = 1; i <= 9; i++)
+        {
+            bomb.Append($"a{i}: &a{i} [").Append(string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))).Append("]\n");
+        }
+
+        bomb.Append("? *a9\n: 1\n");
+
+        var result = ResourceLoader.Parse(bomb + "---\n" + LoaderAssert.TcpMapping("port: 1\nservice: a"), "bomb.yaml");
+
+        Assert.IsType<TcpMapping>(Assert.Single(result.Resources));
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal((LoaderCodes.YamlSyntax, 0, 11), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
+        Assert.Contains("mapping key is a list, mapping or alias", error.Message);
+    }
+
+    [Fact]
+    public void Anchors_and_aliases_as_values_still_work()
+    {
+        var result = ResourceLoader.Parse("""
+            apiVersion: getambassador.io/v3alpha1
+            kind: TLSContext
+            metadata: {name: c, labels: &l {team: a}}
+            spec:
+              hosts: &h [a.example.com]
+              cipher_suites: *h
+            """, "anchors.yaml");
+
+        var context = Assert.IsType<TlsContextResource>(Assert.Single(result.Resources));
+        Assert.Equal(["a.example.com"], context.Tls.CipherSuites.ToArray());
+        Assert.Equal("a", context.Labels["team"]);
+    }
+
     [Fact]
     public void Ten_thousand_mappings_in_one_file_all_load()
     {

@@ -80,6 +80,20 @@ public class TcpMappingLoadingTests
         Assert.Null(mapping.Tls);
     }
 
+    [Theory]
+    [InlineData("True", true)]
+    [InlineData("yes", true)]
+    [InlineData("on", true)]
+    [InlineData("FALSE", false)]
+    [InlineData("no", false)]
+    [InlineData("Off", false)]
+    public void Boolean_fields_take_the_spellings_kubectl_takes(string text, bool expected)
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>(LoaderAssert.TcpMapping($"port: 1\nservice: a\nenable_ipv6: {text}"));
+
+        Assert.Equal(expected, mapping.EnableIpv6);
+    }
+
     [Fact]
     public void Empty_circuit_breaker_list_is_kept_as_explicitly_none()
     {

@@ -96,6 +96,21 @@ internal static class Net
         }
     }
 
+    /// <summary>Polls an asynchronous <paramref name="condition"/> until it holds or the deadline passes.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
+    {
+        var until = DateTime.UtcNow + (deadline ?? Deadline);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until)
+            {
+                Assert.Fail($"timed out waiting for: {what}");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
     /// <summary>True when a new connection to <paramref name="endPoint"/> is refused.</summary>
     public static async Task<bool> IsRefusedAsync(IPEndPoint endPoint)
     {

@@ -115,6 +115,7 @@ public sealed class ClientHelloParserTests
         var info = AssertFound([.. hello, 0x17, 0x03, 0x03, 0x00, 0x10, 1, 2, 3]);
 
         Assert.Equal("early.example.com", info.ServerName);
+        Assert.Equal("early.example.com", AssertFound([.. hello, .. new byte[ClientHelloParser.MaxBytes + 100]]).ServerName);
     }
 
     [Theory]
