@@ -127,6 +127,29 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_gateway_reports_the_same_statuses_as_ogw_check()
+    {
+        using var dir = new TempConfigDir();
+        using var certificate = TestCertificates.SelfSigned("demo.localhost");
+        using var other = TestCertificates.SelfSigned("other.localhost");
+        int port = Ports.Free(), tlsPort = Ports.Free();
+        dir.Write("a.yaml", Yaml.TcpMapping("plain", port, Upstream) + "\n" + Yaml.TcpMapping("twin", port, Upstream).Replace("port:", "weight: 300\n  port:", StringComparison.Ordinal));
+        dir.Write("b.yaml", Yaml.TlsContext("ctx", "demo.localhost", "bad-cert") + "\n" + Yaml.TlsSecret("bad-cert", certificate, keyFrom: other)
+            + "\n" + Yaml.TcpMapping("secure", tlsPort, Upstream, host: "demo.localhost"));
+        dir.Write("c.yaml", "kind: [unclosed\n");
+        var check = new StringWriter();
+        Cli.Program.Run(["check", dir.Path, "--output", "json", "--bind-address", "127.0.0.1"], check, TextWriter.Null);
+
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+        var status = await gateway.StatusAsync();
+
+        using var offline = JsonDocument.Parse(check.ToString());
+        Assert.Equal(offline.RootElement.GetProperty("resources").ToString(), status.GetProperty("resources").ToString());
+        Assert.Equal(offline.RootElement.GetProperty("diagnostics").ToString(), status.GetProperty("diagnostics").ToString());
+        Assert.Contains(status.GetProperty("resources").EnumerateArray(), r => r.GetProperty("status").GetString() == "Discarded");
+    }
+
+    [Fact]
     public async Task Status_has_the_check_report_shape_plus_generation_and_bind_state()
     {
         using var dir = new TempConfigDir();
