@@ -174,5 +174,20 @@ internal sealed class ConfigDirectorySource(
         }
     }
 
-    private void Signal(FileSystemEventArgs e) => _changes.Writer.TryWrite($"{e.ChangeType} {e.FullPath}");
+    /// <summary>
+    /// Only files the loader reads wake the loop, so editor swap files and temp files cause no reload. A renamed or
+    /// deleted directory raises no such event: the poll sees it.
+    /// </summary>
+    private void Signal(FileSystemEventArgs e)
+    {
+        var renamedFrom = e is RenamedEventArgs renamed ? renamed.OldFullPath : null;
+        if (IsRelevant(e.FullPath) || (renamedFrom is not null && IsRelevant(renamedFrom)))
+        {
+            _changes.Writer.TryWrite($"{e.ChangeType} {e.FullPath}");
+        }
+    }
+
+    private bool IsRelevant(string fullPath) => File.Exists(settings.ConfigPath)
+        ? string.Equals(fullPath, settings.ConfigPath, StringComparison.Ordinal)
+        : ConfigFingerprint.IsRelevant(Path.GetRelativePath(settings.ConfigPath, fullPath));
 }

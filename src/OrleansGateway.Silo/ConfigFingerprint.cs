@@ -46,7 +46,8 @@ internal static class ConfigFingerprint
         return text.ToString();
     }
 
-    private static bool IsRelevant(string relative) =>
+    /// <summary>Whether the loader reads this file (path relative to the config directory).</summary>
+    public static bool IsRelevant(string relative) =>
         Extensions.Contains(Path.GetExtension(relative), StringComparer.OrdinalIgnoreCase)
         && !relative.Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.'));
 
