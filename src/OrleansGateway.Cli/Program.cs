@@ -15,7 +15,7 @@ public static class Program
         var root = new RootCommand("ogw: check OrleansGateway resources offline and run small helpers for trying the gateway.")
         {
             CheckCommand.Create(output, error),
-            DevCertCommand.Create(output),
+            DevCertCommand.Create(output, error),
             EchoCommand.Create(output),
         };
 

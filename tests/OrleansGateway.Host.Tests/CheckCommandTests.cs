@@ -159,6 +159,9 @@ public sealed class CheckCommandTests
     [InlineData("check", "{dir}/does-not-exist")]
     [InlineData("check", "{dir}", "--bind-address", "not-an-ip")]
     [InlineData("frobnicate")]
+    [InlineData("dev-cert", "--host", "a.localhost", "--name", "a", "--out", "{dir}/a.yaml", "--days", "0")]
+    [InlineData("dev-cert", "--name", "a", "--out", "{dir}/a.yaml")]
+    [InlineData("echo", "--listen", "localhost")]
     [InlineData]
     public void Usage_errors_exit_2_with_a_message_on_stderr(params string[] args)
     {

@@ -9,7 +9,7 @@ namespace OrleansGateway.Cli.Commands;
 /// <summary><c>ogw dev-cert</c>: a self-signed certificate as a <c>kubernetes.io/tls</c> Secret, for trials only.</summary>
 internal static class DevCertCommand
 {
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var hosts = new Option<string[]>("--host")
         {
@@ -24,6 +24,13 @@ internal static class DevCertCommand
         };
         var file = new Option<FileInfo>("--out") { Description = "File to write the Secret YAML to (overwritten).", Required = true };
         var days = new Option<int>("--days") { Description = "Validity in days.", DefaultValueFactory = _ => 365 };
+        days.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() <= 0)
+            {
+                result.AddError("--days must be at least 1");
+            }
+        });
 
         var command = new Command(
             "dev-cert",
@@ -41,8 +48,17 @@ internal static class DevCertCommand
             var names = result.GetValue(hosts)!;
             using var certificate = DevCertificates.CreateSelfSignedServer(names, result.GetValue(days));
             var secret = DevCertificates.ToSecret(result.GetValue(name)!, result.GetValue(@namespace)!, certificate);
-            target.Directory?.Create();
-            File.WriteAllText(target.FullName, ToYaml(secret));
+            try
+            {
+                target.Directory?.Create();
+                File.WriteAllText(target.FullName, ToYaml(secret));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"ogw dev-cert: cannot write {target.FullName}: {e.Message}");
+                return ExitCodes.Failed;
+            }
+
             output.WriteLine($"wrote Secret {secret.Namespace}/{secret.Name} for {string.Join(", ", names)} to {target.FullName}");
             return ExitCodes.Ok;
         });
