@@ -30,7 +30,7 @@ internal static class ConfigEvaluator
 
     private static ConfigEvaluation Evaluate(LoadResult load, string ambassadorId, CompileOptions options)
     {
-        var compiled = GatewayCompiler.Compile(new CompileInput(load.Resources, ambassadorId, options));
+        var compiled = GatewayCompiler.Compile(new CompileInput(load.Resources, ambassadorId, options, load.Diagnostics));
         var secrets = load.Resources.OfType<SecretResource>()
             .Where(s => StateOf(compiled.Statuses, s.Ref) is not (ResourceState.Discarded or ResourceState.Ignored));
         var certificates = SecretCertificateProvider.FromSecrets(secrets, out var problems);
@@ -44,7 +44,7 @@ internal static class ConfigEvaluator
             // Compile again without the unusable Secrets: whatever needs one is then Discarded by the compiler's own
             // missing-secret rule, and the plan never names a certificate the data plane cannot load.
             var usable = load.Resources.Where(r => !(r is SecretResource && unusable.Contains(r.Ref))).ToImmutableArray();
-            compiled = GatewayCompiler.Compile(new CompileInput(usable, ambassadorId, options));
+            compiled = GatewayCompiler.Compile(new CompileInput(usable, ambassadorId, options, load.Diagnostics));
         }
 
         var statuses = MergeSecretProblems(compiled.Statuses, load.Resources, problems);

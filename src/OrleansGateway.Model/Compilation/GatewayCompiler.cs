@@ -21,6 +21,7 @@ public static class GatewayCompiler
             : input.Resources.Order(ResourceOrder.Comparer).Select(r => new ResourceEntry(r)).ToList();
 
         Admit(entries, input.AmbassadorId);
+        AttachLoaderFindings(entries, input.LoadDiagnostics);
         var accepted = entries.Where(e => e.IsAccepted).ToList();
 
         var module = ModuleDefaults.Select(OfType<ModuleResource>(accepted));
@@ -83,6 +84,34 @@ public static class GatewayCompiler
             }
         }
     }
+
+    /// <summary>
+    /// The loader's warnings and notes about a resource (its errors are already in <see cref="InvalidResource.Errors"/>)
+    /// join that resource's status. A diagnostic belongs to the entry with the same identity from the same document,
+    /// so two definitions of one resource each keep their own findings.
+    /// </summary>
+    private static void AttachLoaderFindings(List<ResourceEntry> entries, ImmutableArray<Diagnostic> findings)
+    {
+        if (findings.IsDefaultOrEmpty)
+        {
+            return;
+        }
+
+        var byResource = entries.ToLookup(e => e.Ref);
+        foreach (var finding in findings)
+        {
+            if (finding.Resource is null || finding.Severity == Severity.Error)
+            {
+                continue;
+            }
+
+            var entry = byResource[finding.Resource].FirstOrDefault(e => SameDocument(e.Resource.Source, finding.Source));
+            entry?.AddExisting(finding);
+        }
+    }
+
+    private static bool SameDocument(SourceLocation? a, SourceLocation? b) =>
+        a is null || b is null || (a.File == b.File && a.DocumentIndex == b.DocumentIndex);
 
     private static IEnumerable<ResourceEntry> OfType<T>(List<ResourceEntry> entries) where T : Resource =>
         entries.Where(e => e.IsAccepted && e.Resource is T);

@@ -42,12 +42,22 @@ internal sealed class ResourceEntry(Resource resource)
         Add(Severity.Info, code, $"{Ref} ignored: {text}", null, null);
     }
 
-    /// <summary>Keeps a diagnostic produced elsewhere (the loader's reasons for an <see cref="InvalidResource"/>).</summary>
+    /// <summary>
+    /// Keeps a diagnostic produced elsewhere (the loader's reasons for an <see cref="InvalidResource"/>, its warnings).
+    /// The status message names the field and its line, because the loader's own text only says what was expected.
+    /// </summary>
     public void AddExisting(Diagnostic diagnostic)
     {
         var withResource = diagnostic with { Resource = diagnostic.Resource ?? Ref, Source = diagnostic.Source ?? Resource.Source };
-        _messages.Add(withResource.Message);
-        _diagnostics.Add(withResource);
+        var field = withResource.Field is null || withResource.Message.Contains(withResource.Field, StringComparison.Ordinal)
+            ? ""
+            : $"{withResource.Field}: ";
+        var line = withResource.Source is { } at ? $" (line {at.Line})" : "";
+        var message = withResource.Severity == Severity.Error
+            ? $"{Ref} discarded: {field}{withResource.Message}{line}"
+            : $"{Ref}: {field}{withResource.Message}{line}";
+        _messages.Add(message);
+        _diagnostics.Add(withResource with { Message = message });
     }
 
     public void MarkDiscarded() => State = ResourceState.Discarded;

@@ -14,7 +14,13 @@ public sealed record CompileOptions(
     string Tenant = "default",
     bool SecretsExternal = false);
 
-public sealed record CompileInput(ImmutableArray<Resource> Resources, string AmbassadorId, CompileOptions? Options = null);
+/// <param name="LoadDiagnostics">What the loader found about these resources (e.g. unknown-field warnings); the
+/// ones that name a resource are added to that resource's status, so a status tells everything about it.</param>
+public sealed record CompileInput(
+    ImmutableArray<Resource> Resources,
+    string AmbassadorId,
+    CompileOptions? Options = null,
+    ImmutableArray<Diagnostic> LoadDiagnostics = default);
 
 /// <summary>
 /// The plan, a status for every resource of the input, and every diagnostic (including those without a
