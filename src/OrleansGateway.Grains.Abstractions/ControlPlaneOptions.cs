@@ -15,3 +15,9 @@ public sealed class ControlPlaneOptions
     /// <summary>The gateway's own namespace (<see cref="Model.CompileOptions.AmbassadorNamespace"/>).</summary>
     public string AmbassadorNamespace { get; set; } = "default";
 }
+
+/// <summary>The grain storage the control plane's grains persist to; silos that host them must register it.</summary>
+public static class GatewayStorage
+{
+    public const string Name = "gateway";
+}
