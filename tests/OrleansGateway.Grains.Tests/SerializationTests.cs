@@ -15,13 +15,13 @@ public sealed class SerializationTests
         .BuildServiceProvider()
         .GetRequiredService<Serializer>();
 
-    public static TheoryData<string> ResourceKinds => [.. AllResources().Select(r => r.GetType().Name)];
+    public static TheoryData<string> ResourceNames => [.. AllResources().Select(r => r.Name)];
 
     [Theory]
-    [MemberData(nameof(ResourceKinds))]
-    public void Every_resource_round_trips_as_a_Resource_inside_a_grain_message(string type)
+    [MemberData(nameof(ResourceNames))]
+    public void Every_resource_round_trips_as_a_Resource_inside_a_grain_message(string name)
     {
-        var resource = AllResources().Single(r => r.GetType().Name == type);
+        var resource = AllResources().Single(r => r.Name == name);
         var request = new ApplyRequest([resource], ApplyMode.Strict, "api");
 
         var copy = Serializer.Deserialize<ApplyRequest>(Serializer.SerializeToArray(request))!;
@@ -33,10 +33,10 @@ public sealed class SerializationTests
     }
 
     [Theory]
-    [MemberData(nameof(ResourceKinds))]
-    public void Every_resource_round_trips_through_System_Text_Json_as_the_abstract_type(string type)
+    [MemberData(nameof(ResourceNames))]
+    public void Every_resource_round_trips_through_System_Text_Json_as_the_abstract_type(string name)
     {
-        var resource = AllResources().Single(r => r.GetType().Name == type);
+        var resource = AllResources().Single(r => r.Name == name);
         var back = JsonSerializer.Deserialize<Resource>(JsonSerializer.Serialize<Resource>(resource));
         Assert.IsType(resource.GetType(), back);
         Assert.Equal(Json(resource), Json(back!));
@@ -99,7 +99,7 @@ public sealed class SerializationTests
                 Name = "ctx", Hosts = ["a.json.test"], Secret = "cert", SecretNamespacing = true,
                 Tls = new TlsParameters { MinTlsVersion = "v1.2", MaxTlsVersion = "v1.3", AlpnProtocols = ["h2"], CaSecret = "ca", CertRequired = false, Sni = "up.json.test" },
             },
-            new HostResource { Name = "host", Hostname = "a.json.test", TlsSecretName = "cert", Labels = ImmutableDictionary<string, string>.Empty.Add("app", "x") },
+            new HostResource { Name = "host", Hostname = "a.json.test", TlsSecretName = "cert", TlsContextName = "ctx", Labels = ImmutableDictionary<string, string>.Empty.Add("app", "x") },
             new ListenerResource { Name = "listener", Port = 8443, Protocol = "TLS", SecurityModel = "SECURE", HasHostBinding = true, StatsPrefix = "tls" },
             new ModuleResource { Name = "ambassador", IdleTimeoutMs = 1000, CircuitBreakers = [new CircuitBreakerSpec { MaxConnections = 5 }] },
             new ResolverResource { Name = "consul-dc2", ResolverKind = ResolverKind.Consul, Datacenter = "dc2", Address = "127.0.0.1:8500" },
