@@ -88,7 +88,7 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
     /// <summary>Called by the directory grain (one-way): wake the loop now instead of at the next poll.</summary>
     public Task DirectoryChangedAsync(long version)
     {
-        _changed.TrySetResult();
+        Volatile.Read(ref _changed).TrySetResult();
         return Task.CompletedTask;
     }
 
@@ -123,7 +123,8 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             // A new signal before the refresh: a notification that arrives during it wakes the next wait at once.
-            var changed = Interlocked.Exchange(ref _changed, NewSignal());
+            var changed = NewSignal();
+            Volatile.Write(ref _changed, changed);
             try
             {
                 await RefreshAsync(cancellationToken).ConfigureAwait(false);
