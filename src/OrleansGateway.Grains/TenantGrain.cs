@@ -77,6 +77,16 @@ public sealed partial class TenantGrain(
     public async Task SetQuotaAsync(TenantQuota quota)
     {
         ArgumentNullException.ThrowIfNull(quota);
+        if (quota.AllowedPorts?.FirstOrDefault(r => r.First < 1 || r.Last > 65535 || r.First > r.Last) is { } range)
+        {
+            throw new ArgumentException($"quota AllowedPorts: the range {range} is not within 1..65535 with first <= last; fix the range.", nameof(quota));
+        }
+
+        if (quota.MaxListeners < 0 || quota.MaxMappings < 0 || quota.MaxConcurrentConnections < 0)
+        {
+            throw new ArgumentException("quota limits must be >= 0 (or null for unlimited).", nameof(quota));
+        }
+
         state.State.Quota = quota;
         await state.WriteStateAsync();
     }
@@ -113,10 +123,12 @@ public sealed partial class TenantGrain(
         state.State.Version++;
         await state.WriteStateAsync();
 
+        // Certificates before routes, so an edge never gets a route whose certificate it cannot fetch yet (a Secret's
+        // status does not depend on listener claims, which only ever refuse mappings).
+        var certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled.Statuses);
         var outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
         await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
         var (finalStatuses, finalDiagnostics) = Merge(compiled, outcomes);
-        var certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), finalStatuses);
 
         state.State.Resources = Stored(next, finalStatuses);
         state.State.Claimed = [.. claims.Keys];

@@ -143,6 +143,15 @@ public sealed class ApplyTests(GatewayClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_quota_with_an_impossible_port_range_is_refused()
+    {
+        var tenant = fixture.Silo(2).GetTenantGrain("t-bad-quota");
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => tenant.SetQuotaAsync(new TenantQuota(AllowedPorts: [new PortRange(9000, 8000)])));
+        Assert.Contains("9000-8000", error.Message, StringComparison.Ordinal);
+        Assert.Null((await tenant.GetAsync()).Quota.AllowedPorts);
+    }
+
+    [Fact]
     public async Task A_tenants_mapping_cannot_use_another_tenants_TLSContext_or_Host()
     {
         var (crt, key, _) = Res.SelfSigned("x.scope.test");
