@@ -8,8 +8,16 @@ results=.tmp/test-results
 rm -rf "$results"
 mkdir -p "$results"
 
-dotnet test OrleansGateway.sln --logger "trx" --results-directory "$results" "$@"
-status=$?
+# Build once, then run each test project with a result file named after it (the default trx names are
+# timestamps, which collide when two projects finish in the same second).
+status=0
+dotnet build OrleansGateway.sln "$@" || status=$?
+if [ "$status" -eq 0 ]; then
+  for project in tests/*/*.csproj; do
+    name=$(basename "$project" .csproj)
+    dotnet test "$project" --no-build --logger "trx;LogFileName=$name.trx" --results-directory "$results" "$@" || status=$?
+  done
+fi
 
 passed=0
 failed=0

@@ -1,0 +1,86 @@
+using OrleansGateway.Silo;
+
+namespace OrleansGateway.Host.Tests;
+
+public sealed class GatewayCommandLineTests
+{
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await Program.RunAsync(args, output, error, CancellationToken.None);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Help_documents_every_option()
+    {
+        var (exit, output, _) = await RunAsync("--help");
+
+        Assert.Equal(0, exit);
+        foreach (var option in new[]
+        {
+            "--config-dir", "--storage", "--ambassador-id", "--bind-address", "--namespace", "--api-url",
+            "--handshake-timeout", "--drain-timeout", "--server-first-timeout",
+        })
+        {
+            Assert.Matches($@"{option} <[^>]+>.*\S", output);
+        }
+    }
+
+    [Theory]
+    [InlineData("--storage", "azure", "Azure Table storage arrives with the Orleans control plane; use --storage memory")]
+    [InlineData("--storage", "disk", "disk")]
+    [InlineData("--handshake-timeout", "soon", "not a duration")]
+    [InlineData("--drain-timeout", "10", "not a duration")]
+    [InlineData("--server-first-timeout", "0ms", "greater than zero")]
+    [InlineData("--api-url", "ftp://127.0.0.1:1", "--api-url")]
+    [InlineData("--bind-address", "localhost:80", "--bind-address")]
+    [InlineData("--no-such-option", "1", "--no-such-option")]
+    public async Task Bad_option_values_exit_2_with_a_clear_message(string option, string value, string expected)
+    {
+        using var dir = new TempConfigDir();
+
+        var (exit, _, error) = await RunAsync("--config-dir", dir.Path, option, value);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_or_absent_config_dir_exits_2()
+    {
+        var (missingExit, _, missingError) = await RunAsync();
+        var (absentExit, _, absentError) = await RunAsync("--config-dir", "/no/such/dir/for/ogw");
+
+        Assert.Equal(2, missingExit);
+        Assert.Contains("--config-dir", missingError, StringComparison.Ordinal);
+        Assert.Equal(2, absentExit);
+        Assert.Contains("/no/such/dir/for/ogw", absentError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_api_url_that_cannot_be_bound_exits_1_with_the_reason()
+    {
+        using var occupier = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupier.Start();
+        var port = ((System.Net.IPEndPoint)occupier.LocalEndpoint).Port;
+        using var dir = new TempConfigDir();
+
+        var (exit, _, error) = await RunAsync("--config-dir", dir.Path, "--api-url", $"http://127.0.0.1:{port}");
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"127.0.0.1:{port}", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("500ms", 500)]
+    [InlineData("10s", 10_000)]
+    [InlineData("2m", 120_000)]
+    [InlineData("1.5s", 1_500)]
+    public void Durations_take_a_number_and_a_unit(string text, double milliseconds)
+    {
+        Assert.True(Duration.TryParse(text, out var value));
+        Assert.Equal(milliseconds, value.TotalMilliseconds);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using OrleansGateway.Cli.Commands;
+
+namespace OrleansGateway.Host.Tests;
+
+public sealed class GatewayTests : IAsyncLifetime
+{
+    private EchoServer _echo = null!;
+
+    private string Upstream => $"127.0.0.1:{_echo.Endpoint.Port}";
+
+    public Task InitializeAsync()
+    {
+        _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _echo.DisposeAsync();
+
+    [Fact]
+    public async Task Bytes_flow_through_a_cleartext_and_a_TLS_terminating_mapping()
+    {
+        using var dir = new TempConfigDir();
+        using var certificate = TestCertificates.SelfSigned("demo.localhost");
+        int tcpPort = Ports.Free(), tlsPort = Ports.Free();
+        dir.Write("tcp.yaml", Yaml.TcpMapping("plain", tcpPort, Upstream));
+        dir.Write("tls.yaml", Yaml.TlsContext("demo", "demo.localhost", "demo-cert") + "\n" + Yaml.TlsSecret("demo-cert", certificate)
+            + "\n" + Yaml.TcpMapping("secure", tlsPort, Upstream, host: "demo.localhost"));
+
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+
+        Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/readyz"));
+        Assert.Equal("hello", await Traffic.EchoAsync(tcpPort, "hello"));
+        Assert.Equal("over tls", await Traffic.TlsEchoAsync(tlsPort, "demo.localhost", certificate, "over tls"));
+    }
+
+    [Fact]
+    public async Task Metrics_count_connections_after_traffic()
+    {
+        using var dir = new TempConfigDir();
+        var port = Ports.Free();
+        dir.Write("tcp.yaml", Yaml.TcpMapping("counted", port, Upstream));
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+
+        Assert.Equal("ping", await Traffic.EchoAsync(port, "ping"));
+
+        // Prometheus text: the proxy's counter `ogw.proxy.connections` becomes `ogw_proxy_connections_total`.
+        var found = await Eventually.TrueAsync(
+            async () => (await gateway.Http.GetStringAsync("/metrics")).Split('\n').Any(line => line.StartsWith("ogw_proxy_connections_total{", StringComparison.Ordinal) && !line.EndsWith(" 0", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(5));
+        Assert.True(found, await gateway.Http.GetStringAsync("/metrics"));
+    }
+
+    [Fact]
+    public async Task A_new_mapping_file_is_served_within_a_second()
+    {
+        using var dir = new TempConfigDir();
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+        var port = Ports.Free();
+
+        var written = Stopwatch.StartNew();
+        dir.Write("new.yaml", Yaml.TcpMapping("late", port, Upstream));
+        var served = await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(port, "late") == "late", TimeSpan.FromSeconds(1.5));
+
+        Assert.True(served, $"not served {written.ElapsedMilliseconds} ms after the file was written");
+    }
+
+    [Fact]
+    public async Task Breaking_a_file_Discards_only_its_resource_and_the_others_keep_serving()
+    {
+        using var dir = new TempConfigDir();
+        int goodPort = Ports.Free(), badPort = Ports.Free();
+        dir.Write("good.yaml", Yaml.TcpMapping("good", goodPort, Upstream));
+        dir.Write("bad.yaml", Yaml.TcpMapping("bad", badPort, Upstream));
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+        Assert.Equal("x", await Traffic.EchoAsync(badPort, "x"));
+
+        dir.Write("bad.yaml", Yaml.TcpMapping("bad", badPort, Upstream).Replace($"port: {badPort}", "port: seventy", StringComparison.Ordinal));
+        JsonElement status = default;
+        var discarded = await Eventually.TrueAsync(
+            async () =>
+            {
+                status = await gateway.StatusAsync();
+                return RunningGateway.Resource(status, "TCPMapping", "bad")?.GetProperty("status").GetString() == "Discarded";
+            },
+            TimeSpan.FromSeconds(5));
+
+        Assert.True(discarded, status.ToString());
+        Assert.NotEmpty(RunningGateway.Resource(status, "TCPMapping", "bad")!.Value.GetProperty("messages").EnumerateArray());
+        Assert.Equal("Accepted", RunningGateway.Resource(status, "TCPMapping", "good")!.Value.GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/readyz"));
+        Assert.Equal("still here", await Traffic.EchoAsync(goodPort, "still here"));
+        Assert.DoesNotContain(status.GetProperty("listeners").EnumerateArray(), l => l.GetProperty("port").GetInt32() == badPort);
+    }
+
+    [Fact]
+    public async Task A_port_already_in_use_makes_readyz_503_and_Discards_its_mappings_with_the_bind_error()
+    {
+        using var occupier = new TcpListener(IPAddress.Loopback, 0);
+        occupier.Start();
+        var busyPort = ((IPEndPoint)occupier.LocalEndpoint).Port;
+        var freePort = Ports.Free();
+        using var dir = new TempConfigDir();
+        dir.Write("mappings.yaml", Yaml.TcpMapping("blocked", busyPort, Upstream) + "\n" + Yaml.TcpMapping("open", freePort, Upstream));
+
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+
+        Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/healthz"));
+        using var readyz = await gateway.Http.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, readyz.StatusCode);
+        using var body = JsonDocument.Parse(await readyz.Content.ReadAsStringAsync());
+        var unbound = Assert.Single(body.RootElement.GetProperty("unbound").EnumerateArray());
+        Assert.Equal(busyPort, unbound.GetProperty("port").GetInt32());
+        Assert.False(string.IsNullOrEmpty(unbound.GetProperty("error").GetString()));
+
+        var status = await gateway.StatusAsync();
+        var blocked = RunningGateway.Resource(status, "TCPMapping", "blocked")!.Value;
+        Assert.Equal("Discarded", blocked.GetProperty("status").GetString());
+        Assert.Contains(blocked.GetProperty("messages").EnumerateArray(), m => m.GetString()!.Contains(busyPort.ToString(), StringComparison.Ordinal));
+        var listener = Assert.Single(status.GetProperty("listeners").EnumerateArray(), l => l.GetProperty("port").GetInt32() == busyPort);
+        Assert.False(listener.GetProperty("bound").GetBoolean());
+        Assert.Equal("Accepted", RunningGateway.Resource(status, "TCPMapping", "open")!.Value.GetProperty("status").GetString());
+        Assert.Equal("served", await Traffic.EchoAsync(freePort, "served"));
+    }
+
+    [Fact]
+    public async Task The_gateway_reports_the_same_statuses_as_ogw_check()
+    {
+        using var dir = new TempConfigDir();
+        using var certificate = TestCertificates.SelfSigned("demo.localhost");
+        using var other = TestCertificates.SelfSigned("other.localhost");
+        int port = Ports.Free(), tlsPort = Ports.Free();
+        dir.Write("a.yaml", Yaml.TcpMapping("plain", port, Upstream) + "\n" + Yaml.TcpMapping("twin", port, Upstream).Replace("port:", "weight: 300\n  port:", StringComparison.Ordinal));
+        dir.Write("b.yaml", Yaml.TlsContext("ctx", "demo.localhost", "bad-cert") + "\n" + Yaml.TlsSecret("bad-cert", certificate, keyFrom: other)
+            + "\n" + Yaml.TcpMapping("secure", tlsPort, Upstream, host: "demo.localhost"));
+        dir.Write("c.yaml", "kind: [unclosed\n");
+        var check = new StringWriter();
+        Cli.Program.Run(["check", dir.Path, "--output", "json", "--bind-address", "127.0.0.1"], check, TextWriter.Null);
+
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+        var status = await gateway.StatusAsync();
+
+        using var offline = JsonDocument.Parse(check.ToString());
+        Assert.Equal(offline.RootElement.GetProperty("resources").ToString(), status.GetProperty("resources").ToString());
+        Assert.Equal(offline.RootElement.GetProperty("diagnostics").ToString(), status.GetProperty("diagnostics").ToString());
+        Assert.Contains(status.GetProperty("resources").EnumerateArray(), r => r.GetProperty("status").GetString() == "Discarded");
+    }
+
+    [Fact]
+    public async Task Status_has_the_check_report_shape_plus_generation_and_bind_state()
+    {
+        using var dir = new TempConfigDir();
+        dir.Write("tcp.yaml", Yaml.TcpMapping("plain", Ports.Free(), Upstream));
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+
+        var status = await gateway.StatusAsync();
+
+        Assert.Equal(["generation", "ambassadorId", "resources", "listeners", "diagnostics"], status.EnumerateObject().Select(p => p.Name));
+        var listener = Assert.Single(status.GetProperty("listeners").EnumerateArray());
+        Assert.Equal(["address", "port", "tls", "name", "statsPrefix", "routes", "bound", "error"], listener.EnumerateObject().Select(p => p.Name));
+        Assert.True(listener.GetProperty("bound").GetBoolean());
+        Assert.Equal(HttpStatusCode.NotFound, await gateway.StatusCodeAsync("/no-such-endpoint"));
+    }
+}

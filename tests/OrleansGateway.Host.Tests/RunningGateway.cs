@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace OrleansGateway.Host.Tests;
+
+/// <summary>The real gateway host, run in-process on a free API port, stopped at dispose.</summary>
+internal sealed class RunningGateway : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly StringWriter _error = new();
+    private readonly Task<int> _run;
+
+    private RunningGateway(string[] args, int apiPort)
+    {
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        _run = Task.Run(() => Silo.Program.RunAsync(args, TextWriter.Null, _error, _stop.Token));
+    }
+
+    public HttpClient Http { get; }
+
+    /// <summary>Starts the gateway on <paramref name="configDir"/> (listeners on 127.0.0.1) and waits for its first apply.</summary>
+    public static async Task<RunningGateway> StartAsync(string configDir, params string[] extraArgs)
+    {
+        var apiPort = Ports.Free();
+        string[] args = ["--config-dir", configDir, "--storage", "memory", "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", .. extraArgs];
+        var gateway = new RunningGateway(args, apiPort);
+        var started = await Eventually.TrueAsync(
+            async () => gateway._run.IsCompleted || await gateway.StatusCodeAsync("/status") == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(20));
+        if (!started || gateway._run.IsCompleted)
+        {
+            var error = gateway._error.ToString();
+            await gateway.DisposeAsync();
+            throw new InvalidOperationException($"the gateway did not apply its first configuration: {error}");
+        }
+
+        return gateway;
+    }
+
+    public async Task<HttpStatusCode?> StatusCodeAsync(string path)
+    {
+        try
+        {
+            using var response = await Http.GetAsync(path);
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<JsonElement> StatusAsync() => await Http.GetFromJsonAsync<JsonElement>("/status");
+
+    /// <summary>The status of one resource in <c>/status</c>, or null when it is not listed.</summary>
+    public static JsonElement? Resource(JsonElement status, string kind, string name)
+    {
+        foreach (var resource in status.GetProperty("resources").EnumerateArray())
+        {
+            if (resource.GetProperty("kind").GetString() == kind && resource.GetProperty("name").GetString() == name)
+            {
+                return resource;
+            }
+        }
+
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        var exit = await _run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(exit == 0, $"gateway exited with {exit}: {_error}");
+        Http.Dispose();
+        _stop.Dispose();
+    }
+}
