@@ -25,7 +25,7 @@ public static class GatewayCompiler
         var accepted = entries.Where(e => e.IsAccepted).ToList();
 
         var module = ModuleDefaults.Select(OfType<ModuleResource>(accepted));
-        var secrets = SecretCatalog.Build(OfType<SecretResource>(accepted), options.SecretsExternal);
+        var secrets = SecretCatalog.Build(OfType<SecretResource>(accepted), options.SecretsExternal, options.Tenant);
         var contexts = TlsContextCatalog.Build(OfType<TlsContextResource>(accepted), secrets);
         var hosts = HostCatalog.Build(OfType<HostResource>(accepted), contexts, secrets);
         var resolvers = ResolverCatalog.Build(OfType<ResolverResource>(accepted));

@@ -12,13 +12,19 @@ internal sealed class SecretCatalog
 
     private readonly Dictionary<(string Namespace, string Name), SecretResource> _secrets = [];
     private readonly bool _external;
+    private readonly string _tenant;
 
-    private SecretCatalog(bool external) => _external = external;
+    private SecretCatalog(bool external, string tenant)
+    {
+        _external = external;
+        _tenant = tenant;
+    }
 
     /// <summary>Validates the Secrets (in order) and indexes the usable ones.</summary>
-    public static SecretCatalog Build(IEnumerable<ResourceEntry> secrets, bool external)
+    /// <param name="tenant">Set on every <see cref="SecretRef"/> this catalog resolves: a tenant only ever sees its own Secrets.</param>
+    public static SecretCatalog Build(IEnumerable<ResourceEntry> secrets, bool external, string tenant)
     {
-        var catalog = new SecretCatalog(external);
+        var catalog = new SecretCatalog(external, tenant);
         foreach (var entry in secrets)
         {
             var secret = (SecretResource)entry.Resource;
@@ -41,16 +47,16 @@ internal sealed class SecretCatalog
     {
         if (explicitNamespace is { Length: > 0 })
         {
-            return new SecretRef(explicitNamespace, name);
+            return new SecretRef(explicitNamespace, name) { Tenant = _tenant };
         }
 
         var dot = name.LastIndexOf('.');
         if (namespacing && dot > 0 && dot < name.Length - 1 && !_secrets.ContainsKey((ownerNamespace, name)))
         {
-            return new SecretRef(name[(dot + 1)..], name[..dot]);
+            return new SecretRef(name[(dot + 1)..], name[..dot]) { Tenant = _tenant };
         }
 
-        return new SecretRef(ownerNamespace, name);
+        return new SecretRef(ownerNamespace, name) { Tenant = _tenant };
     }
 
     /// <summary>Null when <paramref name="secret"/> can serve as a certificate with its key; otherwise why not.</summary>

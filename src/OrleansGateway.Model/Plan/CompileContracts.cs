@@ -5,14 +5,18 @@ namespace OrleansGateway.Model;
 /// <summary>Settings of the gateway installation that the resources do not carry.</summary>
 /// <param name="BindAddress">Address used for resources without <c>address</c> (Emissary: <c>AMBASSADOR_ENVOY_BIND_ADDRESS</c>).</param>
 /// <param name="AmbassadorNamespace">The gateway's own namespace (<c>AMBASSADOR_NAMESPACE</c>) for service qualification.</param>
-/// <param name="Tenant">Tenant that owns these resources (labels the plan's upstreams).</param>
+/// <param name="Tenant">Tenant that owns these resources (labels the plan's upstreams and its <see cref="SecretRef"/>s).</param>
 /// <param name="SecretsExternal">When true, secrets are resolved outside the compiler (e.g. Key Vault) and a secret
 /// name without a matching Secret resource is not an error.</param>
 public sealed record CompileOptions(
     string BindAddress = "0.0.0.0",
     string AmbassadorNamespace = "default",
-    string Tenant = "default",
-    bool SecretsExternal = false);
+    string Tenant = CompileOptions.DefaultTenant,
+    bool SecretsExternal = false)
+{
+    /// <summary>The tenant of a single-tenant gateway (the config directory without a tenant).</summary>
+    public const string DefaultTenant = "default";
+}
 
 /// <param name="LoadDiagnostics">What the loader found about these resources (e.g. unknown-field warnings); the
 /// ones that name a resource are added to that resource's status, so a status tells everything about it.</param>

@@ -56,6 +56,12 @@ public sealed record SniRoute(string Host, HostPatternKind Kind, TlsTermination 
 /// <summary>Reference to a Secret by namespace and name (namespace already resolved).</summary>
 public sealed record SecretRef(string Namespace, string Name)
 {
+    /// <summary>
+    /// The tenant whose Secret this is (the compiler sets <see cref="CompileOptions.Tenant"/>). Part of equality:
+    /// an edge serves the listeners of every tenant, and two tenants may both have a Secret <c>default/tls</c>.
+    /// </summary>
+    public string Tenant { get; init; } = CompileOptions.DefaultTenant;
+
     public override string ToString() => $"{Namespace}/{Name}";
 }
 

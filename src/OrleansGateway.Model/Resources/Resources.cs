@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace OrleansGateway.Model;
 
@@ -7,6 +8,20 @@ namespace OrleansGateway.Model;
 /// has already checked field types, so the compiler only checks meaning (references, conflicts, ranges).
 /// Unset optional fields are <c>null</c>: "unset" and "set to the default" differ for canary-group consistency.
 /// </summary>
+/// <remarks>
+/// The type discriminators let System.Text.Json round-trip a <see cref="Resource"/> (the control plane's grain
+/// messages and grain state carry resources that way, so this project stays free of Orleans).
+/// </remarks>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "$resource")]
+[JsonDerivedType(typeof(TcpMapping), "TCPMapping")]
+[JsonDerivedType(typeof(ListenerResource), "Listener")]
+[JsonDerivedType(typeof(HostResource), "Host")]
+[JsonDerivedType(typeof(TlsContextResource), "TLSContext")]
+[JsonDerivedType(typeof(ModuleResource), "Module")]
+[JsonDerivedType(typeof(ResolverResource), "Resolver")]
+[JsonDerivedType(typeof(SecretResource), "Secret")]
+[JsonDerivedType(typeof(InvalidResource), "Invalid")]
+[JsonDerivedType(typeof(ForeignResource), "Foreign")]
 public abstract record Resource
 {
     public abstract string Kind { get; }
@@ -26,6 +41,7 @@ public abstract record Resource
 
     public SourceLocation? Source { get; init; }
 
+    [JsonIgnore]
     public ResourceRef Ref => new(Kind, Namespace, Name);
 }
 

@@ -56,7 +56,7 @@ public sealed class HostGlobTests
         string[] hostnames = ["*", "*.example.com", "*example.com", "*ple.com", "a.example.*", "a.exa*", "a.example.com", "*.com", "b.example.org", "*.local:8500", "*a*"];
         string[] names = ["a.example.com", "b.example.com", "example.com", "a.example.org", "x.com", "b.example.org", "quote.local", "aaa"];
         var entries = hostnames.Select((h, i) => new ResourceEntry(Res.Host("h" + i, h, "cert"))).ToList();
-        var secrets = SecretCatalog.Build([new ResourceEntry(Res.TlsSecret("cert"))], false);
+        var secrets = SecretCatalog.Build([new ResourceEntry(Res.TlsSecret("cert"))], false, CompileOptions.DefaultTenant);
         var catalog = HostCatalog.Build(entries, TlsContextCatalog.Build([], secrets), secrets);
 
         foreach (var name in names)

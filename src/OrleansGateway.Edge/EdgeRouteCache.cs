@@ -1,0 +1,312 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using OrleansGateway.Grains;
+using OrleansGateway.Model;
+using OrleansGateway.Proxy.Tls;
+
+namespace OrleansGateway.Edge;
+
+/// <summary>
+/// An edge's copy of the routing state of its ambassador id. It observes the directory grain (low latency) and polls
+/// its version every <see cref="PollInterval"/> (observers are lost when the directory grain moves, and a one-way
+/// notification can be dropped), pulls only the listener slices and certificates whose version changed, and hands
+/// each new immutable <see cref="EdgeSnapshot"/> to a callback (the data plane's apply). When the cluster cannot be
+/// reached it keeps serving the last snapshot. Connections never wait for it: nothing here is on the accept path.
+/// </summary>
+public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
+{
+    public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Well within the directory's subscription expiry, so a live edge never loses its subscription.</summary>
+    private static readonly TimeSpan ResubscribeInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Shutdown does not wait longer for a cluster that may be gone.</summary>
+    private static readonly TimeSpan UnsubscribeTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly IGrainFactory _grains;
+    private readonly string _ambassadorId;
+    private readonly Func<EdgeSnapshot, CancellationToken, Task> _apply;
+    private readonly ILogger<EdgeRouteCache> _logger;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+
+    private readonly Dictionary<ListenerKey, ListenerSlice> _slices = [];
+    private readonly Dictionary<SecretRef, CertificateView> _certificates = [];
+    private readonly Dictionary<string, (SecretCertificateProvider Provider, ImmutableArray<Diagnostic> Problems)> _tenants = [];
+
+    private TaskCompletionSource _changed = NewSignal();
+    private IRouteObserver? _self;
+    private DateTimeOffset? _subscribedAt;
+    private Task? _loop;
+    private long? _directoryVersion;
+    private volatile bool _connected;
+    private long _lastRefreshTicks = -1;
+
+    public EdgeRouteCache(
+        IGrainFactory grains,
+        string ambassadorId,
+        Func<EdgeSnapshot, CancellationToken, Task> apply,
+        ILogger<EdgeRouteCache> logger,
+        TimeProvider? time = null,
+        TimeSpan? pollInterval = null)
+    {
+        _grains = grains;
+        _ambassadorId = ambassadorId;
+        _apply = apply;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        PollInterval = pollInterval ?? DefaultPollInterval;
+    }
+
+    public TimeSpan PollInterval { get; }
+
+    /// <summary>True after a successful refresh, false after a failed one (for /readyz).</summary>
+    public bool IsConnected => _connected;
+
+    /// <summary>When the directory was last read successfully; null before the first time.</summary>
+    public DateTimeOffset? LastSuccessfulRefresh
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _lastRefreshTicks);
+            return ticks < 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>The last snapshot handed to the callback; null before the first one.</summary>
+    public EdgeSnapshot? Current { get; private set; }
+
+    public void Start()
+    {
+        if (_loop is not null)
+        {
+            throw new InvalidOperationException("The edge route cache is already started.");
+        }
+
+        _self = _grains.CreateObjectReference<IRouteObserver>(this);
+        _loop = Task.Run(() => RunAsync(_stop.Token));
+    }
+
+    /// <summary>Called by the directory grain (one-way): wake the loop now instead of at the next poll.</summary>
+    public Task DirectoryChangedAsync(long version)
+    {
+        Volatile.Read(ref _changed).TrySetResult();
+        return Task.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        if (_self is not null)
+        {
+            try
+            {
+                await _grains.GetDirectoryGrain(_ambassadorId).UnsubscribeAsync(_self).WaitAsync(UnsubscribeTimeout, _time).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The subscription expires on its own; a gone cluster must not fail shutdown.
+                LogUnsubscribeFailed(_logger, _ambassadorId, e);
+            }
+
+            _grains.DeleteObjectReference<IRouteObserver>(_self);
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            // A new signal before the refresh: a notification that arrives during it wakes the next wait at once.
+            var changed = NewSignal();
+            Volatile.Write(ref _changed, changed);
+            try
+            {
+                await RefreshAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _connected = false;
+                _subscribedAt = null;
+                LogRefreshFailed(_logger, _ambassadorId, e);
+            }
+
+            try
+            {
+                await Task.WhenAny(changed.Task, Task.Delay(PollInterval, _time, cancellationToken)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var directory = _grains.GetDirectoryGrain(_ambassadorId);
+        var now = _time.GetUtcNow();
+        if (_subscribedAt is null || now - _subscribedAt > ResubscribeInterval)
+        {
+            await directory.SubscribeAsync(_self!).WaitAsync(cancellationToken).ConfigureAwait(false);
+            _subscribedAt = now;
+        }
+
+        // WaitAsync: a call to a gone cluster waits for the grain call timeout; shutdown must not.
+        var view = await directory.GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (view.Version != _directoryVersion)
+        {
+            await RebuildAsync(view, cancellationToken).ConfigureAwait(false);
+        }
+
+        _connected = true;
+        Interlocked.Exchange(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
+    }
+
+    private async Task RebuildAsync(DirectoryView view, CancellationToken cancellationToken)
+    {
+        var slices = await FetchSlicesAsync(view).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var plan = new GatewayPlan(_ambassadorId, [.. slices.Values
+            .Select(s => s.Plan)
+            .OfType<ListenerPlan>()
+            .OrderBy(l => l.Endpoint.Address, StringComparer.Ordinal)
+            .ThenBy(l => l.Endpoint.Port)]);
+
+        var referenced = ReferencedSecrets(plan);
+        var wanted = view.Certificates.Where(c => referenced.Contains(c.Secret)).ToList();
+        var fetched = await Task.WhenAll(wanted
+            .Where(c => !_certificates.TryGetValue(c.Secret, out var known) || known.Version != c.Version)
+            .Select(async c => (c.Secret, View: await _grains.GetCertificateGrain(c.Secret).GetAsync().ConfigureAwait(false)))).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var certificates = wanted.ToDictionary(c => c.Secret, c => _certificates.GetValueOrDefault(c.Secret));
+        foreach (var (secret, certificate) in fetched)
+        {
+            certificates[secret] = certificate;
+        }
+
+        var tenants = BuildTenants(certificates);
+        var snapshot = new EdgeSnapshot(
+            view.Version,
+            plan,
+            new TenantCertificateProvider(tenants.ToFrozenDictionary(t => t.Key, t => t.Value.Provider)),
+            [.. tenants.Values.SelectMany(t => t.Problems)]);
+        await _apply(snapshot, cancellationToken).ConfigureAwait(false);
+
+        // Only a snapshot the data plane took becomes the base of the next diff; a failed apply is retried whole.
+        Replace(_slices, slices);
+        Replace(_certificates, certificates!);
+        Replace(_tenants, tenants);
+        _directoryVersion = view.Version;
+        Current = snapshot;
+        LogApplied(_logger, _ambassadorId, view.Version, plan.Listeners.Length, certificates.Count);
+    }
+
+    private async Task<Dictionary<ListenerKey, ListenerSlice>> FetchSlicesAsync(DirectoryView view)
+    {
+        var changed = view.Listeners.Where(l => !_slices.TryGetValue(l.Key, out var known) || known.Version != l.Version);
+        var fetched = await Task.WhenAll(changed.Select(l => _grains.GetListenerGrain(l.Key).GetSliceAsync())).ConfigureAwait(false);
+        var slices = view.Listeners.Where(l => _slices.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => _slices[l.Key]);
+        foreach (var slice in fetched)
+        {
+            slices[slice.Key] = slice;
+        }
+
+        return slices;
+    }
+
+    /// <summary>A tenant's provider is rebuilt (certificates parsed again) only when one of its certificates changed.</summary>
+    private Dictionary<string, (SecretCertificateProvider Provider, ImmutableArray<Diagnostic> Problems)> BuildTenants(Dictionary<SecretRef, CertificateView?> certificates)
+    {
+        var result = new Dictionary<string, (SecretCertificateProvider, ImmutableArray<Diagnostic>)>();
+        foreach (var tenant in certificates.GroupBy(c => c.Key.Tenant))
+        {
+            var unchanged = _tenants.ContainsKey(tenant.Key)
+                && tenant.Count() == _certificates.Count(c => c.Key.Tenant == tenant.Key)
+                && tenant.All(c => _certificates.TryGetValue(c.Key, out var known) && ReferenceEquals(known, c.Value));
+            if (unchanged)
+            {
+                result[tenant.Key] = _tenants[tenant.Key];
+                continue;
+            }
+
+            var secrets = tenant
+                .Where(c => c.Value?.Material is not null)
+                .Select(c => new SecretResource
+                {
+                    Namespace = c.Key.Namespace,
+                    Name = c.Key.Name,
+                    Type = c.Value!.Material!.Type,
+                    TlsCrt = c.Value.Material.TlsCrt,
+                    TlsKey = c.Value.Material.TlsKey,
+                    CaCrt = c.Value.Material.CaCrt,
+                });
+            var provider = SecretCertificateProvider.FromSecrets(secrets, _time, out var problems);
+            result[tenant.Key] = (provider, problems);
+        }
+
+        return result;
+    }
+
+    /// <summary>Every Secret the plan names: serving certificates, client CAs, client certificates and trusted CAs upstream.</summary>
+    private static HashSet<SecretRef> ReferencedSecrets(GatewayPlan plan)
+    {
+        var secrets = new HashSet<SecretRef>();
+        foreach (var listener in plan.Listeners)
+        {
+            var routes = listener.SniRoutes.Select(r => r.Route).Append(listener.CatchAll).OfType<RoutePlan>();
+            foreach (var sni in listener.SniRoutes)
+            {
+                secrets.Add(sni.Termination.Certificate);
+                AddIfSet(secrets, sni.Termination.ClientCa);
+            }
+
+            foreach (var origination in routes.SelectMany(r => r.Upstreams).Select(u => u.Origination).OfType<TlsOrigination>())
+            {
+                AddIfSet(secrets, origination.ClientCertificate);
+                AddIfSet(secrets, origination.TrustedCa);
+            }
+        }
+
+        return secrets;
+    }
+
+    private static void AddIfSet(HashSet<SecretRef> secrets, SecretRef? secret)
+    {
+        if (secret is not null)
+        {
+            secrets.Add(secret);
+        }
+    }
+
+    private static void Replace<TKey, TValue>(Dictionary<TKey, TValue> target, Dictionary<TKey, TValue> source) where TKey : notnull
+    {
+        target.Clear();
+        foreach (var (key, value) in source)
+        {
+            target[key] = value;
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Edge {AmbassadorId}: serving directory version {Version} ({Listeners} listener(s), {Certificates} certificate(s))")]
+    private static partial void LogApplied(ILogger logger, string ambassadorId, long version, int listeners, int certificates);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Edge {AmbassadorId}: cannot refresh routes from the cluster; serving the last snapshot")]
+    private static partial void LogRefreshFailed(ILogger logger, string ambassadorId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Edge {AmbassadorId}: unsubscribing from the directory failed")]
+    private static partial void LogUnsubscribeFailed(ILogger logger, string ambassadorId, Exception exception);
+}

@@ -1,0 +1,23 @@
+namespace OrleansGateway.Grains;
+
+/// <summary>
+/// Gateway-wide settings of the control plane. They must be the same on every silo: a tenant grain compiles with
+/// them wherever it is activated.
+/// </summary>
+public sealed class ControlPlaneOptions
+{
+    /// <summary>The installation's <c>ambassador_id</c>: tenant grains compile for it, edges serve its directory.</summary>
+    public string AmbassadorId { get; set; } = "default";
+
+    /// <summary>Address of listeners whose resources set none (<see cref="Model.CompileOptions.BindAddress"/>).</summary>
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>The gateway's own namespace (<see cref="Model.CompileOptions.AmbassadorNamespace"/>).</summary>
+    public string AmbassadorNamespace { get; set; } = "default";
+}
+
+/// <summary>The grain storage the control plane's grains persist to; silos that host them must register it.</summary>
+public static class GatewayStorage
+{
+    public const string Name = "gateway";
+}

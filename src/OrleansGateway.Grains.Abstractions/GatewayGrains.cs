@@ -1,0 +1,22 @@
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Grains;
+
+/// <summary>Grain references by key, so that callers never build keys themselves.</summary>
+public static class GatewayGrains
+{
+    public static ITenantGrain GetTenantGrain(this IGrainFactory grains, string tenant) =>
+        grains.GetGrain<ITenantGrain>(TenantKey.For(tenant));
+
+    public static IListenerGrain GetListenerGrain(this IGrainFactory grains, ListenerKey key) =>
+        grains.GetGrain<IListenerGrain>(key.Value);
+
+    public static IListenerDirectoryGrain GetDirectoryGrain(this IGrainFactory grains, string ambassadorId)
+    {
+        KeyParts.CheckSegment(ambassadorId, "ambassador id");
+        return grains.GetGrain<IListenerDirectoryGrain>(ambassadorId);
+    }
+
+    public static ICertificateGrain GetCertificateGrain(this IGrainFactory grains, SecretRef secret) =>
+        grains.GetGrain<ICertificateGrain>(CertificateKey.For(secret));
+}

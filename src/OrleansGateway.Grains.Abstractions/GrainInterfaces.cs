@@ -1,0 +1,94 @@
+using Orleans.Concurrency;
+
+namespace OrleansGateway.Grains;
+
+/// <summary>
+/// One tenant (key: the tenant id, see <see cref="TenantKey"/>): its resources with their sources and statuses, its
+/// quota and its version; persisted. Every change is compiled in the tenant's scope and arbitrated with the listener
+/// grains before it is stored.
+/// </summary>
+[Alias("OrleansGateway.ITenantGrain")]
+public interface ITenantGrain : IGrainWithStringKey
+{
+    [Alias("Apply")]
+    Task<ApplyOutcome> ApplyAsync(ApplyRequest request);
+
+    [Alias("Delete")]
+    Task<ApplyOutcome> DeleteAsync(DeleteRequest request);
+
+    [Alias("Get")]
+    Task<TenantView> GetAsync();
+
+    /// <summary>Replaces the quota. It applies from the next change on; resources already stored are not re-checked.</summary>
+    [Alias("SetQuota")]
+    Task SetQuotaAsync(TenantQuota quota);
+}
+
+/// <summary>
+/// One listener of one installation (key: <see cref="ListenerKey.Value"/>): the claims of every tenant on it, the
+/// arbitration between them and the merged slice with its version; persisted.
+/// </summary>
+[Alias("OrleansGateway.IListenerGrain")]
+public interface IListenerGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Replaces the tenant's claim with the routes of <paramref name="claim"/> that do not overlap another tenant's
+    /// (the earlier owner keeps its routes). With <paramref name="dryRun"/> nothing changes.
+    /// </summary>
+    [Alias("Claim")]
+    Task<ClaimOutcome> ClaimAsync(ListenerClaim claim, bool dryRun);
+
+    [Alias("GetSlice")]
+    Task<ListenerSlice> GetSliceAsync();
+}
+
+/// <summary>
+/// What the edges of one ambassador id (key) serve: every listener with routes and every certificate, with
+/// versions; persisted. Edges subscribe for low latency and poll <see cref="GetAsync"/> as a fallback.
+/// </summary>
+[Alias("OrleansGateway.IListenerDirectoryGrain")]
+public interface IListenerDirectoryGrain : IGrainWithStringKey
+{
+    [Alias("Get")]
+    Task<DirectoryView> GetAsync();
+
+    /// <summary>Called by a listener grain after each change; <paramref name="hasRoutes"/> false removes it.</summary>
+    [Alias("PublishListener")]
+    Task PublishListenerAsync(ListenerKey key, long version, bool hasRoutes);
+
+    /// <summary>Called by a certificate grain after each change; a null <paramref name="version"/> removes it.</summary>
+    [Alias("PublishCertificate")]
+    Task PublishCertificateAsync(Model.SecretRef secret, string? version);
+
+    /// <summary>Subscribes (or renews) an observer; subscriptions expire, so edges renew them periodically.</summary>
+    [Alias("Subscribe")]
+    Task SubscribeAsync(IRouteObserver observer);
+
+    [Alias("Unsubscribe")]
+    Task UnsubscribeAsync(IRouteObserver observer);
+}
+
+/// <summary>An edge's observer of its directory.</summary>
+[Alias("OrleansGateway.IRouteObserver")]
+public interface IRouteObserver : IGrainObserver
+{
+    /// <summary>The directory changed to <paramref name="version"/>; the edge pulls what changed.</summary>
+    [OneWay]
+    [Alias("DirectoryChanged")]
+    Task DirectoryChangedAsync(long version);
+}
+
+/// <summary>
+/// The TLS material of one tenant Secret (key: <see cref="CertificateKey.For"/>), cached with a version hash and
+/// published to the directory so edges fetch it only when it changed.
+/// </summary>
+[Alias("OrleansGateway.ICertificateGrain")]
+public interface ICertificateGrain : IGrainWithStringKey
+{
+    /// <summary>Stores <paramref name="material"/> (null removes it).</summary>
+    [Alias("Set")]
+    Task SetAsync(CertificateMaterial? material);
+
+    [Alias("Get")]
+    Task<CertificateView> GetAsync();
+}

@@ -1,0 +1,57 @@
+using System.Collections.Immutable;
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Grains;
+
+/// <summary>
+/// What one tenant wants on one listener: the slice of its compiled plan for that endpoint.
+/// A null <see cref="Plan"/> (or one without routes) releases the tenant's claim.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.ListenerClaim")]
+public sealed record ListenerClaim(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] ListenerPlan? Plan);
+
+/// <summary>A mapping of the claiming tenant that the listener refused, and why (never naming another tenant's resources).</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.RefusedMapping")]
+public sealed record RefusedMapping(
+    [property: Id(0)] ResourceRef Mapping,
+    [property: Id(1)] string Message);
+
+/// <summary>The listener's answer to a claim.</summary>
+/// <param name="Refused">Empty when every route of the claim was accepted.</param>
+/// <param name="Version">The listener's version after the claim (unchanged for a dry run).</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.ClaimOutcome")]
+public sealed record ClaimOutcome(
+    [property: Id(0)] ImmutableArray<RefusedMapping> Refused,
+    [property: Id(1)] long Version);
+
+/// <summary>What an edge binds for one listener: the union of the accepted routes of every tenant.</summary>
+/// <param name="Plan">Null when no tenant has a route there (the edge unbinds it).</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.ListenerSlice")]
+public sealed record ListenerSlice(
+    [property: Id(0)] ListenerKey Key,
+    [property: Id(1)] long Version,
+    [property: Id(2)] ListenerPlan? Plan);
+
+/// <summary>One listener in a directory, with the version of its slice.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.DirectoryListener")]
+public sealed record DirectoryListener(
+    [property: Id(0)] ListenerKey Key,
+    [property: Id(1)] long Version);
+
+/// <summary>One certificate in a directory, with the version (hash) of its material.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.DirectoryCertificate")]
+public sealed record DirectoryCertificate(
+    [property: Id(0)] SecretRef Secret,
+    [property: Id(1)] string Version);
+
+/// <summary>
+/// Everything an edge of one ambassador id must serve: the listeners that have routes and the certificates, each
+/// with its version, so an edge fetches only what changed. <see cref="Version"/> grows on every change.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.DirectoryView")]
+public sealed record DirectoryView(
+    [property: Id(0)] long Version,
+    [property: Id(1)] ImmutableArray<DirectoryListener> Listeners,
+    [property: Id(2)] ImmutableArray<DirectoryCertificate> Certificates);

@@ -1,0 +1,93 @@
+using System.Collections.Immutable;
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Grains;
+
+/// <summary>What a refused or partially bad change does.</summary>
+[Alias("OrleansGateway.ApplyMode")]
+public enum ApplyMode
+{
+    /// <summary>
+    /// The API's mode: if any resource of the tenant would be Discarded, or any listener claim refused, the whole
+    /// request is refused with the diagnostics and nothing is persisted.
+    /// </summary>
+    Strict,
+
+    /// <summary>
+    /// Sources that cannot be refused (the config directory, later Kubernetes): everything is persisted, each bad
+    /// resource is stored as Discarded with its reasons, every good one is served.
+    /// </summary>
+    PerResource,
+}
+
+/// <summary>Creates or replaces resources of one tenant (by kind, namespace and name).</summary>
+/// <param name="Source">Who applies, e.g. <c>api</c> or <c>config-dir</c>; remembered per resource for <see cref="Prune"/>.</param>
+/// <param name="Prune">Also delete the tenant's resources last applied from <see cref="Source"/> that are absent
+/// from <see cref="Resources"/> (a source that always sends its whole content, like the config directory).</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.ApplyRequest")]
+public sealed record ApplyRequest(
+    [property: Id(0)] ImmutableArray<Resource> Resources,
+    [property: Id(1)] ApplyMode Mode,
+    [property: Id(2)] string Source,
+    [property: Id(3)] bool DryRun = false,
+    [property: Id(4)] bool Prune = false);
+
+/// <summary>Deletes resources of one tenant. Deleting a resource releases its listener claims.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.DeleteRequest")]
+public sealed record DeleteRequest(
+    [property: Id(0)] ImmutableArray<ResourceRef> Resources,
+    [property: Id(1)] ApplyMode Mode,
+    [property: Id(2)] bool DryRun = false);
+
+/// <summary>The result of an apply or delete.</summary>
+/// <param name="Accepted">False when a <see cref="ApplyMode.Strict"/> change was refused (nothing was persisted).</param>
+/// <param name="Statuses">Every resource of the tenant after the change (or as it would be after it, when refused
+/// or a dry run), sorted by kind, namespace, name.</param>
+/// <param name="Diagnostics">Every finding, including listener-claim and quota refusals.</param>
+/// <param name="Version">The tenant's version after the change (unchanged when refused or a dry run).</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.ApplyOutcome")]
+public sealed record ApplyOutcome(
+    [property: Id(0)] bool Accepted,
+    [property: Id(1)] ImmutableArray<ResourceStatus> Statuses,
+    [property: Id(2)] ImmutableArray<Diagnostic> Diagnostics,
+    [property: Id(3)] long Version);
+
+/// <summary>One resource of a tenant as stored, with its status.</summary>
+/// <param name="Source">The source of its last apply (<see cref="ApplyRequest.Source"/>).</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.TenantResource")]
+public sealed record TenantResource(
+    [property: Id(0)] Resource Resource,
+    [property: Id(1)] string Source,
+    [property: Id(2)] ResourceStatus Status);
+
+/// <summary>A tenant's persisted state as the API shows it.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.TenantView")]
+public sealed record TenantView(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] long Version,
+    [property: Id(2)] ImmutableArray<TenantResource> Resources,
+    [property: Id(3)] TenantQuota Quota);
+
+/// <summary>An inclusive range of TCP ports.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.PortRange")]
+public sealed record PortRange([property: Id(0)] int First, [property: Id(1)] int Last)
+{
+    public bool Contains(int port) => port >= First && port <= Last;
+
+    public override string ToString() => First == Last ? $"{First}" : $"{First}-{Last}";
+}
+
+/// <summary>Limits of one tenant; every null limit is unlimited. Enforced when the tenant applies.</summary>
+/// <param name="AllowedPorts">Ports the tenant's Listeners and TCPMappings may use; null = any port.</param>
+/// <param name="MaxListeners">Listeners (address:port) the tenant's plan may have.</param>
+/// <param name="MaxMappings">TCPMappings the tenant may have (whatever their status).</param>
+/// <param name="MaxConcurrentConnections">For the data plane; stored and handed out, not enforced by the grains.</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.TenantQuota")]
+public sealed record TenantQuota(
+    [property: Id(0)] ImmutableArray<PortRange>? AllowedPorts = null,
+    [property: Id(1)] int? MaxListeners = null,
+    [property: Id(2)] int? MaxMappings = null,
+    [property: Id(3)] int? MaxConcurrentConnections = null)
+{
+    public static readonly TenantQuota Unlimited = new();
+}

@@ -1,0 +1,98 @@
+using System.Collections.Immutable;
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Grains;
+
+/// <summary>The compiled form of a tenant's whole resource set, with its quota applied.</summary>
+/// <param name="Statuses">One per resource, sorted by kind, namespace, name.</param>
+internal sealed record TenantCompilation(GatewayPlan Plan, ImmutableArray<ResourceStatus> Statuses, ImmutableArray<Diagnostic> Diagnostics)
+{
+    public bool HasDiscarded => Statuses.Any(s => s.State == ResourceState.Discarded);
+
+    /// <summary>
+    /// Compiles <paramref name="resources"/> in the tenant's scope (its own Hosts, TLSContexts and Secrets only) and
+    /// enforces <paramref name="quota"/>: a resource over a limit is Discarded with a message naming the limit and
+    /// is left out of the compile, so the rest compiles as if it did not exist.
+    /// </summary>
+    public static TenantCompilation Compile(string tenant, IReadOnlyList<Resource> resources, TenantQuota quota, ControlPlaneOptions options)
+    {
+        var excluded = new Dictionary<ResourceRef, Diagnostic>();
+        ExcludePorts(tenant, resources, quota, excluded);
+        ExcludeMappings(tenant, resources, quota, excluded);
+
+        var compileOptions = new CompileOptions(options.BindAddress, options.AmbassadorNamespace, tenant);
+        var result = Run(resources, excluded, options.AmbassadorId, compileOptions);
+        if (quota.MaxListeners is { } max && result.Plan.Listeners.Length > max)
+        {
+            // Listeners are in (address, port) order: the first ones stay, the mappings of the others are left out.
+            foreach (var listener in result.Plan.Listeners.Skip(max))
+            {
+                foreach (var mapping in listener.Resources.Where(r => r.Kind == "TCPMapping"))
+                {
+                    excluded.TryAdd(mapping, Quota(mapping, "quota.listeners",
+                        $"listener {listener.Endpoint} would be listener number {result.Plan.Listeners.IndexOf(listener) + 1} of tenant '{tenant}', " +
+                        $"which may have {max} (quota MaxListeners). Move the mapping to a port the tenant already uses, or ask the operator to raise the quota."));
+                }
+            }
+
+            result = Run(resources, excluded, options.AmbassadorId, compileOptions);
+        }
+
+        var statuses = result.Statuses.Concat(excluded.Values.Select(d =>
+                new ResourceStatus(d.Resource!, ResourceState.Discarded, [d.Message], d.Source)))
+            .OrderBy(s => s.Resource.Kind, StringComparer.Ordinal)
+            .ThenBy(s => s.Resource.Namespace, StringComparer.Ordinal)
+            .ThenBy(s => s.Resource.Name, StringComparer.Ordinal);
+        return new TenantCompilation(result.Plan, [.. statuses], [.. result.Diagnostics, .. excluded.Values]);
+    }
+
+    private static CompileResult Run(IReadOnlyList<Resource> resources, Dictionary<ResourceRef, Diagnostic> excluded, string ambassadorId, CompileOptions options) =>
+        GatewayCompiler.Compile(new CompileInput([.. resources.Where(r => !excluded.ContainsKey(r.Ref))], ambassadorId, options));
+
+    private static void ExcludePorts(string tenant, IReadOnlyList<Resource> resources, TenantQuota quota, Dictionary<ResourceRef, Diagnostic> excluded)
+    {
+        if (quota.AllowedPorts is not { } ranges)
+        {
+            return;
+        }
+
+        foreach (var resource in resources)
+        {
+            var port = resource switch
+            {
+                TcpMapping m => m.Port,
+                ListenerResource l => l.Port,
+                _ => (int?)null,
+            };
+            if (port is { } p && !ranges.Any(r => r.Contains(p)))
+            {
+                var allowed = ranges.IsEmpty ? "none" : string.Join(", ", ranges);
+                excluded.TryAdd(resource.Ref, Quota(resource.Ref, "quota.ports",
+                    $"port {p} is not one of the ports tenant '{tenant}' may use ({allowed}; quota AllowedPorts). Use one of those ports, " +
+                    "or ask the operator to allow this one.", resource.Source));
+            }
+        }
+    }
+
+    private static void ExcludeMappings(string tenant, IReadOnlyList<Resource> resources, TenantQuota quota, Dictionary<ResourceRef, Diagnostic> excluded)
+    {
+        if (quota.MaxMappings is not { } max)
+        {
+            return;
+        }
+
+        var mappings = resources.OfType<TcpMapping>()
+            .OrderBy(m => m.Namespace, StringComparer.Ordinal)
+            .ThenBy(m => m.Name, StringComparer.Ordinal)
+            .ToList();
+        for (var i = max; i < mappings.Count; i++)
+        {
+            excluded.TryAdd(mappings[i].Ref, Quota(mappings[i].Ref, "quota.mappings",
+                $"tenant '{tenant}' may have {max} TCPMappings (quota MaxMappings) and has {mappings.Count}; the first {max} by (namespace, name) " +
+                "are kept. Delete a mapping, or ask the operator to raise the quota.", mappings[i].Source));
+        }
+    }
+
+    private static Diagnostic Quota(ResourceRef resource, string code, string message, SourceLocation? source = null) =>
+        new(Severity.Error, code, $"{resource} discarded: {message}", resource, source);
+}

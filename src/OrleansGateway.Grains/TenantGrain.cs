@@ -1,0 +1,200 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Grains;
+
+[GenerateSerializer, Alias("OrleansGateway.TenantState")]
+public sealed class TenantState
+{
+    [Id(0)] public long Version { get; set; }
+    [Id(1)] public ImmutableArray<TenantResource> Resources { get; set; } = [];
+    [Id(2)] public TenantQuota Quota { get; set; } = TenantQuota.Unlimited;
+
+    /// <summary>Every listener the tenant may hold a claim on, so that a later change can release it.</summary>
+    [Id(3)] public ImmutableArray<ListenerKey> Claimed { get; set; } = [];
+
+    /// <summary>Every Secret pushed to a certificate grain, so that a deleted Secret is removed there too.</summary>
+    [Id(4)] public ImmutableArray<SecretRef> Certificates { get; set; } = [];
+}
+
+/// <summary>
+/// See <see cref="ITenantGrain"/>. A change goes: compile the tenant's whole new resource set (with its quota) →
+/// claim every listener of the new plan and release the ones it no longer has (Strict: a dry run first, any refusal
+/// refuses the change) → persist → commit the claims → push its Secrets to certificate grains.
+/// </summary>
+public sealed partial class TenantGrain(
+    [PersistentState("tenant", GatewayStorage.Name)] IPersistentState<TenantState> state,
+    IOptions<ControlPlaneOptions> options,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
+{
+    private string Tenant => this.GetPrimaryKeyString();
+
+    public Task<ApplyOutcome> ApplyAsync(ApplyRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var incoming = request.Resources.IsDefault ? [] : request.Resources;
+        var duplicate = incoming.GroupBy(r => r.Ref).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            return Task.FromResult(Refused($"{duplicate.Key} appears {duplicate.Count()} times in one apply; send each resource once."));
+        }
+
+        var byRef = state.State.Resources.ToDictionary(r => r.Resource.Ref, r => (r.Resource, r.Source));
+        if (request.Prune)
+        {
+            var sent = incoming.Select(r => r.Ref).ToHashSet();
+            foreach (var stale in byRef.Where(e => e.Value.Source == request.Source && !sent.Contains(e.Key)).Select(e => e.Key).ToList())
+            {
+                byRef.Remove(stale);
+            }
+        }
+
+        foreach (var resource in incoming)
+        {
+            byRef[resource.Ref] = (resource, request.Source);
+        }
+
+        return ChangeAsync(byRef, request.Mode, request.DryRun);
+    }
+
+    public Task<ApplyOutcome> DeleteAsync(DeleteRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var byRef = state.State.Resources.ToDictionary(r => r.Resource.Ref, r => (r.Resource, r.Source));
+        foreach (var target in request.Resources.IsDefault ? [] : request.Resources)
+        {
+            byRef.Remove(target);
+        }
+
+        return ChangeAsync(byRef, request.Mode, request.DryRun);
+    }
+
+    public Task<TenantView> GetAsync() =>
+        Task.FromResult(new TenantView(Tenant, state.State.Version, state.State.Resources, state.State.Quota));
+
+    public async Task SetQuotaAsync(TenantQuota quota)
+    {
+        ArgumentNullException.ThrowIfNull(quota);
+        if (quota.AllowedPorts?.FirstOrDefault(r => r.First < 1 || r.Last > 65535 || r.First > r.Last) is { } range)
+        {
+            throw new ArgumentException($"quota AllowedPorts: the range {range} is not within 1..65535 with first <= last; fix the range.", nameof(quota));
+        }
+
+        if (quota.MaxListeners < 0 || quota.MaxMappings < 0 || quota.MaxConcurrentConnections < 0)
+        {
+            throw new ArgumentException("quota limits must be >= 0 (or null for unlimited).", nameof(quota));
+        }
+
+        state.State.Quota = quota;
+        await state.WriteStateAsync();
+    }
+
+    private async Task<ApplyOutcome> ChangeAsync(Dictionary<ResourceRef, (Resource Resource, string Source)> next, ApplyMode mode, bool dryRun)
+    {
+        var tenant = Tenant;
+        var ambassadorId = options.Value.AmbassadorId;
+        var compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value);
+        var claims = compiled.Plan.Listeners.ToDictionary(l => ListenerKey.For(ambassadorId, l.Endpoint), l => l);
+        var releases = state.State.Claimed.Where(k => !claims.ContainsKey(k)).ToList();
+        var strict = mode == ApplyMode.Strict;
+
+        if (strict || dryRun)
+        {
+            var trial = await ClaimAllAsync(tenant, claims, dryRun: true);
+            var (statuses, diagnostics) = Merge(compiled, trial);
+            var refused = strict && statuses.Any(s => s.State == ResourceState.Discarded);
+            if (refused || dryRun)
+            {
+                if (refused)
+                {
+                    LogRefused(logger, tenant, statuses.Count(s => s.State == ResourceState.Discarded));
+                }
+
+                return new ApplyOutcome(!refused, statuses, diagnostics, state.State.Version);
+            }
+        }
+
+        // Persist before claiming, with every listener this change may touch in Claimed: if the silo dies between
+        // the two steps, the next change still releases whatever was claimed.
+        state.State.Resources = Stored(next, compiled.Statuses);
+        state.State.Claimed = [.. claims.Keys.Union(state.State.Claimed)];
+        state.State.Version++;
+        await state.WriteStateAsync();
+
+        // Certificates before routes, so an edge never gets a route whose certificate it cannot fetch yet (a Secret's
+        // status does not depend on listener claims, which only ever refuse mappings).
+        var certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled.Statuses);
+        var outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
+        await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
+        var (finalStatuses, finalDiagnostics) = Merge(compiled, outcomes);
+
+        state.State.Resources = Stored(next, finalStatuses);
+        state.State.Claimed = [.. claims.Keys];
+        state.State.Certificates = certificates;
+        await state.WriteStateAsync();
+        LogApplied(logger, tenant, state.State.Version, claims.Count, releases.Count);
+        return new ApplyOutcome(true, finalStatuses, finalDiagnostics, state.State.Version);
+    }
+
+    private async Task<List<ClaimOutcome>> ClaimAllAsync(string tenant, Dictionary<ListenerKey, ListenerPlan> claims, bool dryRun)
+    {
+        var calls = claims.Select(c => GrainFactory.GetListenerGrain(c.Key).ClaimAsync(new ListenerClaim(tenant, c.Value), dryRun));
+        return [.. await Task.WhenAll(calls)];
+    }
+
+    /// <summary>Refused mappings become Discarded with the listener's reason (it never names the other tenant's resources).</summary>
+    private static (ImmutableArray<ResourceStatus>, ImmutableArray<Diagnostic>) Merge(TenantCompilation compiled, List<ClaimOutcome> outcomes)
+    {
+        var refusals = outcomes.SelectMany(o => o.Refused).ToLookup(r => r.Mapping);
+        if (refusals.Count == 0)
+        {
+            return (compiled.Statuses, compiled.Diagnostics);
+        }
+
+        var diagnostics = compiled.Diagnostics.ToBuilder();
+        var statuses = compiled.Statuses.Select(s =>
+        {
+            if (!refusals.Contains(s.Resource))
+            {
+                return s;
+            }
+
+            var messages = refusals[s.Resource].Select(r => $"{s.Resource} discarded: {r.Message}").ToList();
+            diagnostics.AddRange(messages.Select(m => new Diagnostic(Severity.Error, "listener.claim-refused", m, s.Resource, s.Source)));
+            return s with { State = ResourceState.Discarded, Messages = [.. s.Messages, .. messages] };
+        });
+        return ([.. statuses], diagnostics.ToImmutable());
+    }
+
+    private static ImmutableArray<TenantResource> Stored(Dictionary<ResourceRef, (Resource Resource, string Source)> next, ImmutableArray<ResourceStatus> statuses)
+    {
+        var byRef = statuses.ToDictionary(s => s.Resource);
+        return [.. next.OrderBy(e => e.Key.Kind, StringComparer.Ordinal).ThenBy(e => e.Key.Namespace, StringComparer.Ordinal).ThenBy(e => e.Key.Name, StringComparer.Ordinal)
+            .Select(e => new TenantResource(e.Value.Resource, e.Value.Source, byRef[e.Key]))];
+    }
+
+    /// <summary>Pushes every usable Secret of the tenant to its certificate grain and clears the ones that are gone.</summary>
+    private async Task<ImmutableArray<SecretRef>> PublishCertificatesAsync(IEnumerable<Resource> resources, ImmutableArray<ResourceStatus> statuses)
+    {
+        var accepted = statuses.Where(s => s.State == ResourceState.Accepted).Select(s => s.Resource).ToHashSet();
+        var secrets = resources.OfType<SecretResource>()
+            .Where(s => accepted.Contains(s.Ref) && (s.TlsCrt is not null || s.CaCrt is not null))
+            .ToDictionary(s => new SecretRef(s.Namespace, s.Name) { Tenant = Tenant }, s => new CertificateMaterial(s.Type, s.TlsCrt, s.TlsKey, s.CaCrt));
+        var gone = state.State.Certificates.Where(r => !secrets.ContainsKey(r));
+        await Task.WhenAll(
+            secrets.Select(s => GrainFactory.GetCertificateGrain(s.Key).SetAsync(s.Value))
+                .Concat(gone.Select(r => GrainFactory.GetCertificateGrain(r).SetAsync(null))));
+        return [.. secrets.Keys];
+    }
+
+    private ApplyOutcome Refused(string message) =>
+        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, "apply.invalid", message)], state.State.Version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
+    private static partial void LogRefused(ILogger logger, string tenant, int discarded);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is at version {Version}: {Listeners} listener(s) claimed, {Released} released")]
+    private static partial void LogApplied(ILogger logger, string tenant, long version, int listeners, int released);
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
+using Orleans.Serialization;
+using Orleans.TestingHost;
+
+namespace OrleansGateway.Grains.Tests.Infrastructure;
+
+/// <summary>One 3-silo in-process cluster for the whole test project (starting one takes seconds).</summary>
+public sealed class GatewayClusterFixture : IAsyncLifetime
+{
+    public const string AmbassadorId = "default";
+
+    public SharedStore Store { get; } = new();
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(3);
+        var store = Store;
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.Services.AddSerializer(s => s.AddGatewayModelSerializer());
+            silo.Services.AddGrainStorage(GatewayStorage.Name, (sp, _) => store.For(sp.GetRequiredService<Serializer>()));
+            silo.Services.Configure<ControlPlaneOptions>(o => o.AmbassadorId = AmbassadorId);
+
+            // A killed silo is declared dead after one missed probe instead of the production defaults (tens of seconds).
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.NumMissedProbesLimit = 1;
+                o.NumVotesForDeathDeclaration = 1;
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+            });
+        });
+        builder.ConfigureClient(client => client.Services.AddSerializer(s => s.AddGatewayModelSerializer()));
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    /// <summary>The grain factory of one silo, as an edge on that silo uses it.</summary>
+    public IGrainFactory Silo(int index) => Cluster.Silos[index].ServiceProvider.GetRequiredService<IGrainFactory>();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<GatewayClusterFixture>
+{
+    public const string Name = "cluster";
+}
