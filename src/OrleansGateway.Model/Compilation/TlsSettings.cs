@@ -51,6 +51,15 @@ internal sealed record TlsSettings(
             }
         }
 
+        if (tls.CertRequired == true && ca is null)
+        {
+            // Caught here rather than at the first handshake, so `ogw check` and the gateway agree.
+            error = "cert_required is true but there is no ca_secret to verify client certificates with, so no handshake could succeed. " +
+                "Add ca_secret naming a Secret with the CA (ca.crt), or remove cert_required.";
+            field = fieldPrefix + "cert_required";
+            return null;
+        }
+
         return new TlsSettings(min, max, NonDefault(tls.CipherSuites), NonDefault(tls.AlpnProtocols), ca, tls.CertRequired ?? false,
             string.IsNullOrWhiteSpace(tls.Sni) ? null : tls.Sni.Trim());
     }

@@ -15,15 +15,18 @@ internal static class WeightCalculator
     public static Result Compute(IReadOnlyList<int?> weights)
     {
         var n = weights.Count;
-        if (n == 1)
-        {
-            // A group of one takes everything, whatever its weight (as Emissary).
-            return new Result([100.0], null, false);
-        }
 
+        // Checked before the group-of-one rule: a weight over 100 is a mistake whatever the group (section 17),
+        // while Emissary let a lone `weight: 150` through silently.
         if (weights.Any(w => w is < 0 or > 100))
         {
             return new Result([], "a weight must be from 0 to 100", false);
+        }
+
+        if (n == 1)
+        {
+            // A group of one takes everything (as Emissary), even with weight 0: there is nobody to give the rest to.
+            return new Result([100.0], null, false);
         }
 
         var total = weights.Sum(w => w ?? 0);

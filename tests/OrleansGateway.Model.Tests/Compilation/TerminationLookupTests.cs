@@ -143,6 +143,18 @@ public sealed class TerminationLookupTests
             result.Listener(443).Resources.ToArray());
     }
 
+    [Fact]
+    public void Cert_required_without_a_ca_discards_the_context_because_no_handshake_could_succeed()
+    {
+        var ctx = Res.Ctx("ctx", "cert", ["db.example.com"]) with { Tls = new TlsParameters { CertRequired = true } };
+        var m = Res.Tcp("m", 443, "up", host: "db.example.com");
+
+        var result = Res.Compile(ctx, m, Res.TlsSecret("cert"));
+
+        result.AssertDiscarded(ctx, "cert_required is true but there is no ca_secret");
+        result.AssertDiscarded(m, "no Host or TLSContext provides a certificate");
+    }
+
     [Theory]
     [InlineData("v1.4", "min_tls_version 'v1.4' is not a TLS version")]
     [InlineData("TLSv1.2", "min_tls_version 'TLSv1.2' is not a TLS version")]

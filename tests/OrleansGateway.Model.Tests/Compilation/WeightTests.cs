@@ -15,7 +15,7 @@ public sealed class WeightTests
         { [0, -1], [0, 100], "" },
         { [150, -1], null, "a weight must be from 0 to 100 (members: TCPMapping 'a' (namespace default) weight 150, TCPMapping 'b' (namespace default) weight none; total 150)" },
         { [100, -1], [100, 0], "" },
-        { [150], [100], "" },
+        { [150], null, "a weight must be from 0 to 100 (members: TCPMapping 'a' (namespace default) weight 150; total 150)" },
         { [0], [100], "" },
         { [0, 0], null, "all weights are 0" },
         { [0, 25, 25], [0, 50, 50], "scaled" },
