@@ -59,6 +59,12 @@ internal sealed class ProxyListener
         try
         {
             socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (address.Equals(IPAddress.IPv6Any))
+            {
+                // `address: "::"` means every address, IPv4 included (the bind-conflict check assumes so too).
+                socket.DualMode = true;
+            }
+
             socket.Bind(new IPEndPoint(address, endpoint.Port));
             socket.Listen(1024);
             error = null;
@@ -87,9 +93,11 @@ internal sealed class ProxyListener
     /// <summary>Stops accepting at once (the port is released) and closes what is still open after <paramref name="drainTimeout"/>.</summary>
     public void Drain(TimeSpan drainTimeout)
     {
+        // The timer exists before accepting stops, so that Finish (which runs as soon as the last connection is
+        // gone, possibly inside StopAccepting) always finds it to dispose.
+        _drainTimer = _runtime.Time.CreateTimer(static s => ((ProxyListener)s!).Abort(CloseReason.Drained), this, drainTimeout, Timeout.InfiniteTimeSpan);
         StopAccepting();
         ProxyLog.Draining(_runtime.Log, Current.Plan.Endpoint.ToString(), ActiveConnections, drainTimeout);
-        _drainTimer = _runtime.Time.CreateTimer(static s => ((ProxyListener)s!).Abort(CloseReason.Drained), this, drainTimeout, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Closes every open connection now.</summary>

@@ -61,20 +61,32 @@ internal static class UpstreamConnector
 
         var failure = CloseReason.UpstreamRefused;
         string? detail = null;
+        var started = runtime.Time.GetTimestamp();
         for (var i = 0; i < ordered.Count; i++)
         {
             var address = ordered[i];
             var endPoint = new IPEndPoint(address, target.Port);
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+
+            // While other addresses are left, one attempt gets only its fair part of what remains of the timeout, so
+            // an IPv6 address that swallows SYNs still leaves time for the IPv4 fallback (section 17).
+            using var attemptTimeout = AttemptTimeout(timeout, runtime.Time.GetElapsedTime(started), ordered.Count - i, runtime.Time);
+            using var attempt = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(token, attemptTimeout.Token);
             try
             {
-                await socket.ConnectAsync(endPoint, token).ConfigureAwait(false);
+                await socket.ConnectAsync(endPoint, attempt?.Token ?? token).ConfigureAwait(false);
                 return new ConnectResult(socket, endPoint, default, null);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 socket.Dispose();
                 return Fail(CloseReason.ConnectTimeout, $"{endPoint} did not accept within the connect timeout {timeout}");
+            }
+            catch (OperationCanceledException) when (attemptTimeout?.IsCancellationRequested == true)
+            {
+                socket.Dispose();
+                failure = CloseReason.ConnectTimeout;
+                detail = detail is null ? $"{endPoint}: no answer" : $"{detail}; {endPoint}: no answer";
             }
             catch (SocketException e)
             {
@@ -85,6 +97,18 @@ internal static class UpstreamConnector
         }
 
         return Fail(failure, detail);
+    }
+
+    /// <summary>The extra deadline of one attempt while <paramref name="addressesLeft"/> addresses (this one included) remain; null for the last one.</summary>
+    private static CancellationTokenSource? AttemptTimeout(TimeSpan timeout, TimeSpan elapsed, int addressesLeft, TimeProvider time)
+    {
+        if (addressesLeft <= 1 || timeout == Timeout.InfiniteTimeSpan)
+        {
+            return null;
+        }
+
+        var remaining = timeout - elapsed;
+        return remaining <= TimeSpan.Zero ? null : new CancellationTokenSource(remaining / addressesLeft, time);
     }
 
     /// <summary>IPv6 first, then IPv4, each in resolver order; families that are switched off are dropped.</summary>

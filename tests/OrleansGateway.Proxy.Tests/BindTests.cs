@@ -41,6 +41,28 @@ public sealed class BindTests
     }
 
     [Fact]
+    public async Task The_ipv6_wildcard_address_takes_ipv4_clients_too()
+    {
+        if (!Socket.OSSupportsIPv6)
+        {
+            return; // nothing to check on a machine without IPv6
+        }
+
+        await using var upstream = TestUpstream.Echo();
+        var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        probe.Dispose();
+        await using var proxy = new ProxyHarness();
+
+        await proxy.ApplyBoundAsync(Plan(Cleartext(new ListenerEndpoint("::", port), Route(Upstream(upstream.EndPoint)))));
+
+        // `address: "::"` means every address, as the bind-conflict check assumes: an IPv4 client gets through.
+        using var client = await Net.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        await Net.RoundTripAsync(client);
+    }
+
+    [Fact]
     public async Task A_listener_moved_from_the_wildcard_address_to_one_address_rebinds_the_same_port()
     {
         await using var upstream = TestUpstream.Echo();

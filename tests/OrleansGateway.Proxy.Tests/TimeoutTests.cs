@@ -90,12 +90,67 @@ public sealed class TimeoutTests
         await resolver.Called.Task.WaitAsync(Net.Deadline); // the connect deadline is armed before resolution
 
         time.Advance(timeout - OneMs);
-        Assert.False(client.Poll(0, SelectMode.SelectRead), "the client must stay open before the connect timeout");
+        // A bounded look (200 ms) for a premature close, which would arrive asynchronously after Advance.
+        Assert.False(client.Poll(200_000, SelectMode.SelectRead), "the client must stay open before the connect timeout");
         Assert.Equal(0, proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures"));
 
         time.Advance(OneMs);
         Assert.Equal("eof", await Net.ObserveEndAsync(client));
         await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=ConnectTimeout") == 1, "connect timeout counted");
+    }
+
+    [Fact]
+    public async Task An_address_that_never_answers_leaves_the_rest_of_the_timeout_to_the_next_address()
+    {
+        // The name resolves to a black hole first (as an IPv6 address that swallows SYNs would be tried first) and to a
+        // working upstream on another loopback address with the same port second.
+        using var blackHole = BlackHole.Create();
+        await using var upstream = TestUpstream.Echo(IPAddress.Parse("127.0.0.2"), blackHole.Port);
+        var resolver = new SignallingResolver(IPAddress.Loopback, IPAddress.Parse("127.0.0.2"));
+        var time = new FakeTimeProvider();
+        await using var proxy = new ProxyHarness(time: time, resolver: resolver);
+        var listener = Loopback();
+        var timeout = TimeSpan.FromSeconds(3);
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener,
+            Route(Upstream("two-addresses.test", blackHole.Port, isIpLiteral: false, "fallback", connectTimeout: timeout)))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        await resolver.Called.Task.WaitAsync(Net.Deadline);
+
+        // Half of the 3 s goes to the first of two addresses; then the second is tried and answers at once. The first
+        // attempt may arm its deadline a moment after the resolver returned, so fake time moves on in small steps
+        // (never reaching the overall timeout, which would close the client instead).
+        time.Advance(timeout / 2);
+        var advanced = timeout / 2;
+        var step = TimeSpan.FromMilliseconds(100);
+        while (upstream.Count == 0 && advanced + step < timeout)
+        {
+            var until = DateTime.UtcNow + TimeSpan.FromMilliseconds(300);
+            while (upstream.Count == 0 && DateTime.UtcNow < until)
+            {
+                await Task.Delay(10);
+            }
+
+            if (upstream.Count == 0)
+            {
+                time.Advance(step);
+                advanced += step;
+            }
+        }
+
+        Assert.True(upstream.Count == 1, $"the second address must be dialled before the overall timeout (fake time advanced {advanced})");
+        client.Send("ping"u8);
+        var buffer = new byte[4];
+        var read = 0;
+        while (read < 4)
+        {
+            var n = await client.ReceiveAsync(buffer.AsMemory(read)).AsTask().WaitAsync(Net.Deadline);
+            Assert.True(n > 0, "the connection must stay open");
+            read += n;
+        }
+
+        Assert.Equal("ping"u8.ToArray(), buffer);
+        Assert.Equal(0, proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures"));
     }
 
     /// <summary>A listening socket with backlog 1 whose accept queue is filled first: Linux then drops further SYNs.</summary>
@@ -141,14 +196,14 @@ public sealed class TimeoutTests
         }
     }
 
-    private sealed class SignallingResolver(IPAddress address) : IUpstreamResolver
+    private sealed class SignallingResolver(params IPAddress[] addresses) : IUpstreamResolver
     {
         public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ValueTask<IPAddress[]> ResolveAsync(string host, ResolverPlan resolver, CancellationToken cancellationToken)
         {
             Called.TrySetResult();
-            return ValueTask.FromResult<IPAddress[]>([address]);
+            return ValueTask.FromResult(addresses);
         }
     }
 }
