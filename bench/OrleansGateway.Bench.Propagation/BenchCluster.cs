@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -36,6 +37,11 @@ internal sealed class BenchCluster : IAsyncDisposable
     {
         // One table per run: the cluster's service id isolates runs anyway, and the table is dropped at the end.
         var table = "ogwbench" + Guid.NewGuid().ToString("N")[..12];
+        if (configuration.Storage == BenchStorage.Azure)
+        {
+            await CheckTableStorageAsync(configuration.ConnectionString, cancellationToken).ConfigureAwait(false);
+        }
+
         var builder = new InProcessTestClusterBuilder((short)configuration.Silos);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureHost(host =>
@@ -82,6 +88,27 @@ internal sealed class BenchCluster : IAsyncDisposable
         }
 
         return bench;
+    }
+
+    /// <summary>
+    /// One quick request before the silos start: without it a missing Azurite shows up as silo start-up failures
+    /// after the storage provider's retries.
+    /// </summary>
+    private static async Task CheckTableStorageAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var options = new TableClientOptions();
+        options.Retry.MaxRetries = 0;
+        var client = new TableServiceClient(connectionString, options);
+        try
+        {
+            await client.QueryAsync(cancellationToken: cancellationToken).AsPages(pageSizeHint: 1).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e)
+        {
+            throw new InvalidOperationException(
+                $"Azure Table storage at {client.Uri} did not answer ({e.Message.Split('\n')[0]}). Start Azurite "
+                + "(see docs/propagation.md) or pass --connection-string.", e);
+        }
     }
 
     public async ValueTask DisposeAsync()

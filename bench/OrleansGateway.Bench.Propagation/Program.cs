@@ -46,9 +46,17 @@ root.SetAction(async (result, cancellationToken) =>
         : new[] { Configuration(result.GetValue(silos), result.GetValue(storage)!) };
 
     var runs = new List<(BenchConfiguration, IReadOnlyList<Sample>)>();
-    foreach (var configuration in configurations)
+    try
     {
-        runs.Add((configuration, await PropagationRun.RunAsync(configuration, Console.Error, cancellationToken)));
+        foreach (var configuration in configurations)
+        {
+            runs.Add((configuration, await PropagationRun.RunAsync(configuration, Console.Error, cancellationToken)));
+        }
+    }
+    catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+    {
+        Console.Error.WriteLine($"propagation benchmark failed: {e.Message}");
+        return 1;
     }
 
     Console.WriteLine(Report.Table(runs));

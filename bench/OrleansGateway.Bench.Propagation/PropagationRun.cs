@@ -10,7 +10,8 @@ namespace OrleansGateway.Bench.Propagation;
 /// <param name="Propagation">Until the last edge's ProxyServer took a plan with the change; negative when every edge
 /// served it before the apply call returned (the listener grain publishes before the tenant grain's last write).</param>
 /// <param name="Connection">Until a new connection through every edge reached the new upstream (read its greeting).</param>
-internal sealed record Sample(bool NewListener, double ApplyCall, double Propagation, double Connection);
+/// <param name="FromCallStart">Until the last edge served it, measured from the start of the apply call.</param>
+internal sealed record Sample(bool NewListener, double ApplyCall, double Propagation, double FromCallStart, double Connection);
 
 /// <summary>
 /// Applies a change, waits until every edge serves it, checks it on the wire, and repeats. Even applies add
@@ -87,6 +88,7 @@ internal static class PropagationRun
             newListener,
             Stopwatch.GetElapsedTime(started, accepted).TotalMilliseconds,
             Milliseconds(accepted, servedAt.Max()),
+            Milliseconds(started, servedAt.Max()),
             Stopwatch.GetElapsedTime(accepted, connected).TotalMilliseconds);
     }
 
