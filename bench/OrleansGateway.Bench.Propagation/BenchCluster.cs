@@ -33,6 +33,9 @@ internal sealed class BenchCluster : IAsyncDisposable
 
     public IGrainFactory Client => _cluster.Client;
 
+    /// <summary>Deactivates the directory grain and waits until it is gone; its observer subscriptions go with it.</summary>
+    public Task DropDirectoryObserversAsync() => _cluster.DeactivateAsync(_cluster.Client.GetDirectoryGrain(AmbassadorId));
+
     public static async Task<BenchCluster> StartAsync(BenchConfiguration configuration, CancellationToken cancellationToken)
     {
         // One table per run: the cluster's service id isolates runs anyway, and the table is dropped at the end.

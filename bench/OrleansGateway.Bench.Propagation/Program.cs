@@ -18,11 +18,15 @@ var pollMs = new Option<int>("--poll-ms")
     Description = "The edges' directory poll interval in ms (production: 1000). A huge value leaves only the observer push.",
     DefaultValueFactory = _ => 1000,
 };
+var loseObservers = new Option<bool>("--lose-observers")
+{
+    Description = "Deactivate the directory grain before each apply (observers are lost, as when it moves): measures the poll fallback.",
+};
 var basePort = new Option<int>("--base-port") { Description = "First port the mappings use (one per two applies), on 127.0.0.1-3.", DefaultValueFactory = _ => 21000 };
 
 var root = new RootCommand("Propagation latency: from an accepted apply until every edge's ProxyServer routes the change.")
 {
-    silos, storage, applies, warmup, all, connection, pollMs, basePort,
+    silos, storage, applies, warmup, all, connection, pollMs, loseObservers, basePort,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -39,7 +43,8 @@ root.SetAction(async (result, cancellationToken) =>
         result.GetValue(warmup),
         result.GetValue(connection)!,
         TimeSpan.FromMilliseconds(result.GetValue(pollMs)),
-        result.GetValue(basePort));
+        result.GetValue(basePort),
+        result.GetValue(loseObservers));
 
     var configurations = result.GetValue(all)
         ? [Configuration(1, "memory"), Configuration(3, "memory"), Configuration(1, "azure"), Configuration(3, "azure")]

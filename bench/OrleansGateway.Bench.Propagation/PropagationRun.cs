@@ -26,7 +26,7 @@ internal static class PropagationRun
     {
         await using var upstreamA = new GreetingUpstream("upstream-a");
         await using var upstreamB = new GreetingUpstream("upstream-b");
-        progress.WriteLine($"{configuration.Silos} silo(s), {configuration.StorageName}: starting the cluster");
+        progress.WriteLine($"{configuration.Silos} silo(s), {configuration.StorageName}, {configuration.Delivery}: starting the cluster");
         await using var cluster = await BenchCluster.StartAsync(configuration, cancellationToken).ConfigureAwait(false);
         await WaitForFirstSnapshotsAsync(cluster, cancellationToken).ConfigureAwait(false);
 
@@ -38,6 +38,11 @@ internal static class PropagationRun
             var port = configuration.BasePort + (i / 2);
             var upstream = newListener ? upstreamA : upstreamB;
             var mapping = new TcpMapping { Name = $"bench-{i / 2}", Port = port, Service = upstream.Service };
+            if (configuration.LoseObservers)
+            {
+                await cluster.DropDirectoryObserversAsync().ConfigureAwait(false);
+            }
+
             var sample = await ApplyOnceAsync(cluster, tenant, mapping, upstream.Name, newListener, cancellationToken).ConfigureAwait(false);
             if (i >= configuration.Warmup)
             {
@@ -45,7 +50,7 @@ internal static class PropagationRun
             }
         }
 
-        progress.WriteLine($"{configuration.Silos} silo(s), {configuration.StorageName}: {samples.Count} applies measured; "
+        progress.WriteLine($"{configuration.Silos} silo(s), {configuration.StorageName}, {configuration.Delivery}: {samples.Count} applies measured; "
             + $"edge snapshots taken: {string.Join(", ", cluster.Edges.Select(e => $"{e.Address} {e.Applied}"))}");
         return samples;
     }

@@ -9,12 +9,12 @@ internal static class Report
     public static string Table(IEnumerable<(BenchConfiguration Configuration, IReadOnlyList<Sample> Samples)> runs)
     {
         var text = new StringBuilder();
-        text.AppendLine("| silos | storage | applies | propagation p50 | p99 | max | served before the call returned | p99 new port / changed upstream | connection via every edge p99 | from call start p50 / p99 | apply call p50 / p99 |");
-        text.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        text.AppendLine("| silos | storage | edges learn by | applies | propagation p50 | p99 | max | served before the call returned | p99 new port / changed upstream | connection via every edge p99 | from call start p50 / p99 | apply call p50 / p99 |");
+        text.AppendLine("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var (configuration, samples) in runs)
         {
             var propagation = samples.Select(s => s.Propagation).ToList();
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {configuration.Silos} | {configuration.StorageName} | {samples.Count} "
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {configuration.Silos} | {configuration.StorageName} | {configuration.Delivery} | {samples.Count} "
                 + $"| {Ms(Percentile(propagation, 0.50))} | {Ms(Percentile(propagation, 0.99))} | {Ms(propagation.Max())} "
                 + $"| {propagation.Count(p => p < 0)} "
                 + $"| {Ms(Percentile([.. samples.Where(s => s.NewListener).Select(s => s.Propagation)], 0.99))} / {Ms(Percentile([.. samples.Where(s => !s.NewListener).Select(s => s.Propagation)], 0.99))} "
