@@ -32,6 +32,7 @@ internal static class PropagationRun
 
         var tenant = cluster.Client.GetTenantGrain("bench");
         var samples = new List<Sample>(configuration.Applies);
+        var phase = new Random(4);
         for (var i = 0; i < configuration.Warmup + configuration.Applies; i++)
         {
             var newListener = i % 2 == 0;
@@ -41,6 +42,10 @@ internal static class PropagationRun
             if (configuration.LoseObservers)
             {
                 await cluster.DropDirectoryObserversAsync().ConfigureAwait(false);
+
+                // Each apply would otherwise start right after the poll that found the previous one, the worst
+                // phase (a full interval every time); real changes arrive at a random point of the edges' poll cycle.
+                await Task.Delay(configuration.PollInterval * phase.NextDouble(), cancellationToken).ConfigureAwait(false);
             }
 
             var sample = await ApplyOnceAsync(cluster, tenant, mapping, upstream.Name, newListener, cancellationToken).ConfigureAwait(false);
