@@ -50,6 +50,8 @@ internal sealed class BenchCluster : IAsyncDisposable
         builder.ConfigureHost(host =>
         {
             host.Logging.ClearProviders();
+            // Logs go to stderr: stdout carries only the table.
+            host.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             host.Logging.AddSimpleConsole(o => o.SingleLine = true);
             host.Logging.SetMinimumLevel(LogLevel.Warning);
         });
