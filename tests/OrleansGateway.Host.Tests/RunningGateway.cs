@@ -23,7 +23,7 @@ internal sealed class RunningGateway : IAsyncDisposable
     public static async Task<RunningGateway> StartAsync(string configDir, params string[] extraArgs)
     {
         var apiPort = Ports.Free();
-        string[] args = ["--config-dir", configDir, "--storage", "memory", "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", .. extraArgs];
+        string[] args = ["--config-dir", configDir, .. Ports.SiloArgs(), "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", .. extraArgs];
         var gateway = new RunningGateway(args, apiPort);
         var started = await Eventually.TrueAsync(
             async () => gateway._run.IsCompleted || await gateway.StatusCodeAsync("/status") == HttpStatusCode.OK,
