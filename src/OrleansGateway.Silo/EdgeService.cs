@@ -16,6 +16,8 @@ internal sealed class EdgeService(
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService
 {
+    private static readonly TimeSpan UnsubscribeBound = TimeSpan.FromSeconds(3);
+
     private readonly ILogger _logger = loggers.CreateLogger<EdgeService>();
     private EdgeRouteCache? _cache;
 
@@ -31,7 +33,16 @@ internal sealed class EdgeService(
     {
         if (_cache is not null)
         {
-            await _cache.DisposeAsync();
+            // Unsubscribing needs the directory grain; without a cluster that call would hold shutdown for the
+            // messaging timeout (30 s). The subscription expires on its own.
+            try
+            {
+                await _cache.DisposeAsync().AsTask().WaitAsync(UnsubscribeBound, CancellationToken.None);
+            }
+            catch (TimeoutException)
+            {
+                Log.EdgeStopSlow(_logger, UnsubscribeBound);
+            }
         }
     }
 

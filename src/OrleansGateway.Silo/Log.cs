@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Debug, "Reading the tenant grains for /status failed")]
     public static partial void StatusFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Information, "The edge route cache did not stop within {Bound} (no cluster to unsubscribe from); stopping without it")]
+    public static partial void EdgeStopSlow(ILogger logger, TimeSpan bound);
 }

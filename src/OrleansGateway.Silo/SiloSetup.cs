@@ -46,7 +46,13 @@ internal static class SiloSetup
             }
             else
             {
-                silo.AddAzureTableGrainStorage(GatewayStorage.Name, o => o.TableServiceClient = new TableServiceClient(cluster.ConnectionString));
+                // Orleans' own serializer, not the provider's default Json.NET one: that one writes immutable
+                // collections it cannot read back, and the Model records go through AddGatewayModelSerializer either way.
+                silo.AddAzureTableGrainStorage(GatewayStorage.Name, options => options.Configure<Serializer>((o, serializer) =>
+                {
+                    o.TableServiceClient = new TableServiceClient(cluster.ConnectionString);
+                    o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+                }));
             }
         }
         else
