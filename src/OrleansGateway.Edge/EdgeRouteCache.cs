@@ -21,6 +21,9 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
     /// <summary>Well within the directory's subscription expiry, so a live edge never loses its subscription.</summary>
     private static readonly TimeSpan ResubscribeInterval = TimeSpan.FromSeconds(30);
 
+    /// <summary>Shutdown does not wait longer for a cluster that may be gone.</summary>
+    private static readonly TimeSpan UnsubscribeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly IGrainFactory _grains;
     private readonly string _ambassadorId;
     private readonly Func<EdgeSnapshot, CancellationToken, Task> _apply;
@@ -104,7 +107,7 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
         {
             try
             {
-                await _grains.GetDirectoryGrain(_ambassadorId).UnsubscribeAsync(_self).ConfigureAwait(false);
+                await _grains.GetDirectoryGrain(_ambassadorId).UnsubscribeAsync(_self).WaitAsync(UnsubscribeTimeout, _time).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -157,11 +160,12 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
         var now = _time.GetUtcNow();
         if (_subscribedAt is null || now - _subscribedAt > ResubscribeInterval)
         {
-            await directory.SubscribeAsync(_self!).ConfigureAwait(false);
+            await directory.SubscribeAsync(_self!).WaitAsync(cancellationToken).ConfigureAwait(false);
             _subscribedAt = now;
         }
 
-        var view = await directory.GetAsync().ConfigureAwait(false);
+        // WaitAsync: a call to a gone cluster waits for the grain call timeout; shutdown must not.
+        var view = await directory.GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         if (view.Version != _directoryVersion)
         {
             await RebuildAsync(view, cancellationToken).ConfigureAwait(false);
@@ -173,7 +177,7 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
 
     private async Task RebuildAsync(DirectoryView view, CancellationToken cancellationToken)
     {
-        var slices = await FetchSlicesAsync(view).ConfigureAwait(false);
+        var slices = await FetchSlicesAsync(view).WaitAsync(cancellationToken).ConfigureAwait(false);
         var plan = new GatewayPlan(_ambassadorId, [.. slices.Values
             .Select(s => s.Plan)
             .OfType<ListenerPlan>()
@@ -184,7 +188,7 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
         var wanted = view.Certificates.Where(c => referenced.Contains(c.Secret)).ToList();
         var fetched = await Task.WhenAll(wanted
             .Where(c => !_certificates.TryGetValue(c.Secret, out var known) || known.Version != c.Version)
-            .Select(async c => (c.Secret, View: await _grains.GetCertificateGrain(c.Secret).GetAsync().ConfigureAwait(false)))).ConfigureAwait(false);
+            .Select(async c => (c.Secret, View: await _grains.GetCertificateGrain(c.Secret).GetAsync().ConfigureAwait(false)))).WaitAsync(cancellationToken).ConfigureAwait(false);
 
         var certificates = wanted.ToDictionary(c => c.Secret, c => _certificates.GetValueOrDefault(c.Secret));
         foreach (var (secret, certificate) in fetched)

@@ -13,8 +13,6 @@ namespace OrleansGateway.Edge;
 /// </summary>
 public sealed class TenantCertificateProvider(FrozenDictionary<string, SecretCertificateProvider> byTenant) : ICertificateProvider
 {
-    public static readonly TenantCertificateProvider Empty = new(FrozenDictionary<string, SecretCertificateProvider>.Empty);
-
     public X509Certificate2? GetCertificate(SecretRef secret) => Find(secret, out var local)?.GetCertificate(local);
 
     public X509Certificate2Collection GetChain(SecretRef secret) => Find(secret, out var local)?.GetChain(local) ?? [];

@@ -24,10 +24,7 @@ public sealed record RefusedMapping(
 [GenerateSerializer, Immutable, Alias("OrleansGateway.ClaimOutcome")]
 public sealed record ClaimOutcome(
     [property: Id(0)] ImmutableArray<RefusedMapping> Refused,
-    [property: Id(1)] long Version)
-{
-    public bool Accepted => Refused.IsDefaultOrEmpty;
-}
+    [property: Id(1)] long Version);
 
 /// <summary>What an edge binds for one listener: the union of the accepted routes of every tenant.</summary>
 /// <param name="Plan">Null when no tenant has a route there (the edge unbinds it).</param>

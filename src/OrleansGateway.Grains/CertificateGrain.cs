@@ -20,19 +20,26 @@ public sealed class CertificateGrain(
     [PersistentState("certificate", GatewayStorage.Name)] IPersistentState<CertificateState> state,
     IOptions<ControlPlaneOptions> options) : Grain, ICertificateGrain
 {
+    /// <summary>True until the directory has this activation's version (see ListenerGrain: a write may not have been published).</summary>
+    private bool _publishPending = true;
+
     public async Task SetAsync(CertificateMaterial? material)
     {
         var version = material is null ? null : VersionOf(material);
-        if (version == state.State.Version)
+        if (version != state.State.Version)
         {
-            return;
+            state.State.Material = material;
+            state.State.Version = version;
+            await state.WriteStateAsync();
+            _publishPending = true;
         }
 
-        state.State.Material = material;
-        state.State.Version = version;
-        await state.WriteStateAsync();
-        var secret = CertificateKey.Parse(this.GetPrimaryKeyString());
-        await GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId).PublishCertificateAsync(secret, version);
+        if (_publishPending)
+        {
+            var secret = CertificateKey.Parse(this.GetPrimaryKeyString());
+            await GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId).PublishCertificateAsync(secret, version);
+            _publishPending = false;
+        }
     }
 
     public Task<CertificateView> GetAsync() => Task.FromResult(new CertificateView(state.State.Version, state.State.Material));

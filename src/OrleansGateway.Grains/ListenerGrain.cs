@@ -25,6 +25,12 @@ public sealed partial class ListenerGrain(
     [PersistentState("listener", GatewayStorage.Name)] IPersistentState<ListenerState> state,
     ILogger<ListenerGrain> logger) : Grain, IListenerGrain
 {
+    /// <summary>
+    /// True until the directory has this activation's version: a silo may have died between writing the state and
+    /// publishing it, or the publish may have failed. Publishing an unchanged version is a no-op at the directory.
+    /// </summary>
+    private bool _publishPending = true;
+
     private ListenerKey Key => ListenerKey.Parse(this.GetPrimaryKeyString());
 
     public async Task<ClaimOutcome> ClaimAsync(ListenerClaim claim, bool dryRun)
@@ -46,22 +52,32 @@ public sealed partial class ListenerGrain(
             LogRefused(logger, key.Value, claim.Tenant, refused.Length);
         }
 
-        if (dryRun || SamePlan(existing?.Plan, accepted))
+        if (dryRun)
         {
             return new ClaimOutcome(refused, state.State.Version);
         }
 
-        var rest = claims.Where(c => c.Tenant != claim.Tenant);
-        if (accepted is not null)
+        if (!SamePlan(existing?.Plan, accepted))
         {
-            var sequence = existing?.Sequence ?? state.State.NextSequence++;
-            rest = rest.Append(new TenantClaim(claim.Tenant, sequence, accepted));
+            var rest = claims.Where(c => c.Tenant != claim.Tenant);
+            if (accepted is not null)
+            {
+                var sequence = existing?.Sequence ?? state.State.NextSequence++;
+                rest = rest.Append(new TenantClaim(claim.Tenant, sequence, accepted));
+            }
+
+            state.State.Claims = [.. rest.OrderBy(c => c.Sequence)];
+            state.State.Version++;
+            await state.WriteStateAsync();
+            _publishPending = true;
         }
 
-        state.State.Claims = [.. rest.OrderBy(c => c.Sequence)];
-        state.State.Version++;
-        await state.WriteStateAsync();
-        await GrainFactory.GetDirectoryGrain(key.AmbassadorId).PublishListenerAsync(key, state.State.Version, !state.State.Claims.IsEmpty);
+        if (_publishPending)
+        {
+            await GrainFactory.GetDirectoryGrain(key.AmbassadorId).PublishListenerAsync(key, state.State.Version, !state.State.Claims.IsEmpty);
+            _publishPending = false;
+        }
+
         return new ClaimOutcome(refused, state.State.Version);
     }
 

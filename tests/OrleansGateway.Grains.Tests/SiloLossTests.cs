@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
+using OrleansGateway.Edge;
 using OrleansGateway.Grains.Tests.Infrastructure;
 using OrleansGateway.Model;
 
@@ -9,7 +11,8 @@ namespace OrleansGateway.Grains.Tests;
 public sealed class SiloLossTests(GatewayClusterFixture fixture)
 {
     /// <summary>
-    /// A silo stopped abruptly: its tenant and listener grains reactivate on another silo with their state. The state
+    /// A silo stopped abruptly: its tenant and listener grains reactivate on another silo with their state, and an edge
+    /// that lived on it (cut off from the cluster) keeps serving its last snapshot. The state
     /// survives because the fixture's storage is shared by every silo (see <see cref="SharedStore"/>). The killed silo
     /// is one that hosts the tenant grain; the cluster gets a replacement silo afterwards so other tests keep 3 silos.
     /// </summary>
@@ -33,14 +36,26 @@ public sealed class SiloLossTests(GatewayClusterFixture fixture)
             mapping = mapping with { Port = 18300 + i };
         }
 
+        // An edge on the victim silo: once its silo is gone it cannot reach the cluster and must keep its last snapshot.
+        var edge = new EdgeRouteCache(victim.Handle.ServiceProvider.GetRequiredService<IGrainFactory>(), GatewayClusterFixture.AmbassadorId,
+            (_, _) => Task.CompletedTask, NullLogger<EdgeRouteCache>.Instance, pollInterval: TimeSpan.FromMilliseconds(100));
+        edge.Start();
+        await Eventually.Get(() => Task.FromResult(edge.Current), s => s?.Plan.Listeners.Any(l => l.Endpoint.Port == mapping.Port) == true,
+            what: "the edge on the victim silo to serve the route");
+
         var before = await client.GetTenantGrain(tenantId).GetAsync();
         await cluster.KillSiloAsync(victim.Handle);
         try
         {
+            await Eventually.Get(() => Task.FromResult(edge.IsConnected), connected => !connected, TimeSpan.FromSeconds(60), "the cut-off edge to notice");
+            Assert.Contains(edge.Current!.Plan.Listeners, l => l.Endpoint.Port == mapping.Port);
+
             var after = await Eventually.Get(() => client.GetTenantGrain(tenantId).GetAsync(), _ => true, TimeSpan.FromSeconds(60), "the tenant grain to reactivate");
             Assert.Equal(before.Version, after.Version);
             Assert.Equal(ResourceState.Accepted, after.StatusOf(mapping).State);
-            Assert.NotEqual(victim.Address, (await HostOfAsync(client.GetTenantGrain(tenantId)))?.Address);
+            var tenantGrainId = client.GetTenantGrain(tenantId).GetGrainId();
+            Assert.Contains(cluster.Silos, s => s != victim.Handle && s.IsActive
+                && s.ServiceProvider.GetRequiredService<ILocalActivationStatusChecker>().IsLocallyActivated(tenantGrainId));
 
             var key = ListenerKey.For(GatewayClusterFixture.AmbassadorId, new ListenerEndpoint("0.0.0.0", mapping.Port));
             var slice = await Eventually.Get(() => client.GetListenerGrain(key).GetSliceAsync(), _ => true, TimeSpan.FromSeconds(60), "the listener grain to reactivate");
@@ -51,6 +66,7 @@ public sealed class SiloLossTests(GatewayClusterFixture fixture)
         }
         finally
         {
+            await edge.DisposeAsync();
             await cluster.StartAdditionalSiloAsync();
         }
     }
@@ -61,7 +77,7 @@ public sealed class SiloLossTests(GatewayClusterFixture fixture)
     private Task<InProcessSiloHandleInfo?> HostOfAsync(IAddressable grain)
     {
         var grainId = grain.GetGrainId();
-        foreach (var silo in fixture.Cluster.Silos.Skip(1))
+        foreach (var silo in fixture.Cluster.Silos.Skip(1).Where(s => s.IsActive))
         {
             if (silo.ServiceProvider.GetRequiredService<ILocalActivationStatusChecker>().IsLocallyActivated(grainId))
             {
