@@ -33,9 +33,8 @@ internal sealed class GatewayCommandLine
         Description = "Azure Storage connection string for --storage azure and --clustering azure " +
             "(default: env OGW_STORAGE_CONNECTION_STRING, else UseDevelopmentStorage=true, the local Azurite emulator).",
         HelpName = "connection-string",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OGW_STORAGE_CONNECTION_STRING") is { Length: > 0 } value
-            ? value
-            : "UseDevelopmentStorage=true",
+
+        // No DefaultValueFactory: --help prints defaults, and this one may hold an account key from the environment.
     };
 
     private readonly Option<string> _clustering = new("--clustering")
@@ -131,7 +130,7 @@ internal sealed class GatewayCommandLine
             Enum.Parse<SiloRole>(result.GetValue(_role)!, ignoreCase: true),
             Enum.Parse<StorageKind>(result.GetValue(_storage)!, ignoreCase: true),
             Enum.Parse<ClusteringKind>(result.GetValue(_clustering)!, ignoreCase: true),
-            result.GetValue(_connectionString)!,
+            result.GetValue(_connectionString) ?? DefaultConnectionString(),
             result.GetValue(_siloPort),
             result.GetValue(_gatewayPort),
             primary,
@@ -201,6 +200,9 @@ internal sealed class GatewayCommandLine
 
         return _shared.Validate(result);
     }
+
+    private static string DefaultConnectionString() =>
+        Environment.GetEnvironmentVariable("OGW_STORAGE_CONNECTION_STRING") is { Length: > 0 } value ? value : "UseDevelopmentStorage=true";
 
     /// <summary>Validated at parse time, so parsing here always succeeds.</summary>
     private static TimeSpan DurationOf(ParseResult result, Option<string> option)

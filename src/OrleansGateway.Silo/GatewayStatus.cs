@@ -1,7 +1,9 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using OrleansGateway.Edge;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
+using OrleansGateway.Proxy.Tls;
 using OrleansGateway.Reporting;
 
 namespace OrleansGateway.Silo;
@@ -22,6 +24,9 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
 {
     /// <summary>How long /status waits for this edge to serve what the grains just said; a slower edge is reported as it is.</summary>
     private static readonly TimeSpan EdgeCatchUp = TimeSpan.FromSeconds(2);
+
+    /// <summary>A core silo serves no certificate; the report only needs the plan's listeners.</summary>
+    private static readonly TenantCertificateProvider NoCertificates = new(FrozenDictionary<string, SecretCertificateProvider>.Empty);
 
     private volatile bool _synced;
 
@@ -99,7 +104,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
                 || d.Code.StartsWith("quota.", StringComparison.Ordinal))];
         var plan = edge?.Snapshot.Plan ?? GatewayPlan.Empty(settings.AmbassadorId);
         var evaluation = new ConfigEvaluation(
-            settings.AmbassadorId, plan, edge?.Snapshot.Certificates ?? TenantCertificateProvider.Empty, statuses, diagnostics);
+            settings.AmbassadorId, plan, edge?.Snapshot.Certificates ?? NoCertificates, statuses, diagnostics);
         return GatewayReport.ForStatus(edge?.Apply.Generation ?? view.Version, evaluation, statuses, edge?.Apply);
     }
 

@@ -14,6 +14,8 @@ namespace OrleansGateway.Silo;
 /// </summary>
 public static class Program
 {
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
+
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
 
     /// <summary>Runs until <paramref name="stop"/> fires, SIGTERM or Ctrl+C; what tests call in-process.</summary>
@@ -48,6 +50,10 @@ public static class Program
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<GatewayState>();
         builder.Services.AddSingleton<GatewayStatus>();
+
+        // A silo whose peers just died may wait on them for the messaging timeout (30 s) while it stops gracefully;
+        // past this bound it stops without them, well before an orchestrator's SIGKILL (Kubernetes: 30 s).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
 
         // The silo starts before the services below (hosted services start in order), so they can call grains.
         builder.UseOrleans(silo => SiloSetup.Configure(silo, settings));
