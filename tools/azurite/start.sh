@@ -28,8 +28,9 @@ if [ ! -x "$here/node_modules/.bin/azurite-table" ] || [ "$here/package-lock.jso
 fi
 
 if answers; then
-  echo "azurite: port $port on 127.0.0.1 is already taken by another process; set AZURITE_TABLE_PORT" >&2
-  exit 1
+  # Another Azurite (a developer's own, say) already serves this port: use it; stop.sh leaves it alone.
+  echo "azurite: something already answers on 127.0.0.1:$port (not started here); using it"
+  exit 0
 fi
 
 # setsid: the emulator outlives this script and is not stopped by a Ctrl+C meant for a later command.
