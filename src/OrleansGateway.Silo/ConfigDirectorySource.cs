@@ -1,14 +1,16 @@
 using System.Collections.Immutable;
 using System.Threading.Channels;
 using OrleansGateway.Model;
-using OrleansGateway.Proxy;
+using OrleansGateway.Grains;
 using OrleansGateway.Reporting;
 
 namespace OrleansGateway.Silo;
 
 /// <summary>
-/// Serves the configuration directory: evaluates it, applies the plan to the proxy, publishes the statuses, and does it
-/// again whenever a relevant file changes. Reloads run one at a time on this loop, so they are serialized by construction.
+/// The configuration directory as a source of the control plane: its files are applied to the tenant grains
+/// (<see cref="ConfigTenants"/> says which file goes to which tenant) in <see cref="ApplyMode.PerResource"/> mode with
+/// <see cref="ApplyRequest.Prune"/>, on start and again whenever a relevant file changes. Reloads run one at a time on
+/// this loop, so they are serialized by construction. The edges serve the result as for any other source.
 /// </summary>
 /// <remarks>
 /// A FileSystemWatcher alone is not enough: it misses events on some filesystems (network and overlay mounts) and for
@@ -18,46 +20,58 @@ namespace OrleansGateway.Silo;
 /// </remarks>
 internal sealed class ConfigDirectorySource(
     GatewaySettings settings,
-    ProxyServer proxy,
+    IGrainFactory grains,
     GatewayState state,
     TimeProvider time,
     ILogger<ConfigDirectorySource> logger) : BackgroundService
 {
+    /// <summary>The <see cref="ApplyRequest.Source"/> of this source: it prunes only what it applied itself.</summary>
+    public const string Source = "config-dir";
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DebounceQuiet = TimeSpan.FromMilliseconds(150);
     private static readonly TimeSpan DebounceMax = TimeSpan.FromMilliseconds(600);
 
+    /// <summary>A fingerprint no directory has: after a failed apply the next poll applies again.</summary>
+    private const string NotApplied = "(not applied)";
+
     private readonly Channel<string> _changes = Channel.CreateBounded<string>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    private ImmutableDictionary<ResourceRef, string> _discarded = ImmutableDictionary<ResourceRef, string>.Empty;
+    private ImmutableDictionary<(string Tenant, ResourceRef Resource), string> _discarded = ImmutableDictionary<(string, ResourceRef), string>.Empty;
+    private ImmutableArray<string> _applied = [];
+
+    /// <summary>The source runs only when the command line gave a config path.</summary>
+    private string ConfigPath => settings.ConfigPath!;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Let the host finish starting (Kestrel answers /healthz) while the first configuration is evaluated.
         await Task.Yield();
         using var watcher = StartWatcher();
-        var fingerprint = ConfigFingerprint.Of(settings.ConfigPath);
-        await ReloadAsync(stoppingToken);
+        var fingerprint = ConfigFingerprint.Of(ConfigPath);
+        if (!await ReloadAsync(stoppingToken))
+        {
+            fingerprint = NotApplied;
+        }
 
         while (!stoppingToken.IsCancellationRequested)
         {
             var trigger = await WaitForChangeAsync(stoppingToken);
-            var current = ConfigFingerprint.Of(settings.ConfigPath);
+            var current = ConfigFingerprint.Of(ConfigPath);
             if (trigger is null && current == fingerprint)
             {
                 continue;
             }
 
-            Log.ChangeDetected(logger, settings.ConfigPath, trigger ?? "poll");
+            Log.ChangeDetected(logger, ConfigPath, trigger ?? "poll");
             if (trigger is not null)
             {
                 await DebounceAsync(stoppingToken);
-                current = ConfigFingerprint.Of(settings.ConfigPath);
+                current = ConfigFingerprint.Of(ConfigPath);
             }
 
-            fingerprint = current;
-            await ReloadAsync(stoppingToken);
+            fingerprint = await ReloadAsync(stoppingToken) ? current : NotApplied;
         }
     }
 
@@ -87,65 +101,80 @@ internal sealed class ConfigDirectorySource(
         while (_changes.Reader.TryRead(out _) && time.GetElapsedTime(started) < DebounceMax);
     }
 
-    private async Task ReloadAsync(CancellationToken cancellationToken)
+    /// <summary>Applies every tenant of the directory; false when the cluster could not take it (the next poll retries).</summary>
+    private async Task<bool> ReloadAsync(CancellationToken cancellationToken)
     {
+        var path = ConfigPath;
         try
         {
-            var evaluation = ConfigEvaluator.Evaluate(settings.ConfigPath, settings.AmbassadorId, settings.Compile);
-            var apply = await proxy.ApplyAsync(evaluation.Plan, evaluation.Certificates, cancellationToken);
-            var snapshot = new GatewaySnapshot(evaluation, apply, ConfigEvaluator.WithBindResults(evaluation.Statuses, apply));
-            state.Publish(snapshot);
-            LogOutcome(snapshot);
+            var loaded = ConfigTenants.Load(path);
+            var tenants = ImmutableArray.CreateBuilder<ConfigTenant>();
+            foreach (var (tenant, load) in loaded)
+            {
+                var local = ConfigEvaluator.Evaluate(load, settings.AmbassadorId, settings.Compile with { Tenant = tenant });
+                var request = new ApplyRequest(load.Resources, ApplyMode.PerResource, Source, Prune: true);
+                var outcome = await grains.GetTenantGrain(tenant).ApplyAsync(request);
+                tenants.Add(new ConfigTenant(tenant, local, outcome));
+                LogOutcome(tenant, outcome);
+            }
+
+            // A tenant whose subdirectory is gone loses what this source gave it (what other sources gave it stays).
+            foreach (var gone in _applied.Except(loaded.Keys))
+            {
+                var outcome = await grains.GetTenantGrain(gone).ApplyAsync(new ApplyRequest([], ApplyMode.PerResource, Source, Prune: true));
+                LogOutcome(gone, outcome);
+            }
+
+            _applied = [.. loaded.Keys];
+            var directory = await grains.GetDirectoryGrain(settings.AmbassadorId).GetAsync();
+            state.Publish(new ConfigApplied(tenants.ToImmutable(), directory.Version));
+            return true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down.
+            return true;
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A bug in one reload must not take down what is being served: the previous snapshot stays.
-            Log.ReloadFailed(logger, settings.ConfigPath, e);
+            // The cluster is unreachable or a grain failed: what is stored stays served, and the next poll tries again.
+            Log.ReloadFailed(logger, path, e);
+            return false;
         }
     }
 
-    private void LogOutcome(GatewaySnapshot snapshot)
+    private void LogOutcome(string tenant, ApplyOutcome outcome)
     {
-        var statuses = snapshot.Statuses;
+        var statuses = outcome.Statuses;
         Log.Applied(
             logger,
-            snapshot.Apply.Generation,
-            settings.ConfigPath,
+            tenant,
+            outcome.Version,
+            ConfigPath,
             statuses.Count(s => s.State == ResourceState.Accepted),
             statuses.Count(s => s.State == ResourceState.Discarded),
-            statuses.Count(s => s.State == ResourceState.Ignored),
-            snapshot.Apply.Listeners.Length,
-            snapshot.Apply.Failed.Count());
-
-        foreach (var failed in snapshot.Apply.Failed)
-        {
-            Log.BindFailed(logger, failed.Endpoint.ToString(), failed.Error);
-        }
+            statuses.Count(s => s.State == ResourceState.Ignored));
 
         // Each Discarded resource is logged once per change of its reasons, not on every reload.
         var discarded = statuses
             .Where(s => s.State == ResourceState.Discarded)
-            .GroupBy(s => s.Resource)
+            .GroupBy(s => (tenant, s.Resource))
             .ToImmutableDictionary(g => g.Key, g => string.Join("; ", g.First().Messages));
-        foreach (var (resource, reasons) in discarded)
+        foreach (var (key, reasons) in discarded)
         {
-            if (!_discarded.TryGetValue(resource, out var before) || before != reasons)
+            if (!_discarded.TryGetValue(key, out var before) || before != reasons)
             {
-                Log.Discarded(logger, resource.ToString(), reasons);
+                Log.Discarded(logger, tenant, key.Resource.ToString(), reasons);
             }
         }
 
-        _discarded = discarded;
+        _discarded = _discarded.RemoveRange(_discarded.Keys.Where(k => k.Tenant == tenant)).AddRange(discarded);
     }
 
     private FileSystemWatcher? StartWatcher()
     {
-        var isFile = File.Exists(settings.ConfigPath);
-        var directory = isFile ? Path.GetDirectoryName(settings.ConfigPath)! : settings.ConfigPath;
+        var isFile = File.Exists(ConfigPath);
+        var directory = isFile ? Path.GetDirectoryName(ConfigPath)! : ConfigPath;
         try
         {
             var watcher = new FileSystemWatcher(directory)
@@ -155,21 +184,21 @@ internal sealed class ConfigDirectorySource(
             };
             if (isFile)
             {
-                watcher.Filter = Path.GetFileName(settings.ConfigPath);
+                watcher.Filter = Path.GetFileName(ConfigPath);
             }
 
             watcher.Changed += (_, e) => Signal(e);
             watcher.Created += (_, e) => Signal(e);
             watcher.Deleted += (_, e) => Signal(e);
             watcher.Renamed += (_, e) => Signal(e);
-            watcher.Error += (_, e) => Log.WatcherFailed(logger, settings.ConfigPath, e.GetException());
+            watcher.Error += (_, e) => Log.WatcherFailed(logger, ConfigPath, e.GetException());
             watcher.EnableRaisingEvents = true;
             return watcher;
         }
         catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
         {
             // Out of inotify watches, for instance: polling still sees every change, a little later.
-            Log.WatcherFailed(logger, settings.ConfigPath, e);
+            Log.WatcherFailed(logger, ConfigPath, e);
             return null;
         }
     }
@@ -187,7 +216,7 @@ internal sealed class ConfigDirectorySource(
         }
     }
 
-    private bool IsRelevant(string fullPath) => File.Exists(settings.ConfigPath)
-        ? string.Equals(fullPath, settings.ConfigPath, StringComparison.Ordinal)
-        : ConfigFingerprint.IsRelevant(Path.GetRelativePath(settings.ConfigPath, fullPath));
+    private bool IsRelevant(string fullPath) => File.Exists(ConfigPath)
+        ? string.Equals(fullPath, ConfigPath, StringComparison.Ordinal)
+        : ConfigFingerprint.IsRelevant(Path.GetRelativePath(ConfigPath, fullPath));
 }

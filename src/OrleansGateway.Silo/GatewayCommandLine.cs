@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
 
@@ -11,14 +12,66 @@ internal sealed class GatewayCommandLine
 
     private readonly Option<string> _configDir = new("--config-dir")
     {
-        Description = "Directory of YAML/JSON resources (or one file) to serve; watched, changes apply within a second. Required for now.",
-        Required = true,
+        Description = "Directory of YAML/JSON resources (or one file), applied to the tenant grains and watched: top-level files go to " +
+            "tenant 'default', each subdirectory to the tenant of its name. Optional: without it the gateway serves what the grains hold.",
+    };
+
+    private readonly Option<string> _role = new("--role")
+    {
+        Description = "all: grains and data plane; edge: data plane only (hosts no grain); core: grains only (binds no listener).",
+        DefaultValueFactory = _ => "all",
     };
 
     private readonly Option<string> _storage = new("--storage")
     {
-        Description = "Where the control plane keeps state: memory (the only choice until the Orleans control plane arrives) or azure.",
-        DefaultValueFactory = _ => "memory",
+        Description = "Where grain state lives: azure (Azure Table storage, kept across restarts) or memory (lost when the process stops).",
+        DefaultValueFactory = _ => "azure",
+    };
+
+    private readonly Option<string> _connectionString = new("--storage-connection-string")
+    {
+        Description = "Azure Storage connection string for --storage azure and --clustering azure " +
+            "(default: env OGW_STORAGE_CONNECTION_STRING, else UseDevelopmentStorage=true, the local Azurite emulator).",
+        HelpName = "connection-string",
+
+        // No DefaultValueFactory: --help prints defaults, and this one may hold an account key from the environment.
+    };
+
+    private readonly Option<string> _clustering = new("--clustering")
+    {
+        Description = "How silos find each other: localhost (one machine; see --primary-silo) or azure (a membership table in Azure Table storage).",
+        DefaultValueFactory = _ => "localhost",
+    };
+
+    private readonly Option<int> _siloPort = new("--silo-port")
+    {
+        Description = "Port for silo-to-silo traffic (on 127.0.0.1 with localhost clustering).",
+        DefaultValueFactory = _ => 11111,
+    };
+
+    private readonly Option<int> _gatewayPort = new("--gateway-port")
+    {
+        Description = "Port Orleans clients connect to.",
+        DefaultValueFactory = _ => 30000,
+    };
+
+    private readonly Option<string> _primarySilo = new("--primary-silo")
+    {
+        Description = "Localhost clustering with several processes: the primary silo's endpoint (its --silo-port), e.g. 127.0.0.1:11111. " +
+            "Omit on the primary itself.",
+        HelpName = "address:port",
+    };
+
+    private readonly Option<string> _clusterId = new("--cluster-id")
+    {
+        Description = "Orleans cluster id: silos with the same id form one cluster.",
+        DefaultValueFactory = _ => "ogw",
+    };
+
+    private readonly Option<string> _serviceId = new("--service-id")
+    {
+        Description = "Orleans service id: grain state is keyed by it, so it must stay the same across deployments.",
+        DefaultValueFactory = _ => "ogw",
     };
 
     private readonly Option<string> _apiUrl = new("--api-url")
@@ -38,11 +91,21 @@ internal sealed class GatewayCommandLine
 
     public GatewayCommandLine()
     {
-        _storage.AcceptOnlyFromAmong("memory", "azure");
-        Root = new RootCommand("OrleansGateway: serves Emissary TCPMappings (TCP and TLS) from a configuration directory.")
+        _role.AcceptOnlyFromAmong("all", "edge", "core");
+        _storage.AcceptOnlyFromAmong("azure", "memory");
+        _clustering.AcceptOnlyFromAmong("localhost", "azure");
+        Root = new RootCommand("OrleansGateway: an Orleans silo that serves Emissary TCPMappings (TCP and TLS) of many tenants.")
         {
             _configDir,
+            _role,
             _storage,
+            _connectionString,
+            _clustering,
+            _siloPort,
+            _gatewayPort,
+            _primarySilo,
+            _clusterId,
+            _serviceId,
             _apiUrl,
             _handshakeTimeout,
             _drainTimeout,
@@ -61,8 +124,20 @@ internal sealed class GatewayCommandLine
     {
         problem = Check(result);
         var apiUrl = Uri.TryCreate(result.GetValue(_apiUrl), UriKind.Absolute, out var uri) ? uri : new Uri("http://127.0.0.1:8080");
+        var configDir = result.GetValue(_configDir);
+        var primary = IPEndPoint.TryParse(result.GetValue(_primarySilo) ?? "", out var endpoint) ? endpoint : null;
+        var cluster = new ClusterSettings(
+            Enum.Parse<SiloRole>(result.GetValue(_role)!, ignoreCase: true),
+            Enum.Parse<StorageKind>(result.GetValue(_storage)!, ignoreCase: true),
+            Enum.Parse<ClusteringKind>(result.GetValue(_clustering)!, ignoreCase: true),
+            result.GetValue(_connectionString) ?? DefaultConnectionString(),
+            result.GetValue(_siloPort),
+            result.GetValue(_gatewayPort),
+            primary,
+            result.GetValue(_clusterId)!,
+            result.GetValue(_serviceId)!);
         return new GatewaySettings(
-            Path.GetFullPath(result.GetValue(_configDir)!),
+            configDir is null ? null : Path.GetFullPath(configDir),
             result.GetValue(_shared.AmbassadorId)!,
             _shared.CompileOptions(result),
             apiUrl,
@@ -71,18 +146,14 @@ internal sealed class GatewayCommandLine
                 HandshakeTimeout = DurationOf(result, _handshakeTimeout),
                 DrainTimeout = DurationOf(result, _drainTimeout),
                 ServerFirstPeekTimeout = DurationOf(result, _serverFirstTimeout),
-            });
+            },
+            cluster);
     }
 
     private string? Check(ParseResult result)
     {
-        if (result.GetValue(_storage) == "azure")
-        {
-            return "Azure Table storage arrives with the Orleans control plane; use --storage memory";
-        }
-
-        var configDir = result.GetValue(_configDir)!;
-        if (!Directory.Exists(configDir) && !File.Exists(configDir))
+        var configDir = result.GetValue(_configDir);
+        if (configDir is not null && !Directory.Exists(configDir) && !File.Exists(configDir))
         {
             return $"--config-dir '{configDir}' does not exist; give a directory of resources (it may be empty) or a resource file";
         }
@@ -98,8 +169,40 @@ internal sealed class GatewayCommandLine
             return "--handshake-timeout and --server-first-timeout must be greater than zero";
         }
 
+        foreach (var port in new[] { _siloPort, _gatewayPort })
+        {
+            if (result.GetValue(port) is < 1 or > 65535)
+            {
+                return $"{port.Name} {result.GetValue(port)} is not a port; give a number from 1 to 65535";
+            }
+        }
+
+        if (result.GetValue(_siloPort) == result.GetValue(_gatewayPort))
+        {
+            return "--silo-port and --gateway-port must differ";
+        }
+
+        var primary = result.GetValue(_primarySilo);
+        if (primary is not null && (!IPEndPoint.TryParse(primary, out var endpoint) || endpoint.Port == 0))
+        {
+            return $"--primary-silo '{primary}' is not an address:port, e.g. 127.0.0.1:11111";
+        }
+
+        if (primary is not null && result.GetValue(_clustering) != "localhost")
+        {
+            return "--primary-silo only applies to --clustering localhost; with azure, silos find each other in the membership table";
+        }
+
+        if (string.IsNullOrWhiteSpace(result.GetValue(_clusterId)) || string.IsNullOrWhiteSpace(result.GetValue(_serviceId)))
+        {
+            return "--cluster-id and --service-id must not be empty";
+        }
+
         return _shared.Validate(result);
     }
+
+    private static string DefaultConnectionString() =>
+        Environment.GetEnvironmentVariable("OGW_STORAGE_CONNECTION_STRING") is { Length: > 0 } value ? value : "UseDevelopmentStorage=true";
 
     /// <summary>Validated at parse time, so parsing here always succeeds.</summary>
     private static TimeSpan DurationOf(ParseResult result, Option<string> option)

@@ -8,32 +8,86 @@ internal static class GatewayEndpoints
     public static void MapGatewayEndpoints(this WebApplication app)
     {
         // Liveness: the process answers. Nothing else belongs here, or an orchestrator restarts a gateway that
-        // merely waits for a port.
+        // merely waits for a port or for its cluster.
         app.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        app.MapGet("/readyz", (GatewayState state) => state.Current switch
-        {
-            null => Results.Json(new { ready = false, reason = "the first configuration has not been applied yet" }, GatewayReport.Json, statusCode: 503),
-            { AllBound: false } snapshot => Results.Json(
-                new
-                {
-                    ready = false,
-                    generation = snapshot.Apply.Generation,
-                    unbound = snapshot.Apply.Failed.Select(l => new
-                    {
-                        address = l.Endpoint.Address,
-                        port = l.Endpoint.Port,
-                        error = l.Error,
-                        resources = l.Resources.Select(GatewayReport.Describe),
-                    }),
-                },
-                GatewayReport.Json,
-                statusCode: 503),
-            var snapshot => Results.Json(new { ready = true, generation = snapshot.Apply.Generation }, GatewayReport.Json),
-        });
+        app.MapGet("/readyz", (GatewaySettings settings, GatewayState state, GatewayStatus status) => Readiness(settings, state, status));
 
-        app.MapGet("/status", (GatewayState state) => state.Current is { } snapshot
-            ? Results.Json(snapshot.ToReport(), GatewayReport.Json)
-            : Results.Json(new { error = "the first configuration has not been applied yet" }, GatewayReport.Json, statusCode: 503));
+        app.MapGet("/status", async (GatewayStatus status, ILogger<GatewayStatus> logger) =>
+        {
+            if (!status.HasSynced)
+            {
+                return Results.Json(new { error = "the first configuration has not been applied yet" }, GatewayReport.Json, statusCode: 503);
+            }
+
+            try
+            {
+                return Results.Json(await status.ReportAsync(), GatewayReport.Json);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The statuses live in the tenant grains: without the cluster there are none to show.
+                Log.StatusFailed(logger, e);
+                return Results.Json(new { cluster = "unreachable", error = "the tenant grains cannot be read: " + e.Message }, GatewayReport.Json, statusCode: 503);
+            }
+        });
     }
+
+    private static IResult Readiness(GatewaySettings settings, GatewayState state, GatewayStatus status)
+    {
+        if (settings.ConfigPath is not null && state.Config is null)
+        {
+            return NotReady(new { ready = false, reason = "the config directory has not been applied to the tenant grains yet" });
+        }
+
+        if (!settings.Cluster.ServesTraffic)
+        {
+            return Results.Json(new { ready = true, role = "core" }, GatewayReport.Json);
+        }
+
+        if (state.Edge is not { } edge)
+        {
+            return NotReady(new { ready = false, reason = "the first snapshot of the routes has not been applied yet" });
+        }
+
+        var cache = state.Cache;
+        if (cache is { IsConnected: false })
+        {
+            // The edge keeps serving its last snapshot; readiness says so, so that a load balancer can prefer
+            // edges that still receive changes.
+            return NotReady(new
+            {
+                ready = false,
+                cluster = "unreachable",
+                servingSnapshotFrom = cache.LastSuccessfulRefresh,
+                directoryVersion = edge.Snapshot.DirectoryVersion,
+                generation = edge.Apply.Generation,
+            });
+        }
+
+        if (!status.HasSynced)
+        {
+            return NotReady(new { ready = false, reason = "the routes of the config directory have not reached this edge yet" });
+        }
+
+        if (!edge.AllBound)
+        {
+            return NotReady(new
+            {
+                ready = false,
+                generation = edge.Apply.Generation,
+                unbound = edge.Apply.Failed.Select(l => new
+                {
+                    address = l.Endpoint.Address,
+                    port = l.Endpoint.Port,
+                    error = l.Error,
+                    resources = l.Resources.Select(GatewayReport.Describe),
+                }),
+            });
+        }
+
+        return Results.Json(new { ready = true, generation = edge.Apply.Generation, directoryVersion = edge.Snapshot.DirectoryVersion }, GatewayReport.Json);
+    }
+
+    private static IResult NotReady(object body) => Results.Json(body, GatewayReport.Json, statusCode: 503);
 }

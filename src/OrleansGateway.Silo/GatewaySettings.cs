@@ -1,14 +1,60 @@
+using System.Net;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Silo;
 
+/// <summary>What this silo runs: grains, the data plane, or both.</summary>
+internal enum SiloRole
+{
+    /// <summary>Grains and the data plane (a single process serves everything).</summary>
+    All,
+
+    /// <summary>The data plane only; no grain class is hosted here.</summary>
+    Edge,
+
+    /// <summary>Grains only; no listener is bound.</summary>
+    Core,
+}
+
+internal enum StorageKind
+{
+    Azure,
+    Memory,
+}
+
+internal enum ClusteringKind
+{
+    Localhost,
+    Azure,
+}
+
+/// <summary>How the silo joins its cluster and where grain state lives.</summary>
+/// <param name="ConnectionString">Azure Storage connection string (tables); never logged.</param>
+/// <param name="PrimarySilo">Localhost clustering with several processes: the primary silo's endpoint (null: this one is primary).</param>
+internal sealed record ClusterSettings(
+    SiloRole Role,
+    StorageKind Storage,
+    ClusteringKind Clustering,
+    string ConnectionString,
+    int SiloPort,
+    int GatewayPort,
+    IPEndPoint? PrimarySilo,
+    string ClusterId,
+    string ServiceId)
+{
+    public bool HostsGrains => Role != SiloRole.Edge;
+
+    public bool ServesTraffic => Role != SiloRole.Core;
+}
+
 /// <summary>Everything the command line decides, validated.</summary>
-/// <param name="ConfigPath">Directory (or file) of resources, watched for changes.</param>
+/// <param name="ConfigPath">Directory (or file) of resources, watched for changes; null when there is none.</param>
 /// <param name="ApiUrl">Where Kestrel serves /healthz, /readyz, /metrics and /status.</param>
 internal sealed record GatewaySettings(
-    string ConfigPath,
+    string? ConfigPath,
     string AmbassadorId,
     CompileOptions Compile,
     Uri ApiUrl,
-    ProxyOptions Proxy);
+    ProxyOptions Proxy,
+    ClusterSettings Cluster);

@@ -5,16 +5,16 @@ namespace OrleansGateway.Silo;
 internal static partial class Log
 {
     [LoggerMessage(1, LogLevel.Information,
-        "Applied configuration generation {Generation} from {ConfigPath}: {Accepted} accepted, {Discarded} discarded, {Ignored} ignored; {Listeners} listener(s), {Unbound} not bound")]
-    public static partial void Applied(ILogger logger, long generation, string configPath, int accepted, int discarded, int ignored, int listeners, int unbound);
+        "Applied {ConfigPath} to tenant {Tenant} (version {Version}): {Accepted} accepted, {Discarded} discarded, {Ignored} ignored")]
+    public static partial void Applied(ILogger logger, string tenant, long version, string configPath, int accepted, int discarded, int ignored);
 
-    [LoggerMessage(2, LogLevel.Warning, "{Resource} is Discarded: {Reasons}")]
-    public static partial void Discarded(ILogger logger, string resource, string reasons);
+    [LoggerMessage(2, LogLevel.Warning, "Tenant {Tenant}: {Resource} is Discarded: {Reasons}")]
+    public static partial void Discarded(ILogger logger, string tenant, string resource, string reasons);
 
     [LoggerMessage(3, LogLevel.Warning, "Listener {Endpoint} could not be bound: {Error}")]
     public static partial void BindFailed(ILogger logger, string endpoint, string? error);
 
-    [LoggerMessage(4, LogLevel.Error, "Reloading {ConfigPath} failed; still serving the previous configuration")]
+    [LoggerMessage(4, LogLevel.Error, "Applying {ConfigPath} to the tenant grains failed; what they hold stays served, the next poll tries again")]
     public static partial void ReloadFailed(ILogger logger, string configPath, Exception exception);
 
     [LoggerMessage(5, LogLevel.Debug, "Change under {ConfigPath} detected ({Trigger})")]
@@ -22,4 +22,20 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Warning, "File watcher for {ConfigPath} failed; changes are still picked up by polling every second")]
     public static partial void WatcherFailed(ILogger logger, string configPath, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Information,
+        "Applied configuration generation {Generation} (directory version {DirectoryVersion}): {Listeners} listener(s), {Unbound} not bound")]
+    public static partial void EdgeApplied(ILogger logger, long generation, long directoryVersion, int listeners, int unbound);
+
+    [LoggerMessage(8, LogLevel.Warning, "Certificate not served: {Problem}")]
+    public static partial void CertificateProblem(ILogger logger, string problem);
+
+    [LoggerMessage(9, LogLevel.Information, "Silo role {Role}, storage {Storage}, clustering {Clustering}, cluster {ClusterId}/{ServiceId}, silo port {SiloPort}, gateway port {GatewayPort}")]
+    public static partial void Starting(ILogger logger, SiloRole role, StorageKind storage, ClusteringKind clustering, string clusterId, string serviceId, int siloPort, int gatewayPort);
+
+    [LoggerMessage(10, LogLevel.Debug, "Reading the tenant grains for /status failed")]
+    public static partial void StatusFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Information, "The edge route cache did not stop within {Bound} (no cluster to unsubscribe from); stopping without it")]
+    public static partial void EdgeStopSlow(ILogger logger, TimeSpan bound);
 }

@@ -8,11 +8,14 @@ using OrleansGateway.Reporting;
 namespace OrleansGateway.Silo;
 
 /// <summary>
-/// The gateway host. For now a plain ASP.NET Core application: the config directory is the only source of resources
-/// and the proxy serves the compiled plan; the Orleans control plane replaces the source in a later issue.
+/// The gateway process: an Orleans silo inside an ASP.NET Core application. By role it hosts the control plane's
+/// grains (core), the data plane fed by an edge route cache (edge), or both (all); the config directory, when given,
+/// is one source of the tenant grains.
 /// </summary>
 public static class Program
 {
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
+
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
 
     /// <summary>Runs until <paramref name="stop"/> fires, SIGTERM or Ctrl+C; what tests call in-process.</summary>
@@ -46,18 +49,37 @@ public static class Program
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<GatewayState>();
-        // Disposed by the container when the host stops, after the config source has stopped applying plans.
-        builder.Services.AddSingleton(services => new ProxyServer(
-            settings.Proxy,
-            services.GetRequiredService<ILoggerFactory>(),
-            services.GetRequiredService<TimeProvider>(),
-            meterFactory: services.GetService<IMeterFactory>()));
-        builder.Services.AddHostedService<ConfigDirectorySource>();
-        builder.Services.AddOpenTelemetry()
+        builder.Services.AddSingleton<GatewayStatus>();
+
+        // A silo whose peers just died may wait on them for the messaging timeout (30 s) while it stops gracefully;
+        // past this bound it stops without them, well before an orchestrator's SIGKILL (Kubernetes: 30 s).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+
+        // The silo starts before the services below (hosted services start in order), so they can call grains.
+        builder.UseOrleans(silo => SiloSetup.Configure(silo, settings));
+        var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
-            .WithMetrics(metrics => metrics.AddMeter(ProxyServer.MeterName).AddPrometheusExporter());
+            .WithMetrics(m => m.AddPrometheusExporter());
+        if (settings.Cluster.ServesTraffic)
+        {
+            // Disposed by the container when the host stops, after the edge has stopped applying snapshots.
+            builder.Services.AddSingleton(services => new ProxyServer(
+                settings.Proxy,
+                services.GetRequiredService<ILoggerFactory>(),
+                services.GetRequiredService<TimeProvider>(),
+                meterFactory: services.GetService<IMeterFactory>()));
+            builder.Services.AddHostedService<EdgeService>();
+            metrics.WithMetrics(m => m.AddMeter(ProxyServer.MeterName));
+        }
+
+        if (settings.ConfigPath is not null)
+        {
+            builder.Services.AddHostedService<ConfigDirectorySource>();
+        }
 
         await using var app = builder.Build();
+        var c = settings.Cluster;
+        Log.Starting(app.Logger, c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort);
         app.MapGatewayEndpoints();
         app.MapPrometheusScrapingEndpoint();
 

@@ -17,12 +17,18 @@ public sealed class GatewayProcessTests
         int port = Ports.Free(), apiPort = Ports.Free();
         dir.Write("tcp.yaml", Yaml.TcpMapping("plain", port, "127.0.0.1:9"));
         var silo = Path.Combine(AppContext.BaseDirectory, "OrleansGateway.Silo.dll");
-        using var process = Process.Start(new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { silo, "--config-dir", dir.Path, "--bind-address", "127.0.0.1", "--api-url", $"http://127.0.0.1:{apiPort}" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        })!;
+        };
+        foreach (var arg in Ports.SiloArgs())
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
         try
         {
             var output = new StringBuilder();

@@ -19,12 +19,15 @@ internal sealed class RunningGateway : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    /// <summary>Starts the gateway on <paramref name="configDir"/> (listeners on 127.0.0.1) and waits for its first apply.</summary>
-    public static async Task<RunningGateway> StartAsync(string configDir, params string[] extraArgs)
+    /// <summary>Starts a single-silo gateway on memory storage with <paramref name="configDir"/> (listeners on 127.0.0.1) and waits for its first apply.</summary>
+    public static Task<RunningGateway> StartAsync(string configDir, params string[] extraArgs)
+        => LaunchAsync(["--config-dir", configDir, .. Ports.SiloArgs(), .. extraArgs]);
+
+    /// <summary>Starts the gateway with <paramref name="args"/> (plus a free API port and listeners on 127.0.0.1) and waits until /status answers.</summary>
+    public static async Task<RunningGateway> LaunchAsync(string[] args)
     {
         var apiPort = Ports.Free();
-        string[] args = ["--config-dir", configDir, "--storage", "memory", "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", .. extraArgs];
-        var gateway = new RunningGateway(args, apiPort);
+        var gateway = new RunningGateway([.. args, "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"], apiPort);
         var started = await Eventually.TrueAsync(
             async () => gateway._run.IsCompleted || await gateway.StatusCodeAsync("/status") == HttpStatusCode.OK,
             TimeSpan.FromSeconds(20));
@@ -52,6 +55,20 @@ internal sealed class RunningGateway : IAsyncDisposable
     }
 
     public async Task<JsonElement> StatusAsync() => await Http.GetFromJsonAsync<JsonElement>("/status");
+
+    /// <summary>The body of /readyz with its status code, or null when the gateway does not answer.</summary>
+    public async Task<(HttpStatusCode Code, JsonElement Body)?> ReadyzAsync()
+    {
+        try
+        {
+            using var response = await Http.GetAsync("/readyz");
+            return (response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>());
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The status of one resource in <c>/status</c>, or null when it is not listed.</summary>
     public static JsonElement? Resource(JsonElement status, string kind, string name)

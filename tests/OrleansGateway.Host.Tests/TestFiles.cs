@@ -110,6 +110,12 @@ internal static class Ports
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>A single-process silo on memory storage and free silo and gateway ports, so tests run side by side.</summary>
+    public static string[] SiloArgs() => ["--storage", "memory", .. ClusterArgs()];
+
+    /// <summary>Localhost clustering on free silo and gateway ports.</summary>
+    public static string[] ClusterArgs() => ["--clustering", "localhost", "--silo-port", $"{Free()}", "--gateway-port", $"{Free()}"];
 }
 
 internal static class Eventually

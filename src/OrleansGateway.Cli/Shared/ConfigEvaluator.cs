@@ -28,7 +28,7 @@ internal static class ConfigEvaluator
     public static ConfigEvaluation Evaluate(string path, string ambassadorId, CompileOptions options)
         => Evaluate(ResourceLoader.LoadPath(path), ambassadorId, options);
 
-    private static ConfigEvaluation Evaluate(LoadResult load, string ambassadorId, CompileOptions options)
+    public static ConfigEvaluation Evaluate(LoadResult load, string ambassadorId, CompileOptions options)
     {
         var compiled = GatewayCompiler.Compile(new CompileInput(load.Resources, ambassadorId, options, load.Diagnostics));
         var secrets = load.Resources.OfType<SecretResource>()

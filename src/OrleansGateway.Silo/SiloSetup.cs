@@ -1,0 +1,67 @@
+using System.Net;
+using Azure.Data.Tables;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+using OrleansGateway.Grains;
+
+namespace OrleansGateway.Silo;
+
+/// <summary>The Orleans side of the process: clustering, grain storage, serialization and what the role hosts.</summary>
+internal static class SiloSetup
+{
+    public static void Configure(ISiloBuilder silo, GatewaySettings settings)
+    {
+        var cluster = settings.Cluster;
+        if (cluster.Clustering == ClusteringKind.Localhost)
+        {
+            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, cluster.PrimarySilo, cluster.ServiceId, cluster.ClusterId);
+        }
+        else
+        {
+            silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(cluster.ConnectionString));
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+
+            // Silos advertise loopback: the supported deployment is several processes on one machine (see README).
+            silo.ConfigureEndpoints(IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort);
+        }
+
+        silo.Services.AddSerializer(s => s.AddGatewayModelSerializer());
+        silo.Services.Configure<ControlPlaneOptions>(o =>
+        {
+            o.AmbassadorId = settings.AmbassadorId;
+            o.BindAddress = settings.Compile.BindAddress;
+            o.AmbassadorNamespace = settings.Compile.AmbassadorNamespace;
+        });
+
+        if (cluster.HostsGrains)
+        {
+            if (cluster.Storage == StorageKind.Memory)
+            {
+                silo.AddMemoryGrainStorage(GatewayStorage.Name);
+            }
+            else
+            {
+                // Orleans' own serializer, not the provider's default Json.NET one: that one writes immutable
+                // collections it cannot read back, and the Model records go through AddGatewayModelSerializer either way.
+                silo.AddAzureTableGrainStorage(GatewayStorage.Name, options => options.Configure<Serializer>((o, serializer) =>
+                {
+                    o.TableServiceClient = new TableServiceClient(cluster.ConnectionString);
+                    o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+                }));
+            }
+        }
+        else
+        {
+            // An edge only proxies: Orleans places a grain only on silos whose manifest lists its class, so taking the
+            // gateway's grains (and the memory storage's grains) out of this silo's classes keeps every activation
+            // on core silos, and an edge's loss never costs a grain.
+            var excluded = new[] { typeof(TenantGrain).Assembly, typeof(MemoryGrainStorage).Assembly };
+            silo.Services.PostConfigure<GrainTypeOptions>(o => o.Classes.RemoveWhere(t => excluded.Contains(t.Assembly)));
+        }
+    }
+}
