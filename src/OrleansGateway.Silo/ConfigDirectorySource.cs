@@ -105,12 +105,27 @@ internal sealed class ConfigDirectorySource(
     private async Task<bool> ReloadAsync(CancellationToken cancellationToken)
     {
         var path = ConfigPath;
+        if (!File.Exists(path) && !Directory.Exists(path))
+        {
+            // A directory that vanished (an unmounted volume, a rename in progress) is not "delete everything": the
+            // source prunes what it applied, so applying nothing would take every tenant off the air.
+            Log.ConfigMissing(logger, path);
+            return true;
+        }
+
         try
         {
             var loaded = ConfigTenants.Load(path);
             var tenants = ImmutableArray.CreateBuilder<ConfigTenant>();
             foreach (var (tenant, load) in loaded)
             {
+                if (load.Diagnostics.FirstOrDefault(d => d.Code == LoaderCodes.IoError) is { } unreadable)
+                {
+                    // Same reasoning for a tenant with a file that cannot be read now: its last applied state stays.
+                    Log.TenantUnreadable(logger, tenant, unreadable.Message);
+                    continue;
+                }
+
                 var local = ConfigEvaluator.Evaluate(load, settings.AmbassadorId, settings.Compile with { Tenant = tenant });
                 var request = new ApplyRequest(load.Resources, ApplyMode.PerResource, Source, Prune: true);
                 var outcome = await grains.GetTenantGrain(tenant).ApplyAsync(request);

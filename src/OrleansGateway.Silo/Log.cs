@@ -38,4 +38,10 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Information, "The edge route cache did not stop within {Bound} (no cluster to unsubscribe from); stopping without it")]
     public static partial void EdgeStopSlow(ILogger logger, TimeSpan bound);
+
+    [LoggerMessage(12, LogLevel.Warning, "The config directory {Path} is missing; keeping what was applied from it until it is back")]
+    public static partial void ConfigMissing(ILogger logger, string path);
+
+    [LoggerMessage(13, LogLevel.Warning, "Tenant {Tenant}: a config file cannot be read ({Problem}); keeping what was applied until it can")]
+    public static partial void TenantUnreadable(ILogger logger, string tenant, string problem);
 }

@@ -97,6 +97,39 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_config_directory_that_disappears_keeps_what_was_applied_until_it_is_back()
+    {
+        using var dir = new TempConfigDir();
+        int port = Ports.Free(), laterPort = Ports.Free();
+        dir.Write("tcp.yaml", Yaml.TcpMapping("kept", port, Upstream));
+        await using var gateway = await RunningGateway.StartAsync(dir.Path);
+        Assert.Equal("x", await Traffic.EchoAsync(port, "x"));
+
+        // An unmounted volume or a rename in progress must not read as "delete every resource" (the source prunes
+        // what it applied). Over three poll periods the mapping keeps serving and stays Accepted.
+        var away = dir.Path + "-away";
+        Directory.Move(dir.Path, away);
+        try
+        {
+            var watchedUntil = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+            while (DateTime.UtcNow < watchedUntil)
+            {
+                Assert.Equal("still", await Traffic.EchoAsync(port, "still"));
+                Assert.Equal("Accepted", RunningGateway.Resource(await gateway.StatusAsync(), "TCPMapping", "kept")?.GetProperty("status").GetString());
+            }
+        }
+        finally
+        {
+            Directory.Move(away, dir.Path);
+        }
+
+        // Back, with one more file: the source is alive and applies again.
+        dir.Write("later.yaml", Yaml.TcpMapping("later", laterPort, Upstream));
+        Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(laterPort, "later") == "later", TimeSpan.FromSeconds(5)));
+        Assert.Equal("again", await Traffic.EchoAsync(port, "again"));
+    }
+
+    [Fact]
     public async Task A_port_already_in_use_makes_readyz_503_and_Discards_its_mappings_with_the_bind_error()
     {
         using var occupier = new TcpListener(IPAddress.Loopback, 0);
