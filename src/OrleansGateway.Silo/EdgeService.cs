@@ -18,19 +18,30 @@ internal sealed class EdgeService(
 {
     private static readonly TimeSpan UnsubscribeBound = TimeSpan.FromSeconds(3);
 
+    /// <summary>How often listeners that could not be bound are tried again (the port may be freed at any time).</summary>
+    private static readonly TimeSpan BindRetryPeriod = TimeSpan.FromSeconds(1);
+
     private readonly ILogger _logger = loggers.CreateLogger<EdgeService>();
+
+    // One apply at a time: the cache's new snapshots and the bind retries of the current one.
+    private readonly SemaphoreSlim _applyGate = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
     private EdgeRouteCache? _cache;
+    private Task _bindRetries = Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _cache = new EdgeRouteCache(grains, settings.AmbassadorId, ApplyAsync, loggers.CreateLogger<EdgeRouteCache>(), time);
         state.Attach(_cache);
         _cache.Start();
+        _bindRetries = RetryUnboundAsync(_stopping.Token);
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
+        await _bindRetries.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (_cache is not null)
         {
             // Unsubscribing needs the directory grain; without a cluster that call would hold shutdown for the
@@ -47,6 +58,60 @@ internal sealed class EdgeService(
     }
 
     private async Task ApplyAsync(EdgeSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        await _applyGate.WaitAsync(cancellationToken);
+        try
+        {
+            await ApplyLockedAsync(snapshot, cancellationToken);
+        }
+        finally
+        {
+            _applyGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// A port that was busy when its listener was applied is bound as soon as it is free: the current snapshot is
+    /// applied again while some of its listeners are unbound (the data plane keeps the bound ones as they are).
+    /// </summary>
+    private async Task RetryUnboundAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(BindRetryPeriod, time, cancellationToken);
+                if (state.Edge is not { } serving || !serving.Apply.Failed.Any())
+                {
+                    continue;
+                }
+
+                await _applyGate.WaitAsync(cancellationToken);
+                try
+                {
+                    // Only the snapshot that failed; a newer one has had its own apply.
+                    if (ReferenceEquals(state.Edge, serving))
+                    {
+                        await ApplyLockedAsync(serving.Snapshot, cancellationToken);
+                    }
+                }
+                finally
+                {
+                    _applyGate.Release();
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.BindRetryFailed(_logger, e);
+            }
+        }
+    }
+
+    private async Task ApplyLockedAsync(EdgeSnapshot snapshot, CancellationToken cancellationToken)
     {
         var apply = await proxy.ApplyAsync(snapshot.Plan, snapshot.Certificates, cancellationToken);
         state.Publish(new EdgeServing(snapshot, apply, time.GetUtcNow()));

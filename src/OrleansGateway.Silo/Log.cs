@@ -39,6 +39,9 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Information, "The edge route cache did not stop within {Bound} (no cluster to unsubscribe from); stopping without it")]
     public static partial void EdgeStopSlow(ILogger logger, TimeSpan bound);
 
+    [LoggerMessage(14, LogLevel.Warning, "Binding the listeners that were left unbound failed; trying again")]
+    public static partial void BindRetryFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(12, LogLevel.Warning, "The config directory {Path} is missing; keeping what was applied from it until it is back")]
     public static partial void ConfigMissing(ILogger logger, string path);
 

@@ -130,7 +130,7 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_port_already_in_use_makes_readyz_503_and_Discards_its_mappings_with_the_bind_error()
+    public async Task A_port_already_in_use_makes_readyz_503_and_Discards_its_mappings_until_the_port_is_freed()
     {
         using var occupier = new TcpListener(IPAddress.Loopback, 0);
         occupier.Start();
@@ -157,6 +157,12 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.False(listener.GetProperty("bound").GetBoolean());
         Assert.Equal("Accepted", RunningGateway.Resource(status, "TCPMapping", "open")!.Value.GetProperty("status").GetString());
         Assert.Equal("served", await Traffic.EchoAsync(freePort, "served"));
+
+        // Once the port is free the listener is bound without any change to the configuration.
+        occupier.Stop();
+        Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(busyPort, "freed") == "freed", TimeSpan.FromSeconds(5)),
+            "the listener of a freed port must be bound by the retry");
+        Assert.True(await Eventually.TrueAsync(async () => await gateway.StatusCodeAsync("/readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(5)));
     }
 
     [Fact]
