@@ -23,19 +23,25 @@ internal sealed class RunningGateway : IAsyncDisposable
     public static Task<RunningGateway> StartAsync(string configDir, params string[] extraArgs)
         => LaunchAsync(["--config-dir", configDir, .. Ports.SiloArgs(), .. extraArgs]);
 
-    /// <summary>Starts the gateway with <paramref name="args"/> (plus a free API port and listeners on 127.0.0.1) and waits until /status answers.</summary>
-    public static async Task<RunningGateway> LaunchAsync(string[] args)
+    /// <summary>
+    /// Starts the gateway with <paramref name="args"/> (plus a free API port and listeners on 127.0.0.1) and waits until
+    /// /status answers (20 s unless <paramref name="startTimeout"/> says otherwise).
+    /// </summary>
+    public static async Task<RunningGateway> LaunchAsync(string[] args, TimeSpan? startTimeout = null)
     {
         var apiPort = Ports.Free();
         var gateway = new RunningGateway([.. args, "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"], apiPort);
         var started = await Eventually.TrueAsync(
             async () => gateway._run.IsCompleted || await gateway.StatusCodeAsync("/status") == HttpStatusCode.OK,
-            TimeSpan.FromSeconds(20));
+            startTimeout ?? TimeSpan.FromSeconds(20));
         if (!started || gateway._run.IsCompleted)
         {
-            var error = gateway._error.ToString();
-            await gateway.DisposeAsync();
-            throw new InvalidOperationException($"the gateway did not apply its first configuration: {error}");
+            // Stopped without the exit-code assertion of DisposeAsync, so that this message is the one reported.
+            await gateway._stop.CancelAsync();
+            var exit = await gateway._run.WaitAsync(TimeSpan.FromSeconds(30));
+            gateway.Http.Dispose();
+            throw new InvalidOperationException(
+                $"the gateway did not apply its first configuration within {startTimeout ?? TimeSpan.FromSeconds(20)} (exit code {exit}): {gateway._error}");
         }
 
         return gateway;

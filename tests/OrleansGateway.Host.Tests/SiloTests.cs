@@ -176,9 +176,10 @@ public sealed class StorageTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal("two", await RoundTripAsync(established, "two"));
         Assert.Equal("new", await Traffic.EchoAsync(port, "new"));
 
-        // A new core reactivates the grains from Table storage; the edge reconnects and is ready again.
+        // A new core reactivates the grains from Table storage; the edge reconnects and is ready again. Its first
+        // answer can wait until the membership table declares the killed core dead, hence the longer start limit.
         await using var replacement = await RunningGateway.LaunchAsync([.. azureCluster, "--role", "core",
-            "--silo-port", $"{Ports.Free()}", "--gateway-port", $"{Ports.Free()}"]);
+            "--silo-port", $"{Ports.Free()}", "--gateway-port", $"{Ports.Free()}"], TimeSpan.FromSeconds(90));
         Assert.True(await Eventually.TrueAsync(async () => (await edge.ReadyzAsync())?.Code == HttpStatusCode.OK, TimeSpan.FromSeconds(60)));
         Assert.Equal("three", await RoundTripAsync(established, "three"));
     }
