@@ -103,12 +103,28 @@ internal static class TestCertificates
 
 internal static class Ports
 {
-    /// <summary>A port free right now on loopback (the OS picks it; the small race with other processes is accepted).</summary>
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A port free right now on loopback and never handed out before in this test run: the OS may give the same
+    /// ephemeral port twice in a row (a silo port equal to its gateway port, or two tests on one port). The small race
+    /// with other processes is accepted.
+    /// </summary>
     public static int Free()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     /// <summary>A single-process silo on memory storage and free silo and gateway ports, so tests run side by side.</summary>

@@ -31,7 +31,12 @@ public static class GatewayCompiler
         var resolvers = ResolverCatalog.Build(OfType<ResolverResource>(accepted));
         var listeners = ListenerCatalog.Build(OfType<ListenerResource>(accepted));
 
-        var mappings = new MappingCompiler(options, module, resolvers, contexts, secrets, listeners, new TerminationLookup(hosts, contexts, secrets));
+        var discardedTlsSources = entries
+            .Where(e => e.State == ResourceState.Discarded && e.Resource is HostResource or TlsContextResource)
+            .Select(e => e.Resource)
+            .ToList();
+        var mappings = new MappingCompiler(options, module, resolvers, contexts, secrets, listeners,
+            new TerminationLookup(hosts, contexts, secrets, discardedTlsSources));
         var candidates = OfType<TcpMapping>(accepted).Select(mappings.Compile).OfType<MappingCandidate>().ToList();
         var groups = CanaryGroups.Build(candidates);
         var plan = new GatewayPlan(input.AmbassadorId, ListenerAssembler.Build(groups, listeners));

@@ -10,7 +10,9 @@ internal sealed record TerminationResult(TlsTermination Termination, ImmutableAr
 /// glob, most specific Host wins, not Emissary's ASCII order), then the first TLSContext whose <c>hosts</c>
 /// holds the exact string. Results are cached per host: every member of a canary group asks the same question.
 /// </summary>
-internal sealed class TerminationLookup(HostCatalog hosts, TlsContextCatalog contexts, SecretCatalog secrets)
+/// <param name="discarded">Hosts and TLSContexts that were Discarded: when one of them would have served the host, the
+/// mapping's message names it instead of saying that nothing provides a certificate.</param>
+internal sealed class TerminationLookup(HostCatalog hosts, TlsContextCatalog contexts, SecretCatalog secrets, IReadOnlyList<Resource> discarded)
 {
     private readonly Dictionary<string, (TerminationResult? Result, string? Error, ResourceRef? Related)> _cache = new(StringComparer.Ordinal);
 
@@ -66,10 +68,25 @@ internal sealed class TerminationLookup(HostCatalog hosts, TlsContextCatalog con
             return null;
         }
 
+        if (discarded.FirstOrDefault(r => WouldServe(r, host)) is { } broken)
+        {
+            related = broken.Ref;
+            error = $"{broken.Ref} would provide the certificate for host {host}, but it is itself discarded (its status says why). " +
+                "Fix it, or provide the certificate with another Host or TLSContext.";
+            return null;
+        }
+
         error = $"no Host or TLSContext provides a certificate for host {host}; add a Host with hostname {host} and a tlsSecret, " +
             $"or a TLSContext with hosts: [{host}] and a secret.";
         return null;
     }
+
+    private static bool WouldServe(Resource resource, string host) => resource switch
+    {
+        HostResource h => (h.TlsSecretName is not null || h.TlsContextName is not null) && HostGlob.Matches((h.Hostname ?? "*").ToLowerInvariant(), host),
+        TlsContextResource c => !c.Hosts.IsDefault && c.Hosts.Any(x => string.Equals(x, host, StringComparison.OrdinalIgnoreCase)),
+        _ => false,
+    };
 
     private TerminationResult Build(ResourceRef source, SecretRef certificate, TlsSettings settings, List<ResourceRef> refs)
     {

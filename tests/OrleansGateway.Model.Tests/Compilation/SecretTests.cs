@@ -28,7 +28,7 @@ public sealed class SecretTests
         if (expected is null)
         {
             result.AssertDiscarded(ctx, "found no certificate in Secret");
-            result.AssertDiscarded(m, "no Host or TLSContext provides a certificate");
+            result.AssertDiscarded(m, $"{ctx.Ref} would provide the certificate for host db.example.com, but it is itself discarded");
             return;
         }
 

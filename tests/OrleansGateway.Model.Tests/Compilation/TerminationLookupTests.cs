@@ -152,7 +152,7 @@ public sealed class TerminationLookupTests
         var result = Res.Compile(ctx, m, Res.TlsSecret("cert"));
 
         result.AssertDiscarded(ctx, "cert_required is true but there is no ca_secret");
-        result.AssertDiscarded(m, "no Host or TLSContext provides a certificate");
+        result.AssertDiscarded(m, $"{ctx.Ref} would provide the certificate for host db.example.com, but it is itself discarded");
     }
 
     [Theory]
@@ -166,7 +166,7 @@ public sealed class TerminationLookupTests
         var result = Res.Compile(ctx, m, Res.TlsSecret("cert"));
 
         result.AssertDiscarded(ctx, message);
-        result.AssertDiscarded(m, "no Host or TLSContext provides a certificate");
+        result.AssertDiscarded(m, $"{ctx.Ref} would provide the certificate for host db.example.com, but it is itself discarded");
     }
 
     [Fact]
@@ -211,7 +211,7 @@ public sealed class TerminationLookupTests
         var result = Res.Compile(host, m, Res.Ctx("nosecret", null), Res.Ctx("broken", "missing"), Res.TlsSecret("cert"));
 
         result.AssertDiscarded(host, message);
-        result.AssertDiscarded(m, "no Host or TLSContext provides a certificate for host db.example.com");
+        result.AssertDiscarded(m, $"{host.Ref} would provide the certificate for host db.example.com, but it is itself discarded");
     }
 
     [Theory]
