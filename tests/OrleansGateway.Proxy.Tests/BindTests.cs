@@ -49,10 +49,7 @@ public sealed class BindTests
         }
 
         await using var upstream = TestUpstream.Echo();
-        var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        probe.Dispose();
+        var port = Net.FreePort();
         await using var proxy = new ProxyHarness();
 
         await proxy.ApplyBoundAsync(Plan(Cleartext(new ListenerEndpoint("::", port), Route(Upstream(upstream.EndPoint)))));
@@ -66,10 +63,7 @@ public sealed class BindTests
     public async Task A_listener_moved_from_the_wildcard_address_to_one_address_rebinds_the_same_port()
     {
         await using var upstream = TestUpstream.Echo();
-        var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        probe.Dispose();
+        var port = Net.FreePort();
         await using var proxy = new ProxyHarness();
         await proxy.ApplyBoundAsync(Plan(Cleartext(new ListenerEndpoint("0.0.0.0", port), Route(Upstream(upstream.EndPoint)))));
 
@@ -85,10 +79,7 @@ public sealed class BindTests
     public async Task A_wildcard_listener_and_a_specific_one_on_the_same_port_name_each_other()
     {
         await using var upstream = TestUpstream.Echo();
-        var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        probe.Dispose();
+        var port = Net.FreePort();
         await using var proxy = new ProxyHarness();
 
         var result = await proxy.ApplyAsync(Plan(

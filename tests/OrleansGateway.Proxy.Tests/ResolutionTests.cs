@@ -89,7 +89,7 @@ public sealed class ResolutionTests
     [Fact]
     public async Task A_refused_upstream_closes_the_client_and_is_counted()
     {
-        var port = FreePort();
+        var port = Net.FreePort();
         await using var proxy = new ProxyHarness();
         var listener = Loopback();
         await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(new IPEndPoint(IPAddress.Loopback, port), "refused")))));
@@ -98,13 +98,6 @@ public sealed class ResolutionTests
 
         Assert.Equal("eof", await Net.ObserveEndAsync(client));
         await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=UpstreamRefused") == 1, "refusal counted");
-    }
-
-    private static int FreePort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
     /// <summary>Resolves every name to the given addresses, in that order; none: the name does not exist.</summary>

@@ -7,6 +7,14 @@ internal static class Net
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
+    /// <summary>A loopback port that is free right now (nothing listens on it once this returns).</summary>
+    public static int FreePort()
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
     public static async Task<Socket> ConnectAsync(IPEndPoint endPoint)
     {
         var s = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
