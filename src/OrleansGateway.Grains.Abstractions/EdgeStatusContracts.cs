@@ -1,0 +1,39 @@
+using System.Collections.Immutable;
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Grains;
+
+/// <summary>One listener as one edge serves it.</summary>
+/// <param name="ActiveConnections">Open client connections on this listener, by tenant (the tenant of the route taken).</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.EdgeListenerState")]
+public sealed record EdgeListenerState(
+    [property: Id(0)] ListenerEndpoint Endpoint,
+    [property: Id(1)] bool Bound,
+    [property: Id(2)] string? Error,
+    [property: Id(3)] ImmutableDictionary<string, int> ActiveConnections);
+
+/// <summary>What one edge silo reports about its data plane, periodically and after each change.</summary>
+/// <param name="Edge">The edge's name (its silo address).</param>
+/// <param name="RefusedConnections">Connections refused because the tenant was at its concurrent-connection quota,
+/// by tenant, since the edge started.</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.EdgeReport")]
+public sealed record EdgeReport(
+    [property: Id(0)] string Edge,
+    [property: Id(1)] DateTimeOffset ReportedAt,
+    [property: Id(2)] ImmutableArray<EdgeListenerState> Listeners,
+    [property: Id(3)] ImmutableDictionary<string, long> RefusedConnections);
+
+/// <summary>
+/// The latest report of every live edge of one ambassador id (key). Not persisted: edges report again after a
+/// restart, and a report older than a few report intervals counts as a gone edge and is dropped.
+/// </summary>
+[Alias("OrleansGateway.IEdgeStatusGrain")]
+public interface IEdgeStatusGrain : IGrainWithStringKey
+{
+    [Alias("Report")]
+    Task ReportAsync(EdgeReport report);
+
+    /// <summary>The reports of edges that reported recently, by edge name.</summary>
+    [Alias("Get")]
+    Task<ImmutableArray<EdgeReport>> GetAsync();
+}
