@@ -22,7 +22,7 @@ public sealed class ConnectionLimitFlowTests(GatewayClusterFixture fixture)
 
             await grain.SetQuotaAsync(new TenantQuota(MaxConcurrentConnections: 3));
             var limited = await Eventually.Get(() => Task.FromResult(edge.Current),
-                s => s!.Plan.ConnectionLimits.GetValueOrDefault(tenant) == 3, what: "the limit in the edge's plan");
+                s => s is not null && s.Plan.ConnectionLimits.GetValueOrDefault(tenant) == 3, what: "the limit in the edge's plan");
             Assert.Contains(limited!.Plan.Listeners, l => l.Endpoint.Port == 18700);
 
             var limits = (await fixture.Silo(1).GetDirectoryGrain(GatewayClusterFixture.AmbassadorId).GetAsync()).ConnectionLimits;
@@ -30,11 +30,11 @@ public sealed class ConnectionLimitFlowTests(GatewayClusterFixture fixture)
 
             await grain.SetQuotaAsync(new TenantQuota(MaxConcurrentConnections: 0));
             await Eventually.Get(() => Task.FromResult(edge.Current),
-                s => s!.Plan.ConnectionLimits.TryGetValue(tenant, out var l) && l == 0, what: "the lowered limit");
+                s => s is not null && s.Plan.ConnectionLimits.TryGetValue(tenant, out var l) && l == 0, what: "the lowered limit");
 
             await grain.SetQuotaAsync(TenantQuota.Unlimited);
             await Eventually.Get(() => Task.FromResult(edge.Current),
-                s => !s!.Plan.ConnectionLimits.ContainsKey(tenant), what: "the limit removed");
+                s => s is not null && !s.Plan.ConnectionLimits.ContainsKey(tenant), what: "the limit removed");
         }
     }
 
