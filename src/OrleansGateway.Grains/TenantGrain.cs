@@ -98,7 +98,16 @@ public sealed partial class TenantGrain(
     {
         var tenant = Tenant;
         var ambassadorId = options.Value.AmbassadorId;
-        var compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value);
+        TenantCompilation compiled;
+        if (mode == ApplyMode.PerResource)
+        {
+            (compiled, next) = LastGoodGroups.Compile(tenant, next, state.State.Resources, state.State.Quota, options.Value);
+        }
+        else
+        {
+            compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value);
+        }
+
         var claims = compiled.Plan.Listeners.ToDictionary(l => ListenerKey.For(ambassadorId, l.Endpoint), l => l);
         var releases = state.State.Claimed.Where(k => !claims.ContainsKey(k)).ToList();
         var strict = mode == ApplyMode.Strict;

@@ -1,0 +1,92 @@
+using System.Collections.Immutable;
+using OrleansGateway.Model;
+
+namespace OrleansGateway.Grains;
+
+/// <summary>
+/// Section 17: "a weight &gt; 100 or a total &gt; 100 rejects the group's apply with a clear error (the last good routing
+/// stays)". Strict applies get this for free (the whole change is refused). For <see cref="ApplyMode.PerResource"/>
+/// sources, which cannot be refused, a canary group whose new weights cannot be used keeps serving what it served:
+/// each of its members with an Accepted stored version is compiled (and stored) as that version, with a message that
+/// the new version was refused; a member without one (new, or not served before) stays Discarded.
+/// </summary>
+internal static class LastGoodGroups
+{
+    /// <summary>The compiler's code for a group whose weights cannot be used.</summary>
+    public const string WeightsCode = "group.weights";
+
+    /// <summary>
+    /// Compiles <paramref name="next"/>; when a canary group's weights are refused, compiles again with the last
+    /// accepted versions of its members. Returns the compilation and the resources to store (the served versions).
+    /// </summary>
+    public static (TenantCompilation Compiled, Dictionary<ResourceRef, (Resource Resource, string Source)> Stored) Compile(
+        string tenant,
+        Dictionary<ResourceRef, (Resource Resource, string Source)> next,
+        ImmutableArray<TenantResource> previous,
+        TenantQuota quota,
+        ControlPlaneOptions options)
+    {
+        var first = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], quota, options);
+        var refusals = first.Diagnostics
+            .Where(d => d.Code == WeightsCode && d.Resource is not null && next.ContainsKey(d.Resource))
+            .ToLookup(d => d.Resource!);
+        if (refusals.Count == 0)
+        {
+            return (first, next);
+        }
+
+        var lastGood = previous
+            .Where(r => r.Status.State == ResourceState.Accepted && r.Resource is TcpMapping && refusals.Contains(r.Resource.Ref))
+            .ToDictionary(r => r.Resource.Ref, r => r.Resource);
+        if (lastGood.Count == 0)
+        {
+            return (first, next);
+        }
+
+        // Members with a last good version are served as it; the others (new in the group, or never served) are left
+        // out, so that they cannot make the restored group's weights bad again. They stay Discarded as compiled first.
+        var stored = new Dictionary<ResourceRef, (Resource Resource, string Source)>(next);
+        var served = new List<Resource>();
+        foreach (var (reference, entry) in next)
+        {
+            if (!refusals.Contains(reference))
+            {
+                served.Add(entry.Resource);
+            }
+            else if (lastGood.TryGetValue(reference, out var good))
+            {
+                served.Add(good);
+                stored[reference] = (good, entry.Source);
+            }
+        }
+
+        var second = TenantCompilation.Compile(tenant, served, quota, options);
+        var byRef = second.Statuses.ToDictionary(s => s.Resource);
+        var diagnostics = second.Diagnostics.ToBuilder();
+        var statuses = first.Statuses.Select(s =>
+        {
+            if (!lastGood.ContainsKey(s.Resource))
+            {
+                // Left out of the second compile (a refused member without a last good version): as compiled first.
+                return refusals.Contains(s.Resource) ? s : byRef[s.Resource];
+            }
+
+            var kept = byRef[s.Resource];
+            if (kept.State != ResourceState.Accepted)
+            {
+                return kept;
+            }
+
+            var why = refusals[s.Resource].First().Message;
+            var prefix = $"{s.Resource} discarded: ";
+            var reason = why.StartsWith(prefix, StringComparison.Ordinal) ? why[prefix.Length..] : why;
+            var message = $"{s.Resource}: its new version is refused and its last accepted version stays served: {reason}";
+            diagnostics.Add(new Diagnostic(Severity.Error, WeightsCode, message, s.Resource, s.Source, "spec.weight"));
+            return kept with { Messages = [.. kept.Messages, message] };
+        });
+
+        // Refused members without a last good version keep the diagnostics of the first compile.
+        diagnostics.AddRange(first.Diagnostics.Where(d => d.Resource is not null && refusals.Contains(d.Resource) && !lastGood.ContainsKey(d.Resource)));
+        return (new TenantCompilation(second.Plan, [.. statuses], diagnostics.ToImmutable()), stored);
+    }
+}
