@@ -10,16 +10,19 @@ namespace OrleansGateway.Grains;
 /// each of its members with an Accepted stored version is compiled (and stored) as that version, with a message that
 /// the new version was refused; a member without one (new, or not served before) stays Discarded.
 /// </summary>
-internal static class LastGoodGroups
+public static class LastGoodGroups
 {
     /// <summary>The compiler's code for a group whose weights cannot be used.</summary>
     public const string WeightsCode = "group.weights";
+
+    /// <summary>In the status of a member kept at its last accepted version (reporters look for it).</summary>
+    public const string KeptMarker = "its new version is refused and its last accepted version stays served";
 
     /// <summary>
     /// Compiles <paramref name="next"/>; when a canary group's weights are refused, compiles again with the last
     /// accepted versions of its members. Returns the compilation and the resources to store (the served versions).
     /// </summary>
-    public static (TenantCompilation Compiled, Dictionary<ResourceRef, (Resource Resource, string Source)> Stored) Compile(
+    internal static (TenantCompilation Compiled, Dictionary<ResourceRef, (Resource Resource, string Source)> Stored) Compile(
         string tenant,
         Dictionary<ResourceRef, (Resource Resource, string Source)> next,
         ImmutableArray<TenantResource> previous,
@@ -80,7 +83,7 @@ internal static class LastGoodGroups
             var why = refusals[s.Resource].First().Message;
             var prefix = $"{s.Resource} discarded: ";
             var reason = why.StartsWith(prefix, StringComparison.Ordinal) ? why[prefix.Length..] : why;
-            var message = $"{s.Resource}: its new version is refused and its last accepted version stays served: {reason}";
+            var message = $"{s.Resource}: {KeptMarker}: {reason}";
             diagnostics.Add(new Diagnostic(Severity.Error, WeightsCode, message, s.Resource, s.Source, "spec.weight"));
             return kept with { Messages = [.. kept.Messages, message] };
         });

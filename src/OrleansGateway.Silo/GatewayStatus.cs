@@ -111,8 +111,16 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
     /// <summary>
     /// The stored statuses (bind results folded in) in the order of the files. A resource the offline evaluation
     /// Discards (a Secret whose certificate cannot be read, and what needs it) keeps the offline status: that is why
-    /// it does not work, and the data plane's complaints about it (no certificate) only repeat it.
+    /// it does not work, and the data plane's complaints about it (no certificate) only repeat it. The exception is a
+    /// canary member kept at its last accepted version (<see cref="IsKeptLastGood"/>).
     /// </summary>
+    /// <summary>
+    /// A canary member whose new weights the grain refused but whose last accepted version it still serves: the
+    /// offline evaluation only sees the new version (Discarded), the grain knows what is served.
+    /// </summary>
+    private static bool IsKeptLastGood(ResourceStatus grain) =>
+        grain.State == ResourceState.Accepted && grain.Messages.Any(m => m.Contains(LastGoodGroups.KeptMarker, StringComparison.Ordinal));
+
     private static ImmutableArray<ResourceStatus> Merge(ImmutableArray<ResourceStatus> grainStatuses, ConfigTenant? local)
     {
         if (local is null)
@@ -125,7 +133,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
         var merged = offline.Select(s =>
         {
             var grain = stored[s.Resource];
-            return s.State == ResourceState.Discarded && grain.State != ResourceState.Discarded
+            return s.State == ResourceState.Discarded && grain.State != ResourceState.Discarded && !IsKeptLastGood(grain)
                 ? s
                 : grain with { Messages = [.. s.Messages.Concat(grain.Messages).Distinct()], Source = s.Source ?? grain.Source };
         });
