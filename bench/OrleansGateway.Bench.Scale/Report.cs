@@ -19,6 +19,7 @@ internal sealed class Report(BenchOptions options)
             N(first.SniRoutes),
             Ms(samples.Select(s => s.Load)),
             Ms(samples.Select(s => s.Compile)) + " (max " + F(samples.Max(s => s.Compile).TotalMilliseconds) + ")",
+            Ms(samples.Select(s => s.CompileCpu)),
             Ms(samples.Select(s => s.Apply)),
             Ms(samples.Select(s => s.Recompile)),
             Ms(samples.Select(s => s.Reapply)),
@@ -43,12 +44,13 @@ internal sealed class Report(BenchOptions options)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"Median of {options.Runs} run(s); {options.Connections} connections open through each re-apply. Times in ms.");
+            $"Median of {options.Runs} run(s); {options.Connections} connections open through each re-apply. Times in ms. " +
+            $"Load average at the end: {LoadAverage()}.");
         if (_dataPlane.Count > 0)
         {
             text.AppendLine()
-                .AppendLine("| workload | mappings | listeners | SNI routes | load | compile | apply | re-compile (1 changed) | re-apply | apply → changed route serves | connections dropped |")
-                .AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                .AppendLine("| workload | mappings | listeners | SNI routes | load | compile | compile CPU | apply | re-compile (1 changed) | re-apply | apply → changed route serves | connections dropped |")
+                .AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             _dataPlane.ForEach(r => text.AppendLine(r));
         }
 
@@ -62,6 +64,9 @@ internal sealed class Report(BenchOptions options)
 
         return text.ToString();
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     private static string Row(params string[] cells) => "| " + string.Join(" | ", cells) + " |";
 
