@@ -13,12 +13,15 @@ namespace OrleansGateway.Proxy;
 /// </summary>
 internal sealed class ListenerSnapshot
 {
-    private ListenerSnapshot(ListenerPlan plan, SniRouter router, RouteEntry? catchAll, ImmutableArray<string> warnings)
+    private readonly CertificateUse[] _certificates;
+
+    private ListenerSnapshot(ListenerPlan plan, SniRouter router, RouteEntry? catchAll, ImmutableArray<string> warnings, CertificateUse[] certificates)
     {
         Plan = plan;
         Router = router;
         CatchAll = catchAll;
         Warnings = warnings;
+        _certificates = certificates;
         Tags = ProxyMetrics.Tags(Label, null);
     }
 
@@ -53,7 +56,70 @@ internal sealed class ListenerSnapshot
         }
 
         var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings);
-        return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable());
+        return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable(), CertificateUse.Of(plan, certificates));
+    }
+
+    /// <summary>
+    /// True when building <paramref name="plan"/> with <paramref name="certificates"/> would give this snapshot again:
+    /// the very same plan object (an edge keeps the objects of listeners whose slice did not change) and the same
+    /// certificate objects for every Secret it uses. Checking costs one lookup per distinct Secret, not per route,
+    /// so an apply that changes one listener of thousands does not rebuild (or re-read certificates for) the others.
+    /// </summary>
+    public bool IsCurrentFor(ListenerPlan plan, ICertificateProvider certificates)
+    {
+        if (!ReferenceEquals(plan, Plan))
+        {
+            return false;
+        }
+
+        foreach (var use in _certificates)
+        {
+            if (!use.Matches(certificates))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>The certificate objects a snapshot's TLS options were built from, for one Secret.</summary>
+internal readonly record struct CertificateUse(SecretRef Secret, object? Certificate, object? Ca)
+{
+    public bool Matches(ICertificateProvider certificates) =>
+        ReferenceEquals(certificates.GetCertificate(Secret), Certificate) && ReferenceEquals(certificates.GetCaCertificates(Secret), Ca);
+
+    /// <summary>Every Secret a plan's terminations and originations name (certificate and CA), each once.</summary>
+    public static CertificateUse[] Of(ListenerPlan plan, ICertificateProvider certificates)
+    {
+        var secrets = new HashSet<SecretRef>();
+        foreach (var sni in plan.SniRoutes)
+        {
+            secrets.Add(sni.Termination.Certificate);
+            if (sni.Termination.ClientCa is { } ca)
+            {
+                secrets.Add(ca);
+            }
+        }
+
+        foreach (var route in plan.SniRoutes.Select(r => r.Route).Append(plan.CatchAll))
+        {
+            foreach (var origination in route?.Upstreams.Select(u => u.Origination) ?? [])
+            {
+                if (origination?.ClientCertificate is { } client)
+                {
+                    secrets.Add(client);
+                }
+
+                if (origination?.TrustedCa is { } trusted)
+                {
+                    secrets.Add(trusted);
+                }
+            }
+        }
+
+        return [.. secrets.Select(s => new CertificateUse(s, certificates.GetCertificate(s), certificates.GetCaCertificates(s)))];
     }
 }
 

@@ -29,8 +29,8 @@ internal static partial class ProxyLog
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Listener on {Endpoint}: {Warning}")]
     public static partial void RouteWarning(ILogger logger, string endpoint, string warning);
 
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Plan generation {Generation} applied: {Bound} listeners bound, {Failed} failed, {Removed} removed")]
-    public static partial void Applied(ILogger logger, long generation, int bound, int failed, int removed);
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Plan generation {Generation} applied: {Bound} listeners bound, {Failed} failed, {Removed} removed, {Unchanged} unchanged")]
+    public static partial void Applied(ILogger logger, long generation, int bound, int failed, int removed, int unchanged);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "Connection from {Client} on {Endpoint}: {Reason}: {Detail}")]
     public static partial void ConnectionProblem(ILogger logger, string client, string endpoint, CloseReason reason, string detail);

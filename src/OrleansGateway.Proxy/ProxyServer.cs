@@ -57,7 +57,11 @@ public sealed class ProxyServer : IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             var generation = Interlocked.Increment(ref _generation);
             var results = ImmutableArray.CreateBuilder<ListenerBindResult>(plan.Listeners.Length);
-            var next = new Dictionary<ListenerEndpoint, ProxyListener>();
+            var next = new Dictionary<ListenerEndpoint, ProxyListener>(plan.Listeners.Length);
+
+            // Bound listeners of this apply by port, so the wildcard check looks at one port's listeners, not all of
+            // them: binding thousands of ports stays linear.
+            var byPort = new Dictionary<int, List<(ListenerEndpoint Endpoint, ProxyListener Listener)>>();
 
             // Removed listeners release their ports first: a new listener may need the same port on another
             // address (0.0.0.0:8080 replaced by 127.0.0.1:8080 would otherwise fail with "in use").
@@ -74,6 +78,7 @@ public sealed class ProxyServer : IAsyncDisposable
                 }
             }
 
+            var unchanged = 0;
             foreach (var listenerPlan in plan.Listeners)
             {
                 var endpoint = listenerPlan.Endpoint;
@@ -84,21 +89,28 @@ public sealed class ProxyServer : IAsyncDisposable
                     continue;
                 }
 
-                var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers);
-                foreach (var warning in snapshot.Warnings)
-                {
-                    ProxyLog.RouteWarning(_runtime.Log, endpoint.ToString(), warning);
-                }
-
                 if (_listeners.TryGetValue(endpoint, out var existing))
                 {
-                    existing.Swap(snapshot);
-                    next[endpoint] = existing;
-                    results.Add(new ListenerBindResult(endpoint, true, null, listenerPlan.Resources) { Warnings = snapshot.Warnings });
+                    // Same socket either way: an established connection keeps the snapshot it was accepted with.
+                    // The snapshot is rebuilt only when the listener's plan or certificates changed.
+                    var current = existing.Current;
+                    if (current.IsCurrentFor(listenerPlan, certificates))
+                    {
+                        unchanged++;
+                    }
+                    else
+                    {
+                        current = Build(listenerPlan, certificates);
+                        existing.Swap(current);
+                    }
+
+                    Add(endpoint, existing);
+                    results.Add(new ListenerBindResult(endpoint, true, null, listenerPlan.Resources) { Warnings = current.Warnings });
                     continue;
                 }
 
-                var error = WildcardConflict(endpoint, next);
+                var snapshot = Build(listenerPlan, certificates);
+                var error = WildcardConflict(endpoint, byPort);
                 var bound = error is null ? ProxyListener.TryBind(snapshot, _runtime, out error) : null;
                 if (bound is null)
                 {
@@ -109,20 +121,42 @@ public sealed class ProxyServer : IAsyncDisposable
 
                 bound.Start();
                 ProxyLog.Listening(_runtime.Log, bound.LocalEndPoint.ToString(), listenerPlan.Name);
-                next[endpoint] = bound;
+                Add(endpoint, bound);
                 results.Add(new ListenerBindResult(endpoint, true, null, listenerPlan.Resources) { Warnings = snapshot.Warnings });
             }
 
             Volatile.Write(ref _listeners, next);
             var result = new ApplyResult(generation, results.ToImmutable());
             Volatile.Write(ref _lastApply, result);
-            ProxyLog.Applied(_runtime.Log, generation, result.Listeners.Count(l => l.Bound), result.Failed.Count(), removed);
+            ProxyLog.Applied(_runtime.Log, generation, result.Listeners.Count(l => l.Bound), result.Failed.Count(), removed, unchanged);
             return result;
+
+            void Add(ListenerEndpoint endpoint, ProxyListener listener)
+            {
+                next[endpoint] = listener;
+                if (!byPort.TryGetValue(endpoint.Port, out var onPort))
+                {
+                    byPort[endpoint.Port] = onPort = [];
+                }
+
+                onPort.Add((endpoint, listener));
+            }
         }
         finally
         {
             _applyGate.Release();
         }
+    }
+
+    private ListenerSnapshot Build(ListenerPlan listenerPlan, ICertificateProvider certificates)
+    {
+        var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers);
+        foreach (var warning in snapshot.Warnings)
+        {
+            ProxyLog.RouteWarning(_runtime.Log, listenerPlan.Endpoint.ToString(), warning);
+        }
+
+        return snapshot;
     }
 
     /// <summary>The last applied bind results (for /readyz and status views).</summary>
@@ -190,16 +224,16 @@ public sealed class ProxyServer : IAsyncDisposable
     /// A wildcard address (0.0.0.0, ::) takes the port on every address, so another listener of the same plan on
     /// that port cannot bind; say so instead of blaming "another process".
     /// </summary>
-    private static string? WildcardConflict(ListenerEndpoint endpoint, Dictionary<ListenerEndpoint, ProxyListener> bound)
+    private static string? WildcardConflict(ListenerEndpoint endpoint, Dictionary<int, List<(ListenerEndpoint Endpoint, ProxyListener Listener)>> byPort)
     {
-        if (endpoint.Port == 0 || !IPAddress.TryParse(endpoint.Address, out var address))
+        if (endpoint.Port == 0 || !byPort.TryGetValue(endpoint.Port, out var onPort) || !IPAddress.TryParse(endpoint.Address, out var address))
         {
             return null;
         }
 
-        foreach (var (other, listener) in bound)
+        foreach (var (other, listener) in onPort)
         {
-            if (other.Port == endpoint.Port && IPAddress.TryParse(other.Address, out var otherAddress)
+            if (IPAddress.TryParse(other.Address, out var otherAddress)
                 && (Covers(otherAddress, address) || Covers(address, otherAddress)))
             {
                 return $"{endpoint} conflicts with listener '{listener.Current.Plan.Name}' on {other}: a wildcard address takes port {endpoint.Port} on every address; use one listener for the port, or different ports";

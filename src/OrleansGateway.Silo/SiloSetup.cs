@@ -42,16 +42,22 @@ internal static class SiloSetup
         {
             if (cluster.Storage == StorageKind.Memory)
             {
-                silo.AddMemoryGrainStorage(GatewayStorage.Name);
+                // Orleans' serializer here too: the memory provider also defaults to Json.NET, and a deactivated
+                // grain could not read its state back (see below).
+                silo.AddMemoryGrainStorage(GatewayStorage.Name, options => options.Configure<Serializer>((o, serializer) =>
+                    o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
             }
             else
             {
                 // Orleans' own serializer, not the provider's default Json.NET one: that one writes immutable
                 // collections it cannot read back, and the Model records go through AddGatewayModelSerializer either way.
+                // Compressed: a tenant with thousands of mappings is several MB serialized, over one table entity's
+                // 1 MiB (docs/control-plane.md, "State size").
                 silo.AddAzureTableGrainStorage(GatewayStorage.Name, options => options.Configure<Serializer>((o, serializer) =>
                 {
                     o.TableServiceClient = new TableServiceClient(cluster.ConnectionString);
-                    o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+                    o.GrainStorageSerializer = new CompressedGrainStorageSerializer(
+                        new OrleansGrainStorageSerializer(serializer), CompressedGrainStorageSerializer.AzureTableMaxStateBytes);
                 }));
             }
         }
