@@ -134,6 +134,14 @@ public sealed partial class TenantGrain(
         state.State.Claimed = [.. claims.Keys];
         state.State.Certificates = certificates;
         await state.WriteStateAsync();
+
+        // A tenant fed by a source other than the API (the config directory) is listed from its first stored change.
+        // An empty tenant is not registered again, so that the API's tenant delete (resources first) stays deleted.
+        if (!state.State.Resources.IsEmpty)
+        {
+            await GrainFactory.GetTenantRegistry().EnsureAsync(tenant);
+        }
+
         LogApplied(logger, tenant, state.State.Version, claims.Count, releases.Count);
         return new ApplyOutcome(true, finalStatuses, finalDiagnostics, state.State.Version);
     }
