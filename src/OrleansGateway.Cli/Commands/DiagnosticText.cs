@@ -6,7 +6,18 @@ namespace OrleansGateway.Cli.Commands;
 internal static class DiagnosticText
 {
     /// <summary><c>error: file: document N (line L): Kind 'name' (namespace ns): field: message</c>, leaving out what is unknown.</summary>
-    public static string Line(DiagnosticReport d) => $"{d.Severity}: {Where(d)}{Resource(d.Resource)}{(d.Field is null ? "" : $"{d.Field}: ")}{d.Message}";
+    /// <remarks>
+    /// The model's <c>Diagnostic.ToString</c> form. A compiler message already starts with its resource and field
+    /// (<c>TCPMapping 'b' (namespace default) discarded: spec.port: ...</c>); those are not said twice.
+    /// </remarks>
+    public static string Line(DiagnosticReport d)
+    {
+        var resource = Resource(d.Resource);
+        var what = resource.Length > 0 && d.Message.StartsWith(resource[..^2], StringComparison.Ordinal)
+            ? ""
+            : $"{resource}{(d.Field is null ? "" : $"{d.Field}: ")}";
+        return $"{d.Severity}: {Where(d)}{what}{d.Message}";
+    }
 
     /// <summary><c>file: document N (line L): </c>, <c>file: </c> or nothing.</summary>
     public static string Where(DiagnosticReport d) =>
