@@ -9,6 +9,9 @@ internal static class ApiJson
     public static readonly JsonSerializerOptions Answers = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+
+        // Answers are application/json, never embedded in HTML: messages keep their quotes and <placeholders> readable.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>Request bodies: camelCase (case-insensitive), and a member the type does not have is an error.</summary>

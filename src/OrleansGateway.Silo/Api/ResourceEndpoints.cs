@@ -15,13 +15,13 @@ internal static class ResourceEndpoints
     {
         var tenant = api.MapGroup("/tenants/{tenant}").RequireAuthorization(ApiPolicies.Tenant).WithTags("resources (tenant)");
         tenant.MapPost("/resources", ApplyAsync).WithName("ApplyResources")
-            .Accepts<string>(ApiBody.Yaml[0], [.. ApiBody.Yaml.Skip(1), ApiBody.Json, ApiBody.Files])
+            .Body<string>([.. ApiBody.ApplyTypes])
             .Produces<OutcomeDto>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
         tenant.MapGet("/resources", ListAsync).WithName("ListResources").Produces<ImmutableArray<ResourceViewDto>>().ProducesProblem(404);
         tenant.MapGet("/resources/{kind}/{namespace}/{name}", GetAsync).WithName("GetResource").Produces<ResourceViewDto>().ProducesProblem(404);
         tenant.MapDelete("/resources/{kind}/{namespace}/{name}", DeleteOneAsync).WithName("DeleteResource")
             .Produces<OutcomeDto>().ProducesProblem(404).ProducesProblem(422);
-        tenant.MapPost("/resources/delete", DeleteManyAsync).WithName("DeleteResources").Accepts<DeleteResourcesRequest>(ApiBody.Json)
+        tenant.MapPost("/resources/delete", DeleteManyAsync).WithName("DeleteResources").Body<DeleteResourcesRequest>(ApiBody.Json)
             .Produces<OutcomeDto>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
         tenant.MapGet("/status", TenantStatus.GetAsync).WithName("TenantStatus").Produces<TenantStatusDto>().ProducesProblem(404);
     }

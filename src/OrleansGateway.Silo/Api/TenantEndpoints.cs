@@ -12,14 +12,14 @@ internal static partial class TenantEndpoints
     {
         var tenants = api.MapGroup("/tenants").RequireAuthorization(ApiPolicies.Admin).WithTags("tenants (admin)");
         tenants.MapGet("", ListAsync).WithName("ListTenants").Produces<ImmutableArray<TenantDto>>();
-        tenants.MapPost("", CreateAsync).WithName("CreateTenant").Accepts<CreateTenantRequest>(ApiBody.Json)
+        tenants.MapPost("", CreateAsync).WithName("CreateTenant").Body<CreateTenantRequest>(ApiBody.Json)
             .Produces<TenantDto>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409);
         tenants.MapGet("/{tenant}", GetAsync).WithName("GetTenant").Produces<TenantDto>().ProducesProblem(404);
-        tenants.MapPut("/{tenant}", UpdateAsync).WithName("UpdateTenant").Accepts<UpdateTenantRequest>(ApiBody.Json)
+        tenants.MapPut("/{tenant}", UpdateAsync).WithName("UpdateTenant").Body<UpdateTenantRequest>(ApiBody.Json)
             .Produces<TenantDto>().ProducesProblem(400).ProducesProblem(404);
         tenants.MapDelete("/{tenant}", DeleteAsync).WithName("DeleteTenant").Produces(StatusCodes.Status204NoContent).ProducesProblem(404);
         tenants.MapGet("/{tenant}/keys", ListKeysAsync).WithName("ListKeys").Produces<ImmutableArray<KeyDto>>().ProducesProblem(404);
-        tenants.MapPost("/{tenant}/keys", IssueKeyAsync).WithName("IssueKey").Accepts<IssueKeyRequest>(ApiBody.Json)
+        tenants.MapPost("/{tenant}/keys", IssueKeyAsync).WithName("IssueKey").Body<IssueKeyRequest>(ApiBody.Json)
             .Produces<IssuedKeyDto>(StatusCodes.Status201Created).ProducesProblem(404);
         tenants.MapDelete("/{tenant}/keys/{keyId}", RevokeKeyAsync).WithName("RevokeKey").Produces(StatusCodes.Status204NoContent).ProducesProblem(404);
     }
@@ -66,7 +66,8 @@ internal static partial class TenantEndpoints
         // the quota of the request replaces whatever it had.
         await grains.GetTenantGrain(name).SetQuotaAsync(quota);
         var entry = await grains.GetTenantRegistry().GetAsync(name);
-        return Results.Created($"/api/v1/tenants/{name}", await ViewAsync(grains, entry!));
+        request.HttpContext.Response.Headers.Location = $"/api/v1/tenants/{name}";
+        return Results.Json(await ViewAsync(grains, entry!), ApiJson.Answers, statusCode: StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> GetAsync(string tenant, IGrainFactory grains)

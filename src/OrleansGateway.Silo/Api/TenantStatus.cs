@@ -12,7 +12,7 @@ namespace OrleansGateway.Silo.Api;
 /// </summary>
 internal static partial class TenantStatus
 {
-    public static async Task<IResult> GetAsync(string tenant, ClaimsPrincipal user, IGrainFactory grains, GatewaySettings settings, ILogger<TenantStatusDto> logger)
+    public static async Task<IResult> GetAsync(string tenant, ClaimsPrincipal user, IGrainFactory grains, GatewaySettings settings, ILoggerFactory loggers)
     {
         if (!await ResourceEndpoints.ExistsAsync(user, tenant, grains))
         {
@@ -20,7 +20,7 @@ internal static partial class TenantStatus
         }
 
         var view = await grains.GetTenantGrain(tenant).GetAsync();
-        var reports = await EdgeReportsAsync(grains, settings.AmbassadorId, logger);
+        var reports = await EdgeReportsAsync(grains, settings.AmbassadorId, loggers.CreateLogger(typeof(TenantStatus)));
         return Results.Json(Compose(view, reports, settings), ApiJson.Answers);
     }
 
