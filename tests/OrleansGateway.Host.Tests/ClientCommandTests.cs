@@ -25,7 +25,9 @@ public sealed class ClientGatewayFixture : IAsyncLifetime
     {
         _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
         var keyFile = _config.Write(".admin-key", AdminKey + "\n");
-        _gateway = await RunningGateway.StartAsync(_config.Path, "--admin-key-file", keyFile);
+        // A generous start limit: on a loaded CI machine the first start (JIT, silo join) can pass the usual 20 s.
+        _gateway = await RunningGateway.LaunchAsync(
+            ["--config-dir", _config.Path, .. Ports.SiloArgs(), "--admin-key-file", keyFile], TimeSpan.FromSeconds(90));
     }
 
     public async Task DisposeAsync()
