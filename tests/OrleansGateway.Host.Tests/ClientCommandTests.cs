@@ -123,7 +123,9 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
         Assert.Contains("OGW_TOKEN", revoked.Error);
 
         Succeeds(Ogw(Admin, "tenants", "delete", "admin-flow"));
-        Assert.Equal(1, Ogw(Admin, "tenants", "get", "admin-flow").Exit);
+        var gone = Ogw(Admin, "tenants", "get", "admin-flow");
+        Assert.Equal(1, gone.Exit);
+        Assert.Contains("not found (404", gone.Error);
     }
 
     [Fact]
@@ -164,6 +166,12 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
         Succeeds(status);
         Assert.Matches($@"127\.0\.0\.1:{port}\s+tcp\s", status.Output);
         Assert.Contains("2 listener(s), 2 mapping(s)", status.Output);
+        var statusYaml = new YamlStream();
+        statusYaml.Load(new StringReader(Ogw(env, "status", "-o", "yaml").Output));
+        var listeners = (YamlSequenceNode)((YamlMappingNode)statusYaml.Documents[0].RootNode)["listeners"];
+        Assert.Equal(
+            new[] { $"{port}", $"{otherPort}" }.Order(),
+            listeners.Children.Select(l => ((YamlMappingNode)l)["port"].ToString()).Order());
         Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(port, "up") == "up", TimeSpan.FromSeconds(10)));
         Assert.Equal("through ogw", await Traffic.EchoAsync(port, "through ogw"));
 

@@ -180,7 +180,8 @@ internal sealed class ClientSession : IDisposable
                 ClientExitCodes.Unavailable, $"the gateway at {Settings.Server} failed ({status}{said}); try again, or see its log.", response);
         }
 
-        var text = new StringBuilder($"refused ({status}){said}.");
+        // "Refused" fits a request the server judged (400, 409, 422); a 404 only says something is not there.
+        var text = new StringBuilder(response.Status == HttpStatusCode.NotFound ? $"not found ({status}){said}." : $"refused ({status}){said}.");
         foreach (var diagnostic in problem.Diagnostics)
         {
             text.Append('\n').Append("  ").Append(DiagnosticText.Line(diagnostic));
