@@ -66,7 +66,12 @@ public static class Program
         builder.UseOrleans(silo =>
         {
             SiloSetup.Configure(silo, settings);
-            silo.AddDashboard();
+
+            // Only the admin may open the dashboard: without an admin key nobody could, and it costs seconds at start.
+            if (settings.AdminKey is not null)
+            {
+                silo.AddDashboard();
+            }
         });
         builder.AddManagementApi();
         var metrics = builder.Services.AddOpenTelemetry()

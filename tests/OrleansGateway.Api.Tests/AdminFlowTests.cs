@@ -5,7 +5,8 @@ using OrleansGateway.Api.Tests.Infrastructure;
 namespace OrleansGateway.Api.Tests;
 
 /// <summary>Tenants and keys with the admin key: docs/api.md "Tenants (admin)".</summary>
-public sealed class AdminFlowTests(ApiGateway gateway) : IClassFixture<ApiGateway>
+[Collection(GatewayCollection.Name)]
+public sealed class AdminFlowTests(ApiGateway gateway)
 {
     private const string Admin = ApiGateway.AdminKey;
 

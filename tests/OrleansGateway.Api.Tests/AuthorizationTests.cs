@@ -12,7 +12,8 @@ namespace OrleansGateway.Api.Tests;
 /// Every endpoint of the app (read from its EndpointDataSource, so a new one cannot be forgotten) with no key, a
 /// garbage key, a revoked key and another tenant's key: 401/403 and no change to either tenant.
 /// </summary>
-public sealed class AuthorizationTests(ApiGateway gateway) : IClassFixture<ApiGateway>
+[Collection(GatewayCollection.Name)]
+public sealed class AuthorizationTests(ApiGateway gateway)
 {
     private const string Victim = "victim";
     private const string Intruder = "intruder";

@@ -7,7 +7,8 @@ using OrleansGateway.Api.Tests.Infrastructure;
 namespace OrleansGateway.Api.Tests;
 
 /// <summary>Every bad body answers 4xx with a problem saying what to fix, and persists nothing: docs/api.md "Errors".</summary>
-public sealed class BadInputTests(ApiGateway gateway) : IClassFixture<ApiGateway>
+[Collection(GatewayCollection.Name)]
+public sealed class BadInputTests(ApiGateway gateway)
 {
     private const string Tenant = "bad";
     private const string Path = "/api/v1/tenants/bad/resources";

@@ -5,7 +5,8 @@ using OrleansGateway.Api.Tests.Infrastructure;
 
 namespace OrleansGateway.Api.Tests;
 
-public sealed class DashboardOpenApiAndLogTests(ApiGateway gateway) : IClassFixture<ApiGateway>
+[Collection(GatewayCollection.Name)]
+public sealed class DashboardOpenApiAndLogTests(ApiGateway gateway)
 {
     [Fact]
     public async Task Dashboard_is_for_the_admin_only()

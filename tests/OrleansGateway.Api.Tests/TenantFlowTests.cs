@@ -8,7 +8,8 @@ using OrleansGateway.Api.Tests.Infrastructure;
 namespace OrleansGateway.Api.Tests;
 
 /// <summary>A tenant's own key: apply, list, get, delete, status, with real traffic: docs/api.md "Resources and status".</summary>
-public sealed class TenantFlowTests(ApiGateway gateway) : IClassFixture<ApiGateway>
+[Collection(GatewayCollection.Name)]
+public sealed class TenantFlowTests(ApiGateway gateway)
 {
     [Fact]
     public async Task Applied_mapping_carries_traffic_and_shows_in_resources_and_status()
@@ -50,6 +51,24 @@ public sealed class TenantFlowTests(ApiGateway gateway) : IClassFixture<ApiGatew
         Assert.Equal(["*"], listener.GetProperty("routes").EnumerateArray().Select(r => r.GetString()));
         Assert.DoesNotContain(ApiGateway.ConfigTenant, tenantStatus.ToString());
         Assert.DoesNotContain("\"old\"", tenantStatus.ToString());
+
+        // The edge (this process) reports the listener bound and, while a client holds a connection, counts it.
+        using (var held = new System.Net.Sockets.TcpClient())
+        {
+            await held.ConnectAsync(IPAddress.Loopback, port);
+            JsonElement last = default;
+            var seen = await Eventually.TrueAsync(async () =>
+            {
+                last = (await gateway.CallAsync(HttpMethod.Get, "/api/v1/tenants/shop/status", token)).Body;
+                var l = last.GetProperty("listeners")[0];
+                return l.GetProperty("bound").GetBoolean() && l.GetProperty("activeConnections").GetInt32() == 1
+                    && last.GetProperty("usage").GetProperty("activeConnections").GetInt32() == 1;
+            }, TimeSpan.FromSeconds(15));
+            Assert.True(seen, last.ToString());
+            var edge = Assert.Single(last.GetProperty("listeners")[0].GetProperty("edges").EnumerateArray());
+            Assert.True(edge.GetProperty("bound").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, edge.GetProperty("error").ValueKind);
+        }
 
         // Deleting the mapping closes the port.
         var (deleted, after) = await gateway.CallAsync(HttpMethod.Delete, "/api/v1/tenants/shop/resources/TCPMAPPING/default/db", token);

@@ -38,7 +38,10 @@ internal static partial class ApiSetup
             .RequireAuthorization(ApiPolicies.AnyKey).WithName("WhoAmI").WithTags("keys").Produces<WhoAmIDto>();
         TenantEndpoints.Map(api);
         ResourceEndpoints.Map(api);
-        app.MapOrleansDashboard(DashboardPath).RequireAuthorization(ApiPolicies.Admin);
+        if (app.Services.GetRequiredService<GatewaySettings>().AdminKey is not null)
+        {
+            app.MapOrleansDashboard(DashboardPath).RequireAuthorization(ApiPolicies.Admin);
+        }
     }
 
     /// <summary>A grain call that cannot reach the cluster is a 503 that says so, not a 500.</summary>

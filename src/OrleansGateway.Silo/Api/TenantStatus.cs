@@ -65,7 +65,7 @@ internal static partial class TenantStatus
     {
         try
         {
-            return await grains.GetGrain<IEdgeStatusGrain>(ambassadorId).GetAsync();
+            return await grains.GetEdgeStatusGrain(ambassadorId).GetAsync();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

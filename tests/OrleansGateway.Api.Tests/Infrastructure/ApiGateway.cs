@@ -13,7 +13,7 @@ namespace OrleansGateway.Api.Tests.Infrastructure;
 
 /// <summary>
 /// The real gateway process (Program.RunAsync) in-process on memory storage and free ports, with an admin key file,
-/// a config directory holding tenant <see cref="ConfigTenant"/>, and every log line captured. One per test class.
+/// a config directory holding tenant <see cref="ConfigTenant"/>, and every log line captured. Shared by the test classes.
 /// </summary>
 public sealed class ApiGateway : IAsyncLifetime
 {
@@ -53,7 +53,7 @@ public sealed class ApiGateway : IAsyncLifetime
         _run = Task.Run(() => Silo.Program.RunAsync(args, TextWriter.Null, _error, Configure, _stop.Token));
         var started = await Eventually.TrueAsync(
             async () => _run.IsCompleted || await ReadyAsync(),
-            TimeSpan.FromSeconds(30));
+            TimeSpan.FromSeconds(60));
         Assert.True(started && !_run.IsCompleted, $"the gateway did not start: {_error}");
     }
 
@@ -193,4 +193,14 @@ internal sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : I
             lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {values} {exception}");
         }
     }
+}
+
+/// <summary>
+/// One gateway for every test class: starting one takes seconds (more on a busy machine), and the tests use distinct
+/// tenant names, so they share it.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class GatewayCollection : ICollectionFixture<ApiGateway>
+{
+    public const string Name = "gateway";
 }
