@@ -161,7 +161,7 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
         yaml.Load(new StringReader(one.Output));
         Assert.Equal("Accepted", ((YamlMappingNode)yaml.Documents[0].RootNode)["status"].ToString());
 
-        // The listener shows at once; whether the edges report it bound is theirs to say, so the proof is traffic.
+        // The listener shows at once; the edges report it bound a moment later (and traffic proves it).
         var status = Ogw(env, "status");
         Succeeds(status);
         Assert.Matches($@"127\.0\.0\.1:{port}\s+tcp\s", status.Output);
@@ -174,6 +174,10 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
             listeners.Children.Select(l => ((YamlMappingNode)l)["port"].ToString()).Order());
         Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(port, "up") == "up", TimeSpan.FromSeconds(10)));
         Assert.Equal("through ogw", await Traffic.EchoAsync(port, "through ogw"));
+        Assert.True(
+            await Eventually.TrueAsync(
+                () => Task.FromResult(Regex.IsMatch(Ogw(env, "status").Output, $@"127\.0\.0\.1:{port}\s+tcp\s+yes\s")), TimeSpan.FromSeconds(15)),
+            Ogw(env, "status").ToString());
 
         var deleted = Ogw(env, "delete", "TCPMapping", "echo");
         Succeeds(deleted);
