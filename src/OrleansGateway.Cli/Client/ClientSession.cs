@@ -160,11 +160,10 @@ internal sealed class ClientSession : IDisposable
         switch (response.Status)
         {
             case HttpStatusCode.Unauthorized:
-                var what = Settings.Token is null ? "no key was given" : "the key was not accepted";
-                return new ClientFailureException(
-                    ClientExitCodes.Unauthorized,
-                    $"{what} by the gateway at {Settings.Server} ({status}{said}). Check --token or OGW_TOKEN.",
-                    response);
+                var what = Settings.Token is null
+                    ? $"the gateway at {Settings.Server} needs a key and none was given ({status}{said}). Pass --token or set OGW_TOKEN."
+                    : $"the gateway at {Settings.Server} did not accept the key ({status}{said}). Check --token or OGW_TOKEN.";
+                return new ClientFailureException(ClientExitCodes.Unauthorized, what, response);
             case HttpStatusCode.Forbidden:
                 var whose = TenantKey.TenantOf(Settings.Token) is { } tenant ? $"tenant '{tenant}'s key" : "this key";
                 return new ClientFailureException(
