@@ -20,11 +20,20 @@ public sealed class ApiGateway : IAsyncLifetime
     public const string AdminKey = "admin-key-for-tests-0123456789abcdef";
     public const string ConfigTenant = "legacy";
 
+    private readonly bool _withAdminKey;
     private readonly CancellationTokenSource _stop = new();
     private readonly StringWriter _error = new();
     private readonly TaskCompletionSource<IServiceProvider> _services = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _directory = "";
     private Task<int> _run = Task.FromResult(0);
+
+    public ApiGateway()
+        : this(withAdminKey: true)
+    {
+    }
+
+    /// <param name="withAdminKey">False: a gateway started without an admin key.</param>
+    internal ApiGateway(bool withAdminKey) => _withAdminKey = withAdminKey;
 
     public HttpClient Http { get; private set; } = null!;
 
@@ -47,7 +56,8 @@ public sealed class ApiGateway : IAsyncLifetime
         string[] args =
         [
             "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Ports.Free()}", "--gateway-port", $"{Ports.Free()}",
-            "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--admin-key-file", keyFile, "--config-dir", config,
+            "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config,
+            .. _withAdminKey ? ["--admin-key-file", keyFile] : Array.Empty<string>(),
         ];
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(20) };
         _run = Task.Run(() => Silo.Program.RunAsync(args, TextWriter.Null, _error, Configure, _stop.Token));
