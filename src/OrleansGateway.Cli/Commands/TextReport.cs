@@ -21,8 +21,7 @@ internal static class TextReport
             output.WriteLine("Files:");
             foreach (var d in fileLevel)
             {
-                var where = d.File is null ? "" : d.Document is null ? $"{d.File}: " : $"{d.File}: document {d.Document} (line {d.Line}): ";
-                output.WriteLine($"  {d.Severity}: {where}{d.Message}");
+                output.WriteLine($"  {d.Severity}: {DiagnosticText.Where(d)}{d.Message}");
             }
         }
 
@@ -32,21 +31,24 @@ internal static class TextReport
             + $"{report.Listeners.Length} listener(s); {fileLevel.Count(d => d.Severity == "error")} file error(s).");
     }
 
-    private static void WriteResources(CheckReport report, TextWriter output)
+    private static void WriteResources(CheckReport report, TextWriter output) => WriteResources(report.Resources, output);
+
+    /// <summary>KIND, NAMESPACE/NAME, STATUS and MESSAGES, one row per resource; also what <c>ogw get</c> and <c>ogw apply</c> print.</summary>
+    public static void WriteResources(IReadOnlyList<ResourceReport> resources, TextWriter output)
     {
-        if (report.Resources.IsEmpty)
+        if (resources.Count == 0)
         {
             output.WriteLine("No resources.");
             return;
         }
 
-        var kindWidth = Math.Max("KIND".Length, report.Resources.Max(r => r.Kind.Length));
-        var nameWidth = Math.Max("NAME".Length, report.Resources.Max(r => r.Namespace.Length + 1 + r.Name.Length));
+        var kindWidth = Math.Max("KIND".Length, resources.Max(r => r.Kind.Length));
+        var nameWidth = Math.Max("NAME".Length, resources.Max(r => r.Namespace.Length + 1 + r.Name.Length));
         const int statusWidth = 9;
         var indent = new string(' ', kindWidth + nameWidth + statusWidth + 6);
 
         output.WriteLine($"{"KIND".PadRight(kindWidth)}  {"NAME".PadRight(nameWidth)}  {"STATUS".PadRight(statusWidth)}  MESSAGES");
-        foreach (var r in report.Resources)
+        foreach (var r in resources)
         {
             var first = r.Messages.IsEmpty ? "" : r.Messages[0];
             output.WriteLine($"{r.Kind.PadRight(kindWidth)}  {($"{r.Namespace}/{r.Name}").PadRight(nameWidth)}  {r.Status.PadRight(statusWidth)}  {first}".TrimEnd());
