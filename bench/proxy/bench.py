@@ -337,7 +337,8 @@ class Bench:
             k, v = kv.split("=", 1)
             self.gw_env[k] = v
         for t in PROXIES:
-            self.launch(t)
+            if t in self.a.targets:
+                self.launch(t)
         log("all targets listen")
 
     def launch(self, target):
@@ -483,21 +484,22 @@ class Bench:
 
     def run_all(self):
         plan = [
-            ("bulk throughput (iperf3, 1 and 4 streams, both directions)", TARGETS, self.bulk),
-            ("connection rate", TARGETS, self.rate),
-            ("ping-pong, 1 connection, all on CPU 0", TARGETS, lambda t: self.pingpong(t, 1, True)),
-            ("ping-pong, 50 connections", TARGETS, lambda t: self.pingpong(t, 50, False)),
-            ("TLS termination", PROXIES, self.tls),
-            (f"RSS with {IDLE_CONNECTIONS} idle connections", PROXIES, self.idle_rss),
+            ("bulk", "bulk throughput (iperf3, 1 and 4 streams, both directions)", TARGETS, self.bulk),
+            ("rate", "connection rate", TARGETS, self.rate),
+            ("pinned", "ping-pong, 1 connection, all on CPU 0", TARGETS, lambda t: self.pingpong(t, 1, True)),
+            ("pp50", "ping-pong, 50 connections", TARGETS, lambda t: self.pingpong(t, 50, False)),
+            ("tls", "TLS termination", PROXIES, self.tls),
+            ("rss", f"RSS with {IDLE_CONNECTIONS} idle connections", PROXIES, self.idle_rss),
         ]
+        plan = [(title, [t for t in targets if t in self.a.targets], fn) for key, title, targets, fn in plan if key in self.a.only]
         for rnd in range(self.a.rounds):
             for title, targets, fn in plan:
                 log(f"round {rnd + 1}/{self.a.rounds}: {title}")
                 order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
                 for t in order:
-                    for p in PROXIES:
-                        if self.procs[p].poll() is not None:
-                            raise RuntimeError(f"{p} exited with {self.procs[p].returncode}; see {self.work}/{p}.log")
+                    for p, proc in self.procs.items():
+                        if proc.poll() is not None:
+                            raise RuntimeError(f"{p} exited with {proc.returncode}; see {self.work}/{p}.log")
                     fn(t)
 
 
@@ -672,10 +674,14 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--gateway-env", action="append", default=[], help="NAME=VALUE for the gateway process (e.g. DOTNET_gcServer=1)")
+    ap.add_argument("--only", type=lambda v: v.split(","), default="bulk,rate,pinned,pp50,tls,rss".split(","),
+                    help="scenarios to run (comma-separated): bulk,rate,pinned,pp50,tls,rss (a partial run does not rewrite the docs)")
+    ap.add_argument("--targets", type=lambda v: v.split(","), default=TARGETS, help="targets (comma-separated)")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and its chart")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     ap.add_argument("--command", default="bench/run.sh")
     a = ap.parse_args()
+    a.loadgen, a.gateway_dir = os.path.abspath(a.loadgen), os.path.abspath(a.gateway_dir)
 
     def on_signal(signum, _):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -698,7 +704,7 @@ def main():
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1, ensure_ascii=False)
     print(text_table(table))
-    if not a.no_docs:
+    if not a.no_docs and len(a.only) == 6 and len(a.targets) == len(TARGETS):
         png_ok = chart(table, os.path.join(ROOT, "docs", "benchmarks.png"))
         write_docs(result, png_ok)
     log(f"done in {result['duration_s']} s; {a.out}")
