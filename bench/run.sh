@@ -13,10 +13,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 build="$root/.tmp/bench"
 
-rounds=3 seconds=5 limit=1200 args=()
+rounds=3 seconds=5 warmup=2 limit=1200 args=()
 for a in "$@"; do
   case "$a" in
-    --quick) rounds=2 seconds=1.5 limit=420 ;;
+    --quick) rounds=2 seconds=1.5 warmup=1 limit=420 ;;
     *) args+=("$a") ;;
   esac
 done
@@ -55,5 +55,5 @@ dotnet publish "$root/src/OrleansGateway.Silo" -c Release -o "$build/gateway" --
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 exec timeout --kill-after=20 "$limit" /usr/bin/python3 "$here/proxy/bench.py" \
-  --loadgen "$here/loadgen/loadgen" --gateway-dir "$build/gateway" --rounds "$rounds" --seconds "$seconds" \
+  --loadgen "$here/loadgen/loadgen" --gateway-dir "$build/gateway" --rounds "$rounds" --seconds "$seconds" --warmup "$warmup" \
   --command "bench/run.sh $*" ${args[@]+"${args[@]}"}

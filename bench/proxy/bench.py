@@ -360,6 +360,17 @@ class Bench:
                                         os.path.join(self.work, "nginx-error.log")], logf)
         for port in self.ports[target].values():
             wait_port(port, 120, self.procs[target], target)
+        self.warm_up(target)
+
+    def warm_up(self, target):
+        """A few seconds of each kind of traffic, unmeasured: a deployed proxy has long been running, and the gateway's
+        JIT (tiered compilation) would otherwise be measured along with the first scenarios after a start."""
+        w = str(self.a.warmup)
+        ports = self.ports[target]
+        run([self.loadgen, "rate", f"127.0.0.1:{ports['close']}", str(RATE_WORKERS), w], timeout=self.a.warmup + 20)
+        run([self.loadgen, "pingpong", f"127.0.0.1:{ports['echo']}", "50", w], timeout=self.a.warmup + 20)
+        run([self.loadgen, "tls-rate", f"127.0.0.1:{ports['tls']}", str(TLS_THREADS), w, SNI], timeout=self.a.warmup + 30)
+        run([self.loadgen, "tls-bulk", f"127.0.0.1:{ports['tls_sink']}", w, SNI], timeout=self.a.warmup + 30)
 
     def pid(self, target):
         return self.procs[target].pid if target in self.procs else None
@@ -431,9 +442,13 @@ class Bench:
             self.record(f"{key}_{q}", target, r[f"{q}_us"])
 
     def tls(self, target):
+        pid = self.pid(target)
+        c0 = cpu_seconds(pid)
         r = json.loads(run([self.loadgen, "tls-rate", f"127.0.0.1:{self.ports[target]['tls']}", str(TLS_THREADS), str(self.secs), SNI],
                            timeout=self.secs + 30))
         self.record("tls_rate", target, r["rate"])
+        if r["handshakes"]:
+            self.record("tls_cpu_us", target, (cpu_seconds(pid) - c0) / r["handshakes"] * 1e6)
         self.record("tls_client_cpu", target, r["client_cpu_s"] / r["secs"] * 100)
         if r["errors"]:
             log(f"  {target}: {r['errors']} TLS errors")
@@ -524,6 +539,7 @@ ROWS = [
     ("rss_kib_per_conn", f"RSS per idle proxied connection ({IDLE_CONNECTIONS} held)", "KiB", False, 2.0),
     ("cpu_s_per_gb", "Proxy CPU per GB relayed (bulk runs)", "CPU s/GB", False, None),
     ("tls_rate", f"TLS handshakes/s (ECDSA P-256, full handshakes, {TLS_THREADS} client threads)", "hs/s", True, 0.8),
+    ("tls_cpu_us", "Proxy CPU per TLS connection (handshake + 64 B echo)", "µs", False, None),
     ("tls_client_cpu", "TLS client CPU during handshakes", "% of a core", False, None),
     ("tls_bulk", "TLS termination bulk, 1 stream", "Gbit/s", True, 1.0),
 ]
@@ -673,6 +689,7 @@ def main():
     ap.add_argument("--gateway-dir", required=True, help="the published gateway (OrleansGateway.Silo.dll)")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", type=float, default=2, help="seconds of each kind of traffic after a proxy starts, unmeasured")
     ap.add_argument("--gateway-env", action="append", default=[], help="NAME=VALUE for the gateway process (e.g. DOTNET_gcServer=1)")
     ap.add_argument("--only", type=lambda v: v.split(","), default="bulk,rate,pinned,pp50,tls,rss".split(","),
                     help="scenarios to run (comma-separated): bulk,rate,pinned,pp50,tls,rss (a partial run does not rewrite the docs)")
@@ -697,7 +714,7 @@ def main():
     table = summarize(b.samples)
     result = {"finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "command": a.command, "duration_s": round(time.monotonic() - started),
-              "settings": {"rounds": a.rounds, "seconds": a.seconds, "gateway_env": a.gateway_env,
+              "settings": {"rounds": a.rounds, "seconds": a.seconds, "warmup": a.warmup, "gateway_env": a.gateway_env,
                            "idle_connections": IDLE_CONNECTIONS, "rate_workers": RATE_WORKERS, "tls_threads": TLS_THREADS},
               "machine": versions(), "table": table, "samples": b.samples}
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
