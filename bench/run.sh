@@ -3,8 +3,8 @@
 # gateway (Release), then measures direct, OrleansGateway, HAProxy and nginx `stream` side by side on loopback and
 # prints the table (also written to bench/results/latest.json, docs/benchmarks.md and docs/benchmarks.png).
 #
-#   bench/run.sh            full run: 3 rounds of 5 s per scenario and target (about 12 minutes)
-#   bench/run.sh --quick    2 rounds of 1.5 s (about 4 minutes with a built gateway)
+#   bench/run.sh            full run: 3 rounds of 5 s per scenario and target (about 15 minutes; stopped at 25)
+#   bench/run.sh --quick    2 rounds of 1.5 s (about 4 minutes with a built gateway; stopped at 8)
 #   extra options go to bench/proxy/bench.py (e.g. --gateway-env DOTNET_gcServer=1 --no-docs)
 #
 # Every process it starts is stopped when it ends, also on Ctrl+C; the whole run is bounded by `timeout`.
@@ -13,10 +13,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 build="$root/.tmp/bench"
 
-rounds=3 seconds=5 warmup=2 limit=1200 args=()
+rounds=3 seconds=5 warmup=2 settle=45 limit=1500 args=()
 for a in "$@"; do
   case "$a" in
-    --quick) rounds=2 seconds=1.5 warmup=1 limit=420 ;;
+    --quick) rounds=2 seconds=1.5 warmup=1 settle=15 limit=480 ;;
     *) args+=("$a") ;;
   esac
 done
@@ -55,5 +55,5 @@ dotnet publish "$root/src/OrleansGateway.Silo" -c Release -o "$build/gateway" --
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 exec timeout --kill-after=20 "$limit" /usr/bin/python3 "$here/proxy/bench.py" \
-  --loadgen "$here/loadgen/loadgen" --gateway-dir "$build/gateway" --rounds "$rounds" --seconds "$seconds" --warmup "$warmup" \
+  --loadgen "$here/loadgen/loadgen" --gateway-dir "$build/gateway" --rounds "$rounds" --seconds "$seconds" --warmup "$warmup" --settle "$settle" \
   --command "bench/run.sh $*" ${args[@]+"${args[@]}"}
