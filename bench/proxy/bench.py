@@ -641,13 +641,16 @@ def chart(table, path):
         return False
     rows = [r for r in table if r["key"] in ("bulk1_up", "bulk1_down", "bulk4_up", "bulk4_down", "conn_rate",
                                               "pp1_added_p99", "pp50_added_p99", "rss_kib_per_conn", "tls_rate", "tls_bulk")]
+    short = {"bulk1_up": "bulk 1 stream\nup", "bulk1_down": "bulk 1 stream\ndown", "bulk4_up": "bulk 4 streams\nup",
+             "bulk4_down": "bulk 4 streams\ndown", "conn_rate": "connections/s", "pp1_added_p99": "added p99\n1 conn pinned",
+             "pp50_added_p99": "added p99\n50 conns", "rss_kib_per_conn": "RSS per idle\nconnection",
+             "tls_rate": "TLS\nhandshakes/s", "tls_bulk": "TLS bulk\n1 stream"}
     labels, values = [], {t: [] for t in PROXIES}
     for r in rows:
         h = r["median"].get("haproxy")
         if not h:
             continue
-        label = r["label"].replace(", ", "\n", 1)
-        labels.append(label + ("\n(higher is better)" if r["higher_is_better"] else "\n(lower is better)"))
+        labels.append(short[r["key"]] + ("\n(higher is better)" if r["higher_is_better"] else "\n(lower is better)"))
         for t in PROXIES:
             values[t].append((r["median"].get(t) or 0) / h)
     fig, ax = plt.subplots(figsize=(13, 6))
@@ -658,8 +661,8 @@ def chart(table, path):
         ax.bar(xs, values[t], width, label=t if t != "gateway" else "OrleansGateway", color=colors[t])
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, fontsize=7)
-    ax.set_ylabel("median, relative to HAProxy (= 1.0)")
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel("median ÷ HAProxy's median (same run)")
     ax.set_title("OrleansGateway vs HAProxy vs nginx stream on loopback (same run)")
     ax.legend()
     fig.tight_layout()
@@ -703,8 +706,9 @@ Versions: {v['haproxy']}; {v['nginx']}; .NET SDK {v['dotnet']}; {v['iperf3']}; {
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--loadgen", required=True)
-    ap.add_argument("--gateway-dir", required=True, help="the published gateway (OrleansGateway.Silo.dll)")
+    ap.add_argument("--loadgen", default="")
+    ap.add_argument("--gateway-dir", default="", help="the published gateway (OrleansGateway.Silo.dll)")
+    ap.add_argument("--report-only", metavar="JSON", help="re-render the table, docs and chart from a results file; measure nothing")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--settle", type=float, default=45, help="longest wait for a proxy to go idle after its warm-up")
@@ -717,6 +721,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     ap.add_argument("--command", default="bench/run.sh")
     a = ap.parse_args()
+    if a.report_only:
+        result = json.load(open(a.report_only))
+        result["table"] = summarize(result["samples"])
+        print(text_table(result["table"]))
+        if not a.no_docs:
+            write_docs(result, chart(result["table"], os.path.join(ROOT, "docs", "benchmarks.png")))
+        return
     a.loadgen, a.gateway_dir = os.path.abspath(a.loadgen), os.path.abspath(a.gateway_dir)
 
     def on_signal(signum, _):
