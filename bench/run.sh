@@ -56,4 +56,4 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 exec timeout --kill-after=20 "$limit" /usr/bin/python3 "$here/proxy/bench.py" \
   --loadgen "$here/loadgen/loadgen" --gateway-dir "$build/gateway" --rounds "$rounds" --seconds "$seconds" --warmup "$warmup" --settle "$settle" \
-  --command "bench/run.sh $*" ${args[@]+"${args[@]}"}
+  --command "bench/run.sh${*:+ $*}" ${args[@]+"${args[@]}"}

@@ -686,13 +686,18 @@ def versions():
     }
 
 
+def load_text(machine):
+    load = machine.get("load_average")
+    return f"; 1-minute load average {load[0]} at the start and {load[1]} at the end" if load else ""
+
+
 def write_docs(result, png_ok):
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     v, a = result["machine"], result["settings"]
     block = f"""<!-- bench:begin (written by bench/run.sh; edit outside these markers) -->
 Latest run: {result['finished']} — `{result['command']}` ({a['rounds']} rounds of {a['seconds']} s per scenario and target, medians; ratios are medians of the per-round ratios).
 
-Machine: {v['cpus']} CPUs ({v['cpu_model']}), kernel {v['kernel']}, {v['ram_gib']} GiB RAM; client, upstream and proxy share the CPUs.
+Machine: {v['cpus']} CPUs ({v['cpu_model']}), kernel {v['kernel']}, {v['ram_gib']} GiB RAM; client, upstream and proxy share the CPUs{load_text(v)}.
 Versions: {v['haproxy']}; {v['nginx']}; .NET SDK {v['dotnet']}; {v['iperf3']}; {v['openssl']}.
 
 {markdown_table(result['table'])}
@@ -734,6 +739,7 @@ def main():
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     b = Bench(a)
     try:
         b.setup()
@@ -746,7 +752,8 @@ def main():
               "command": a.command, "duration_s": round(time.monotonic() - started),
               "settings": {"rounds": a.rounds, "seconds": a.seconds, "warmup": a.warmup, "gateway_env": a.gateway_env,
                            "idle_connections": IDLE_CONNECTIONS, "rate_workers": RATE_WORKERS, "tls_threads": TLS_THREADS},
-              "machine": versions(), "table": table, "samples": b.samples}
+              "machine": dict(versions(), load_average=[round(load_before, 1), round(os.getloadavg()[0], 1)]),
+              "table": table, "samples": b.samples}
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1, ensure_ascii=False)
