@@ -4,7 +4,8 @@
 # prints the table (also written to bench/results/latest.json, docs/benchmarks.md and docs/benchmarks.png).
 #
 #   bench/run.sh            full run: 3 rounds of 5 s per scenario and target (about 15 minutes; stopped at 25)
-#   bench/run.sh --quick    2 rounds of 1.5 s (about 4 minutes with a built gateway; stopped at 8)
+#   bench/run.sh --quick    2 rounds of 1.5 s (about 4 minutes with a built gateway; stopped at 8); prints the table and
+#                           writes bench/results/quick.json only
 #   extra options go to bench/proxy/bench.py (e.g. --gateway-env DOTNET_gcServer=1 --no-docs)
 #
 # Every process it starts is stopped when it ends, also on Ctrl+C; the whole run is bounded by `timeout`.
@@ -16,7 +17,8 @@ build="$root/.tmp/bench"
 rounds=3 seconds=5 warmup=2 settle=45 limit=1500 args=()
 for a in "$@"; do
   case "$a" in
-    --quick) rounds=2 seconds=1.5 warmup=1 settle=15 limit=480 ;;
+    # A quick run is for trying changes: it leaves docs/benchmarks.md and latest.json to full runs.
+    --quick) rounds=2 seconds=1.5 warmup=1 settle=15 limit=480 args+=(--no-docs --out "$here/results/quick.json") ;;
     *) args+=("$a") ;;
   esac
 done
