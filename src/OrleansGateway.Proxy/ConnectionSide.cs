@@ -19,9 +19,18 @@ internal abstract class ConnectionSide(Socket socket)
     /// <summary>Half-close: the peer reads EOF, the other direction keeps flowing.</summary>
     public abstract ValueTask ShutdownSendAsync();
 
-    /// <summary>Closes <paramref name="socket"/>; with <paramref name="reset"/> the peer gets an RST instead of a FIN.</summary>
-    public static void Close(Socket socket, bool reset)
+    /// <summary>
+    /// Closes <paramref name="socket"/>; with <paramref name="reset"/> the peer gets an RST instead of a FIN.
+    /// <paramref name="bothEnded"/>: both directions already ended (EOF read, FIN sent), so no shutdown is needed.
+    /// </summary>
+    public static void Close(Socket socket, bool reset, bool bothEnded = false)
     {
+        if (bothEnded && !reset)
+        {
+            socket.Dispose();
+            return;
+        }
+
         try
         {
             if (reset)

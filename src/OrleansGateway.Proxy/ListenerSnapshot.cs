@@ -221,4 +221,9 @@ internal sealed class UpstreamEntry(UpstreamPlan plan, SslClientAuthenticationOp
     public string MappingLabel { get; } = $"{plan.Mapping.Namespace}/{plan.Mapping.Name}";
 
     public TagList Tags { get; } = ProxyMetrics.Tags(listenerLabel, plan.StatsName);
+
+    /// <summary>The byte counter's tags, built once per apply rather than kept in every connection.</summary>
+    public TagList BytesUpTags { get; } = ProxyMetrics.With(ProxyMetrics.Tags(listenerLabel, plan.StatsName), "direction", "upstream");
+
+    public TagList BytesDownTags { get; } = ProxyMetrics.With(ProxyMetrics.Tags(listenerLabel, plan.StatsName), "direction", "downstream");
 }

@@ -40,13 +40,12 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     private int _reason = NoReason;
     private int _aborted;
     private int _firstEof = NoReason;
+    private int _halfClosed;
     private long _lastActivity;
     private long _bytesUp;
     private long _bytesDown;
     private TimeSpan _idleTimeout;
     private ITimer? _idleTimer;
-    private TagList _bytesUpTags;
-    private TagList _bytesDownTags;
 
     public ProxyConnection(Socket client, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime)
     {
@@ -129,8 +128,6 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             return;
         }
 
-        _bytesUpTags = ProxyMetrics.With(upstream.Tags, "direction", "upstream");
-        _bytesDownTags = ProxyMetrics.With(upstream.Tags, "direction", "downstream");
         if (prefix is not null)
         {
             // Raw passthrough after a peek: the upstream must see the client's bytes from the first one.
@@ -145,7 +142,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             }
 
             _bytesUp += prefix.Length;
-            _runtime.Metrics.Bytes.Add(prefix.Length, _bytesUpTags);
+            _runtime.Metrics.Bytes.Add(prefix.Length, upstream.BytesUpTags);
         }
 
         StartIdleTimer(upstream.Plan.IdleTimeout);
@@ -159,7 +156,8 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     /// The route for this client, with the client side ready: TLS terminated when the route says so, else the raw
     /// socket plus the bytes already read (to replay to the upstream). Null route: close (the reason is set).
     /// </summary>
-    private async Task<(RouteEntry? Route, byte[]? Prefix)> ChooseRouteAsync()
+    // ValueTask: a cleartext listener chooses synchronously, and then nothing is allocated for the result.
+    private async ValueTask<(RouteEntry? Route, byte[]? Prefix)> ChooseRouteAsync()
     {
         if (!_snapshot.Plan.TlsInspected)
         {
@@ -418,6 +416,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         var pool = ArrayPool<byte>.Shared;
         var time = _runtime.Time;
         var bytes = _runtime.Metrics.Bytes;
+        var upstream = _upstream!;
         byte[]? buffer = null;
         try
         {
@@ -487,12 +486,12 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 if (fromClient)
                 {
                     _bytesUp += read;
-                    bytes.Add(read, _bytesUpTags);
+                    bytes.Add(read, upstream.BytesUpTags);
                 }
                 else
                 {
                     _bytesDown += read;
-                    bytes.Add(read, _bytesDownTags);
+                    bytes.Add(read, upstream.BytesDownTags);
                 }
 
                 if (read < buffer.Length)
@@ -518,6 +517,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         try
         {
             await to.ShutdownSendAsync().ConfigureAwait(false);
+            Interlocked.Increment(ref _halfClosed);
         }
         catch (Exception)
         {
@@ -618,13 +618,16 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         var reason = (CloseReason)(Volatile.Read(ref _reason) is var r and not NoReason ? r
             : Volatile.Read(ref _firstEof) is var eof and not NoReason ? eof : (int)CloseReason.ClientClosed);
 
-        // Graceful unless Abort already closed them (with or without reset).
+        // Graceful unless Abort already closed them (with or without reset). When both directions ended with EOF
+        // and both FINs were sent, nothing is pending or unread: the sockets are closed without another shutdown
+        // (two system calls per connection that would only fail with ENOTCONN).
         _clientSide?.DisposeStream();
         _upstreamSide?.DisposeStream();
-        ConnectionSide.Close(_client, reset: false);
+        var bothEnded = Volatile.Read(ref _halfClosed) == 2 && Volatile.Read(ref _aborted) == 0;
+        ConnectionSide.Close(_client, reset: false, bothEnded);
         if (Volatile.Read(ref _upstreamSocket) is { } upstreamSocket)
         {
-            ConnectionSide.Close(upstreamSocket, reset: false);
+            ConnectionSide.Close(upstreamSocket, reset: false, bothEnded);
         }
 
         if (_admitted)

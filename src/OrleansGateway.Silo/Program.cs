@@ -18,7 +18,12 @@ public static class Program
 {
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
 
-    public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
+    public static Task<int> Main(string[] args)
+    {
+        // Before the first socket exists: the socket engine reads its settings once.
+        SocketEngineDefaults.Apply();
+        return RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
+    }
 
     /// <summary>Runs until <paramref name="stop"/> fires, SIGTERM or Ctrl+C; what tests call in-process.</summary>
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken stop) =>
