@@ -9,6 +9,7 @@ namespace OrleansGateway.Silo;
 internal sealed class GatewayCommandLine
 {
     private readonly SharedOptions _shared = new();
+    private readonly KeyVaultCommandLine _keyVault = new();
 
     private readonly Option<string> _configDir = new("--config-dir")
     {
@@ -111,7 +112,7 @@ internal sealed class GatewayCommandLine
             _drainTimeout,
             _serverFirstTimeout,
         };
-        foreach (var option in _shared.All)
+        foreach (var option in _shared.All.Concat(_keyVault.All))
         {
             Root.Add(option);
         }
@@ -147,7 +148,7 @@ internal sealed class GatewayCommandLine
                 DrainTimeout = DurationOf(result, _drainTimeout),
                 ServerFirstPeekTimeout = DurationOf(result, _serverFirstTimeout),
             },
-            cluster);
+            cluster) { KeyVault = _keyVault.Read(result) };
     }
 
     private string? Check(ParseResult result)
@@ -198,7 +199,7 @@ internal sealed class GatewayCommandLine
             return "--cluster-id and --service-id must not be empty";
         }
 
-        return _shared.Validate(result);
+        return _shared.Validate(result) ?? _keyVault.Check(result);
     }
 
     private static string DefaultConnectionString() =>

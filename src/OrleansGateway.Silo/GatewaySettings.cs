@@ -57,4 +57,8 @@ internal sealed record GatewaySettings(
     CompileOptions Compile,
     Uri ApiUrl,
     ProxyOptions Proxy,
-    ClusterSettings Cluster);
+    ClusterSettings Cluster)
+{
+    /// <summary>Azure Key Vault as the certificate source (<c>--key-vault-uri</c>); null when none is configured.</summary>
+    public KeyVault.KeyVaultOptions? KeyVault { get; init; }
+}
