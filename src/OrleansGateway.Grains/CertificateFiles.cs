@@ -13,6 +13,7 @@ public static class CertificateFiles
 {
     private const string PemLabelCertificate = "CERTIFICATE";
     private const string SecretTlsType = "kubernetes.io/tls";
+    private const string SubjectAlternativeNameOid = "2.5.29.17";
 
     /// <summary>
     /// Null when <paramref name="material"/> can be served at <paramref name="now"/>: a readable certificate whose
@@ -206,9 +207,9 @@ public static class CertificateFiles
     private static CertificateInfo Describe(X509Certificate2 certificate)
     {
         var names = ImmutableArray.CreateBuilder<string>();
-        foreach (var extension in certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>())
+        foreach (var extension in certificate.Extensions.Where(e => e.Oid?.Value == SubjectAlternativeNameOid))
         {
-            names.AddRange(extension.EnumerateDnsNames());
+            names.AddRange(new X509SubjectAlternativeNameExtension(extension.RawData, extension.Critical).EnumerateDnsNames());
         }
 
         return new CertificateInfo(certificate.Subject, names.ToImmutable(),
