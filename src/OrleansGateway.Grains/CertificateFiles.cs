@@ -51,7 +51,7 @@ public static class CertificateFiles
             {
                 using var withKey = X509Certificate2.CreateFromPem(material.TlsCrt, material.TlsKey);
             }
-            catch (CryptographicException)
+            catch (Exception e) when (e is CryptographicException or ArgumentException)
             {
                 return "its private key does not match its certificate (or is unreadable or encrypted); import the key that belongs to the certificate";
             }
