@@ -182,7 +182,10 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
             .Select(s => s.Plan)
             .OfType<ListenerPlan>()
             .OrderBy(l => l.Endpoint.Address, StringComparer.Ordinal)
-            .ThenBy(l => l.Endpoint.Port)]);
+            .ThenBy(l => l.Endpoint.Port)])
+        {
+            ConnectionLimits = view.ConnectionLimits ?? ImmutableDictionary<string, int>.Empty,
+        };
 
         var referenced = ReferencedSecrets(plan);
         var wanted = view.Certificates.Where(c => referenced.Contains(c.Secret)).ToList();

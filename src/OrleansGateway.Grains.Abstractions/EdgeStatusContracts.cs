@@ -37,3 +37,16 @@ public interface IEdgeStatusGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<ImmutableArray<EdgeReport>> GetAsync();
 }
+
+/// <summary>The timing of edge reports, shared by the edges (sending) and <see cref="IEdgeStatusGrain"/> (expiring).</summary>
+public static class EdgeReporting
+{
+    /// <summary>How often an edge reports (besides right after each apply).</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// A report not renewed for this long is an edge that is gone (stopped, crashed or cut off). Five intervals, so
+    /// that a slow cluster or a long GC pause does not make a live edge flicker out of the status.
+    /// </summary>
+    public static readonly TimeSpan Expiry = Interval * 5;
+}

@@ -17,6 +17,12 @@ public static class GatewayGrains
         return grains.GetGrain<IListenerDirectoryGrain>(ambassadorId);
     }
 
+    public static IEdgeStatusGrain GetEdgeStatusGrain(this IGrainFactory grains, string ambassadorId)
+    {
+        KeyParts.CheckSegment(ambassadorId, "ambassador id");
+        return grains.GetGrain<IEdgeStatusGrain>(ambassadorId);
+    }
+
     public static ICertificateGrain GetCertificateGrain(this IGrainFactory grains, SecretRef secret) =>
         grains.GetGrain<ICertificateGrain>(CertificateKey.For(secret));
 }

@@ -60,6 +60,13 @@ public interface IListenerDirectoryGrain : IGrainWithStringKey
     [Alias("PublishCertificate")]
     Task PublishCertificateAsync(Model.SecretRef secret, string? version);
 
+    /// <summary>
+    /// Called by a tenant grain when its quota changes and after each of its changes: the tenant's concurrent-connection
+    /// limit per edge; null removes it (unlimited). Edges pick it up with the next directory version.
+    /// </summary>
+    [Alias("PublishConnectionLimit")]
+    Task PublishConnectionLimitAsync(string tenant, int? limit);
+
     /// <summary>Subscribes (or renews) an observer; subscriptions expire, so edges renew them periodically.</summary>
     [Alias("Subscribe")]
     Task SubscribeAsync(IRouteObserver observer);

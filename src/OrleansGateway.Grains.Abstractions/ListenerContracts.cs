@@ -54,4 +54,9 @@ public sealed record DirectoryCertificate(
 public sealed record DirectoryView(
     [property: Id(0)] long Version,
     [property: Id(1)] ImmutableArray<DirectoryListener> Listeners,
-    [property: Id(2)] ImmutableArray<DirectoryCertificate> Certificates);
+    [property: Id(2)] ImmutableArray<DirectoryCertificate> Certificates)
+{
+    /// <summary>Concurrent-connection limit per tenant, enforced by each edge (tenants without a limit are absent).</summary>
+    [Id(3)]
+    public ImmutableDictionary<string, int> ConnectionLimits { get; init; } = ImmutableDictionary<string, int>.Empty;
+}

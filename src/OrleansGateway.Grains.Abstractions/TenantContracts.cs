@@ -81,7 +81,8 @@ public sealed record PortRange([property: Id(0)] int First, [property: Id(1)] in
 /// <param name="AllowedPorts">Ports the tenant's Listeners and TCPMappings may use; null = any port.</param>
 /// <param name="MaxListeners">Listeners (address:port) the tenant's plan may have.</param>
 /// <param name="MaxMappings">TCPMappings the tenant may have (whatever their status).</param>
-/// <param name="MaxConcurrentConnections">For the data plane; stored and handed out, not enforced by the grains.</param>
+/// <param name="MaxConcurrentConnections">Open client connections of the tenant on each edge; enforced by the data plane
+/// (the tenant grain publishes it through the listener directory), not when applying.</param>
 [GenerateSerializer, Immutable, Alias("OrleansGateway.TenantQuota")]
 public sealed record TenantQuota(
     [property: Id(0)] ImmutableArray<PortRange>? AllowedPorts = null,

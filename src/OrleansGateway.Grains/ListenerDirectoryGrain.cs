@@ -15,6 +15,9 @@ public sealed class DirectoryState
 
     /// <summary>Certificate key → material version.</summary>
     [Id(2)] public Dictionary<string, string> Certificates { get; set; } = [];
+
+    /// <summary>Tenant → concurrent-connection limit per edge (only tenants that have one).</summary>
+    [Id(3)] public Dictionary<string, int> ConnectionLimits { get; set; } = [];
 }
 
 /// <summary>
@@ -37,7 +40,10 @@ public sealed partial class ListenerDirectoryGrain(
         return Task.FromResult(new DirectoryView(
             s.Version,
             [.. s.Listeners.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => new DirectoryListener(ListenerKey.Parse(l.Key), l.Value))],
-            [.. s.Certificates.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new DirectoryCertificate(CertificateKey.Parse(c.Key), c.Value))]));
+            [.. s.Certificates.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new DirectoryCertificate(CertificateKey.Parse(c.Key), c.Value))])
+        {
+            ConnectionLimits = s.ConnectionLimits.ToImmutableDictionary(StringComparer.Ordinal),
+        });
     }
 
     public Task PublishListenerAsync(ListenerKey key, long version, bool hasRoutes)
@@ -65,6 +71,26 @@ public sealed partial class ListenerDirectoryGrain(
         if (version is not null)
         {
             certificates[key] = version;
+        }
+
+        return changed ? CommitAsync() : Task.CompletedTask;
+    }
+
+    public Task PublishConnectionLimitAsync(string tenant, int? limit)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        if (limit < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, $"the connection limit of tenant '{tenant}' must be >= 0, or null for unlimited.");
+        }
+
+        var limits = state.State.ConnectionLimits;
+        var changed = limit is { } value
+            ? !limits.TryGetValue(tenant, out var known) || known != value
+            : limits.Remove(tenant);
+        if (limit is { } set)
+        {
+            limits[tenant] = set;
         }
 
         return changed ? CommitAsync() : Task.CompletedTask;

@@ -90,6 +90,9 @@ public sealed partial class TenantGrain(
 
         state.State.Quota = quota;
         await state.WriteStateAsync();
+
+        // After the write: a failed publish fails the call, and a retry (or the tenant's next change) publishes again.
+        await PublishConnectionLimitAsync();
     }
 
     private async Task<ApplyOutcome> ChangeAsync(Dictionary<ResourceRef, (Resource Resource, string Source)> next, ApplyMode mode, bool dryRun)
@@ -128,6 +131,7 @@ public sealed partial class TenantGrain(
         // Certificates before routes, so an edge never gets a route whose certificate it cannot fetch yet (a Secret's
         // status does not depend on listener claims, which only ever refuse mappings).
         var certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, source is not null);
+        await PublishConnectionLimitAsync();
         var outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
         await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
         var (finalStatuses, finalDiagnostics) = Merge(compiled, outcomes);
@@ -136,6 +140,14 @@ public sealed partial class TenantGrain(
         state.State.Claimed = [.. claims.Keys];
         state.State.Certificates = certificates;
         await state.WriteStateAsync();
+
+        // A tenant fed by a source other than the API (the config directory) is listed from its first stored change.
+        // An empty tenant is not registered again, so that the API's tenant delete (resources first) stays deleted.
+        if (!state.State.Resources.IsEmpty)
+        {
+            await GrainFactory.GetTenantRegistry().EnsureAsync(tenant);
+        }
+
         LogApplied(logger, tenant, state.State.Version, claims.Count, releases.Count);
         return new ApplyOutcome(true, finalStatuses, finalDiagnostics, state.State.Version);
     }
@@ -200,6 +212,13 @@ public sealed partial class TenantGrain(
                 .Concat(gone.Select(r => GrainFactory.GetCertificateGrain(r).SetAsync(null))));
         return [.. secrets.Keys, .. sourced];
     }
+
+    /// <summary>
+    /// The data plane enforces the limit on each edge, so it goes out through the directory with the routes. Also
+    /// sent on every change (a no-op at the directory when unchanged), so a publish lost with a silo catches up.
+    /// </summary>
+    private Task PublishConnectionLimitAsync() =>
+        GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId).PublishConnectionLimitAsync(Tenant, state.State.Quota.MaxConcurrentConnections);
 
     private ApplyOutcome Refused(string message) =>
         new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, "apply.invalid", message)], state.State.Version);

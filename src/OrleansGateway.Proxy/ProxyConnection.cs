@@ -33,6 +33,8 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     private UpstreamEntry? _upstream;
     private IPEndPoint? _upstreamEndPoint;
     private bool _admitted;
+    private TenantSlot? _tenantSlot;
+    private bool _tenantAdmitted;
     private string? _sni;
     private ClientHelloInfo? _hello;
     private int _reason = NoReason;
@@ -167,6 +169,11 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 return (null, null);
             }
 
+            if (!AdmitTenant(_snapshot.CatchAll))
+            {
+                return (null, null);
+            }
+
             _clientSide = new SocketSide(_client);
             return (_snapshot.CatchAll, null);
         }
@@ -175,7 +182,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         // so that its timer is gone once the handshake is over (cleartext listeners never arm one).
         using var handshakeCts = new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time);
         var (route, prefix) = await InspectAsync(handshakeCts.Token).ConfigureAwait(false);
-        if (route is null)
+        if (route is null || !AdmitTenant(route))
         {
             return (null, null);
         }
@@ -289,6 +296,19 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             Fail(CloseReason.ClientReset, $"before sending anything: {e.SocketErrorCode}");
             return false;
         }
+    }
+
+    /// <summary>The tenant's concurrent-connection limit, checked once the route is known and before any TLS
+    /// termination or upstream connect (a refused connection costs no handshake).</summary>
+    private bool AdmitTenant(RouteEntry route)
+    {
+        _tenantAdmitted = _runtime.Tenants.TryAdmit(_snapshot, route, out _tenantSlot);
+        if (!_tenantAdmitted)
+        {
+            Fail(CloseReason.TenantQuota, $"tenant '{_tenantSlot!.Tenant}' is at its concurrent-connection limit");
+        }
+
+        return _tenantAdmitted;
     }
 
     private async Task<bool> TerminateAsync(RouteEntry route, byte[] prefix, CancellationToken handshakeToken)
@@ -612,6 +632,11 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             _upstream!.Counters.Release();
         }
 
+        if (_tenantAdmitted)
+        {
+            _tenantSlot?.Release();
+        }
+
         var metrics = _runtime.Metrics;
         var tags = _upstream?.Tags ?? _snapshot.Tags;
         metrics.Active.Add(-1, _snapshot.Tags);
@@ -620,7 +645,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         metrics.Duration.Record(elapsed.TotalSeconds, tags);
         if (_runtime.AccessLog.IsEnabled(LogLevel.Information))
         {
-            ProxyLog.Access(_runtime.AccessLog, _snapshot.Plan.Name, _upstream?.MappingLabel ?? "-", _upstream?.Plan.Tenant ?? "-",
+            ProxyLog.Access(_runtime.AccessLog, _snapshot.Plan.Name, _upstream?.MappingLabel ?? "-", _upstream?.Plan.Tenant ?? _tenantSlot?.Tenant ?? "-",
                 ClientText, _sni ?? "-", _upstreamEndPoint?.ToString() ?? "-", _bytesUp, _bytesDown, (long)elapsed.TotalMilliseconds, reason);
         }
 

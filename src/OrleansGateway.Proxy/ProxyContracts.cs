@@ -107,6 +107,9 @@ public enum CloseReason
     /// <summary>The upstream cluster's circuit breaker (max_connections / max_pending_requests) was full.</summary>
     CircuitOpen,
 
+    /// <summary>The route's tenant was at its concurrent-connection limit on this edge (<see cref="GatewayPlan.ConnectionLimits"/>).</summary>
+    TenantQuota,
+
     /// <summary>No route takes this connection (unknown SNI without catch-all, plaintext on a TLS-only port, ...).</summary>
     NoRoute,
 

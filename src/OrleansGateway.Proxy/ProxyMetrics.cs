@@ -24,6 +24,7 @@ internal sealed class ProxyMetrics : IDisposable
         ConnectFailures = _meter.CreateCounter<long>("ogw.proxy.upstream.connect_failures", "{connection}", "Upstream connections that could not be made, by reason");
         IdleTimeouts = _meter.CreateCounter<long>("ogw.proxy.idle_timeouts", "{connection}", "Connections closed by the idle timeout");
         NoRoute = _meter.CreateCounter<long>("ogw.proxy.no_route", "{connection}", "Connections closed because no route takes them");
+        QuotaRefusals = _meter.CreateCounter<long>("ogw.proxy.quota_refusals", "{connection}", "Connections refused because their tenant was at its concurrent-connection limit; tag tenant");
         Duration = _meter.CreateHistogram<double>("ogw.proxy.connection.duration", "s", "Lifetime of proxied client connections");
         AcceptErrors = _meter.CreateCounter<long>("ogw.proxy.accept_errors", "{error}", "Errors of the accept loop (e.g. out of file descriptors)");
     }
@@ -37,6 +38,7 @@ internal sealed class ProxyMetrics : IDisposable
     public Counter<long> ConnectFailures { get; }
     public Counter<long> IdleTimeouts { get; }
     public Counter<long> NoRoute { get; }
+    public Counter<long> QuotaRefusals { get; }
     public Histogram<double> Duration { get; }
     public Counter<long> AcceptErrors { get; }
 

@@ -17,6 +17,7 @@ internal sealed class ProxyRuntime(
     public IUpstreamResolver Resolver { get; } = resolver;
     public ProxyMetrics Metrics { get; } = metrics;
     public CircuitBreakers Breakers { get; } = new();
+    public TenantConnectionLimiter Tenants { get; } = new(metrics);
     public ILogger Log { get; } = loggerFactory.CreateLogger<ProxyServer>();
     public ILogger AccessLog { get; } = loggerFactory.CreateLogger(ProxyLog.AccessLogCategory);
 }

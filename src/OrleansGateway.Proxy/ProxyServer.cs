@@ -61,6 +61,7 @@ public sealed class ProxyServer : IAsyncDisposable
 
             // Removed listeners release their ports first: a new listener may need the same port on another
             // address (0.0.0.0:8080 replaced by 127.0.0.1:8080 would otherwise fail with "in use").
+            _runtime.Tenants.Apply(plan);
             var wanted = plan.Listeners.Select(l => l.Endpoint).ToHashSet();
             var removed = 0;
             foreach (var (endpoint, old) in _listeners)
@@ -134,6 +135,9 @@ public sealed class ProxyServer : IAsyncDisposable
     /// <summary>Open client connections of a listener of the current plan (0 when not bound).</summary>
     public int GetActiveConnections(ListenerEndpoint endpoint)
         => Volatile.Read(ref _listeners).TryGetValue(endpoint, out var listener) ? listener.ActiveConnections : 0;
+
+    /// <summary>Listeners of the last apply with their connections by tenant, and quota refusals; cheap, for status reports.</summary>
+    public ProxyStatus GetStatus() => ProxyStatus.Capture(LastApply, GetActiveConnections, _runtime.Tenants);
 
     /// <summary>Open connections of removed listeners that are still draining.</summary>
     public int DrainingConnections

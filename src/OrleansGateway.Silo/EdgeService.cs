@@ -1,4 +1,5 @@
 using OrleansGateway.Edge;
+using OrleansGateway.Grains;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Silo;
@@ -6,7 +7,8 @@ namespace OrleansGateway.Silo;
 /// <summary>
 /// The edge: an <see cref="EdgeRouteCache"/> on this silo feeds every new snapshot of the grains' routes to the data
 /// plane. The cache runs beside the proxy, so no connection ever waits on a grain call; when the cluster is gone the
-/// proxy keeps the last snapshot.
+/// proxy keeps the last snapshot. An <see cref="EdgeStatusReporter"/> tells the cluster what this edge serves
+/// (every <see cref="EdgeReporting.Interval"/> and right after each apply), named by the silo's address.
 /// </summary>
 internal sealed class EdgeService(
     GatewaySettings settings,
@@ -14,6 +16,7 @@ internal sealed class EdgeService(
     ProxyServer proxy,
     GatewayState state,
     TimeProvider time,
+    ILocalSiloDetails silo,
     ILoggerFactory loggers) : IHostedService
 {
     private static readonly TimeSpan UnsubscribeBound = TimeSpan.FromSeconds(3);
@@ -27,10 +30,14 @@ internal sealed class EdgeService(
     private readonly SemaphoreSlim _applyGate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private EdgeRouteCache? _cache;
+    private EdgeStatusReporter? _reporter;
     private Task _bindRetries = Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        _reporter = new EdgeStatusReporter(grains, settings.AmbassadorId, silo.SiloAddress.ToParsableString(), proxy.GetStatus,
+            loggers.CreateLogger<EdgeStatusReporter>(), time);
+        _reporter.Start();
         _cache = new EdgeRouteCache(grains, settings.AmbassadorId, ApplyAsync, loggers.CreateLogger<EdgeRouteCache>(), time);
         state.Attach(_cache);
         _cache.Start();
@@ -42,6 +49,12 @@ internal sealed class EdgeService(
     {
         await _stopping.CancelAsync();
         await _bindRetries.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_reporter is not null)
+        {
+            // Its last report expires at the grain on its own (no report is sent on the way out).
+            await _reporter.DisposeAsync();
+        }
+
         if (_cache is not null)
         {
             // Unsubscribing needs the directory grain; without a cluster that call would hold shutdown for the
@@ -115,6 +128,7 @@ internal sealed class EdgeService(
     {
         var apply = await proxy.ApplyAsync(snapshot.Plan, snapshot.Certificates, cancellationToken);
         state.Publish(new EdgeServing(snapshot, apply, time.GetUtcNow()));
+        _reporter?.ReportNow();
         Log.EdgeApplied(_logger, apply.Generation, snapshot.DirectoryVersion, apply.Listeners.Length, apply.Failed.Count());
         foreach (var failed in apply.Failed)
         {

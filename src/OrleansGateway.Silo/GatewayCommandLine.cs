@@ -81,6 +81,15 @@ internal sealed class GatewayCommandLine
         DefaultValueFactory = _ => "http://127.0.0.1:8080",
     };
 
+    private readonly Option<string> _adminKeyFile = new("--admin-key-file")
+    {
+        Description = "File holding the management API's admin key (trimmed; at least 16 characters). Default: env OGW_ADMIN_KEY. " +
+            "Without either, admin endpoints and /dashboard answer 401; tenant keys still work.",
+        HelpName = "path",
+
+        // No DefaultValueFactory: --help prints defaults, and the key must never be printed.
+    };
+
     private readonly Option<string> _handshakeTimeout = DurationOption(
         "--handshake-timeout", TimeSpan.FromSeconds(10), "Close a client whose TLS handshake (ClientHello peek included) takes longer.");
 
@@ -108,6 +117,7 @@ internal sealed class GatewayCommandLine
             _clusterId,
             _serviceId,
             _apiUrl,
+            _adminKeyFile,
             _handshakeTimeout,
             _drainTimeout,
             _serverFirstTimeout,
@@ -123,7 +133,8 @@ internal sealed class GatewayCommandLine
     /// <summary>The settings, or a message saying which value is wrong and what to give instead.</summary>
     public GatewaySettings Read(ParseResult result, out string? problem)
     {
-        problem = Check(result);
+        var keyProblem = ReadAdminKey(result, out var adminKey);
+        problem = Check(result) ?? keyProblem;
         var apiUrl = Uri.TryCreate(result.GetValue(_apiUrl), UriKind.Absolute, out var uri) ? uri : new Uri("http://127.0.0.1:8080");
         var configDir = result.GetValue(_configDir);
         var primary = IPEndPoint.TryParse(result.GetValue(_primarySilo) ?? "", out var endpoint) ? endpoint : null;
@@ -148,7 +159,45 @@ internal sealed class GatewayCommandLine
                 DrainTimeout = DurationOf(result, _drainTimeout),
                 ServerFirstPeekTimeout = DurationOf(result, _serverFirstTimeout),
             },
-            cluster) { KeyVault = _keyVault.Read(result) };
+            cluster,
+            adminKey) { KeyVault = _keyVault.Read(result) };
+    }
+
+    /// <summary>The admin key from --admin-key-file, else env OGW_ADMIN_KEY; a problem never quotes the key.</summary>
+    private string? ReadAdminKey(ParseResult result, out AdminKey? key)
+    {
+        key = null;
+        string? text;
+        string origin;
+        if (result.GetValue(_adminKeyFile) is { } path)
+        {
+            origin = $"--admin-key-file '{path}'";
+            try
+            {
+                text = File.ReadAllText(path).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+            {
+                return $"{origin} cannot be read ({e.Message}); give a readable file holding the admin key";
+            }
+        }
+        else
+        {
+            origin = "env OGW_ADMIN_KEY";
+            text = Environment.GetEnvironmentVariable("OGW_ADMIN_KEY")?.Trim();
+            if (string.IsNullOrEmpty(text))
+            {
+                return null;
+            }
+        }
+
+        if (text.Length < AdminKey.MinLength)
+        {
+            return $"the admin key from {origin} has {text.Length} characters; give at least {AdminKey.MinLength} (e.g. openssl rand -base64 32)";
+        }
+
+        key = new AdminKey(text);
+        return null;
     }
 
     private string? Check(ParseResult result)

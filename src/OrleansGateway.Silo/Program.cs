@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Orleans.Dashboard;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
+using OrleansGateway.Silo.Api;
 
 namespace OrleansGateway.Silo;
 
@@ -19,7 +21,12 @@ public static class Program
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
 
     /// <summary>Runs until <paramref name="stop"/> fires, SIGTERM or Ctrl+C; what tests call in-process.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken stop)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken stop) =>
+        RunAsync(args, output, error, configure: null, stop);
+
+    /// <param name="configure">Tests only: adds to the host before it is built (e.g. a logger provider that captures the log).</param>
+    internal static async Task<int> RunAsync(
+        string[] args, TextWriter output, TextWriter error, Action<WebApplicationBuilder>? configure, CancellationToken stop)
     {
         var commandLine = new GatewayCommandLine();
         var parsed = commandLine.Root.Parse(args);
@@ -32,7 +39,7 @@ public static class Program
         {
             var settings = commandLine.Read(result, out var problem);
             return problem is null
-                ? await ServeAsync(settings, error, cancellationToken)
+                ? await ServeAsync(settings, error, configure, cancellationToken)
                 : UsageError(error, [problem]);
         });
 
@@ -41,7 +48,7 @@ public static class Program
         return await parsed.InvokeAsync(invocation, stop);
     }
 
-    private static async Task<int> ServeAsync(GatewaySettings settings, TextWriter error, CancellationToken stop)
+    private static async Task<int> ServeAsync(GatewaySettings settings, TextWriter error, Action<WebApplicationBuilder>? configure, CancellationToken stop)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(settings.ApiUrl.ToString());
@@ -56,7 +63,17 @@ public static class Program
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
 
         // The silo starts before the services below (hosted services start in order), so they can call grains.
-        builder.UseOrleans(silo => SiloSetup.Configure(silo, settings));
+        builder.UseOrleans(silo =>
+        {
+            SiloSetup.Configure(silo, settings);
+
+            // Only the admin may open the dashboard: without an admin key nobody could, and it costs seconds at start.
+            if (settings.AdminKey is not null)
+            {
+                silo.AddDashboard();
+            }
+        });
+        builder.AddManagementApi();
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
             .WithMetrics(m => m.AddPrometheusExporter());
@@ -77,9 +94,11 @@ public static class Program
             builder.Services.AddHostedService<ConfigDirectorySource>();
         }
 
+        configure?.Invoke(builder);
         await using var app = builder.Build();
         var c = settings.Cluster;
         Log.Starting(app.Logger, c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort);
+        app.MapManagementApi();
         app.MapGatewayEndpoints();
         app.MapPrometheusScrapingEndpoint();
 

@@ -9,6 +9,12 @@ namespace OrleansGateway.Model;
 public sealed record GatewayPlan(string AmbassadorId, ImmutableArray<ListenerPlan> Listeners)
 {
     public static GatewayPlan Empty(string ambassadorId) => new(ambassadorId, []);
+
+    /// <summary>
+    /// Concurrent-connection limit per tenant on each edge (the tenant's quota <c>MaxConcurrentConnections</c>); a
+    /// tenant absent here is unlimited. A connection belongs to the tenant of the route it takes.
+    /// </summary>
+    public ImmutableDictionary<string, int> ConnectionLimits { get; init; } = ImmutableDictionary<string, int>.Empty;
 }
 
 /// <summary>A socket to bind: the address is always concrete (the gateway's bind address fills an unset one).</summary>

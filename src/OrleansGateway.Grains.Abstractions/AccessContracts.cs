@@ -1,0 +1,146 @@
+using System.Collections.Immutable;
+
+namespace OrleansGateway.Grains;
+
+/// <summary>One tenant known to the gateway (created by the API, or registered by its first stored change).</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.TenantEntry")]
+public sealed record TenantEntry(
+    [property: Id(0)] string Name,
+    [property: Id(1)] DateTimeOffset CreatedAt);
+
+/// <summary>
+/// The list of tenants (one grain, key <see cref="AccessGrains.RegistryKey"/>); persisted. Tenant state lives in the
+/// tenant grains: this only says which tenants exist and since when, so that they can be listed.
+/// </summary>
+[Alias("OrleansGateway.ITenantRegistryGrain")]
+public interface ITenantRegistryGrain : IGrainWithStringKey
+{
+    /// <summary>Adds <paramref name="tenant"/>; false (and no change) when it is already listed.</summary>
+    [Alias("Create")]
+    Task<bool> CreateAsync(string tenant);
+
+    /// <summary>Adds <paramref name="tenant"/> unless it is listed (what a tenant grain calls after a stored change).</summary>
+    [Alias("Ensure")]
+    Task EnsureAsync(string tenant);
+
+    [Alias("Get")]
+    Task<TenantEntry?> GetAsync(string tenant);
+
+    /// <summary>Every tenant, sorted by name (ordinal).</summary>
+    [Alias("List")]
+    Task<ImmutableArray<TenantEntry>> ListAsync();
+
+    /// <summary>Removes <paramref name="tenant"/>; false when it was not listed.</summary>
+    [Alias("Remove")]
+    Task<bool> RemoveAsync(string tenant);
+}
+
+/// <summary>A tenant API key as listed: never its secret or the secret's hash.</summary>
+/// <param name="Id">8 lowercase hex characters, unique within the tenant.</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.AccessKey")]
+public sealed record AccessKey(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string? Description,
+    [property: Id(2)] DateTimeOffset CreatedAt);
+
+/// <summary>A key just issued: <see cref="Token"/> (<c>ogw.&lt;tenant&gt;.&lt;keyId&gt;.&lt;secret&gt;</c>) exists only in this answer.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.IssuedKey")]
+public sealed record IssuedKey(
+    [property: Id(0)] AccessKey Key,
+    [property: Id(1)] string Token)
+{
+    /// <summary>Never prints the token (records print every member by default).</summary>
+    public override string ToString() => $"IssuedKey {{ Key = {Key}, Token = (hidden) }}";
+}
+
+/// <summary>
+/// The API keys of one tenant (key: the tenant id); persisted as SHA-256 hashes of the secrets. Every check reads
+/// this grain (nothing caches a positive answer), so a revocation is effective on every silo at once.
+/// </summary>
+[Alias("OrleansGateway.ITenantKeysGrain")]
+public interface ITenantKeysGrain : IGrainWithStringKey
+{
+    /// <summary>Makes a key with a random 256-bit secret and stores only its hash.</summary>
+    [Alias("Issue")]
+    Task<IssuedKey> IssueAsync(string? description);
+
+    /// <summary>Every key, sorted by creation time.</summary>
+    [Alias("List")]
+    Task<ImmutableArray<AccessKey>> ListAsync();
+
+    /// <summary>Deletes the key; false when there is none with that id.</summary>
+    [Alias("Revoke")]
+    Task<bool> RevokeAsync(string keyId);
+
+    /// <summary>Whether <paramref name="secretHash"/> (SHA-256 of the decoded secret) is the hash stored for <paramref name="keyId"/>; constant-time.</summary>
+    [Alias("Verify")]
+    Task<bool> VerifyAsync(string keyId, byte[] secretHash);
+
+    /// <summary>Deletes every key (the tenant is being deleted).</summary>
+    [Alias("RemoveAll")]
+    Task RemoveAllAsync();
+}
+
+/// <summary>References to the access grains by key, so that callers never build keys themselves.</summary>
+public static class AccessGrains
+{
+    /// <summary>The key of the one <see cref="ITenantRegistryGrain"/>.</summary>
+    public const string RegistryKey = "tenants";
+
+    public static ITenantRegistryGrain GetTenantRegistry(this IGrainFactory grains) =>
+        grains.GetGrain<ITenantRegistryGrain>(RegistryKey);
+
+    public static ITenantKeysGrain GetTenantKeysGrain(this IGrainFactory grains, string tenant) =>
+        grains.GetGrain<ITenantKeysGrain>(TenantKey.For(tenant));
+}
+
+/// <summary>
+/// Tenant API tokens: <c>ogw.&lt;tenant&gt;.&lt;keyId&gt;.&lt;secret&gt;</c>, the secret 256 random bits in base64url
+/// without padding. The only place that writes or reads them.
+/// </summary>
+public static class ApiToken
+{
+    public const string Prefix = "ogw.";
+
+    public static string Format(string tenant, string keyId, ReadOnlySpan<byte> secret) =>
+        $"{Prefix}{tenant}.{keyId}.{System.Buffers.Text.Base64Url.EncodeToString(secret)}";
+
+    /// <summary>
+    /// Reads a token made by <see cref="Format"/>; false for anything else. The tenant is everything between the
+    /// prefix and the last two dots (tenant names from the config directory may contain dots; ids and secrets never do).
+    /// </summary>
+    public static bool TryParse(string token, out string tenant, out string keyId, out byte[] secret)
+    {
+        tenant = keyId = "";
+        secret = [];
+        if (!token.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var last = token.LastIndexOf('.');
+        var middle = last > Prefix.Length ? token.LastIndexOf('.', last - 1) : -1;
+        if (middle <= Prefix.Length)
+        {
+            return false;
+        }
+
+        tenant = token[Prefix.Length..middle];
+        keyId = token[(middle + 1)..last];
+        var text = token[(last + 1)..];
+        if (keyId.Length != 8 || !keyId.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')) || text.Length == 0 || tenant.Contains('/', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        try
+        {
+            secret = System.Buffers.Text.Base64Url.DecodeFromChars(text);
+            return secret.Length == 32;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Orleans.Dashboard;
+
+namespace OrleansGateway.Silo.Api;
+
+/// <summary>The management API (<c>/api/v1</c>), its OpenAPI document and the Orleans Dashboard (<c>/dashboard</c>).</summary>
+internal static partial class ApiSetup
+{
+    public const string Prefix = "/api/v1";
+    public const string OpenApiPath = "/api/v1/openapi.json";
+    public const string DashboardPath = "/dashboard";
+
+    public static void AddManagementApi(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddAuthentication(ApiKeyHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+        builder.Services.AddAuthorization(ApiPolicies.Add);
+        builder.Services.AddSingleton<IAuthorizationHandler, RouteTenantRequirement>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi(o => o.ShouldInclude = d => d.RelativePath?.StartsWith("api/v1/", StringComparison.Ordinal) == true);
+    }
+
+    public static void MapManagementApi(this WebApplication app)
+    {
+        app.UseWhen(c => c.Request.Path.StartsWithSegments(Prefix), api => api.Use(ClusterFailuresAsync));
+
+        // Error statuses without a body (no route: 404, wrong method: 405, an unreadable query value: 400) become problems.
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi(OpenApiPath).AllowAnonymous();
+        var api = app.MapGroup(Prefix);
+        api.MapGet("/whoami", (HttpContext c) => Results.Json(
+                c.User.IsAdmin() ? new WhoAmIDto(ApiClaims.Admin, null, null)
+                    : new WhoAmIDto(ApiClaims.TenantRole, c.User.TenantOf(), c.User.FindFirst(ApiClaims.KeyId)?.Value),
+                ApiJson.Answers))
+            .RequireAuthorization(ApiPolicies.AnyKey).WithName("WhoAmI").WithTags("keys").Produces<WhoAmIDto>();
+        TenantEndpoints.Map(api);
+        ResourceEndpoints.Map(api);
+        if (app.Services.GetRequiredService<GatewaySettings>().AdminKey is not null)
+        {
+            app.MapOrleansDashboard(DashboardPath).RequireAuthorization(ApiPolicies.Admin);
+        }
+    }
+
+    /// <summary>A grain call that cannot reach the cluster is a 503 that says so, not a 500.</summary>
+    private static async Task ClusterFailuresAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException && !context.Response.HasStarted)
+        {
+            LogClusterFailure(context.RequestServices.GetRequiredService<ILogger<WebApplication>>(), context.Request.Method, context.Request.Path, e);
+            context.Response.Clear();
+            await ApiProblems.Unavailable($"the cluster did not answer ({e.GetType().Name}); try again, and check the core silos if it persists")
+                .ExecuteAsync(context);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path}: the cluster cannot be reached")]
+    private static partial void LogClusterFailure(ILogger logger, string method, string path, Exception exception);
+}

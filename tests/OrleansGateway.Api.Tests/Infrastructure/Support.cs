@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace OrleansGateway.Api.Tests.Infrastructure;
+
+internal static class Ports
+{
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>A port free right now on loopback and never handed out before in this test run.</summary>
+    public static int Free()
+    {
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
+    }
+}
+
+internal static class Eventually
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes (no fixed sleeps).</summary>
+    public static async Task<bool> TrueAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(25);
+        }
+    }
+}
+
+/// <summary>A TCP echo upstream on loopback, serving until disposed.</summary>
+internal sealed class EchoUpstream : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public EchoUpstream()
+    {
+        _listener.Start();
+        _loop = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        try
+        {
+            await _loop;
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // The accept loop ends by cancellation.
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            _ = Task.Run(async () =>
+            {
+                using (client)
+                {
+                    try
+                    {
+                        await client.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
+                        client.Client.Shutdown(SocketShutdown.Send);
+                    }
+                    catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+                    {
+                        // The client went away.
+                    }
+                }
+            });
+        }
+    }
+
+    /// <summary>Sends <paramref name="text"/> to <paramref name="port"/>, half-closes and reads the echo; null when refused or closed.</summary>
+    public static async Task<string?> TryEchoAsync(int port, string text)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
+            var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(text), timeout.Token);
+            client.Client.Shutdown(SocketShutdown.Send);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            return await reader.ReadToEndAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+}
+
+internal static class Yaml
+{
+    public static string TcpMapping(string name, int port, string service, string? extra = null) => $"""
+        ---
+        apiVersion: getambassador.io/v3alpha1
+        kind: TCPMapping
+        metadata:
+          name: {name}
+        spec:
+          port: {port}
+          service: {service}
+        {extra}
+        """;
+}
