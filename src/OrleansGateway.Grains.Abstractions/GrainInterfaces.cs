@@ -19,6 +19,10 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<TenantView> GetAsync();
 
+    /// <summary>Every certificate the tenant's certificate grains serve for it: its TLS Secrets and the vault certificates its plan names.</summary>
+    [Alias("GetCertificates")]
+    Task<System.Collections.Immutable.ImmutableArray<Model.SecretRef>> GetCertificatesAsync();
+
     /// <summary>Replaces the quota. It applies from the next change on; resources already stored are not re-checked.</summary>
     [Alias("SetQuota")]
     Task SetQuotaAsync(TenantQuota quota);

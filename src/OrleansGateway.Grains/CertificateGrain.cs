@@ -179,10 +179,16 @@ public sealed partial class CertificateGrain(
             throw new ArgumentException($"certificate {secret} refused: {problem}.", nameof(upload));
         }
 
-        using (var cancel = new CancellationTokenSource(FetchTimeout))
+        try
         {
+            using var cancel = new CancellationTokenSource(FetchTimeout);
             var version = await source.ImportAsync(secret, material, cancel.Token);
             LogImported(logger, secret.Tenant, secret.ToString(), source.Name, version);
+        }
+        catch (Exception e) when (e is CertificateSourceException or OperationCanceledException)
+        {
+            // A platform exception type crosses the grain call as itself; the message is already safe to show.
+            throw new InvalidOperationException($"certificate {secret}: the import failed: {e.Message}");
         }
 
         // A Secret resource of the same name keeps precedence (the chain); otherwise serve what was imported now.

@@ -75,6 +75,8 @@ public sealed partial class TenantGrain(
     public Task<TenantView> GetAsync() =>
         Task.FromResult(new TenantView(Tenant, state.State.Version, state.State.Resources, state.State.Quota));
 
+    public Task<ImmutableArray<SecretRef>> GetCertificatesAsync() => Task.FromResult(state.State.Certificates);
+
     public async Task SetQuotaAsync(TenantQuota quota)
     {
         ArgumentNullException.ThrowIfNull(quota);
