@@ -29,12 +29,12 @@ internal sealed class KeyVaultCommandLine
 
     public IEnumerable<Option> All => [_uri, _prefix, _refresh];
 
-    /// <summary>Null when no vault is configured. Call after <see cref="Check"/> returned null.</summary>
+    /// <summary>Null when no vault is configured (or its URI is unusable: <see cref="Check"/> says why).</summary>
     public KeyVaultOptions? Read(ParseResult result) =>
-        result.GetValue(_uri) is { } uri
+        Uri.TryCreate(result.GetValue(_uri), UriKind.Absolute, out var uri)
             ? new KeyVaultOptions
             {
-                VaultUri = new Uri(uri),
+                VaultUri = uri,
                 Prefix = result.GetValue(_prefix)!,
                 RefreshInterval = Duration.TryParse(result.GetValue(_refresh)!, out var refresh) ? refresh : KeyVaultOptions.DefaultRefreshInterval,
             }
