@@ -270,6 +270,11 @@ public sealed partial class CertificateGrain(
 
     private void SetHealth(CertificateHealth health, string? message)
     {
+        if (health is not (CertificateHealth.Ready or CertificateHealth.Pending))
+        {
+            CertificateMetrics.Problems.Add(1, new KeyValuePair<string, object?>("state", health.ToString()));
+        }
+
         if (health != _health || message != _message)
         {
             var secret = Secret;

@@ -79,10 +79,28 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         await Eventually.Get(() => Net.HandshakeAsync(port, host), t => t == v1.Thumbprint, "the vault certificate at the edge");
 
         fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), v2);
+        long unavailable = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == CertificateMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            if (tags.ToArray().Contains(new KeyValuePair<string, object?>("state", "Unavailable")))
+            {
+                Interlocked.Add(ref unavailable, value);
+            }
+        });
+        listener.Start();
         fixture.Vault.Outage = true;
         try
         {
             var status = await Certificate(tenant, "web-tls").RefreshAsync();
+            Assert.True(Interlocked.Read(ref unavailable) >= 1, "the outage is counted in ogw.certificate.source.problems");
 
             Assert.Equal(CertificateHealth.Unavailable, status.State);
             Assert.Contains("503", status.Message, StringComparison.Ordinal);
