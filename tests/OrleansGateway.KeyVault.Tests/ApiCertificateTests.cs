@@ -1,11 +1,6 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using OrleansGateway.Grains;
 using OrleansGateway.KeyVault.Tests.TestSupport;
 using OrleansGateway.Model;
 
@@ -13,47 +8,13 @@ namespace OrleansGateway.KeyVault.Tests;
 
 /// <summary>
 /// The management API's certificate endpoints on the real gateway process (in-process, memory storage) with
-/// <c>--key-vault-uri</c> pointing at the stand-in; the gateway's Key Vault source gets the stand-in's trust and token.
+/// <c>--key-vault-uri</c> pointing at the stand-in.
 /// </summary>
-public sealed class ApiCertificateTests : IAsyncLifetime
+public sealed class ApiCertificateTests(VaultGateway fixture) : IClassFixture<VaultGateway>
 {
-    private const string AdminKey = "admin-key-for-keyvault-tests-0123456789";
+    private VaultStandIn Vault => fixture.Vault;
 
-    private readonly CancellationTokenSource _stop = new();
-    private readonly StringWriter _error = new();
-    private readonly CapturedLogs _logs = new();
-    private VaultStandIn _vault = null!;
-    private HttpClient _http = null!;
-    private string _directory = "";
-    private Task<int> _run = Task.FromResult(0);
-
-    public async Task InitializeAsync()
-    {
-        _vault = await VaultStandIn.StartAsync();
-        _directory = Directory.CreateTempSubdirectory("ogw-kv-api-").FullName;
-        var keyFile = Path.Combine(_directory, "admin.key");
-        await File.WriteAllTextAsync(keyFile, AdminKey);
-        var apiPort = Net.FreePort();
-        string[] args =
-        [
-            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Net.FreePort()}", "--gateway-port", $"{Net.FreePort()}",
-            "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--admin-key-file", keyFile,
-            "--key-vault-uri", _vault.VaultUri.ToString(),
-        ];
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
-        _run = Task.Run(() => Silo.Program.RunAsync(args, TextWriter.Null, _error, Configure, _stop.Token));
-        await Eventually.Get(async () => _run.IsCompleted || (await _http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, ok => ok, "the gateway to start", TimeSpan.FromSeconds(60));
-        Assert.False(_run.IsCompleted, $"the gateway stopped: {_error}");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        await _run.WaitAsync(TimeSpan.FromSeconds(30));
-        _http.Dispose();
-        await _vault.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
+    private CapturedLogs Logs => fixture.Gateway.Logs;
 
     [Fact]
     public async Task A_tenant_uploads_a_PEM_certificate_into_the_vault_and_sees_its_facts_but_never_its_key()
@@ -66,7 +27,7 @@ public sealed class ApiCertificateTests : IAsyncLifetime
 
         Assert.True(status == HttpStatusCode.OK, body.ToString());
         var vaultName = KeyVaultNames.For("ogw", new SecretRef("default", "web-tls") { Tenant = "kv-api" });
-        Assert.True(_vault.Has(vaultName));
+        Assert.True(Vault.Has(vaultName));
         Assert.Equal("key-vault", body.GetProperty("source").GetString());
         Assert.Equal(vaultName, body.GetProperty("location").GetString());
         Assert.Equal("Ready", body.GetProperty("state").GetString());
@@ -85,7 +46,7 @@ public sealed class ApiCertificateTests : IAsyncLifetime
             Assert.DoesNotContain(Certs.KeyFingerprint(certificate), answer.ToString(), StringComparison.Ordinal);
         }
 
-        Assert.DoesNotContain(Certs.KeyFingerprint(certificate), _logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(Certs.KeyFingerprint(certificate), Logs.All, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -94,7 +55,7 @@ public sealed class ApiCertificateTests : IAsyncLifetime
         var key = await CreateTenantAsync("kv-list");
         var other = await CreateTenantAsync("kv-other");
         using var certificate = Certs.Valid("list.vault.test");
-        _vault.PutPfx(KeyVaultNames.For("ogw", new SecretRef("default", "list-tls") { Tenant = "kv-list" }), certificate);
+        Vault.PutPfx(KeyVaultNames.For("ogw", new SecretRef("default", "list-tls") { Tenant = "kv-list" }), certificate);
         var yaml = $$"""
             apiVersion: getambassador.io/v3alpha1
             kind: Host
@@ -138,36 +99,41 @@ public sealed class ApiCertificateTests : IAsyncLifetime
         Assert.Contains("expired", b1.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, s2);
         Assert.Contains("does not match", b2.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        Assert.False(_vault.Has(KeyVaultNames.For("ogw", new SecretRef("default", "old") { Tenant = "kv-bad" })));
+        Assert.False(Vault.Has(KeyVaultNames.For("ogw", new SecretRef("default", "old") { Tenant = "kv-bad" })));
     }
 
-    private void Configure(WebApplicationBuilder builder)
+    private Task<string> CreateTenantAsync(string name) => fixture.Gateway.CreateTenantAsync(name);
+
+    private Task<(HttpStatusCode Status, JsonElement Body)> CallAsync(HttpMethod method, string path, string key, HttpContent? content = null) =>
+        fixture.Gateway.CallAsync(method, path, key, content);
+
+    private static StringContent Json(object value) => InProcessGateway.Json(value);
+}
+
+/// <summary>Without a vault, an upload becomes a tenant Secret resource and is served from there.</summary>
+public sealed class ApiCertificateWithoutVaultTests(PlainGateway fixture) : IClassFixture<PlainGateway>
+{
+    [Fact]
+    public async Task An_upload_becomes_a_tenant_Secret_and_shows_as_one()
     {
-        builder.Logging.AddProvider(_logs);
-        builder.Logging.AddFilter<CapturedLogs>("OrleansGateway", LogLevel.Trace);
+        var gateway = fixture.Gateway;
+        var key = await gateway.CreateTenantAsync("plain");
+        using var certificate = Certs.Valid("plain.example.test");
+        var pfx = Convert.ToBase64String(certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12, "pw"));
 
-        // The gateway registered Key Vault with DefaultAzureCredential; the stand-in needs its own trust and token.
-        var options = _vault.Options();
-        builder.Services.AddSingleton<ICertificateSource>(sp =>
-            new KeyVaultCertificateSource(options, new FixedTokenCredential(), sp.GetRequiredService<ILogger<KeyVaultCertificateSource>>()));
+        var (status, body) = await gateway.CallAsync(HttpMethod.Post, "/api/v1/tenants/plain/certificates", key,
+            InProcessGateway.Json(new { name = "web-tls", pfx, password = "pw" }));
+
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+        Assert.Equal("secret", body.GetProperty("source").GetString());
+        Assert.Equal(certificate.Thumbprint, body.GetProperty("thumbprint").GetString());
+        var (_, secret) = await gateway.CallAsync(HttpMethod.Get, "/api/v1/tenants/plain/resources/Secret/default/web-tls", key);
+        Assert.Equal("Accepted", secret.GetProperty("status").GetString());
+        foreach (var answer in new[] { body.ToString(), secret.ToString() })
+        {
+            Assert.DoesNotContain(Certs.KeyFingerprint(certificate), answer, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(Certs.KeyFingerprint(certificate), gateway.Logs.All, StringComparison.Ordinal);
     }
-
-    private async Task<string> CreateTenantAsync(string name)
-    {
-        var (created, body) = await CallAsync(HttpMethod.Post, "/api/v1/tenants", AdminKey, Json(new { name }));
-        Assert.True(created == HttpStatusCode.Created, body.ToString());
-        var (_, key) = await CallAsync(HttpMethod.Post, $"/api/v1/tenants/{name}/keys", AdminKey, Json(new { description = "test" }));
-        return key.GetProperty("token").GetString()!;
-    }
-
-    private async Task<(HttpStatusCode Status, JsonElement Body)> CallAsync(HttpMethod method, string path, string key, HttpContent? content = null)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = content };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var response = await _http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
-    }
-
-    private static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 }
