@@ -19,6 +19,10 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<TenantView> GetAsync();
 
+    /// <summary>Every certificate the tenant's certificate grains serve for it: its TLS Secrets and the vault certificates its plan names.</summary>
+    [Alias("GetCertificates")]
+    Task<System.Collections.Immutable.ImmutableArray<Model.SecretRef>> GetCertificatesAsync();
+
     /// <summary>Replaces the quota. It applies from the next change on; resources already stored are not re-checked.</summary>
     [Alias("SetQuota")]
     Task SetQuotaAsync(TenantQuota quota);
@@ -86,16 +90,36 @@ public interface IRouteObserver : IGrainObserver
 }
 
 /// <summary>
-/// The TLS material of one tenant Secret (key: <see cref="CertificateKey.For"/>), cached with a version hash and
-/// published to the directory so edges fetch it only when it changed.
+/// The TLS material of one tenant certificate (key: <see cref="CertificateKey.For"/>), cached with a version hash and
+/// published to the directory so edges fetch it only when it changed. The material comes from the tenant's Secret
+/// resource (pushed with <see cref="SetAsync"/>) or, when there is none, from the configured certificate source
+/// (Key Vault, <see cref="UseSourceAsync"/>), which the grain re-reads on a schedule and on demand.
 /// </summary>
 [Alias("OrleansGateway.ICertificateGrain")]
 public interface ICertificateGrain : IGrainWithStringKey
 {
-    /// <summary>Stores <paramref name="material"/> (null removes it).</summary>
+    /// <summary>Stores <paramref name="material"/> of the tenant's Secret resource (null removes whatever the grain holds).</summary>
     [Alias("Set")]
     Task SetAsync(CertificateMaterial? material);
 
+    /// <summary>
+    /// The tenant references this certificate and has no Secret resource for it: serve it from the configured source
+    /// (reads it now when the grain has no material from there yet). Throws when no source is configured.
+    /// </summary>
+    [Alias("UseSource")]
+    Task<CertificateStatus> UseSourceAsync();
+
     [Alias("Get")]
     Task<CertificateView> GetAsync();
+
+    /// <summary>Reads the source now (on demand; the schedule does the same) and publishes a changed version.</summary>
+    [Alias("Refresh")]
+    Task<CertificateStatus> RefreshAsync();
+
+    [Alias("GetStatus")]
+    Task<CertificateStatus> GetStatusAsync();
+
+    /// <summary>Imports <paramref name="upload"/> into the configured source under this certificate's name, then serves it.</summary>
+    [Alias("Import")]
+    Task<CertificateStatus> ImportAsync(CertificateUpload upload);
 }

@@ -27,9 +27,10 @@ public static class LastGoodGroups
         Dictionary<ResourceRef, (Resource Resource, string Source)> next,
         ImmutableArray<TenantResource> previous,
         TenantQuota quota,
-        ControlPlaneOptions options)
+        ControlPlaneOptions options,
+        bool secretsExternal = false)
     {
-        var first = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], quota, options);
+        var first = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], quota, options, secretsExternal);
         var refusals = first.Diagnostics
             .Where(d => d.Code == WeightsCode && d.Resource is not null && next.ContainsKey(d.Resource))
             .ToLookup(d => d.Resource!);
@@ -63,7 +64,7 @@ public static class LastGoodGroups
             }
         }
 
-        var second = TenantCompilation.Compile(tenant, served, quota, options);
+        var second = TenantCompilation.Compile(tenant, served, quota, options, secretsExternal);
         var byRef = second.Statuses.ToDictionary(s => s.Resource);
         var diagnostics = second.Diagnostics.ToBuilder();
         var statuses = first.Statuses.Select(s =>

@@ -14,13 +14,14 @@ internal sealed record TenantCompilation(GatewayPlan Plan, ImmutableArray<Resour
     /// enforces <paramref name="quota"/>: a resource over a limit is Discarded with a message naming the limit and
     /// is left out of the compile, so the rest compiles as if it did not exist.
     /// </summary>
-    public static TenantCompilation Compile(string tenant, IReadOnlyList<Resource> resources, TenantQuota quota, ControlPlaneOptions options)
+    /// <param name="secretsExternal">A certificate source (Key Vault) is configured: a secret without a Secret resource is not an error.</param>
+    public static TenantCompilation Compile(string tenant, IReadOnlyList<Resource> resources, TenantQuota quota, ControlPlaneOptions options, bool secretsExternal = false)
     {
         var excluded = new Dictionary<ResourceRef, Diagnostic>();
         ExcludePorts(tenant, resources, quota, excluded);
         ExcludeMappings(tenant, resources, quota, excluded);
 
-        var compileOptions = new CompileOptions(options.BindAddress, options.AmbassadorNamespace, tenant);
+        var compileOptions = new CompileOptions(options.BindAddress, options.AmbassadorNamespace, tenant, secretsExternal);
         var result = Run(resources, excluded, options.AmbassadorId, compileOptions);
         if (quota.MaxListeners is { } max && result.Plan.Listeners.Length > max)
         {

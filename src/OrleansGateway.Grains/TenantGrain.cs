@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansGateway.Model;
@@ -74,6 +75,8 @@ public sealed partial class TenantGrain(
     public Task<TenantView> GetAsync() =>
         Task.FromResult(new TenantView(Tenant, state.State.Version, state.State.Resources, state.State.Quota));
 
+    public Task<ImmutableArray<SecretRef>> GetCertificatesAsync() => Task.FromResult(state.State.Certificates);
+
     public async Task SetQuotaAsync(TenantQuota quota)
     {
         ArgumentNullException.ThrowIfNull(quota);
@@ -98,14 +101,15 @@ public sealed partial class TenantGrain(
     {
         var tenant = Tenant;
         var ambassadorId = options.Value.AmbassadorId;
+        var secretsExternal = ServiceProvider.GetService<ICertificateSource>() is not null;
         TenantCompilation compiled;
         if (mode == ApplyMode.PerResource)
         {
-            (compiled, next) = LastGoodGroups.Compile(tenant, next, state.State.Resources, state.State.Quota, options.Value);
+            (compiled, next) = LastGoodGroups.Compile(tenant, next, state.State.Resources, state.State.Quota, options.Value, secretsExternal);
         }
         else
         {
-            compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value);
+            compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value, secretsExternal);
         }
 
         var claims = compiled.Plan.Listeners.ToDictionary(l => ListenerKey.For(ambassadorId, l.Endpoint), l => l);
@@ -137,7 +141,7 @@ public sealed partial class TenantGrain(
 
         // Certificates before routes, so an edge never gets a route whose certificate it cannot fetch yet (a Secret's
         // status does not depend on listener claims, which only ever refuse mappings).
-        var certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled.Statuses);
+        var certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal);
         await PublishConnectionLimitAsync();
         var outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
         await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
@@ -196,18 +200,28 @@ public sealed partial class TenantGrain(
             .Select(e => new TenantResource(e.Value.Resource, e.Value.Source, byRef[e.Key]))];
     }
 
-    /// <summary>Pushes every usable Secret of the tenant to its certificate grain and clears the ones that are gone.</summary>
-    private async Task<ImmutableArray<SecretRef>> PublishCertificatesAsync(IEnumerable<Resource> resources, ImmutableArray<ResourceStatus> statuses)
+    /// <summary>
+    /// Pushes every usable Secret of the tenant to its certificate grain; with a certificate source (Key Vault), points
+    /// the certificate grains of the plan's certificates that have no Secret resource at it (the chain of
+    /// docs/key-vault.md); clears the ones that are gone.
+    /// </summary>
+    private async Task<ImmutableArray<SecretRef>> PublishCertificatesAsync(IEnumerable<Resource> resources, TenantCompilation compiled, bool sourceConfigured)
     {
-        var accepted = statuses.Where(s => s.State == ResourceState.Accepted).Select(s => s.Resource).ToHashSet();
-        var secrets = resources.OfType<SecretResource>()
+        var accepted = compiled.Statuses.Where(s => s.State == ResourceState.Accepted).Select(s => s.Resource).ToHashSet();
+        var all = resources.OfType<SecretResource>().ToList();
+        var secrets = all
             .Where(s => accepted.Contains(s.Ref) && (s.TlsCrt is not null || s.CaCrt is not null))
             .ToDictionary(s => new SecretRef(s.Namespace, s.Name) { Tenant = Tenant }, s => new CertificateMaterial(s.Type, s.TlsCrt, s.TlsKey, s.CaCrt));
-        var gone = state.State.Certificates.Where(r => !secrets.ContainsKey(r));
+
+        // A Secret resource that exists but is unusable is not replaced by the vault: its status says what to fix.
+        var declared = all.Select(s => new SecretRef(s.Namespace, s.Name) { Tenant = Tenant }).ToHashSet();
+        var sourced = sourceConfigured ? PlanCertificates.Served(compiled.Plan).Where(r => !declared.Contains(r)).ToList() : [];
+        var gone = state.State.Certificates.Where(r => !secrets.ContainsKey(r) && !sourced.Contains(r));
         await Task.WhenAll(
             secrets.Select(s => GrainFactory.GetCertificateGrain(s.Key).SetAsync(s.Value))
+                .Concat(sourced.Select(r => (Task)GrainFactory.GetCertificateGrain(r).UseSourceAsync()))
                 .Concat(gone.Select(r => GrainFactory.GetCertificateGrain(r).SetAsync(null))));
-        return [.. secrets.Keys];
+        return [.. secrets.Keys, .. sourced];
     }
 
     /// <summary>

@@ -9,6 +9,7 @@ namespace OrleansGateway.Silo;
 internal sealed class GatewayCommandLine
 {
     private readonly SharedOptions _shared = new();
+    private readonly KeyVaultCommandLine _keyVault = new();
 
     private readonly Option<string> _configDir = new("--config-dir")
     {
@@ -121,7 +122,7 @@ internal sealed class GatewayCommandLine
             _drainTimeout,
             _serverFirstTimeout,
         };
-        foreach (var option in _shared.All)
+        foreach (var option in _shared.All.Concat(_keyVault.All))
         {
             Root.Add(option);
         }
@@ -159,7 +160,7 @@ internal sealed class GatewayCommandLine
                 ServerFirstPeekTimeout = DurationOf(result, _serverFirstTimeout),
             },
             cluster,
-            adminKey);
+            adminKey) { KeyVault = _keyVault.Read(result) };
     }
 
     /// <summary>The admin key from --admin-key-file, else env OGW_ADMIN_KEY; a problem never quotes the key.</summary>
@@ -247,7 +248,7 @@ internal sealed class GatewayCommandLine
             return "--cluster-id and --service-id must not be empty";
         }
 
-        return _shared.Validate(result);
+        return _shared.Validate(result) ?? _keyVault.Check(result);
     }
 
     private static string DefaultConnectionString() =>

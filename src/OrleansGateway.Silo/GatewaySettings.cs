@@ -59,7 +59,11 @@ internal sealed record GatewaySettings(
     Uri ApiUrl,
     ProxyOptions Proxy,
     ClusterSettings Cluster,
-    AdminKey? AdminKey = null);
+    AdminKey? AdminKey = null)
+{
+    /// <summary>Azure Key Vault as the certificate source (<c>--key-vault-uri</c>); null when none is configured.</summary>
+    public KeyVault.KeyVaultOptions? KeyVault { get; init; }
+}
 
 /// <summary>
 /// The admin key, held only as its SHA-256 so that it cannot be printed: the settings record prints every member,

@@ -94,6 +94,11 @@ public static class Program
             metrics.WithMetrics(m => m.AddMeter(ProxyServer.MeterName));
         }
 
+        if (settings.Cluster.HostsGrains)
+        {
+            metrics.WithMetrics(m => m.AddMeter(OrleansGateway.Grains.CertificateMetrics.MeterName));
+        }
+
         if (settings.ConfigPath is not null)
         {
             builder.Services.AddHostedService<ConfigDirectorySource>();

@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
 using OrleansGateway.Grains;
+using OrleansGateway.KeyVault;
 
 namespace OrleansGateway.Silo;
 
@@ -40,6 +41,7 @@ internal static class SiloSetup
 
         if (cluster.HostsGrains)
         {
+            ConfigureCertificateSource(silo, settings);
             if (cluster.Storage == StorageKind.Memory)
             {
                 // Orleans' serializer here too: the memory provider also defaults to Json.NET, and a deactivated
@@ -69,5 +71,27 @@ internal static class SiloSetup
             var excluded = new[] { typeof(TenantGrain).Assembly, typeof(MemoryGrainStorage).Assembly };
             silo.Services.PostConfigure<GrainTypeOptions>(o => o.Classes.RemoveWhere(t => excluded.Contains(t.Assembly)));
         }
+    }
+
+    /// <summary>Key Vault (when configured) with the reminders that refresh its certificates (docs/key-vault.md).</summary>
+    private static void ConfigureCertificateSource(ISiloBuilder silo, GatewaySettings settings)
+    {
+        if (settings.KeyVault is not { } vault)
+        {
+            return;
+        }
+
+        silo.Services.AddKeyVaultCertificates(vault);
+        if (settings.Cluster.Storage == StorageKind.Memory)
+        {
+            silo.UseInMemoryReminderService();
+        }
+        else
+        {
+            silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(settings.Cluster.ConnectionString));
+        }
+
+        // Orleans refuses reminder periods under a minute by default; --certificate-refresh may be shorter.
+        silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, vault.RefreshInterval.Ticks)));
     }
 }

@@ -50,6 +50,24 @@ public sealed class ArchitectureTests
         }
     }
 
+    /// <summary>Only OrleansGateway.KeyVault talks to Azure Key Vault: the layers below stay free of the Azure SDK (docs/key-vault.md).</summary>
+    [Fact]
+    public void Only_the_KeyVault_project_references_the_Azure_SDK()
+    {
+        var layers = new[] { "OrleansGateway.Grains", "OrleansGateway.Grains.Abstractions", "OrleansGateway.Edge" }
+            .Select(n => Assembly.Load(new AssemblyName(n)))
+            .Append(Model).Append(Proxy).Append(Cli);
+        foreach (var assembly in layers)
+        {
+            Assert.DoesNotContain(assembly.GetReferencedAssemblies(), r => r.Name!.StartsWith("Azure.", StringComparison.Ordinal));
+        }
+
+        var keyVault = Assembly.Load(new AssemblyName("OrleansGateway.KeyVault")).GetReferencedAssemblies().Select(r => r.Name).ToList();
+        Assert.Contains("Azure.Security.KeyVault.Certificates", keyVault);
+        Assert.DoesNotContain("OrleansGateway.Proxy", keyVault);
+        Assert.DoesNotContain("OrleansGateway.Edge", keyVault);
+    }
+
     /// <summary>The .NET base class library (System.*, Microsoft.Win32.*, netstandard) is allowed everywhere.</summary>
     private static bool IsPlatform(string name) =>
         name is "netstandard" or "mscorlib" ||

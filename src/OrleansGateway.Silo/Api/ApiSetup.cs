@@ -38,6 +38,7 @@ internal static partial class ApiSetup
             .RequireAuthorization(ApiPolicies.AnyKey).WithName("WhoAmI").WithTags("keys").Produces<WhoAmIDto>();
         TenantEndpoints.Map(api);
         ResourceEndpoints.Map(api);
+        CertificateEndpoints.Map(api);
         if (app.Services.GetRequiredService<GatewaySettings>().AdminKey is not null)
         {
             app.MapOrleansDashboard(DashboardPath).RequireAuthorization(ApiPolicies.Admin);

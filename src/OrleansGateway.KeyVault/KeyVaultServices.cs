@@ -1,0 +1,22 @@
+using Azure.Core;
+using Azure.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OrleansGateway.Grains;
+
+namespace OrleansGateway.KeyVault;
+
+public static class KeyVaultServices
+{
+    /// <summary>
+    /// Makes Azure Key Vault the silo's <see cref="ICertificateSource"/>. Without <paramref name="credential"/> the
+    /// SDK's <see cref="DefaultAzureCredential"/> is used: a managed identity in Azure, a developer login locally.
+    /// The silo must also have a reminder service (certificates are refreshed on reminders).
+    /// </summary>
+    public static IServiceCollection AddKeyVaultCertificates(this IServiceCollection services, KeyVaultOptions options, TokenCredential? credential = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return services.AddSingleton<ICertificateSource>(sp => new KeyVaultCertificateSource(
+            options, credential ?? new DefaultAzureCredential(), sp.GetRequiredService<ILogger<KeyVaultCertificateSource>>()));
+    }
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OrleansGateway.Grains;
+
+namespace OrleansGateway.KeyVault.Tests.TestSupport;
+
+/// <summary>
+/// The real gateway process (Program.RunAsync) in-process on memory storage and free ports, with an admin key and
+/// every log line captured. With a <see cref="VaultStandIn"/> it runs with <c>--key-vault-uri</c> at the stand-in,
+/// and its Key Vault source gets the stand-in's trust and token (the only difference from production).
+/// </summary>
+public sealed class InProcessGateway : IAsyncDisposable
+{
+    public const string AdminKey = "admin-key-for-keyvault-tests-0123456789";
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly StringWriter _error = new();
+    private readonly VaultStandIn? _vault;
+    private readonly string _directory;
+    private Task<int> _run = Task.FromResult(0);
+
+    private InProcessGateway(VaultStandIn? vault, string directory, HttpClient http)
+    {
+        _vault = vault;
+        _directory = directory;
+        Http = http;
+    }
+
+    public CapturedLogs Logs { get; } = new();
+
+    public HttpClient Http { get; }
+
+    public static async Task<InProcessGateway> StartAsync(VaultStandIn? vault)
+    {
+        var directory = Directory.CreateTempSubdirectory("ogw-kv-api-").FullName;
+        var keyFile = Path.Combine(directory, "admin.key");
+        await File.WriteAllTextAsync(keyFile, AdminKey);
+        var apiPort = Net.FreePort();
+        List<string> args =
+        [
+            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Net.FreePort()}", "--gateway-port", $"{Net.FreePort()}",
+            "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--admin-key-file", keyFile,
+        ];
+        if (vault is not null)
+        {
+            args.AddRange(["--key-vault-uri", vault.VaultUri.ToString()]);
+        }
+
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        var gateway = new InProcessGateway(vault, directory, http);
+        gateway._run = Task.Run(() => Silo.Program.RunAsync([.. args], TextWriter.Null, gateway._error, gateway.Configure, gateway._stop.Token));
+        await Eventually.Get(async () => gateway._run.IsCompleted || (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, ok => ok, "the gateway to start", TimeSpan.FromSeconds(60));
+        Assert.False(gateway._run.IsCompleted, $"the gateway stopped: {gateway._error}");
+        return gateway;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _run.WaitAsync(TimeSpan.FromSeconds(30));
+        Http.Dispose();
+        _stop.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    /// <summary>Creates a tenant and issues a key; returns the token.</summary>
+    public async Task<string> CreateTenantAsync(string name)
+    {
+        var (created, body) = await CallAsync(HttpMethod.Post, "/api/v1/tenants", AdminKey, Json(new { name }));
+        Assert.True(created == HttpStatusCode.Created, body.ToString());
+        var (_, key) = await CallAsync(HttpMethod.Post, $"/api/v1/tenants/{name}/keys", AdminKey, Json(new { description = "test" }));
+        return key.GetProperty("token").GetString()!;
+    }
+
+    public async Task<(HttpStatusCode Status, JsonElement Body)> CallAsync(HttpMethod method, string path, string key, HttpContent? content = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    public static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
+
+    private void Configure(WebApplicationBuilder builder)
+    {
+        builder.Logging.AddProvider(Logs);
+        builder.Logging.AddFilter<CapturedLogs>("OrleansGateway", LogLevel.Trace);
+        if (_vault is not null)
+        {
+            // The gateway registered Key Vault with DefaultAzureCredential; the stand-in needs its own trust and token.
+            var options = _vault.Options();
+            builder.Services.AddSingleton<ICertificateSource>(sp =>
+                new KeyVaultCertificateSource(options, new FixedTokenCredential(), sp.GetRequiredService<ILogger<KeyVaultCertificateSource>>()));
+        }
+    }
+}
+
+/// <summary>One stand-in and one gateway pointed at it, shared by a test class (tests use distinct tenants).</summary>
+public sealed class VaultGateway : IAsyncLifetime
+{
+    public VaultStandIn Vault { get; private set; } = null!;
+
+    public InProcessGateway Gateway { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Vault = await VaultStandIn.StartAsync();
+        Gateway = await InProcessGateway.StartAsync(Vault);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await Vault.DisposeAsync();
+    }
+}
+
+/// <summary>A gateway without a vault, shared by a test class.</summary>
+public sealed class PlainGateway : IAsyncLifetime
+{
+    public InProcessGateway Gateway { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Gateway = await InProcessGateway.StartAsync(null);
+
+    public async Task DisposeAsync() => await Gateway.DisposeAsync();
+}

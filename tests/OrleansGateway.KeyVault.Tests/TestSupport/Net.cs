@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace OrleansGateway.KeyVault.Tests.TestSupport;
+
+/// <summary>Loopback helpers: free ports, an echo upstream, TLS clients that report the certificate they were served.</summary>
+public static class Net
+{
+    public static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>A TLS connection through the gateway: the served certificate's thumbprint and the open stream.</summary>
+    public static async Task<(string Thumbprint, SslStream Stream)> ConnectAsync(int port, string sni)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var tls = new SslStream(client.GetStream(), false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = sni }).WaitAsync(TimeSpan.FromSeconds(10));
+        return (new X509Certificate2(tls.RemoteCertificate!).Thumbprint, tls);
+    }
+
+    /// <summary>Writes <paramref name="text"/> and reads the same bytes back (through the echo upstream).</summary>
+    public static async Task EchoAsync(SslStream stream, string text)
+    {
+        var bytes = Encoding.ASCII.GetBytes(text);
+        await stream.WriteAsync(bytes);
+        var back = new byte[bytes.Length];
+        await stream.ReadExactlyAsync(back).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(text, Encoding.ASCII.GetString(back));
+    }
+
+    /// <summary>A handshake and one echo; the thumbprint of the certificate served.</summary>
+    public static async Task<string> HandshakeAsync(int port, string sni)
+    {
+        var (thumbprint, stream) = await ConnectAsync(port, sni);
+        await using (stream)
+        {
+            await EchoAsync(stream, "hello");
+            return thumbprint;
+        }
+    }
+}
+
+/// <summary>An upstream that echoes every byte until the client closes.</summary>
+public sealed class EchoUpstream : IDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+
+    public EchoUpstream()
+    {
+        _listener.Start();
+        _ = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                _ = Task.Run(async () =>
+                {
+                    using (socket)
+                    {
+                        var buffer = new byte[4096];
+                        int read;
+                        while ((read = await socket.ReceiveAsync(buffer)) > 0)
+                        {
+                            await socket.SendAsync(buffer.AsMemory(0, read));
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        _stop.Dispose();
+    }
+}
+
+internal static class Eventually
+{
+    /// <summary>Polls <paramref name="read"/> until <paramref name="condition"/> holds or the deadline passes (no fixed sleeps).</summary>
+    public static async Task<T> Get<T>(Func<Task<T>> read, Func<T, bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        Exception? last = null;
+        while (true)
+        {
+            try
+            {
+                var value = await read();
+                if (condition(value))
+                {
+                    return value;
+                }
+
+                last = null;
+            }
+            catch (Exception e) when (DateTime.UtcNow < deadline)
+            {
+                last = e;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                Assert.Fail($"timed out waiting for {what}{(last is null ? "" : $": {last.Message}")}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
