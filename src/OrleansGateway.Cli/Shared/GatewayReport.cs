@@ -109,7 +109,8 @@ internal static class GatewayReport
                 (long)u.ConnectTimeout.TotalMilliseconds)),
         ]);
 
-    private static DiagnosticReport Diagnostic(Diagnostic d) => new(
+    /// <summary>One diagnostic in the JSON shape of <c>ogw check</c> (also the API's).</summary>
+    public static DiagnosticReport Diagnostic(Diagnostic d) => new(
         d.Severity.ToString().ToLowerInvariant(),
         d.Code,
         d.Message,

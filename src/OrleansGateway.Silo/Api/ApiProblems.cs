@@ -34,16 +34,6 @@ internal static class ApiProblems
             ApiJson.ProblemContentType,
             status);
 
-    public static ImmutableArray<DiagnosticReport> Reports(IEnumerable<Diagnostic> diagnostics) => [.. diagnostics.Select(Report)];
-
-    /// <summary>The shape of <c>ogw check --output json</c>'s diagnostics (<see cref="DiagnosticReport"/>).</summary>
-    public static DiagnosticReport Report(Diagnostic d) => new(
-        d.Severity.ToString().ToLowerInvariant(),
-        d.Code,
-        d.Message,
-        d.Source?.File,
-        d.Source?.DocumentIndex,
-        d.Source?.Line,
-        d.Field,
-        d.Resource is null ? null : GatewayReport.Describe(d.Resource));
+    /// <summary>In the shape of <c>ogw check --output json</c>'s diagnostics.</summary>
+    public static ImmutableArray<DiagnosticReport> Reports(IEnumerable<Diagnostic> diagnostics) => [.. diagnostics.Select(GatewayReport.Diagnostic)];
 }
