@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using OrleansGateway.Cli.Commands;
+using OrleansGateway.Silo;
 
 namespace OrleansGateway.Host.Tests;
 
@@ -27,6 +28,22 @@ public sealed class ProtectedUpstreamTests
 
         Assert.False(answer.StartsWith("HTTP/", StringComparison.Ordinal), $"the API answered through the gateway: {answer}");
         Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/healthz"));
+    }
+
+    [Fact]
+    public void The_command_line_protects_the_silo_gateway_and_api_ports_and_link_local_is_opt_in()
+    {
+        var commandLine = new GatewayCommandLine();
+
+        var defaults = commandLine.Read(commandLine.Root.Parse([]), out var problem);
+        var opted = commandLine.Read(commandLine.Root.Parse(
+            ["--silo-port", "2001", "--gateway-port", "2002", "--api-url", "http://127.0.0.1:2003", "--allow-link-local-upstreams"]), out _);
+
+        Assert.Null(problem);
+        Assert.Equal([8080, 11111, 30000], defaults.Proxy.ProtectedPorts.Order());
+        Assert.False(defaults.Proxy.AllowLinkLocalUpstreams);
+        Assert.Equal([2001, 2002, 2003], opted.Proxy.ProtectedPorts.Order());
+        Assert.True(opted.Proxy.AllowLinkLocalUpstreams);
     }
 
     /// <summary>Sends <c>GET /healthz</c> through <paramref name="port"/> and returns what came back before the gateway closed.</summary>
