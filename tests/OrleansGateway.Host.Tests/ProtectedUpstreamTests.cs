@@ -46,6 +46,15 @@ public sealed class ProtectedUpstreamTests
         Assert.True(opted.Proxy.AllowLinkLocalUpstreams);
     }
 
+    [Fact]
+    public async Task Help_documents_the_link_local_switch()
+    {
+        var output = new StringWriter();
+
+        Assert.Equal(0, await Program.RunAsync(["--help"], output, TextWriter.Null, CancellationToken.None));
+        Assert.Contains("--allow-link-local-upstreams", output.ToString());
+    }
+
     /// <summary>Sends <c>GET /healthz</c> through <paramref name="port"/> and returns what came back before the gateway closed.</summary>
     private static async Task<string> HttpThroughAsync(int port)
     {
