@@ -43,6 +43,13 @@ public sealed record ProxyOptions
 
     /// <summary>Size of the pooled buffer a copy loop rents while data flows.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
+
+    /// <summary>Ports of the gateway process itself (silo, Orleans gateway, management API): an upstream on a local
+    /// address (loopback, unspecified, an interface of this machine) with one of these ports is refused.</summary>
+    public ImmutableHashSet<int> ProtectedPorts { get; init; } = [];
+
+    /// <summary>Whether upstreams may be link-local (169.254.0.0/16, fe80::/10), where cloud instance metadata answers.</summary>
+    public bool AllowLinkLocalUpstreams { get; init; }
 }
 
 /// <summary>What happened to one listener of a plan when it was applied.</summary>
@@ -103,6 +110,9 @@ public enum CloseReason
 
     /// <summary>The upstream host name did not resolve to a usable address.</summary>
     ResolveFailed,
+
+    /// <summary>Every upstream address was a protected endpoint (a port of the gateway itself, or link-local); none was dialled.</summary>
+    UpstreamForbidden,
 
     /// <summary>The upstream cluster's circuit breaker (max_connections / max_pending_requests) was full.</summary>
     CircuitOpen,

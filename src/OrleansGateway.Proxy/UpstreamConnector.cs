@@ -66,6 +66,14 @@ internal static class UpstreamConnector
         {
             var address = ordered[i];
             var endPoint = new IPEndPoint(address, target.Port);
+            if (runtime.Guard.Refusal(endPoint) is { } why)
+            {
+                ProxyLog.UpstreamForbidden(runtime.Log, $"{upstream.Mapping.Namespace}/{upstream.Mapping.Name}", upstream.Tenant, endPoint.ToString(), why);
+                failure = CloseReason.UpstreamForbidden;
+                detail = detail is null ? $"{endPoint}: forbidden" : $"{detail}; {endPoint}: forbidden";
+                continue;
+            }
+
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
             // While other addresses are left, one attempt gets only its fair part of what remains of the timeout, so

@@ -99,6 +99,12 @@ internal sealed class GatewayCommandLine
     private readonly Option<string> _serverFirstTimeout = DurationOption(
         "--server-first-timeout", TimeSpan.FromSeconds(1), "On a TLS-inspecting port, hand a client that sends nothing for this long to the host-less catch-all (server-first protocols).");
 
+    private readonly Option<bool> _allowLinkLocal = new("--allow-link-local-upstreams")
+    {
+        Description = "Let mappings reach link-local upstreams (169.254.0.0/16, fe80::/10). Off by default: cloud instance metadata " +
+            "answers there. Upstreams on a local address at this process's --silo-port, --gateway-port or --api-url port are always refused.",
+    };
+
     public GatewayCommandLine()
     {
         _role.AcceptOnlyFromAmong("all", "edge", "core");
@@ -121,6 +127,7 @@ internal sealed class GatewayCommandLine
             _handshakeTimeout,
             _drainTimeout,
             _serverFirstTimeout,
+            _allowLinkLocal,
         };
         foreach (var option in _shared.All.Concat(_keyVault.All))
         {
@@ -158,6 +165,10 @@ internal sealed class GatewayCommandLine
                 HandshakeTimeout = DurationOf(result, _handshakeTimeout),
                 DrainTimeout = DurationOf(result, _drainTimeout),
                 ServerFirstPeekTimeout = DurationOf(result, _serverFirstTimeout),
+
+                // A tenant's upstream must not reach this process's own control ports (grain calls, admin API).
+                ProtectedPorts = [cluster.SiloPort, cluster.GatewayPort, apiUrl.Port],
+                AllowLinkLocalUpstreams = result.GetValue(_allowLinkLocal),
             },
             cluster,
             adminKey) { KeyVault = _keyVault.Read(result) };
