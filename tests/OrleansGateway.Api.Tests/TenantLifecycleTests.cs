@@ -35,6 +35,40 @@ public sealed class TenantLifecycleTests(ApiGateway gateway)
     }
 
     [Fact]
+    public async Task A_create_whose_quota_cannot_be_stored_leaves_no_tenant_and_a_retry_succeeds()
+    {
+        gateway.Faults.FailWrite("tenant", "half-made");
+        var request = new { name = "half-made", quota = new { maxListeners = 2 } };
+        var (failed, problem) = await gateway.CallAsync(HttpMethod.Post, "/api/v1/tenants", ApiGateway.AdminKey, ApiGateway.JsonBody(request));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed);
+        Assert.Equal(503, problem.GetProperty("status").GetInt32());
+        Assert.DoesNotContain("injected", problem.ToString(), StringComparison.Ordinal);
+        Assert.Contains(gateway.Log, l => l.Contains("injected failure", StringComparison.Ordinal));
+        Assert.Null(await Grains.GetTenantRegistry().GetAsync("half-made"));
+
+        var (created, body) = await gateway.CallAsync(HttpMethod.Post, "/api/v1/tenants", ApiGateway.AdminKey, ApiGateway.JsonBody(request));
+        Assert.True(created == HttpStatusCode.Created, body.ToString());
+        Assert.Equal(2, body.GetProperty("quota").GetProperty("maxListeners").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_revoke_whose_write_fails_can_be_retried()
+    {
+        var token = await gateway.CreateTenantAsync("revoke-retry");
+        var keyId = token.Split('.')[2];
+        gateway.Faults.FailWrite("keys", "revoke-retry");
+        var (failed, _) = await gateway.CallAsync(HttpMethod.Delete, $"/api/v1/tenants/revoke-retry/keys/{keyId}", ApiGateway.AdminKey);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed);
+        var (still, _) = await gateway.CallAsync(HttpMethod.Get, "/api/v1/whoami", token);
+        Assert.Equal(HttpStatusCode.OK, still);
+
+        var (revoked, _) = await gateway.CallAsync(HttpMethod.Delete, $"/api/v1/tenants/revoke-retry/keys/{keyId}", ApiGateway.AdminKey);
+        Assert.Equal(HttpStatusCode.NoContent, revoked);
+        var (refused, _) = await gateway.CallAsync(HttpMethod.Get, "/api/v1/whoami", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused);
+    }
+
+    [Fact]
     public async Task The_admin_cannot_apply_to_a_tenant_that_is_not_registered()
     {
         var (status, _) = await gateway.CallAsync(HttpMethod.Post, "/api/v1/tenants/never-made/resources", ApiGateway.AdminKey,
