@@ -139,9 +139,21 @@ public sealed partial class TenantGrain(
 
         // Certificates before routes, so an edge never gets a route whose certificate it cannot fetch yet (a Secret's
         // status does not depend on listener claims, which only ever refuse mappings).
-        var certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled.Statuses);
-        await PublishConnectionLimitAsync();
-        var outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
+        ImmutableArray<SecretRef> certificates;
+        List<ClaimOutcome> outcomes;
+        try
+        {
+            certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled.Statuses);
+            await PublishConnectionLimitAsync();
+            outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
+        }
+        catch (Exception e) when (strict)
+        {
+            // The caller gets the error and retries; Strict must not leave the half-applied change stored meanwhile.
+            await TryRollBackAsync(before, claims.Keys, e);
+            throw;
+        }
+
         var (finalStatuses, finalDiagnostics) = Merge(compiled, outcomes);
         if (strict && finalStatuses.Any(s => s.State == ResourceState.Discarded))
         {
@@ -191,6 +203,19 @@ public sealed partial class TenantGrain(
             s.Claimed = [.. plans.Keys.Union(before.Claimed)];
             s.Version = before.Version;
         });
+    }
+
+    /// <summary>Best effort after a failure: if the rollback fails too, the stored Claimed list lets the next change release.</summary>
+    private async Task TryRollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched, Exception cause)
+    {
+        try
+        {
+            await RollBackAsync(before, touched);
+        }
+        catch (Exception e)
+        {
+            LogRollBackFailed(logger, Tenant, cause.GetType().Name, e);
+        }
     }
 
     /// <summary>
@@ -290,6 +315,9 @@ public sealed partial class TenantGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
     private static partial void LogRefused(ILogger logger, string tenant, int discarded);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a Strict change failed ({Cause}) and its rollback failed too; the next change releases what it claimed")]
+    private static partial void LogRollBackFailed(ILogger logger, string tenant, string cause, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is at version {Version}: {Listeners} listener(s) claimed, {Released} released")]
     private static partial void LogApplied(ILogger logger, string tenant, long version, int listeners, int released);

@@ -65,4 +65,22 @@ public sealed class FailedWriteTests(GatewayClusterFixture fixture)
         Assert.Empty(view.Resources);
         Assert.Equal(0, view.Version);
     }
+
+    [Fact]
+    public async Task A_failed_listener_write_leaves_the_listener_without_the_claim()
+    {
+        var key = ListenerKey.For(GatewayClusterFixture.AmbassadorId, new ListenerEndpoint("0.0.0.0", 18910));
+        var listener = fixture.Silo(0).GetListenerGrain(key);
+        var before = await listener.GetSliceAsync();
+        fixture.Store.FailWrite("listener", key.Value);
+        await Assert.ThrowsAnyAsync<Exception>(() => fixture.Silo(1).GetTenantGrain("fw-listener").ApplyAsync(Res.Strict(Res.Mapping("l", 18910))));
+
+        var after = await listener.GetSliceAsync();
+        Assert.Equal(before.Version, after.Version);
+        Assert.Null(after.Plan?.CatchAll);
+        Assert.Empty((await fixture.Silo(0).GetTenantGrain("fw-listener").GetAsync()).Resources);
+
+        // Another tenant can take the port: no phantom claim of the failed one blocks it.
+        Assert.True((await fixture.Silo(2).GetTenantGrain("fw-listener-b").ApplyAsync(Res.Strict(Res.Mapping("b", 18910)))).Accepted);
+    }
 }
