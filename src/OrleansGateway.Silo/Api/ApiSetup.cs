@@ -46,7 +46,8 @@ internal static partial class ApiSetup
 
     /// <summary>
     /// A grain call that cannot reach the cluster is a 503 that says so; any other failure is a 500 problem whose
-    /// detail says nothing of the exception (its message may hold a resource's content), which goes to the log.
+    /// detail says nothing of the exception (its message may hold a resource's content), which goes to the log. A
+    /// malformed request (BadHttpRequestException) keeps the 4xx the server gives it.
     /// </summary>
     private static async Task ClusterFailuresAsync(HttpContext context, RequestDelegate next)
     {
@@ -61,7 +62,7 @@ internal static partial class ApiSetup
             await ApiProblems.Unavailable($"the cluster did not answer ({e.GetType().Name}); try again, and check the core silos if it persists")
                 .ExecuteAsync(context);
         }
-        catch (Exception e) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (e is not BadHttpRequestException && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
             LogUnexpected(context.RequestServices.GetRequiredService<ILogger<WebApplication>>(), context.Request.Method, context.Request.Path, context.TraceIdentifier, e);
             context.Response.Clear();
