@@ -106,8 +106,9 @@ public static class ApiToken
         $"{Prefix}{tenant}.{keyId}.{System.Buffers.Text.Base64Url.EncodeToString(secret)}";
 
     /// <summary>
-    /// Reads a token made by <see cref="Format"/>; false for anything else. The tenant is everything between the
-    /// prefix and the last two dots (tenant names from the config directory may contain dots; ids and secrets never do).
+    /// Reads a token made by <see cref="Format"/>; false for anything else: the tenant must be a DNS label (the API's
+    /// tenant name rule), the key id 8 lowercase hex digits and the secret 43 base64url characters (256 bits). Strict
+    /// on purpose: a token that passes names a grain that is then asked, so garbage must not get that far.
     /// </summary>
     public static bool TryParse(string token, out string tenant, out string keyId, out byte[] secret)
     {
@@ -118,29 +119,38 @@ public static class ApiToken
             return false;
         }
 
-        var last = token.LastIndexOf('.');
-        var middle = last > Prefix.Length ? token.LastIndexOf('.', last - 1) : -1;
-        if (middle <= Prefix.Length)
-        {
-            return false;
-        }
-
-        tenant = token[Prefix.Length..middle];
-        keyId = token[(middle + 1)..last];
-        var text = token[(last + 1)..];
-        if (keyId.Length != 8 || !keyId.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')) || text.Length == 0 || tenant.Contains('/', StringComparison.Ordinal))
+        var parts = token[Prefix.Length..].Split('.');
+        if (parts.Length != 3 || !IsDnsLabel(parts[0]) || parts[1].Length != 8 || !parts[1].All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'))
+            || parts[2].Length != SecretChars || !parts[2].All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
             return false;
         }
 
         try
         {
-            secret = System.Buffers.Text.Base64Url.DecodeFromChars(text);
-            return secret.Length == 32;
+            secret = System.Buffers.Text.Base64Url.DecodeFromChars(parts[2]);
         }
         catch (FormatException)
         {
             return false;
         }
+
+        if (secret.Length != 32)
+        {
+            secret = [];
+            return false;
+        }
+
+        tenant = parts[0];
+        keyId = parts[1];
+        return true;
     }
+
+    /// <summary>^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$, the tenant name rule of the API.</summary>
+    public static bool IsDnsLabel(string name) =>
+        name.Length is >= 1 and <= 63 && name[0] != '-' && name[^1] != '-'
+        && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
+
+    /// <summary>32 bytes in base64url without padding.</summary>
+    private const int SecretChars = 43;
 }

@@ -66,9 +66,21 @@ public sealed partial class ListenerGrain(
                 rest = rest.Append(new TenantClaim(claim.Tenant, sequence, accepted));
             }
 
+            var (previousClaims, previousVersion) = (state.State.Claims, state.State.Version);
             state.State.Claims = [.. rest.OrderBy(c => c.Sequence)];
             state.State.Version++;
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // The activation must keep what storage holds, or it would arbitrate (and publish) a claim never stored.
+                // NextSequence may stay advanced: sequences only order claims, gaps are harmless.
+                (state.State.Claims, state.State.Version) = (previousClaims, previousVersion);
+                throw;
+            }
+
             _publishPending = true;
         }
 

@@ -90,8 +90,7 @@ public sealed partial class TenantGrain(
             throw new ArgumentException("quota limits must be >= 0 (or null for unlimited).", nameof(quota));
         }
 
-        state.State.Quota = quota;
-        await state.WriteStateAsync();
+        await WriteAsync(s => s.Quota = quota);
 
         // After the write: a failed publish fails the call, and a retry (or the tenant's next change) publishes again.
         await PublishConnectionLimitAsync();
@@ -134,23 +133,48 @@ public sealed partial class TenantGrain(
 
         // Persist before claiming, with every listener this change may touch in Claimed: if the silo dies between
         // the two steps, the next change still releases whatever was claimed.
-        state.State.Resources = Stored(next, compiled.Statuses);
-        state.State.Claimed = [.. claims.Keys.Union(state.State.Claimed)];
-        state.State.Version++;
-        await state.WriteStateAsync();
+        var before = Snapshot.Of(state.State);
+        await WriteAsync(s =>
+        {
+            s.Resources = Stored(next, compiled.Statuses);
+            s.Claimed = [.. claims.Keys.Union(s.Claimed)];
+            s.Version++;
+        });
 
         // Certificates before routes, so an edge never gets a route whose certificate it cannot fetch yet (a Secret's
         // status does not depend on listener claims, which only ever refuse mappings).
-        var certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal);
-        await PublishConnectionLimitAsync();
-        var outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
-        await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
-        var (finalStatuses, finalDiagnostics) = Merge(compiled, outcomes);
+        ImmutableArray<SecretRef> certificates;
+        List<ClaimOutcome> outcomes;
+        try
+        {
+            certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal);
+            await PublishConnectionLimitAsync();
+            outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
+        }
+        catch (Exception e) when (strict)
+        {
+            // The caller gets the error and retries; Strict must not leave the half-applied change stored meanwhile.
+            await TryRollBackAsync(before, claims.Keys, e);
+            throw;
+        }
 
-        state.State.Resources = Stored(next, finalStatuses);
-        state.State.Claimed = [.. claims.Keys];
-        state.State.Certificates = certificates;
-        await state.WriteStateAsync();
+        var (finalStatuses, finalDiagnostics) = Merge(compiled, outcomes);
+        if (strict && finalStatuses.Any(s => s.State == ResourceState.Discarded))
+        {
+            // Another tenant claimed the same host between the trial and now (a trial reserves nothing): Strict
+            // promises all or nothing, so the previous resources, claims and Secrets come back and the change is refused.
+            await RollBackAsync(before, claims.Keys);
+            LogRefused(logger, tenant, finalStatuses.Count(s => s.State == ResourceState.Discarded));
+            return new ApplyOutcome(false, finalStatuses, finalDiagnostics, state.State.Version);
+        }
+
+        await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
+        await WriteAsync(s =>
+        {
+            s.Resources = Stored(next, finalStatuses);
+            s.Claimed = [.. claims.Keys];
+            s.Certificates = certificates;
+        });
 
         // A tenant fed by a source other than the API (the config directory) is listed from its first stored change.
         // An empty tenant is not registered again, so that the API's tenant delete (resources first) stays deleted.
@@ -161,6 +185,76 @@ public sealed partial class TenantGrain(
 
         LogApplied(logger, tenant, state.State.Version, claims.Count, releases.Count);
         return new ApplyOutcome(true, finalStatuses, finalDiagnostics, state.State.Version);
+    }
+
+    /// <summary>
+    /// Undoes a Strict change whose real claims were refused: every listener gets the previous plan back (or is
+    /// released), the previous Secrets are pushed again and the previous state is stored.
+    /// </summary>
+    private async Task RollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched)
+    {
+        var tenant = Tenant;
+        var accepted = before.Resources.Where(r => r.Status.State == ResourceState.Accepted).Select(r => r.Resource).ToList();
+        var secretsExternal = ServiceProvider.GetService<ICertificateSource>() is not null;
+        var previous = TenantCompilation.Compile(tenant, accepted, before.Quota, options.Value, secretsExternal);
+        var plans = previous.Plan.Listeners.ToDictionary(l => ListenerKey.For(options.Value.AmbassadorId, l.Endpoint), l => l);
+        await Task.WhenAll(touched.Union(before.Claimed).Union(plans.Keys).Select(k =>
+            GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, plans.GetValueOrDefault(k)), false)));
+        var certificates = await PublishCertificatesAsync(accepted, previous, secretsExternal);
+        await WriteAsync(s =>
+        {
+            s.Certificates = certificates;
+            s.Resources = before.Resources;
+            s.Claimed = [.. plans.Keys.Union(before.Claimed)];
+            s.Version = before.Version;
+        });
+    }
+
+    /// <summary>Best effort after a failure: if the rollback fails too, the stored Claimed list lets the next change release.</summary>
+    private async Task TryRollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched, Exception cause)
+    {
+        try
+        {
+            await RollBackAsync(before, touched);
+        }
+        catch (Exception e)
+        {
+            LogRollBackFailed(logger, Tenant, cause.GetType().Name, e);
+        }
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> and stores it; a failed write puts the activation back to the stored state,
+    /// so a retry, a read or the next change never sees what storage does not hold.
+    /// </summary>
+    private async Task WriteAsync(Action<TenantState> change)
+    {
+        var before = Snapshot.Of(state.State);
+        change(state.State);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            before.Restore(state.State);
+            throw;
+        }
+    }
+
+    /// <summary>Every field of <see cref="TenantState"/> (all immutable values), to put back after a failure.</summary>
+    private sealed record Snapshot(long Version, ImmutableArray<TenantResource> Resources, TenantQuota Quota, ImmutableArray<ListenerKey> Claimed, ImmutableArray<SecretRef> Certificates)
+    {
+        public static Snapshot Of(TenantState s) => new(s.Version, s.Resources, s.Quota, s.Claimed, s.Certificates);
+
+        public void Restore(TenantState s)
+        {
+            s.Version = Version;
+            s.Resources = Resources;
+            s.Quota = Quota;
+            s.Claimed = Claimed;
+            s.Certificates = Certificates;
+        }
     }
 
     private async Task<List<ClaimOutcome>> ClaimAllAsync(string tenant, Dictionary<ListenerKey, ListenerPlan> claims, bool dryRun)
@@ -236,6 +330,9 @@ public sealed partial class TenantGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
     private static partial void LogRefused(ILogger logger, string tenant, int discarded);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a Strict change failed ({Cause}) and its rollback failed too; the next change releases what it claimed")]
+    private static partial void LogRollBackFailed(ILogger logger, string tenant, string cause, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is at version {Version}: {Listeners} listener(s) claimed, {Released} released")]
     private static partial void LogApplied(ILogger logger, string tenant, long version, int listeners, int released);

@@ -92,14 +92,19 @@ public sealed class ApiTokenTests
     [InlineData("xyz.acme.1f0c9a2b.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
     [InlineData("ogw.a/b.1f0c9a2b.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
     [InlineData("ogw.acme.1f0c9a2b.!!!!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("ogw.team.one.1f0c9a2b.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("ogw.Acme.1f0c9a2b.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("ogw.-acme.1f0c9a2b.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("ogw.acme.1f0c9a2b.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("ogw.acme.1f0c9a2b.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
     public void Malformed_tokens_are_not_parsed(string token) => Assert.False(ApiToken.TryParse(token, out _, out _, out _));
 
     [Fact]
-    public void A_tenant_with_dots_round_trips()
+    public void A_token_round_trips()
     {
         var secret = RandomNumberGenerator.GetBytes(32);
-        Assert.True(ApiToken.TryParse(ApiToken.Format("team.one", "0a1b2c3d", secret), out var tenant, out var keyId, out var parsed));
-        Assert.Equal(("team.one", "0a1b2c3d"), (tenant, keyId));
+        Assert.True(ApiToken.TryParse(ApiToken.Format("team-1", "0a1b2c3d", secret), out var tenant, out var keyId, out var parsed));
+        Assert.Equal(("team-1", "0a1b2c3d"), (tenant, keyId));
         Assert.Equal(secret, parsed);
     }
 }

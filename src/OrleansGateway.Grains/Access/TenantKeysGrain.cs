@@ -40,8 +40,7 @@ public sealed partial class TenantKeysGrain(
 
         var secret = RandomNumberGenerator.GetBytes(SecretBytes);
         var key = new AccessKey(id, string.IsNullOrWhiteSpace(description) ? null : description.Trim(), Time.GetUtcNow());
-        state.State.Keys = state.State.Keys.Add(new StoredKey(key, SHA256.HashData(secret)));
-        await state.WriteStateAsync();
+        await WriteAsync(state.State.Keys.Add(new StoredKey(key, SHA256.HashData(secret))));
         LogIssued(logger, Tenant, id);
         return new IssuedKey(key, ApiToken.Format(Tenant, id, secret));
     }
@@ -57,8 +56,7 @@ public sealed partial class TenantKeysGrain(
             return false;
         }
 
-        state.State.Keys = state.State.Keys.Remove(stored);
-        await state.WriteStateAsync();
+        await WriteAsync(state.State.Keys.Remove(stored));
         LogRevoked(logger, Tenant, keyId);
         return true;
     }
@@ -78,6 +76,25 @@ public sealed partial class TenantKeysGrain(
         await state.ClearStateAsync();
         state.State.Keys = [];
         LogRemovedAll(logger, Tenant, count);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="keys"/>; on a failed write the activation keeps the stored keys, so a failed revoke
+    /// still finds its key on retry and a failed issue leaves no key that was never stored.
+    /// </summary>
+    private async Task WriteAsync(ImmutableArray<StoredKey> keys)
+    {
+        var previous = state.State.Keys;
+        state.State.Keys = keys;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Keys = previous;
+            throw;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: key {KeyId} issued")]

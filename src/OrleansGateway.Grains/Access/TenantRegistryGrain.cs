@@ -25,8 +25,7 @@ public sealed partial class TenantRegistryGrain(
             return false;
         }
 
-        state.State.Tenants = state.State.Tenants.Add(tenant, Time.GetUtcNow());
-        await state.WriteStateAsync();
+        await WriteAsync(state.State.Tenants.Add(tenant, Time.GetUtcNow()));
         LogAdded(logger, tenant);
         return true;
     }
@@ -46,10 +45,25 @@ public sealed partial class TenantRegistryGrain(
             return false;
         }
 
-        state.State.Tenants = state.State.Tenants.Remove(tenant);
-        await state.WriteStateAsync();
+        await WriteAsync(state.State.Tenants.Remove(tenant));
         LogRemoved(logger, tenant);
         return true;
+    }
+
+    /// <summary>Stores <paramref name="tenants"/>; on a failed write the activation keeps the stored list (a retry sees the truth).</summary>
+    private async Task WriteAsync(ImmutableSortedDictionary<string, DateTimeOffset> tenants)
+    {
+        var previous = state.State.Tenants;
+        state.State.Tenants = tenants;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Tenants = previous;
+            throw;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} registered")]

@@ -44,8 +44,9 @@ internal sealed class ApiKeyHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // Only the API and the dashboard use keys: /healthz, /readyz and /metrics never cost a grain call, whatever they are sent.
         string? header = Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header))
+        if (string.IsNullOrEmpty(header) || !(IsDashboard || Request.Path.StartsWithSegments(ApiSetup.Prefix, StringComparison.OrdinalIgnoreCase)))
         {
             return AuthenticateResult.NoResult();
         }
@@ -63,7 +64,9 @@ internal sealed class ApiKeyHandler(
             return Success([new Claim(ApiClaims.Role, ApiClaims.Admin)]);
         }
 
+        // The registry (one activation) before the keys grain: a well-formed token of an unknown tenant activates nothing new.
         if (ApiToken.TryParse(key, out var tenant, out var keyId, out var secret)
+            && await grains.GetTenantRegistry().GetAsync(tenant) is not null
             && await grains.GetTenantKeysGrain(tenant).VerifyAsync(keyId, SHA256.HashData(secret)))
         {
             return Success([new Claim(ApiClaims.Role, ApiClaims.TenantRole), new Claim(ApiClaims.Tenant, tenant), new Claim(ApiClaims.KeyId, keyId)]);

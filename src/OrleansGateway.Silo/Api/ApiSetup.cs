@@ -45,7 +45,11 @@ internal static partial class ApiSetup
         }
     }
 
-    /// <summary>A grain call that cannot reach the cluster is a 503 that says so, not a 500.</summary>
+    /// <summary>
+    /// A grain call that cannot reach the cluster is a 503 that says so; any other failure is a 500 problem whose
+    /// detail says nothing of the exception (its message may hold a resource's content), which goes to the log. A
+    /// malformed request (BadHttpRequestException) keeps the 4xx the server gives it.
+    /// </summary>
     private static async Task ClusterFailuresAsync(HttpContext context, RequestDelegate next)
     {
         try
@@ -59,8 +63,18 @@ internal static partial class ApiSetup
             await ApiProblems.Unavailable($"the cluster did not answer ({e.GetType().Name}); try again, and check the core silos if it persists")
                 .ExecuteAsync(context);
         }
+        catch (Exception e) when (e is not BadHttpRequestException && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            LogUnexpected(context.RequestServices.GetRequiredService<ILogger<WebApplication>>(), context.Request.Method, context.Request.Path, context.TraceIdentifier, e);
+            context.Response.Clear();
+            await ApiProblems.Problem(500, "Internal error", $"the gateway failed to handle this request; the operator finds the cause in its log under trace id {context.TraceIdentifier}")
+                .ExecuteAsync(context);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path}: the cluster cannot be reached")]
     private static partial void LogClusterFailure(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed (trace id {TraceId})")]
+    private static partial void LogUnexpected(ILogger logger, string method, string path, string traceId, Exception exception);
 }

@@ -45,7 +45,7 @@ internal static class CertificateEndpoints
             return ApiProblems.BadRequest("\"pfx\" is not base64; send the PFX file's bytes base64-encoded");
         }
 
-        if (!await ResourceEndpoints.ExistsAsync(context.User, tenant, grains))
+        if (!await ResourceEndpoints.ExistsAsync(tenant, grains))
         {
             return TenantEndpoints.NoTenant(tenant);
         }
@@ -93,7 +93,7 @@ internal static class CertificateEndpoints
 
     private static async Task<IResult> ListAsync(string tenant, ClaimsPrincipal user, IGrainFactory grains)
     {
-        if (!await ResourceEndpoints.ExistsAsync(user, tenant, grains))
+        if (!await ResourceEndpoints.ExistsAsync(tenant, grains))
         {
             return TenantEndpoints.NoTenant(tenant);
         }
@@ -106,7 +106,7 @@ internal static class CertificateEndpoints
 
     private static async Task<IResult> GetAsync(string tenant, string name, string? @namespace, ClaimsPrincipal user, IGrainFactory grains)
     {
-        if (!await ResourceEndpoints.ExistsAsync(user, tenant, grains))
+        if (!await ResourceEndpoints.ExistsAsync(tenant, grains))
         {
             return TenantEndpoints.NoTenant(tenant);
         }
@@ -116,7 +116,7 @@ internal static class CertificateEndpoints
 
     private static async Task<IResult> RefreshAsync(string tenant, string name, string? @namespace, ClaimsPrincipal user, IGrainFactory grains)
     {
-        if (!await ResourceEndpoints.ExistsAsync(user, tenant, grains))
+        if (!await ResourceEndpoints.ExistsAsync(tenant, grains))
         {
             return TenantEndpoints.NoTenant(tenant);
         }

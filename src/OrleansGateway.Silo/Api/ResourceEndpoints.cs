@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Security.Claims;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 
@@ -27,11 +26,11 @@ internal static class ResourceEndpoints
     }
 
     /// <summary>
-    /// A tenant key was just checked against its tenant's keys grain, which has keys only while the tenant exists;
-    /// the admin may name any tenant, so the registry answers.
+    /// The registry answers for the admin and for tenant keys alike (one call to one activation): a request of a
+    /// tenant key that was checked just before its tenant's delete must not store resources after the delete.
     /// </summary>
-    public static async Task<bool> ExistsAsync(ClaimsPrincipal user, string tenant, IGrainFactory grains) =>
-        user.TenantOf() == tenant || await grains.GetTenantRegistry().GetAsync(tenant) is not null;
+    public static async Task<bool> ExistsAsync(string tenant, IGrainFactory grains) =>
+        await grains.GetTenantRegistry().GetAsync(tenant) is not null;
 
     private static async Task<IResult> ApplyAsync(
         string tenant, bool? dryRun, HttpContext context, IGrainFactory grains, CancellationToken cancellationToken)
@@ -48,7 +47,7 @@ internal static class ResourceEndpoints
             return problem;
         }
 
-        if (!await ExistsAsync(context.User, tenant, grains))
+        if (!await ExistsAsync(tenant, grains))
         {
             return TenantEndpoints.NoTenant(tenant);
         }
@@ -60,9 +59,9 @@ internal static class ResourceEndpoints
         return Answer(outcome, dryRun == true, r => sent.Contains(r) ? Source : stored.GetValueOrDefault(r, Source));
     }
 
-    private static async Task<IResult> ListAsync(string tenant, string? kind, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<IResult> ListAsync(string tenant, string? kind, IGrainFactory grains)
     {
-        if (!await ExistsAsync(user, tenant, grains))
+        if (!await ExistsAsync(tenant, grains))
         {
             return TenantEndpoints.NoTenant(tenant);
         }
@@ -74,16 +73,16 @@ internal static class ResourceEndpoints
         return Results.Json(list, ApiJson.Answers);
     }
 
-    private static async Task<IResult> GetAsync(string tenant, string kind, string @namespace, string name, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<IResult> GetAsync(string tenant, string kind, string @namespace, string name, IGrainFactory grains)
     {
-        var found = await FindAsync(tenant, kind, @namespace, name, user, grains);
+        var found = await FindAsync(tenant, kind, @namespace, name, grains);
         return found.Problem ?? Results.Json(ResourceViews.View(found.Resource!, withResource: true), ApiJson.Answers);
     }
 
     private static async Task<IResult> DeleteOneAsync(
-        string tenant, string kind, string @namespace, string name, bool? dryRun, ClaimsPrincipal user, IGrainFactory grains)
+        string tenant, string kind, string @namespace, string name, bool? dryRun, IGrainFactory grains)
     {
-        var found = await FindAsync(tenant, kind, @namespace, name, user, grains);
+        var found = await FindAsync(tenant, kind, @namespace, name, grains);
         if (found.Problem is not null)
         {
             return found.Problem;
@@ -114,7 +113,7 @@ internal static class ResourceEndpoints
             }
         }
 
-        if (!await ExistsAsync(context.User, tenant, grains))
+        if (!await ExistsAsync(tenant, grains))
         {
             return TenantEndpoints.NoTenant(tenant);
         }
@@ -166,9 +165,9 @@ internal static class ResourceEndpoints
     private static string GatewayReportName(ResourceRef r) => Reporting.GatewayReport.Describe(r);
 
     private static async Task<(TenantResource? Resource, IResult? Problem)> FindAsync(
-        string tenant, string kind, string @namespace, string name, ClaimsPrincipal user, IGrainFactory grains)
+        string tenant, string kind, string @namespace, string name, IGrainFactory grains)
     {
-        if (!await ExistsAsync(user, tenant, grains))
+        if (!await ExistsAsync(tenant, grains))
         {
             return (null, TenantEndpoints.NoTenant(tenant));
         }

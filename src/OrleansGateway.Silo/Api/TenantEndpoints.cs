@@ -62,9 +62,17 @@ internal static partial class TenantEndpoints
             return ApiProblems.Conflict($"tenant '{name}' exists; change it with PUT /api/v1/tenants/{name}, or pick another name");
         }
 
-        // The tenant grain may hold state of an earlier tenant of this name (deleted, or fed by the config directory):
-        // the quota of the request replaces whatever it had.
-        await grains.GetTenantGrain(name).SetQuotaAsync(quota);
+        try
+        {
+            await StartCleanAsync(grains, name, quota);
+        }
+        catch
+        {
+            // Without its quota (or with leftovers) the tenant must not exist: a retry of the create then succeeds.
+            await grains.GetTenantRegistry().RemoveAsync(name);
+            throw;
+        }
+
         var entry = await grains.GetTenantRegistry().GetAsync(name);
         request.HttpContext.Response.Headers.Location = $"/api/v1/tenants/{name}";
         return Results.Json(await ViewAsync(grains, entry!), ApiJson.Answers, statusCode: StatusCodes.Status201Created);
@@ -105,7 +113,10 @@ internal static partial class TenantEndpoints
         return Results.Json(await ViewAsync(grains, entry), ApiJson.Answers);
     }
 
-    /// <summary>Resources first (releasing the tenant's listener claims), then quota, keys and the registry entry.</summary>
+    /// <summary>
+    /// Keys first, so no tenant request can start after that point (authentication and every resource endpoint ask
+    /// the registry and the keys grain); then resources (releasing the listener claims), quota and the registry entry.
+    /// </summary>
     private static async Task<IResult> DeleteAsync(string tenant, IGrainFactory grains)
     {
         if (await grains.GetTenantRegistry().GetAsync(tenant) is null)
@@ -113,18 +124,39 @@ internal static partial class TenantEndpoints
             return NoTenant(tenant);
         }
 
+        await grains.GetTenantKeysGrain(tenant).RemoveAllAsync();
         var grain = grains.GetTenantGrain(tenant);
+        await DeleteResourcesAsync(grain);
+        await grain.SetQuotaAsync(TenantQuota.Unlimited);
+        await grains.GetTenantRegistry().RemoveAsync(tenant);
+        return Results.NoContent();
+    }
+
+    /// <summary>
+    /// A new tenant starts clean: the tenant grain of an unregistered name may still hold resources or keys of an
+    /// earlier tenant (a delete that failed half way); they are removed before the quota of the request is set.
+    /// </summary>
+    private static async Task StartCleanAsync(IGrainFactory grains, string tenant, TenantQuota quota)
+    {
+        var keys = grains.GetTenantKeysGrain(tenant);
+        if (!(await keys.ListAsync()).IsEmpty)
+        {
+            await keys.RemoveAllAsync();
+        }
+
+        var grain = grains.GetTenantGrain(tenant);
+        await DeleteResourcesAsync(grain);
+        await grain.SetQuotaAsync(quota);
+    }
+
+    private static async Task DeleteResourcesAsync(ITenantGrain grain)
+    {
         var view = await grain.GetAsync();
         if (!view.Resources.IsEmpty)
         {
             // PerResource: removing every resource cannot leave one Discarded, and a delete must not be refused.
             await grain.DeleteAsync(new DeleteRequest([.. view.Resources.Select(r => r.Resource.Ref)], ApplyMode.PerResource));
         }
-
-        await grain.SetQuotaAsync(TenantQuota.Unlimited);
-        await grains.GetTenantKeysGrain(tenant).RemoveAllAsync();
-        await grains.GetTenantRegistry().RemoveAsync(tenant);
-        return Results.NoContent();
     }
 
     private static async Task<IResult> ListKeysAsync(string tenant, IGrainFactory grains)
@@ -149,6 +181,12 @@ internal static partial class TenantEndpoints
         if (await grains.GetTenantRegistry().GetAsync(tenant) is null)
         {
             return NoTenant(tenant);
+        }
+
+        if (!ApiToken.IsDnsLabel(tenant))
+        {
+            // A tenant registered by the config directory may have any name; a token names its tenant as a DNS label.
+            return ApiProblems.BadRequest($"tenant '{tenant}' is not a DNS label, so it cannot have API keys; manage it through the config directory, or create a tenant with a DNS label name");
         }
 
         var issued = await grains.GetTenantKeysGrain(tenant).IssueAsync(body.Value!.Description);

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Security.Claims;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 
@@ -12,9 +11,9 @@ namespace OrleansGateway.Silo.Api;
 /// </summary>
 internal static partial class TenantStatus
 {
-    public static async Task<IResult> GetAsync(string tenant, ClaimsPrincipal user, IGrainFactory grains, GatewaySettings settings, ILoggerFactory loggers)
+    public static async Task<IResult> GetAsync(string tenant, IGrainFactory grains, GatewaySettings settings, ILoggerFactory loggers)
     {
-        if (!await ResourceEndpoints.ExistsAsync(user, tenant, grains))
+        if (!await ResourceEndpoints.ExistsAsync(tenant, grains))
         {
             return TenantEndpoints.NoTenant(tenant);
         }

@@ -39,6 +39,9 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public ConcurrentQueue<string> Log { get; } = new();
 
+    /// <summary>Makes chosen writes of the gateway's grain storage fail.</summary>
+    public StorageFaults Faults { get; } = new();
+
     public int ConfigPort { get; } = Ports.Free();
 
     public IServiceProvider Services => _services.Task.Result;
@@ -162,6 +165,7 @@ public sealed class ApiGateway : IAsyncLifetime
         builder.Logging.AddFilter<CapturingLoggerProvider>("OrleansGateway", LogLevel.Trace);
         builder.Logging.AddFilter<CapturingLoggerProvider>("Microsoft.AspNetCore", LogLevel.Debug);
         builder.Services.AddSingleton<IHostedService>(sp => new ServicesProbe(sp, _services));
+        Faults.Install(builder.Services, Grains.GatewayStorage.Name);
     }
 
     /// <summary>Hands the app's services to the tests (the endpoint data source, for one).</summary>

@@ -14,9 +14,26 @@ namespace OrleansGateway.Grains.Tests.Infrastructure;
 public sealed class SharedStore
 {
     private readonly ConcurrentDictionary<(string State, GrainId Grain), (byte[] Data, string ETag)> _entries = new();
+    private readonly ConcurrentDictionary<(string State, string Key), int> _failures = new();
     private long _etag;
 
     public IGrainStorage For(Serializer serializer) => new Storage(this, serializer);
+
+    /// <summary>
+    /// The <paramref name="nth"/> next write of state <paramref name="stateName"/> of the grain whose key is
+    /// <paramref name="grainKey"/> fails as a storage outage would (the store keeps the old value).
+    /// </summary>
+    public void FailWrite(string stateName, string grainKey, int nth = 1) => _failures[(stateName, grainKey)] = nth;
+
+    private void ThrowIfArmed(string stateName, GrainId grainId)
+    {
+        var key = (stateName, grainId.Key.ToString()!);
+        if (_failures.TryGetValue(key, out var left) && _failures.TryUpdate(key, left - 1, left) && left == 1)
+        {
+            _failures.TryRemove(key, out _);
+            throw new IOException($"injected failure: write of {stateName} of {grainId}");
+        }
+    }
 
     private sealed class Storage(SharedStore store, Serializer serializer) : IGrainStorage
     {
@@ -34,6 +51,7 @@ public sealed class SharedStore
 
         public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
         {
+            store.ThrowIfArmed(stateName, grainId);
             var etag = Interlocked.Increment(ref store._etag).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var data = serializer.SerializeToArray(grainState.State);
             store._entries.AddOrUpdate((stateName, grainId),
