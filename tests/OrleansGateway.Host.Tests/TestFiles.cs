@@ -134,25 +134,3 @@ internal static class Ports
     public static string[] ClusterArgs() => ["--clustering", "localhost", "--silo-port", $"{Free()}", "--gateway-port", $"{Free()}"];
 }
 
-internal static class Eventually
-{
-    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes (no fixed sleeps).</summary>
-    public static async Task<bool> TrueAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(25);
-        }
-    }
-}
