@@ -56,6 +56,79 @@ public sealed class RelayTests
     }
 
     [Fact]
+    public async Task A_late_upstream_reader_gets_every_byte_in_order_after_back_pressure()
+    {
+        // The upstream reads nothing until a queue of unread data has built up, so the proxy's sends fill the socket
+        // buffers and have to wait (the asynchronous send path after a non-blocking attempt), then it drains.
+        var payload = RandomNumberGenerator.GetBytes(32 * MiB);
+        Socket? upstreamSocket = null;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        byte[]? receivedByUpstream = null;
+        await using var upstream = new TestUpstream(async s =>
+        {
+            Volatile.Write(ref upstreamSocket, s);
+            await gate.Task;
+            receivedByUpstream = await Net.ReadToEndAsync(s);
+            s.Shutdown(SocketShutdown.Send);
+        });
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint, "late")))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        var sending = Task.Run(async () =>
+        {
+            await client.SendAsync(payload);
+            client.Shutdown(SocketShutdown.Send);
+        });
+        await Net.EventuallyAsync(() => Volatile.Read(ref upstreamSocket) is { Available: >= 16 * 1024 }, "unread data queued at the upstream");
+        Assert.False(sending.IsCompleted, "32 MiB cannot all be buffered while the upstream reads nothing");
+        gate.SetResult();
+
+        await sending;
+        Assert.Empty(await Net.ReadToEndAsync(client));
+        await Net.EventuallyAsync(() => receivedByUpstream is not null, "upstream read to EOF");
+        Assert.Equal(payload.Length, receivedByUpstream!.Length);
+        Assert.Equal(SHA256.HashData(payload), SHA256.HashData(receivedByUpstream));
+    }
+
+    [Fact]
+    public async Task Bytes_of_a_long_connection_are_counted_while_it_is_still_open()
+    {
+        // The copy loops add to ogw.proxy.bytes in batches, not only at close: a long-lived connection shows up.
+        var drained = 0L;
+        var release = new TaskCompletionSource();
+        await using var upstream = new TestUpstream(async s =>
+        {
+            var chunk = new byte[64 * 1024];
+            int n;
+            while ((n = await s.ReceiveAsync(chunk, SocketFlags.None)) > 0)
+            {
+                Interlocked.Add(ref drained, n);
+            }
+
+            await release.Task;
+        });
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint, "long")), "long_port")));
+
+        using var client = await proxy.ConnectAsync(listener);
+        await client.SendAsync(RandomNumberGenerator.GetBytes(3 * MiB));
+        await Net.EventuallyAsync(() => Interlocked.Read(ref drained) == 3 * MiB, "upstream received 3 MiB");
+
+        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.bytes", "direction=upstream") >= 3L * MiB - ProxyConnection.BytesReportBatch,
+            "at least 2 MiB of 3 MiB counted while the connection is open");
+        Assert.InRange(proxy.Metrics.Sum("ogw.proxy.bytes", "direction=upstream"), 2L * MiB, 3L * MiB);
+        Assert.Equal(1, proxy.Metrics.Sum("ogw.proxy.connections.active"));
+
+        client.Shutdown(SocketShutdown.Send);
+        release.SetResult();
+        await Net.ReadToEndAsync(client);
+        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.bytes", "direction=upstream") == 3L * MiB, "every byte counted after close");
+    }
+
+    [Fact]
     public async Task Client_half_close_reaches_the_upstream_and_the_answer_still_flows_back()
     {
         await using var upstream = new TestUpstream(async s =>
