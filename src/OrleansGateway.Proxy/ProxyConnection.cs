@@ -410,11 +410,15 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     /// <summary>Bytes a copy loop relays before it adds them to the <c>ogw.proxy.bytes</c> counter (and at its end).</summary>
     internal const int BytesReportBatch = 1 << 20;
 
+    /// <summary>Pending bytes older than this are added before the copy loop waits for more data.</summary>
+    internal static readonly TimeSpan BytesReportInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// One direction. Waits for data with a zero-byte receive holding no buffer, rents one only when data is
     /// ready, and gives it back whenever a receive did not fill it, so an idle connection holds no buffer. The byte
-    /// counter is fed in batches (<see cref="BytesReportBatch"/>) instead of per receive: a metric update per
-    /// message was a measurable share of the copy loop's CPU.
+    /// counter is fed in batches instead of per receive (a metric update per message was a measurable share of
+    /// the copy loop's CPU): when <see cref="BytesReportBatch"/> bytes are pending, before a wait for more data
+    /// when the last addition is older than <see cref="BytesReportInterval"/>, and when the direction ends.
     /// </summary>
     private async Task PumpAsync(ConnectionSide from, ConnectionSide to, bool fromClient)
     {
@@ -423,6 +427,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         var upstream = _upstream!;
         var tags = fromClient ? upstream.BytesUpTags : upstream.BytesDownTags;
         long unreported = 0;
+        var reportedAt = time.GetTimestamp();
         byte[]? buffer = null;
         try
         {
@@ -433,6 +438,13 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 {
                     if (buffer is null)
                     {
+                        if (unreported > 0 && time.GetElapsedTime(reportedAt) >= BytesReportInterval)
+                        {
+                            _runtime.Metrics.Bytes.Add(unreported, tags);
+                            unreported = 0;
+                            reportedAt = time.GetTimestamp();
+                        }
+
                         await from.WaitReadableAsync().ConfigureAwait(false);
                         buffer = pool.Rent(_runtime.Options.BufferSize);
                     }
@@ -511,6 +523,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 {
                     _runtime.Metrics.Bytes.Add(unreported, tags);
                     unreported = 0;
+                    reportedAt = time.GetTimestamp();
                 }
 
                 if (read < buffer.Length)
@@ -544,6 +557,8 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         var first = Interlocked.CompareExchange(ref _firstEof, fromClient ? (int)CloseReason.ClientClosed : (int)CloseReason.UpstreamClosed, NoReason) == NoReason;
         if (!first && to is SocketSide && Volatile.Read(ref _halfClosed) == 1)
         {
+            // Safe because Finish runs only after both copy loops ended: no receive is pending on either socket
+            // when it closes them (a pending one would make the close abortive, an RST instead of the FIN).
             Interlocked.Increment(ref _halfClosed);
             return;
         }

