@@ -428,6 +428,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         var tags = fromClient ? upstream.BytesUpTags : upstream.BytesDownTags;
         long unreported = 0;
         var reportedAt = time.GetTimestamp();
+        var sentAt = reportedAt; // the clock read that stamps each relayed message, reused for the batching
         byte[]? buffer = null;
         try
         {
@@ -438,11 +439,9 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 {
                     if (buffer is null)
                     {
-                        if (unreported > 0 && time.GetElapsedTime(reportedAt) >= BytesReportInterval)
+                        if (unreported > 0 && time.GetElapsedTime(reportedAt, sentAt) >= BytesReportInterval)
                         {
-                            _runtime.Metrics.Bytes.Add(unreported, tags);
-                            unreported = 0;
-                            reportedAt = time.GetTimestamp();
+                            Report();
                         }
 
                         await from.WaitReadableAsync().ConfigureAwait(false);
@@ -508,7 +507,8 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                     return;
                 }
 
-                Volatile.Write(ref _lastActivity, time.GetTimestamp());
+                sentAt = time.GetTimestamp();
+                Volatile.Write(ref _lastActivity, sentAt);
                 if (fromClient)
                 {
                     _bytesUp += read;
@@ -521,9 +521,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
                 unreported += read;
                 if (unreported >= BytesReportBatch)
                 {
-                    _runtime.Metrics.Bytes.Add(unreported, tags);
-                    unreported = 0;
-                    reportedAt = time.GetTimestamp();
+                    Report();
                 }
 
                 if (read < buffer.Length)
@@ -542,8 +540,15 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
 
             if (unreported > 0)
             {
-                _runtime.Metrics.Bytes.Add(unreported, tags);
+                Report();
             }
+        }
+
+        void Report()
+        {
+            _runtime.Metrics.Bytes.Add(unreported, tags);
+            unreported = 0;
+            reportedAt = sentAt;
         }
     }
 
