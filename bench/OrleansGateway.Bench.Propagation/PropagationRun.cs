@@ -24,8 +24,8 @@ internal static class PropagationRun
 
     public static async Task<IReadOnlyList<Sample>> RunAsync(BenchConfiguration configuration, TextWriter progress, CancellationToken cancellationToken)
     {
-        await using var upstreamA = new GreetingUpstream("upstream-a");
-        await using var upstreamB = new GreetingUpstream("upstream-b");
+        await using var upstreamA = new GreetingUpstream("upstream-a", echo: false);
+        await using var upstreamB = new GreetingUpstream("upstream-b", echo: false);
         progress.WriteLine($"{configuration.Silos} silo(s), {configuration.StorageName}, {configuration.Delivery}: starting the cluster");
         await using var cluster = await BenchCluster.StartAsync(configuration, cancellationToken).ConfigureAwait(false);
         await WaitForFirstSnapshotsAsync(cluster, cancellationToken).ConfigureAwait(false);

@@ -30,7 +30,7 @@ internal static class DataPlaneRun
 {
     public const string AmbassadorId = "default";
 
-    public static async Task<DataPlaneSample> RunAsync(Workload workload, int connections, GreetingEchoUpstream before, GreetingEchoUpstream after,
+    public static async Task<DataPlaneSample> RunAsync(Workload workload, int connections, GreetingUpstream before, GreetingUpstream after,
         CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();

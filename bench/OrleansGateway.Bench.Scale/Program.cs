@@ -45,8 +45,8 @@ public static class Program
     {
         using var certificates = new Certificates();
         var ports = FreePorts.Pick(options.Ports + 1, options.BasePort);
-        await using var before = new GreetingEchoUpstream("before");
-        await using var after = new GreetingEchoUpstream("after");
+        await using var before = new GreetingUpstream("before", echo: true);
+        await using var after = new GreetingUpstream("after", echo: true);
         var report = new Report(options);
 
         foreach (var kind in options.Workloads)

@@ -2,24 +2,28 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace OrleansGateway.Bench.Propagation;
+namespace OrleansGateway.Bench;
 
 /// <summary>
-/// An upstream that writes its name and closes. A client that reads the name through an edge knows which upstream
-/// the edge routed it to, so a changed <c>service</c> is observed on the wire, not only in the edge's plan.
+/// An upstream that writes its name on accept, then either closes (<c>echo: false</c>) or echoes. A client that
+/// reads the name through an edge knows which upstream the edge routed it to, so a changed <c>service</c> is observed
+/// on the wire, not only in the edge's plan; the echo keeps established connections observable. Linked into the
+/// propagation and scale benches.
 /// </summary>
 internal sealed class GreetingUpstream : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly byte[] _greeting;
+    private readonly bool _echo;
     private readonly Task _accepting;
 
-    public GreetingUpstream(string name)
+    public GreetingUpstream(string name, bool echo)
     {
         Name = name;
         _greeting = Encoding.ASCII.GetBytes(name + "\n");
-        _listener.Start();
+        _echo = echo;
+        _listener.Start(1024);
         _accepting = AcceptAsync(_stop.Token);
     }
 
@@ -42,22 +46,33 @@ internal sealed class GreetingUpstream : IAsyncDisposable
                 return;
             }
 
-            _ = GreetAsync(client);
+            _ = ServeAsync(client, cancellationToken);
         }
     }
 
-    private async Task GreetAsync(Socket client)
+    private async Task ServeAsync(Socket client, CancellationToken cancellationToken)
     {
         using (client)
         {
             try
             {
-                await client.SendAsync(_greeting).ConfigureAwait(false);
-                client.Shutdown(SocketShutdown.Send);
+                await client.SendAsync(_greeting, cancellationToken).ConfigureAwait(false);
+                if (!_echo)
+                {
+                    client.Shutdown(SocketShutdown.Send);
+                    return;
+                }
+
+                var buffer = new byte[4096];
+                int read;
+                while ((read = await client.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    await client.SendAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (SocketException)
+            catch (Exception e) when (e is OperationCanceledException or SocketException)
             {
-                // The proxy gave up on this connection; the client side reports the failure.
+                // The proxy or the bench closed it; the client side reports what matters.
             }
         }
     }
