@@ -7,7 +7,7 @@
 # It never replaces either: rotating them is docs/deploy.md's "Rotating keys and certificates". Talks to the
 # vault's REST API with azd's own sign-in (azd auth token), so it needs only sh, curl, sed and base64.
 set -eu
-vault="${AZURE_KEY_VAULT_ENDPOINT:?is not set: this runs as azd\'s postprovision hook, after main.bicep\'s outputs}"
+vault="${AZURE_KEY_VAULT_ENDPOINT:?is not set: this script is the postprovision hook of azd, which sets it from main.bicep}"
 vault="${vault%/}"
 namespace="${AZURE_AKS_NAMESPACE:-orleans-gateway}"
 version="api-version=7.4"
@@ -20,13 +20,13 @@ if [ -z "$token" ]; then
   exit 1
 fi
 
-# call METHOD PATH [JSON]: prints the HTTP status; the answer is in $body.
+# call METHOD PATH [JSON]: prints the HTTP status (000 when the vault cannot be reached); the answer is in $body.
 call() {
   if [ $# -ge 3 ]; then
     curl -sS -o "$body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $token" \
-      -H 'Content-Type: application/json' --data "$3" "$vault$2?$version"
+      -H 'Content-Type: application/json' --data "$3" "$vault$2?$version" || true
   else
-    curl -sS -o "$body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $token" "$vault$2?$version"
+    curl -sS -o "$body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $token" "$vault$2?$version" || true
   fi
 }
 
