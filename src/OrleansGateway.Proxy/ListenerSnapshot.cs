@@ -23,6 +23,9 @@ internal sealed class ListenerSnapshot
         Warnings = warnings;
         _certificates = certificates;
         Tags = ProxyMetrics.Tags(Label, null);
+
+        // Everything a cleartext listener can route to is plain TCP: the native engine relays it without SslStream.
+        NativeRelay = !plan.TlsInspected && (catchAll?.Upstreams.All(u => u.Plan.Origination is null) ?? true);
     }
 
     public ListenerPlan Plan { get; }
@@ -34,6 +37,12 @@ internal sealed class ListenerSnapshot
     public string Label => string.IsNullOrEmpty(Plan.StatsPrefix) ? Plan.Name : Plan.StatsPrefix;
 
     public TagList Tags { get; }
+
+    /// <summary>
+    /// Whether the native engine relays this listener's connections itself: no TLS anywhere (not TLS-inspecting, no
+    /// upstream that originates TLS). Otherwise it hands them to <see cref="ProxyConnection"/>, which has SslStream.
+    /// </summary>
+    public bool NativeRelay { get; }
 
     public static ListenerSnapshot Build(ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers)
     {
@@ -216,6 +225,13 @@ internal sealed class UpstreamEntry(UpstreamPlan plan, SslClientAuthenticationOp
 
     /// <summary>Parsed once here so that a connection to an IP literal allocates nothing to find its address.</summary>
     public System.Net.IPAddress[]? LiteralAddresses { get; } = UpstreamConnector.LiteralAddresses(plan.Target);
+
+    /// <summary>The IP literal's endpoint, and its native socket address, which the native engine dials as is.</summary>
+    public System.Net.IPEndPoint? LiteralEndPoint { get; } =
+        UpstreamConnector.LiteralAddresses(plan.Target) is [var literal] ? new System.Net.IPEndPoint(literal, plan.Target.Port) : null;
+
+    public System.Net.SocketAddress? LiteralSocketAddress { get; } =
+        UpstreamConnector.LiteralAddresses(plan.Target) is [var literal] ? new System.Net.IPEndPoint(literal, plan.Target.Port).Serialize() : null;
 
     /// <summary><c>namespace/name</c> of the mapping, for the access log.</summary>
     public string MappingLabel { get; } = $"{plan.Mapping.Namespace}/{plan.Mapping.Name}";

@@ -6,12 +6,13 @@ using OrleansGateway.Proxy.Tls;
 namespace OrleansGateway.Proxy;
 
 /// <summary>
-/// One client connection from accept to close, in order: route (<see cref="ClientHelloInspection"/>), tenant limit,
-/// TLS termination, canary pick, circuit breaker, dial, TLS origination, <see cref="Relay"/>, then the close reason,
-/// access log and metrics. It keeps the snapshot it was accepted with, and is the one place that ends the connection
-/// (<see cref="Abort"/>) and releases what it holds.
+/// One client connection on the runtime's sockets (the managed engine, and TLS connections on the native engine), from
+/// accept to close, in order: route (<see cref="ClientHelloInspection"/>), tenant limit, TLS termination, canary pick,
+/// circuit breaker, dial, TLS origination, <see cref="Relay"/>, then the close. It keeps the snapshot it was accepted
+/// with, and is the one place that ends the connection (<see cref="Abort"/>); what it records and releases is
+/// <see cref="TrackedConnection"/>'s.
 /// </summary>
-internal sealed class ProxyConnection : IThreadPoolWorkItem
+internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
 {
     /// <summary>Bytes a pump relays before it adds them to the <c>ogw.proxy.bytes</c> counter (and at its end).</summary>
     internal const int BytesReportBatch = 1 << 20;
@@ -19,57 +20,55 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     /// <summary>Pending bytes older than this are added before a pump waits for more data.</summary>
     internal static readonly TimeSpan BytesReportInterval = TimeSpan.FromSeconds(1);
 
-    private const int NoReason = -1;
-
-    private readonly Socket _client;
-    private readonly ProxyListener _listener;
-    private readonly ListenerSnapshot _snapshot;
-    private readonly ProxyRuntime _runtime;
-    private readonly long _started;
+    private readonly SafeSocketHandle? _handedOver;
+    private Socket _client;
 
     // What the access log reports, filled in as the connection gets there.
     private EndPoint? _clientEndPoint;
-    private ClientHelloInfo? _hello;
-    private UpstreamEntry? _upstream;
-    private IPEndPoint? _upstreamEndPoint;
     private Relay? _relay;
 
     // What the end releases. The upstream side is published with a full fence (Abort may run during the dial).
     private ConnectionSide? _clientSide;
     private ConnectionSide? _upstreamSide;
-    private TenantSlot? _tenantSlot;
-    private bool _tenantAdmitted;
-    private bool _breakerAdmitted;
-
-    // How it ends: the first reason recorded wins.
-    private int _reason = NoReason;
     private int _aborted;
 
     public ProxyConnection(Socket client, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime)
+        : base(listener, snapshot, runtime)
     {
         _client = client;
-        _listener = listener;
-        _snapshot = snapshot;
-        _runtime = runtime;
-        _started = runtime.Time.GetTimestamp();
+    }
+
+    /// <summary>
+    /// A connection the native engine accepted and hands over because it needs <see cref="System.Net.Security.SslStream"/>
+    /// (a TLS-inspecting listener, or an upstream that originates TLS). The socket is built from the fd on the thread
+    /// pool, off the engine's loop.
+    /// </summary>
+    public ProxyConnection(SafeSocketHandle handedOver, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime)
+        : base(listener, snapshot, runtime)
+    {
+        _handedOver = handedOver;
+        _client = null!;
     }
 
     public bool IsAborted => Volatile.Read(ref _aborted) != 0;
 
-    private string ClientText => _clientEndPoint?.ToString() ?? "-";
+    protected override string ClientText => _clientEndPoint?.ToString() ?? "-";
 
     public void Execute() => _ = RunAsync();
 
     private async Task RunAsync()
     {
-        var metrics = _runtime.Metrics;
-        metrics.Active.Add(1, _snapshot.Tags);
-        metrics.Connections.Add(1, _snapshot.Tags);
         CancellationTokenRegistration abortRegistration = default;
         try
         {
-            abortRegistration = _listener.AbortToken.UnsafeRegister(
-                static s => ((ProxyConnection)s!).Abort(((ProxyConnection)s!)._listener.AbortReason, resetClient: false, resetUpstream: false), this);
+            Opened();
+            if (_handedOver is not null)
+            {
+                _client = new Socket(_handedOver);
+            }
+
+            abortRegistration = Listener.AbortToken.UnsafeRegister(
+                static s => ((ProxyConnection)s!).Abort(((ProxyConnection)s!).Listener.AbortReason, resetClient: false, resetUpstream: false), this);
             _clientEndPoint = _client.RemoteEndPoint;
             if (!TrySetNoDelay(_client))
             {
@@ -88,7 +87,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
             if (!IsAborted)
             {
                 SetReason(CloseReason.InternalError);
-                ProxyLog.ConnectionCrashed(_runtime.Log, e, ClientText, _snapshot.Plan.Endpoint.ToString());
+                ProxyLog.ConnectionCrashed(Runtime.Log, e, ClientText, Snapshot.Plan.Endpoint.ToString());
             }
         }
         finally
@@ -102,21 +101,13 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     private async Task<Relay?> SetUpAsync()
     {
         var (route, alreadyRead) = await AcceptClientAsync().ConfigureAwait(false);
-        if (route is null)
+        if (route is null || PickUpstream(route) is not { } upstream)
         {
             return null;
         }
 
-        var upstream = route.Pick(_runtime.Random);
-        if (upstream is null)
-        {
-            NoRoute($"{route.Plan.Name} has no upstream with a share above 0");
-            return null;
-        }
-
-        _upstream = upstream;
         return await ConnectUpstreamAsync(upstream).ConfigureAwait(false)
-            ? new Relay(this, _clientSide!, _upstreamSide!, upstream, _runtime, alreadyRead)
+            ? new Relay(this, _clientSide!, _upstreamSide!, upstream, Runtime, alreadyRead)
             : null;
     }
 
@@ -127,16 +118,16 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
     // ValueTask: a cleartext listener decides synchronously, and then nothing is allocated for the result.
     private async ValueTask<(RouteEntry? Route, byte[]? AlreadyRead)> AcceptClientAsync()
     {
-        if (!_snapshot.Plan.TlsInspected)
+        if (!Snapshot.Plan.TlsInspected)
         {
-            return Admit(ClientHelloInspection.Cleartext(_snapshot)) is { } route ? Raw(route, null) : default;
+            return Admit(ClientHelloInspection.Cleartext(Snapshot)) is { } route ? Raw(route, null) : default;
         }
 
         // One deadline for the client side of TLS: the ClientHello peek and the handshake. Scoped to this method
         // so that its timer is gone once the handshake is over (cleartext listeners never arm one).
-        using var handshakeCts = new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time);
-        var decision = await ClientHelloInspection.InspectAsync(_client, _snapshot, _runtime, handshakeCts.Token).ConfigureAwait(false);
-        _hello = decision.Hello;
+        using var handshakeCts = new CancellationTokenSource(Runtime.Options.HandshakeTimeout, Runtime.Time);
+        var decision = await ClientHelloInspection.InspectAsync(_client, Snapshot, Runtime, handshakeCts.Token).ConfigureAwait(false);
+        Hello = decision.Hello;
         if (Admit(decision) is not { } chosen)
         {
             return default;
@@ -157,40 +148,6 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         return (route, alreadyRead);
     }
 
-    /// <summary>
-    /// The decision's route once its tenant's concurrent-connection limit admits the connection: checked before any
-    /// TLS termination or upstream connect, so a refused connection costs no handshake. Null: closed (reason set).
-    /// </summary>
-    private RouteEntry? Admit(in RouteDecision decision)
-    {
-        if (decision.Route is not { } route)
-        {
-            switch (decision.Refusal)
-            {
-                case CloseReason.NoRoute:
-                    NoRoute(decision.Detail!);
-                    break;
-                case CloseReason.HandshakeTimeout:
-                    HandshakeProblem(decision.Refusal, decision.Detail!);
-                    break;
-                default:
-                    Fail(decision.Refusal, decision.Detail!);
-                    break;
-            }
-
-            return null;
-        }
-
-        _tenantAdmitted = _runtime.Tenants.TryAdmit(_snapshot, route, out _tenantSlot);
-        if (!_tenantAdmitted)
-        {
-            Fail(CloseReason.TenantQuota, $"tenant '{_tenantSlot!.Tenant}' is at its concurrent-connection limit");
-            return null;
-        }
-
-        return route;
-    }
-
     private async Task<bool> TerminateAsync(RouteEntry route, byte[] clientHello, CancellationToken handshakeToken)
     {
         if (route.ServerTls is null)
@@ -205,13 +162,13 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         {
             // Handshakes are CPU work: keep them off the socket event-loop thread.
             // ALPN without overlap carries on without ALPN (as Envoy does) instead of failing the handshake.
-            var options = _hello is null ? route.ServerTls : TlsOptionsFactory.ForClientHello(route.ServerTls, _hello);
+            var options = Hello is null ? route.ServerTls : TlsOptionsFactory.ForClientHello(route.ServerTls, Hello);
             await Task.Run(() => side.Stream.AuthenticateAsServerAsync(options, handshakeToken), handshakeToken).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (handshakeToken.IsCancellationRequested)
         {
-            HandshakeProblem(CloseReason.HandshakeTimeout, $"TLS handshake not done within {_runtime.Options.HandshakeTimeout}");
+            HandshakeProblem(CloseReason.HandshakeTimeout, $"TLS handshake not done within {Runtime.Options.HandshakeTimeout}");
         }
         catch (Exception e) when (!IsAborted)
         {
@@ -221,43 +178,26 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         return false;
     }
 
-    /// <summary>Circuit breaker, dial (<see cref="UpstreamConnector"/>) and TLS origination; false when the connection ends here (reason set).</summary>
+    /// <summary>Dial (<see cref="UpstreamConnector"/>) and TLS origination of the admitted upstream; false when the connection ends here (reason set).</summary>
     private async Task<bool> ConnectUpstreamAsync(UpstreamEntry upstream)
     {
-        var metrics = _runtime.Metrics;
-        if (upstream.Plan.Origination is not null && upstream.ClientTls is null)
-        {
-            metrics.HandshakeFailures.Add(1, ProxyMetrics.With(upstream.Tags, "side", "upstream"));
-            Fail(CloseReason.UpstreamHandshakeFailed, upstream.TlsError ?? "no TLS origination options");
-            return false;
-        }
-
-        if (!upstream.Counters.TryAdmit(upstream.Plan.CircuitBreakers))
-        {
-            metrics.BreakerOverflows.Add(1, upstream.Tags);
-            Fail(CloseReason.CircuitOpen, $"cluster {upstream.Plan.ClusterKey} is at its limit ({upstream.Plan.CircuitBreakers})");
-            return false;
-        }
-
-        _breakerAdmitted = true;
         ConnectResult connected;
         try
         {
-            connected = await UpstreamConnector.ConnectAsync(upstream.Plan, upstream.LiteralAddresses, _runtime).ConfigureAwait(false);
+            connected = await UpstreamConnector.ConnectAsync(upstream.Plan, upstream.LiteralAddresses, Runtime).ConfigureAwait(false);
         }
         finally
         {
-            upstream.Counters.ConnectDone();
+            ConnectDone();
         }
 
         if (connected.Socket is not { } socket)
         {
-            metrics.ConnectFailures.Add(1, ProxyMetrics.With(upstream.Tags, "reason", connected.Failure.ToString()));
-            Fail(connected.Failure, connected.Detail ?? "no address could be connected");
+            ConnectFailed(connected.Failure, connected.Detail);
             return false;
         }
 
-        _upstreamEndPoint = connected.EndPoint;
+        UpstreamEndPoint = connected.EndPoint;
         ConnectionSide side = upstream.ClientTls is null ? new SocketSide(socket) : TlsSide.Originating(socket);
 
         // Published with a full fence so that Abort (which sets _aborted, then reads the side) and this code (which
@@ -274,7 +214,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
 
     private async Task<bool> OriginateAsync(TlsSide side, UpstreamEntry upstream)
     {
-        using var handshakeCts = new CancellationTokenSource(_runtime.Options.HandshakeTimeout, _runtime.Time);
+        using var handshakeCts = new CancellationTokenSource(Runtime.Options.HandshakeTimeout, Runtime.Time);
         try
         {
             await Task.Run(() => side.Stream.AuthenticateAsClientAsync(upstream.ClientTls!, handshakeCts.Token), handshakeCts.Token).ConfigureAwait(false);
@@ -282,7 +222,7 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         }
         catch (Exception e) when (!IsAborted)
         {
-            _runtime.Metrics.HandshakeFailures.Add(1, ProxyMetrics.With(upstream.Tags, "side", "upstream"));
+            Runtime.Metrics.HandshakeFailures.Add(1, ProxyMetrics.With(upstream.Tags, "side", "upstream"));
             Fail(CloseReason.UpstreamHandshakeFailed, handshakeCts.IsCancellationRequested ? "upstream TLS handshake timed out" : e.Message);
             return false;
         }
@@ -320,43 +260,11 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         }
     }
 
-    private void SetReason(CloseReason reason) => Interlocked.CompareExchange(ref _reason, (int)reason, NoReason);
-
-    private void Fail(CloseReason reason, string detail)
-    {
-        SetReason(reason);
-        ProxyLog.ConnectionProblem(_runtime.Log, ClientText, _snapshot.Plan.Endpoint.ToString(), reason, detail);
-    }
-
-    private void NoRoute(string detail)
-    {
-        _runtime.Metrics.NoRoute.Add(1, _snapshot.Tags);
-        Fail(CloseReason.NoRoute, detail);
-    }
-
-    private void HandshakeProblem(CloseReason reason, string detail)
-    {
-        _runtime.Metrics.HandshakeFailures.Add(1, ProxyMetrics.With(_snapshot.Tags, "side", "client"));
-        Fail(reason, detail);
-    }
-
     private void Finish()
     {
         _relay?.Stop();
-        var reason = Volatile.Read(ref _reason) is var r and not NoReason ? (CloseReason)r : _relay?.FirstEnded ?? CloseReason.ClientClosed;
         CloseSockets();
-        if (_breakerAdmitted)
-        {
-            _upstream!.Counters.Release();
-        }
-
-        if (_tenantAdmitted)
-        {
-            _tenantSlot?.Release();
-        }
-
-        Report(reason);
-        _listener.ConnectionClosed();
+        Closed(_relay?.FirstEnded, _relay?.BytesUp ?? 0, _relay?.BytesDown ?? 0);
     }
 
     /// <summary>
@@ -373,22 +281,6 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         if (_upstreamSide is { } upstream)
         {
             ConnectionSide.Close(upstream.Socket, reset: false, bothEnded);
-        }
-    }
-
-    private void Report(CloseReason reason)
-    {
-        var metrics = _runtime.Metrics;
-        var tags = _upstream?.Tags ?? _snapshot.Tags;
-        metrics.Active.Add(-1, _snapshot.Tags);
-        metrics.Closed.Add(1, ProxyMetrics.With(tags, "reason", reason.ToString()));
-        var elapsed = _runtime.Time.GetElapsedTime(_started);
-        metrics.Duration.Record(elapsed.TotalSeconds, tags);
-        if (_runtime.AccessLog.IsEnabled(LogLevel.Information))
-        {
-            ProxyLog.Access(_runtime.AccessLog, _snapshot.Plan.Name, _upstream?.MappingLabel ?? "-", _upstream?.Plan.Tenant ?? _tenantSlot?.Tenant ?? "-",
-                ClientText, _hello?.ServerName ?? "-", _upstreamEndPoint?.ToString() ?? "-", _relay?.BytesUp ?? 0, _relay?.BytesDown ?? 0,
-                (long)elapsed.TotalMilliseconds, reason);
         }
     }
 }

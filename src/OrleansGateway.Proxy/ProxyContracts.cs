@@ -50,6 +50,32 @@ public sealed record ProxyOptions
 
     /// <summary>Whether upstreams may be link-local (169.254.0.0/16, fe80::/10), where cloud instance metadata answers.</summary>
     public bool AllowLinkLocalUpstreams { get; init; }
+
+    /// <summary>
+    /// Which engine relays connections (docs/data-plane.md, "The native relay engine"). <see cref="RelayEngine.Native"/>
+    /// (the default) falls back to <see cref="RelayEngine.Managed"/> where it cannot run (not Linux), with a log line
+    /// that says why.
+    /// </summary>
+    public RelayEngine RelayEngine { get; init; } = RelayEngine.Native;
+
+    /// <summary>Native engine: cleartext bulk transfers move through a pipe with splice(2) instead of being copied.</summary>
+    public bool Splice { get; init; } = true;
+
+    /// <summary>Native engine: event loops (threads), each with its own epoll set; 0 = one per CPU.</summary>
+    public int EventLoops { get; init; }
+}
+
+/// <summary>The engine that relays connections.</summary>
+public enum RelayEngine
+{
+    /// <summary>
+    /// Linux: event loops of the gateway's own (epoll, accept4, recv/send, splice) for cleartext connections; TLS
+    /// connections are handed to the managed path's SslStream. Elsewhere the managed engine.
+    /// </summary>
+    Native,
+
+    /// <summary>The .NET runtime's sockets (its socket engine and thread pool) for every connection.</summary>
+    Managed,
 }
 
 /// <summary>What happened to one listener of a plan when it was applied.</summary>

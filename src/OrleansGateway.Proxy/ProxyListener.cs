@@ -1,15 +1,19 @@
 using System.Net;
 using System.Net.Sockets;
+using OrleansGateway.Model;
 
 namespace OrleansGateway.Proxy;
 
 /// <summary>
-/// One bound endpoint: its listen socket, its accept loop and its current snapshot. The snapshot is swapped by a
-/// single reference write; the accept loop reads it once per connection, so neither takes a lock.
+/// One bound endpoint: its listening socket(s), its accept loop and its current snapshot. The snapshot is swapped by a
+/// single reference write; the accept path reads it once per connection, so neither takes a lock. On the managed
+/// engine one socket and an accept loop on the runtime's socket engine; on the native engine one SO_REUSEPORT socket
+/// per event loop (<see cref="Native.NativeListener"/>).
 /// </summary>
 internal sealed class ProxyListener
 {
-    private readonly Socket _socket;
+    private readonly Socket? _socket;
+    private readonly Native.NativeListener? _native;
     private readonly ProxyRuntime _runtime;
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -18,13 +22,15 @@ internal sealed class ProxyListener
     private volatile bool _stopping;
     private CloseReason _abortReason = CloseReason.Drained;
     private ITimer? _drainTimer;
+    private Task _socketsClosed = Task.CompletedTask;
 
-    private ProxyListener(Socket socket, ListenerSnapshot snapshot, ProxyRuntime runtime)
+    private ProxyListener(Socket? socket, Native.NativeListener? native, IPEndPoint localEndPoint, ListenerSnapshot snapshot, ProxyRuntime runtime)
     {
         _socket = socket;
+        _native = native;
         _current = snapshot;
         _runtime = runtime;
-        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        LocalEndPoint = localEndPoint;
     }
 
     public IPEndPoint LocalEndPoint { get; }
@@ -39,8 +45,11 @@ internal sealed class ProxyListener
     /// <summary>Completes when the listener stopped accepting and its last connection closed.</summary>
     public Task AllClosed => _allClosed.Task;
 
-    /// <summary>Binds and listens; never throws for the usual bind failures, which come back as a message.</summary>
-    public static ProxyListener? TryBind(ListenerSnapshot snapshot, ProxyRuntime runtime, out string? error)
+    /// <summary>
+    /// Binds and listens (on <paramref name="engine"/>'s loops when given); never throws for the usual bind failures,
+    /// which come back as a message.
+    /// </summary>
+    public static ProxyListener? TryBind(ListenerSnapshot snapshot, ProxyRuntime runtime, Native.NativeEngine? engine, out string? error)
     {
         var endpoint = snapshot.Plan.Endpoint;
         if (!IPAddress.TryParse(endpoint.Address, out var address))
@@ -55,20 +64,45 @@ internal sealed class ProxyListener
             return null;
         }
 
+        if (engine is not null)
+        {
+            var native = engine.TryBind(endpoint, address, out error);
+            return native is null ? null : new ProxyListener(null, native, native.LocalEndPoint, snapshot, runtime);
+        }
+
+        var socket = Open(endpoint, new IPEndPoint(address, endpoint.Port), reusePort: false, listen: true, out error);
+        return socket is null ? null : new ProxyListener(socket, null, (IPEndPoint)socket.LocalEndPoint!, snapshot, runtime);
+    }
+
+    /// <summary>
+    /// A socket bound to <paramref name="bindTo"/> (listening when asked), or null with the message that says why not.
+    /// <paramref name="reusePort"/>: SO_REUSEPORT, so that each event loop of the native engine has its own socket on the port.
+    /// </summary>
+    public static Socket? Open(ListenerEndpoint endpoint, IPEndPoint bindTo, bool reusePort, bool listen, out string? error)
+    {
         Socket? socket = null;
         try
         {
-            socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            if (address.Equals(IPAddress.IPv6Any))
+            socket = new Socket(bindTo.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (bindTo.Address.Equals(IPAddress.IPv6Any))
             {
                 // `address: "::"` means every address, IPv4 included (the bind-conflict check assumes so too).
                 socket.DualMode = true;
             }
 
-            socket.Bind(new IPEndPoint(address, endpoint.Port));
-            socket.Listen(1024);
+            if (reusePort)
+            {
+                socket.SetRawSocketOption(Native.Libc.SOL_SOCKET, Native.Libc.SO_REUSEPORT, BitConverter.GetBytes(1));
+            }
+
+            socket.Bind(bindTo);
+            if (listen)
+            {
+                socket.Listen(1024);
+            }
+
             error = null;
-            return new ProxyListener(socket, snapshot, runtime);
+            return socket;
         }
         catch (SocketException e)
         {
@@ -78,26 +112,40 @@ internal sealed class ProxyListener
                 SocketError.AddressAlreadyInUse => $"{endpoint} is already in use by another process; stop it or choose another port",
                 SocketError.AccessDenied => $"binding port {endpoint.Port} needs root or CAP_NET_BIND_SERVICE",
                 SocketError.AddressNotAvailable => $"{endpoint}: address {endpoint.Address} is not assigned to any interface of this machine; use one of its addresses, or 0.0.0.0 / :: for all",
-                SocketError.AddressFamilyNotSupported => $"{endpoint}: this machine does not support {address.AddressFamily} addresses; use an address of a family it has",
+                SocketError.AddressFamilyNotSupported => $"{endpoint}: this machine does not support {bindTo.AddressFamily} addresses; use an address of a family it has",
                 _ => $"{endpoint} cannot be bound: {e.Message} ({e.SocketErrorCode})",
             };
             return null;
         }
     }
 
-    public void Start() => _ = AcceptLoopAsync();
+    public void Start()
+    {
+        if (_native is not null)
+        {
+            _native.Start(this, _runtime);
+        }
+        else
+        {
+            _ = AcceptLoopAsync();
+        }
+    }
 
     /// <summary>New connections get <paramref name="snapshot"/>; open ones keep theirs.</summary>
     public void Swap(ListenerSnapshot snapshot) => Volatile.Write(ref _current, snapshot);
 
-    /// <summary>Stops accepting at once (the port is released) and closes what is still open after <paramref name="drainTimeout"/>.</summary>
-    public void Drain(TimeSpan drainTimeout)
+    /// <summary>
+    /// Stops accepting at once and closes what is still open after <paramref name="drainTimeout"/>. Completes when the
+    /// port is released (the native engine's sockets are closed by their loops).
+    /// </summary>
+    public Task Drain(TimeSpan drainTimeout)
     {
         // The timer exists before accepting stops, so that Finish (which runs as soon as the last connection is
         // gone, possibly inside StopAccepting) always finds it to dispose.
         _drainTimer = _runtime.Time.CreateTimer(static s => ((ProxyListener)s!).Abort(CloseReason.Drained), this, drainTimeout, Timeout.InfiniteTimeSpan);
         StopAccepting();
         ProxyLog.Draining(_runtime.Log, Current.Plan.Endpoint.ToString(), ActiveConnections, drainTimeout);
+        return _socketsClosed;
     }
 
     /// <summary>Closes every open connection now.</summary>
@@ -106,6 +154,17 @@ internal sealed class ProxyListener
         StopAccepting();
         _abortReason = reason;
         _abort.Cancel();
+        _native?.AbortConnections(this, reason);
+    }
+
+    /// <summary>
+    /// Counts an accepted connection; false when the listener stopped meanwhile (the caller closes it and calls
+    /// <see cref="ConnectionClosed"/>).
+    /// </summary>
+    public bool TryOpenConnection()
+    {
+        Interlocked.Increment(ref _active);
+        return !_stopping;
     }
 
     public void ConnectionClosed()
@@ -124,7 +183,15 @@ internal sealed class ProxyListener
         }
 
         _stopping = true;
-        _socket.Dispose();
+        if (_native is not null)
+        {
+            _socketsClosed = _native.CloseAsync();
+        }
+        else
+        {
+            _socket!.Dispose();
+        }
+
         if (ActiveConnections == 0)
         {
             Finish();
@@ -148,7 +215,7 @@ internal sealed class ProxyListener
             Socket client;
             try
             {
-                client = await _socket.AcceptAsync().ConfigureAwait(false);
+                client = await _socket!.AcceptAsync().ConfigureAwait(false);
                 backoff.Reset();
             }
             catch (Exception) when (_stopping)
@@ -171,8 +238,7 @@ internal sealed class ProxyListener
                 continue;
             }
 
-            Interlocked.Increment(ref _active);
-            if (_stopping)
+            if (!TryOpenConnection())
             {
                 client.Dispose();
                 ConnectionClosed();

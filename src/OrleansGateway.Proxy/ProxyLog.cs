@@ -38,6 +38,15 @@ internal static partial class ProxyLog
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Mapping {Mapping} of tenant {Tenant} targets {EndPoint}, {Why}: not connected")]
     public static partial void UpstreamForbidden(ILogger logger, string mapping, string tenant, string endPoint, string why);
 
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Relay engine: {Engine}")]
+    public static partial void Engine(ILogger logger, string engine);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Critical, Message = "Relay event loop {Loop} stopped: {Reason}; its connections are closed")]
+    public static partial void LoopFailed(ILogger logger, int loop, string reason);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Relay event loop {Loop}: a connection failed unexpectedly and was closed")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, int loop);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Connection from {Client} on {Endpoint} failed unexpectedly")]
     public static partial void ConnectionCrashed(ILogger logger, Exception exception, string client, string endpoint);
 }

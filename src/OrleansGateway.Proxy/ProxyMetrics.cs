@@ -42,6 +42,10 @@ internal sealed class ProxyMetrics : IDisposable
     public Histogram<double> Duration { get; }
     public Counter<long> AcceptErrors { get; }
 
+    /// <summary>Adds <paramref name="count"/> bytes relayed from <paramref name="from"/> to <c>ogw.proxy.bytes</c>.</summary>
+    public void AddBytes(UpstreamEntry upstream, Peer from, long count)
+        => Bytes.Add(count, from == Peer.Client ? upstream.BytesUpTags : upstream.BytesDownTags);
+
     public static TagList Tags(string listener, string? mapping)
     {
         var tags = new TagList { { "listener", listener } };

@@ -24,6 +24,8 @@ public sealed class ProxyServer : IAsyncDisposable
     private ApplyResult? _lastApply;
     private long _generation;
     private bool _disposed;
+    private Native.NativeEngine? _engine;
+    private bool _engineChosen;
 
     /// <param name="resolver">Host name to addresses for upstreams; default: the system DNS.</param>
     /// <param name="meterFactory">Creates the <see cref="MeterName"/> meter; default: a plain <see cref="Meter"/>.</param>
@@ -67,16 +69,18 @@ public sealed class ProxyServer : IAsyncDisposable
             // address (0.0.0.0:8080 replaced by 127.0.0.1:8080 would otherwise fail with "in use").
             _runtime.Tenants.Apply(plan);
             var wanted = plan.Listeners.Select(l => l.Endpoint).ToHashSet();
-            var removed = 0;
+            var removed = new List<Task>();
             foreach (var (endpoint, old) in _listeners)
             {
                 if (!wanted.Contains(endpoint))
                 {
-                    old.Drain(_runtime.Options.DrainTimeout);
+                    removed.Add(old.Drain(_runtime.Options.DrainTimeout));
                     TrackDraining(old);
-                    removed++;
                 }
             }
+
+            // The native engine's loops close their sockets; wait until the ports are free.
+            await Task.WhenAll(removed).ConfigureAwait(false);
 
             var unchanged = 0;
             foreach (var listenerPlan in plan.Listeners)
@@ -111,7 +115,7 @@ public sealed class ProxyServer : IAsyncDisposable
 
                 var snapshot = Build(listenerPlan, certificates);
                 var error = WildcardConflict(endpoint, byPort);
-                var bound = error is null ? ProxyListener.TryBind(snapshot, _runtime, out error) : null;
+                var bound = error is null ? ProxyListener.TryBind(snapshot, _runtime, Engine(), out error) : null;
                 if (bound is null)
                 {
                     ProxyLog.BindFailed(_runtime.Log, listenerPlan.Name, endpoint.ToString(), error!);
@@ -128,7 +132,7 @@ public sealed class ProxyServer : IAsyncDisposable
             Volatile.Write(ref _listeners, next);
             var result = new ApplyResult(generation, results.ToImmutable());
             Volatile.Write(ref _lastApply, result);
-            ProxyLog.Applied(_runtime.Log, generation, result.Listeners.Count(l => l.Bound), result.Failed.Count(), removed, unchanged);
+            ProxyLog.Applied(_runtime.Log, generation, result.Listeners.Count(l => l.Bound), result.Failed.Count(), removed.Count, unchanged);
             return result;
 
             void Add(ListenerEndpoint endpoint, ProxyListener listener)
@@ -147,6 +151,40 @@ public sealed class ProxyServer : IAsyncDisposable
             _applyGate.Release();
         }
     }
+
+    /// <summary>
+    /// The native engine, started with the first listener (a server without listeners runs no thread); null when the
+    /// options ask for the managed engine or the native one cannot run here (logged once, with the reason).
+    /// </summary>
+    private Native.NativeEngine? Engine()
+    {
+        if (_engineChosen)
+        {
+            return _engine;
+        }
+
+        _engineChosen = true;
+        var options = _runtime.Options;
+        if (options.RelayEngine == RelayEngine.Managed)
+        {
+            ProxyLog.Engine(_runtime.Log, "managed (the runtime's sockets), as configured");
+            return null;
+        }
+
+        if (Native.NativeEngine.Unavailable() is { } reason)
+        {
+            ProxyLog.Engine(_runtime.Log, $"managed (the runtime's sockets): the native engine cannot run here, {reason}");
+            return null;
+        }
+
+        var loops = options.EventLoops > 0 ? options.EventLoops : Environment.ProcessorCount;
+        _engine = new Native.NativeEngine(_runtime, loops);
+        ProxyLog.Engine(_runtime.Log, $"native ({loops} event loops{(_engine.Splice ? ", splice for bulk transfers" : ", no splice")}; TLS connections on the runtime's sockets)");
+        return _engine;
+    }
+
+    /// <summary>Tests: the native engine, when it runs.</summary>
+    internal Native.NativeEngine? NativeEngine => _engine;
 
     private ListenerSnapshot Build(ListenerPlan listenerPlan, ICertificateProvider certificates)
     {
@@ -217,6 +255,12 @@ public sealed class ProxyServer : IAsyncDisposable
 
         // Sockets are closed; the connections only have to run their bookkeeping. Bounded in case one is stuck.
         await Task.WhenAll(all.Select(l => l.AllClosed)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_engine is not null)
+        {
+            // Loops close whatever is left (bounded above) and their own fds.
+            await _engine.DisposeAsync().ConfigureAwait(false);
+        }
+
         _runtime.Metrics.Dispose();
     }
 

@@ -10,8 +10,7 @@ namespace OrleansGateway.Proxy;
 /// Waits for data with a zero-byte receive holding no buffer, rents one only when data is ready, and gives it back
 /// whenever a receive did not fill it, so an idle connection holds no buffer. Nothing is allocated per message. The byte
 /// counter is fed in batches instead of per message (a metric update per message was a measurable share of the copy
-/// loop's CPU, docs/benchmarks.md): when <see cref="ProxyConnection.BytesReportBatch"/> bytes are pending, before a wait
-/// for more data when the last addition is older than <see cref="ProxyConnection.BytesReportInterval"/>, and at the end.
+/// loop's CPU, docs/benchmarks.md), by <see cref="ByteTally"/>.
 /// </para>
 /// </summary>
 internal sealed class Pump
@@ -23,9 +22,7 @@ internal sealed class Pump
     private readonly Peer _destination;
     private readonly TimeProvider _time;
     private readonly int _bufferSize;
-    private long _unreported;
-    private long _reportedAt;
-    private long _sentAt; // the clock read that stamps each relayed message, reused for the batching
+    private ByteTally _tally;
 
     public Pump(Relay relay, ConnectionSide from, ConnectionSide to, Peer source, ProxyRuntime runtime)
     {
@@ -36,11 +33,11 @@ internal sealed class Pump
         _destination = source == Peer.Client ? Peer.Upstream : Peer.Client;
         _time = runtime.Time;
         _bufferSize = runtime.Options.BufferSize;
-        _reportedAt = _sentAt = _time.GetTimestamp();
+        _tally.Start(_time.GetTimestamp());
     }
 
     /// <summary>Bytes relayed in this direction (the access log reads it once the pump is done).</summary>
-    public long Relayed { get; private set; }
+    public long Relayed => _tally.Relayed;
 
     /// <summary>
     /// Sends bytes read before the relay started (the peeked ClientHello of a passthrough), counted like any relayed
@@ -75,7 +72,11 @@ internal sealed class Pump
                 {
                     if (buffer is null)
                     {
-                        ReportIfDue();
+                        if (_tally.DueBeforeWait(_time))
+                        {
+                            Report();
+                        }
+
                         await _from.WaitReadableAsync().ConfigureAwait(false);
                         buffer = ArrayPool<byte>.Shared.Rent(_bufferSize);
                     }
@@ -128,7 +129,7 @@ internal sealed class Pump
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            if (_unreported > 0)
+            if (_tally.HasUnreported)
             {
                 Report();
             }
@@ -137,28 +138,13 @@ internal sealed class Pump
 
     private void Sent(int count)
     {
-        _sentAt = _time.GetTimestamp();
-        _relay.Touch(_sentAt);
-        Relayed += count;
-        _unreported += count;
-        if (_unreported >= ProxyConnection.BytesReportBatch)
+        var now = _time.GetTimestamp();
+        _relay.Touch(now);
+        if (_tally.Sent(count, now))
         {
             Report();
         }
     }
 
-    private void ReportIfDue()
-    {
-        if (_unreported > 0 && _time.GetElapsedTime(_reportedAt, _sentAt) >= ProxyConnection.BytesReportInterval)
-        {
-            Report();
-        }
-    }
-
-    private void Report()
-    {
-        _relay.CountBytes(_source, _unreported);
-        _unreported = 0;
-        _reportedAt = _sentAt;
-    }
+    private void Report() => _relay.CountBytes(_source, _tally.Take());
 }

@@ -79,8 +79,7 @@ internal sealed class Relay
     /// <summary>A byte moved (either direction) at <paramref name="timestamp"/>.</summary>
     public void Touch(long timestamp) => _idle.Touch(timestamp);
 
-    public void CountBytes(Peer from, long count)
-        => _runtime.Metrics.Bytes.Add(count, from == Peer.Client ? _upstream.BytesUpTags : _upstream.BytesDownTags);
+    public void CountBytes(Peer from, long count) => _runtime.Metrics.AddBytes(_upstream, from, count);
 
     /// <summary>
     /// A receive from <paramref name="peer"/> or a send to it failed: it reset or is gone. The other peer is reset so it

@@ -19,66 +19,93 @@ internal static class UpstreamConnector
     public static IPAddress[]? LiteralAddresses(ServiceAddress target)
         => target.IsIpLiteral && IPAddress.TryParse(target.Host, out var literal) ? [literal] : null;
 
-    public static async Task<ConnectResult> ConnectAsync(UpstreamPlan upstream, IPAddress[]? literalAddresses, ProxyRuntime runtime)
-    {
+    /// <summary>The upstream's connect timeout, for the resolution and every address together.</summary>
+    public static TimeSpan TimeoutOf(UpstreamPlan upstream)
         // The compiler turns `connect_timeout_ms: 0` into an infinite timeout, which the user asked for explicitly.
-        var timeout = upstream.ConnectTimeout > TimeSpan.Zero || upstream.ConnectTimeout == Timeout.InfiniteTimeSpan
+        => upstream.ConnectTimeout > TimeSpan.Zero || upstream.ConnectTimeout == Timeout.InfiniteTimeSpan
             ? upstream.ConnectTimeout
             : DefaultConnectTimeout;
-        using var timeoutCts = new CancellationTokenSource(timeout, runtime.Time);
-        var token = timeoutCts.Token;
-        var target = upstream.Target;
 
-        // An IP literal is used as written: the family switches are about what a name resolves to.
-        IReadOnlyList<IPAddress> ordered;
+    /// <summary>
+    /// The addresses to dial in order: an IP literal as written (the family switches are about what a name resolves
+    /// to), else the name's addresses, IPv6 first. A failure says why there are none (<see cref="ConnectResult.Failure"/>).
+    /// </summary>
+    public static async ValueTask<(IReadOnlyList<IPAddress>? Addresses, ConnectResult Failure)> ResolveAsync(
+        UpstreamPlan upstream, IPAddress[]? literalAddresses, ProxyRuntime runtime, TimeSpan timeout, CancellationToken token)
+    {
         if (literalAddresses is not null)
         {
-            ordered = literalAddresses;
+            return (literalAddresses, default);
         }
-        else
+
+        var target = upstream.Target;
+        IPAddress[] resolved;
+        try
         {
-            IPAddress[] resolved;
-            try
-            {
-                resolved = await runtime.Resolver.ResolveAsync(target.Host, upstream.Resolver, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                return Fail(CloseReason.ConnectTimeout, $"resolving {target.Host} took longer than the connect timeout {timeout}");
-            }
-            catch (Exception e)
-            {
-                return Fail(CloseReason.ResolveFailed, $"{target.Host} does not resolve: {e.Message}");
-            }
-
-            ordered = Order(resolved, upstream.EnableIpv4, upstream.EnableIpv6);
-            if (ordered.Count == 0)
-            {
-                return Fail(CloseReason.ResolveFailed,
-                    $"{target.Host} has no usable address (enable_ipv4={upstream.EnableIpv4}, enable_ipv6={upstream.EnableIpv6}, resolved: {string.Join(", ", resolved.Select(a => a.ToString()))})");
-            }
+            resolved = await runtime.Resolver.ResolveAsync(target.Host, upstream.Resolver, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return (null, ResolveTimedOut(upstream, timeout));
+        }
+        catch (Exception e)
+        {
+            return (null, Fail(CloseReason.ResolveFailed, $"{target.Host} does not resolve: {e.Message}"));
         }
 
-        var failure = CloseReason.UpstreamRefused;
-        string? detail = null;
+        var ordered = Order(resolved, upstream.EnableIpv4, upstream.EnableIpv6);
+        return ordered.Count > 0
+            ? (ordered, default)
+            : (null, Fail(CloseReason.ResolveFailed,
+                $"{target.Host} has no usable address (enable_ipv4={upstream.EnableIpv4}, enable_ipv6={upstream.EnableIpv6}, resolved: {string.Join(", ", resolved.Select(a => a.ToString()))})"));
+    }
+
+    public static ConnectResult ResolveTimedOut(UpstreamPlan upstream, TimeSpan timeout)
+        => Fail(CloseReason.ConnectTimeout, $"resolving {upstream.Target.Host} took longer than the connect timeout {timeout}");
+
+    public static ConnectResult TimedOut(IPEndPoint endPoint, TimeSpan timeout)
+        => Fail(CloseReason.ConnectTimeout, $"{endPoint} did not accept within the connect timeout {timeout}");
+
+    /// <summary>
+    /// Whether <paramref name="endPoint"/> may be dialled (<see cref="UpstreamGuard"/>); a refusal is logged with the
+    /// mapping and tenant and recorded in <paramref name="failures"/>.
+    /// </summary>
+    public static bool Admissible(UpstreamPlan upstream, IPEndPoint endPoint, ProxyRuntime runtime, ref DialFailures failures)
+    {
+        if (runtime.Guard.Refusal(endPoint) is not { } why)
+        {
+            return true;
+        }
+
+        ProxyLog.UpstreamForbidden(runtime.Log, $"{upstream.Mapping.Namespace}/{upstream.Mapping.Name}", upstream.Tenant, endPoint.ToString(), why);
+        failures.Add(CloseReason.UpstreamForbidden, endPoint, "forbidden");
+        return false;
+    }
+
+    public static async Task<ConnectResult> ConnectAsync(UpstreamPlan upstream, IPAddress[]? literalAddresses, ProxyRuntime runtime)
+    {
+        var timeout = TimeoutOf(upstream);
+        using var timeoutCts = new CancellationTokenSource(timeout, runtime.Time);
+        var token = timeoutCts.Token;
+        var (ordered, resolveFailure) = await ResolveAsync(upstream, literalAddresses, runtime, timeout, token).ConfigureAwait(false);
+        if (ordered is null)
+        {
+            return resolveFailure;
+        }
+
+        var failures = new DialFailures();
         var started = runtime.Time.GetTimestamp();
         for (var i = 0; i < ordered.Count; i++)
         {
-            var address = ordered[i];
-            var endPoint = new IPEndPoint(address, target.Port);
-            if (runtime.Guard.Refusal(endPoint) is { } why)
+            var endPoint = new IPEndPoint(ordered[i], upstream.Target.Port);
+            if (!Admissible(upstream, endPoint, runtime, ref failures))
             {
-                ProxyLog.UpstreamForbidden(runtime.Log, $"{upstream.Mapping.Namespace}/{upstream.Mapping.Name}", upstream.Tenant, endPoint.ToString(), why);
-                failure = CloseReason.UpstreamForbidden;
-                detail = detail is null ? $"{endPoint}: forbidden" : $"{detail}; {endPoint}: forbidden";
                 continue;
             }
 
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-
-            // While other addresses are left, one attempt gets only its fair part of what remains of the timeout, so
-            // an IPv6 address that swallows SYNs still leaves time for the IPv4 fallback (section 17).
-            using var attemptTimeout = AttemptTimeout(timeout, runtime.Time.GetElapsedTime(started), ordered.Count - i, runtime.Time);
+            var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var budget = AttemptBudget(timeout, runtime.Time.GetElapsedTime(started), ordered.Count - i);
+            using var attemptTimeout = budget is { } b ? new CancellationTokenSource(b, runtime.Time) : null;
             using var attempt = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(token, attemptTimeout.Token);
             try
             {
@@ -88,27 +115,29 @@ internal static class UpstreamConnector
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 socket.Dispose();
-                return Fail(CloseReason.ConnectTimeout, $"{endPoint} did not accept within the connect timeout {timeout}");
+                return TimedOut(endPoint, timeout);
             }
             catch (OperationCanceledException) when (attemptTimeout?.IsCancellationRequested == true)
             {
                 socket.Dispose();
-                failure = CloseReason.ConnectTimeout;
-                detail = detail is null ? $"{endPoint}: no answer" : $"{detail}; {endPoint}: no answer";
+                failures.Add(CloseReason.ConnectTimeout, endPoint, "no answer");
             }
             catch (SocketException e)
             {
                 socket.Dispose();
-                failure = e.SocketErrorCode == SocketError.ConnectionRefused ? CloseReason.UpstreamRefused : CloseReason.UpstreamUnreachable;
-                detail = detail is null ? $"{endPoint}: {e.SocketErrorCode}" : $"{detail}; {endPoint}: {e.SocketErrorCode}";
+                failures.Failed(endPoint, e.SocketErrorCode);
             }
         }
 
-        return Fail(failure, detail);
+        return failures.Result;
     }
 
-    /// <summary>The extra deadline of one attempt while <paramref name="addressesLeft"/> addresses (this one included) remain; null for the last one.</summary>
-    private static CancellationTokenSource? AttemptTimeout(TimeSpan timeout, TimeSpan elapsed, int addressesLeft, TimeProvider time)
+    /// <summary>
+    /// The deadline of one attempt while <paramref name="addressesLeft"/> addresses (this one included) remain: its
+    /// fair part of what is left of the timeout, so an IPv6 address that swallows SYNs still leaves time for the IPv4
+    /// fallback. Null for the last address (the overall timeout bounds it).
+    /// </summary>
+    public static TimeSpan? AttemptBudget(TimeSpan timeout, TimeSpan elapsed, int addressesLeft)
     {
         if (addressesLeft <= 1 || timeout == Timeout.InfiniteTimeSpan)
         {
@@ -116,7 +145,7 @@ internal static class UpstreamConnector
         }
 
         var remaining = timeout - elapsed;
-        return remaining <= TimeSpan.Zero ? null : new CancellationTokenSource(remaining / addressesLeft, time);
+        return remaining <= TimeSpan.Zero ? null : remaining / addressesLeft;
     }
 
     /// <summary>IPv6 first, then IPv4, each in resolver order; families that are switched off are dropped.</summary>
@@ -138,4 +167,25 @@ internal static class UpstreamConnector
     }
 
     private static ConnectResult Fail(CloseReason reason, string? detail) => new(null, null, reason, detail);
+}
+
+/// <summary>What the failed attempts of one dial say: the last attempt's reason and every attempt's detail.</summary>
+internal struct DialFailures
+{
+    private CloseReason _failure;
+    private string? _detail;
+
+    public DialFailures() => _failure = CloseReason.UpstreamRefused;
+
+    public readonly ConnectResult Result => new(null, null, _failure, _detail);
+
+    public void Add(CloseReason failure, IPEndPoint endPoint, string what)
+    {
+        _failure = failure;
+        _detail = _detail is null ? $"{endPoint}: {what}" : $"{_detail}; {endPoint}: {what}";
+    }
+
+    /// <summary>The connect itself failed: refused, else unreachable.</summary>
+    public void Failed(IPEndPoint endPoint, SocketError error)
+        => Add(error == SocketError.ConnectionRefused ? CloseReason.UpstreamRefused : CloseReason.UpstreamUnreachable, endPoint, error.ToString());
 }
