@@ -5,7 +5,24 @@ using OrleansGateway.Model;
 
 namespace OrleansGateway.Proxy.Tests.Infrastructure;
 
-/// <summary>A real <see cref="ProxyServer"/> with collected metrics and logs, and optionally fake time.</summary>
+/// <summary>
+/// The relay engine these tests run against. The same test sources are compiled twice, as Kestrel compiles its
+/// functional tests once per transport: OrleansGateway.Proxy.Tests runs them on the native engine (the default),
+/// OrleansGateway.Proxy.Tests.ManagedEngine (MANAGED_ENGINE defined) on the managed one.
+/// </summary>
+internal static class TestEngine
+{
+#if MANAGED_ENGINE
+    public const RelayEngine Current = RelayEngine.Managed;
+#else
+    public const RelayEngine Current = RelayEngine.Native;
+#endif
+
+    /// <summary>Whether the native engine really runs (Linux); elsewhere the server falls back to the managed one.</summary>
+    public static bool Native => Current == RelayEngine.Native && OrleansGateway.Proxy.Native.NativeEngine.Unavailable() is null;
+}
+
+/// <summary>A real <see cref="ProxyServer"/> on <see cref="TestEngine.Current"/> with collected metrics and logs, and optionally fake time.</summary>
 internal sealed class ProxyHarness : IAsyncDisposable
 {
     private readonly TestMeterFactory _meters = new();
@@ -14,7 +31,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     {
         Time = time;
         Metrics = new MetricCollector(_meters);
-        Server = new ProxyServer(options ?? new ProxyOptions(), Logs, time, random, resolver, _meters);
+        Server = new ProxyServer((options ?? new ProxyOptions()) with { RelayEngine = TestEngine.Current }, Logs, time, random, resolver, _meters);
     }
 
     public ProxyServer Server { get; }
