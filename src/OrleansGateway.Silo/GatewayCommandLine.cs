@@ -105,11 +105,19 @@ internal sealed class GatewayCommandLine
             "answers there. Upstreams on a local address at this process's --silo-port, --gateway-port or --api-url port are always refused.",
     };
 
+    private readonly Option<string> _relayEngine = new("--relay-engine")
+    {
+        Description = "What relays connections: native (Linux: event loops of the gateway's own with epoll and splice; TLS connections " +
+            "on the runtime's sockets; elsewhere the same as managed) or managed (the .NET runtime's sockets for every connection).",
+        DefaultValueFactory = _ => "native",
+    };
+
     public GatewayCommandLine()
     {
         _role.AcceptOnlyFromAmong("all", "edge", "core");
         _storage.AcceptOnlyFromAmong("azure", "memory");
         _clustering.AcceptOnlyFromAmong("localhost", "azure");
+        _relayEngine.AcceptOnlyFromAmong("native", "managed");
         Root = new RootCommand("OrleansGateway: an Orleans silo that serves Emissary TCPMappings (TCP and TLS) of many tenants.")
         {
             _configDir,
@@ -128,6 +136,7 @@ internal sealed class GatewayCommandLine
             _drainTimeout,
             _serverFirstTimeout,
             _allowLinkLocal,
+            _relayEngine,
         };
         foreach (var option in _shared.All.Concat(_keyVault.All))
         {
@@ -169,6 +178,7 @@ internal sealed class GatewayCommandLine
                 // A tenant's upstream must not reach this process's own control ports (grain calls, admin API).
                 ProtectedPorts = [cluster.SiloPort, cluster.GatewayPort, apiUrl.Port],
                 AllowLinkLocalUpstreams = result.GetValue(_allowLinkLocal),
+                RelayEngine = Enum.Parse<RelayEngine>(result.GetValue(_relayEngine)!, ignoreCase: true),
             },
             cluster,
             adminKey) { KeyVault = _keyVault.Read(result) };

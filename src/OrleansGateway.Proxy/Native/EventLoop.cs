@@ -39,6 +39,10 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private readonly int _epoll;
     private readonly int _wake;
+
+    // The eventfd other threads write to. A timer may still post after the loop stopped; the handle's reference count
+    // keeps its fd number from being closed (and reused by another file) under such a write.
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _wakeHandle;
     private readonly byte* _events;
     private readonly ConcurrentQueue<ILoopWork> _posted = new();
     private readonly Thread _thread;
@@ -76,6 +80,7 @@ internal sealed unsafe class EventLoop : IDisposable
             throw new InvalidOperationException($"eventfd failed (errno {errno})");
         }
 
+        _wakeHandle = new Microsoft.Win32.SafeHandles.SafeFileHandle(_wake, ownsHandle: true);
         _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EventSize));
         BufferSize = bufferSize;
         Buffer = (byte*)NativeMemory.Alloc((nuint)bufferSize);
@@ -107,14 +112,32 @@ internal sealed unsafe class EventLoop : IDisposable
 
     public void Start() => _thread.Start();
 
-    /// <summary>Runs <paramref name="work"/> on this loop's thread soon. Any thread.</summary>
+    /// <summary>Runs <paramref name="work"/> on this loop's thread soon. Any thread. Dropped once the loop has stopped.</summary>
     public void Post(ILoopWork work)
     {
         _posted.Enqueue(work);
-        if (Interlocked.Exchange(ref _signalled, 1) == 0)
+        if (Interlocked.Exchange(ref _signalled, 1) != 0)
         {
+            return;
+        }
+
+        var added = false;
+        try
+        {
+            _wakeHandle.DangerousAddRef(ref added);
             ulong one = 1;
             Libc.Write(_wake, &one, sizeof(ulong));
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped: nothing runs posted work any more.
+        }
+        finally
+        {
+            if (added)
+            {
+                _wakeHandle.DangerousRelease();
+            }
         }
     }
 
@@ -309,7 +332,7 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private void CloseOwn()
     {
-        Libc.Close(_wake);
+        _wakeHandle.Dispose();
         Libc.Close(_epoll);
         Pipes.Dispose();
         NativeMemory.Free(_events);
