@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Side-by-side loopback benchmark: direct, OrleansGateway, HAProxy and nginx `stream` in one run.
+"""Side-by-side loopback benchmark: direct, OrleansGateway (native and managed relay engines), HAProxy and nginx `stream` in one run.
 
 Started by bench/run.sh (which installs the packages and builds the load generator and the gateway). Every scenario
 runs for every target in turn (rotated each round), each round repeated; medians and per-round ratios to HAProxy and
@@ -23,12 +23,19 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TARGETS = ["direct", "gateway", "haproxy", "nginx"]
-PROXIES = ["gateway", "haproxy", "nginx"]
+# "gateway" runs the default (native) relay engine; "managed" is the same gateway with --relay-engine managed, the
+# reference that shows what the native engine changes.
+TARGETS = ["direct", "gateway", "managed", "haproxy", "nginx"]
+PROXIES = ["gateway", "managed", "haproxy", "nginx"]
+GATEWAYS = ["gateway", "managed"]
 SNI = "bench.local"
 IDLE_CONNECTIONS = 9800  # the open-files limit here is 20,000 and a proxy holds two sockets per connection
 RATE_WORKERS = 64
 TLS_THREADS = 4
+REDIS_CLIENTS = 50
+ALL_SCENARIOS = ["bulk", "rate", "pinned", "pp50", "tls", "redis", "tenants", "rss"]
+LOADED_TENANTS = 1000
+LOADED_MAPPINGS = 10  # per tenant: 10 TLS hosts on the tenant's own port
 
 CHILDREN = []  # every Popen started here; killed on exit
 
@@ -202,9 +209,9 @@ BREAKERS = """  circuit_breakers:
 """
 
 
-def write_gateway_config(work, ports, up, key, crt):
+def write_gateway_config(work, ports, up, key, crt, name="gateway-config"):
     import base64
-    d = os.path.join(work, "gateway-config")
+    d = os.path.join(work, name)
     os.makedirs(d, exist_ok=True)
     b64 = lambda p: base64.b64encode(open(p, "rb").read()).decode()
     docs = [f"""apiVersion: v1
@@ -226,7 +233,7 @@ spec:
     name: bench-cert
 """]
     for name, port, dest in [("echo", ports["echo"], up["echo"]), ("close", ports["close"], up["close"]),
-                             ("iperf", ports["iperf"], up["iperf"])]:
+                             ("iperf", ports["iperf"], up["iperf"]), ("redis", ports["redis"], up["redis"])]:
         docs.append(f"""apiVersion: getambassador.io/v3alpha1
 kind: TCPMapping
 metadata:
@@ -235,7 +242,8 @@ spec:
   port: {port}
   service: 127.0.0.1:{dest}
 {BREAKERS}""")
-    for name, port, dest in [("tls-close", ports["tls"], up["close"]), ("tls-sink", ports["tls_sink"], up["sink"])]:
+    for name, port, dest in [("tls-close", ports["tls"], up["close"]), ("tls-sink", ports["tls_sink"], up["sink"]),
+                             ("tls-redis", ports["redis_tls"], up["redis"])]:
         docs.append(f"""apiVersion: getambassador.io/v3alpha1
 kind: TCPMapping
 metadata:
@@ -250,6 +258,50 @@ spec:
     return d
 
 
+def write_loaded_tenants(config_dir, tenant_ports, dest, key, crt):
+    """LOADED_TENANTS tenants (a subdirectory each), each with its own TLS Secret, a wildcard Host and LOADED_MAPPINGS
+    TCPMappings by SNI on its own port: the routing state a large shared edge holds."""
+    import base64
+    b64 = lambda p: base64.b64encode(open(p, "rb").read()).decode()
+    secret = f"""apiVersion: v1
+kind: Secret
+metadata:
+  name: tenant-cert
+type: kubernetes.io/tls
+data:
+  tls.crt: {b64(crt)}
+  tls.key: {b64(key)}
+"""
+    for i, port in enumerate(tenant_ports):
+        d = os.path.join(config_dir, f"t{i:04d}")
+        os.makedirs(d, exist_ok=True)
+        docs = [secret, f"""apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata:
+  name: wildcard
+spec:
+  hostname: "*.t{i:04d}.{SNI}"
+  tlsSecret:
+    name: tenant-cert
+"""]
+        for j in range(LOADED_MAPPINGS):
+            docs.append(f"""apiVersion: getambassador.io/v3alpha1
+kind: TCPMapping
+metadata:
+  name: m{j}
+spec:
+  port: {port}
+  host: m{j}.t{i:04d}.{SNI}
+  service: 127.0.0.1:{dest}
+""")
+        with open(os.path.join(d, "tenant.yaml"), "w") as f:
+            f.write("---\n".join(docs))
+
+
+def loaded_host(i, j):
+    return f"m{j}.t{i:04d}.{SNI}"
+
+
 def write_haproxy_config(work, ports, up, pem):
     import resource
     # HAProxy sizes its file descriptors from maxconn (two per connection plus a few) and refuses to start above the
@@ -259,7 +311,8 @@ def write_haproxy_config(work, ports, up, pem):
              "  timeout server 1h", ""]
     for name, port, dest, tls in [("echo", ports["echo"], up["echo"], False), ("close", ports["close"], up["close"], False),
                                   ("iperf", ports["iperf"], up["iperf"], False), ("tls", ports["tls"], up["close"], True),
-                                  ("tlssink", ports["tls_sink"], up["sink"], True)]:
+                                  ("tlssink", ports["tls_sink"], up["sink"], True), ("redis", ports["redis"], up["redis"], False),
+                                  ("redistls", ports["redis_tls"], up["redis"], True)]:
         ssl = f" ssl crt {pem}" if tls else ""
         lines += [f"listen {name}", f"  bind 127.0.0.1:{port}{ssl}", f"  server s1 127.0.0.1:{dest}", ""]
     path = os.path.join(work, "haproxy.cfg")
@@ -271,7 +324,8 @@ def write_nginx_config(work, ports, up, key, crt):
     servers = []
     for port, dest, tls in [(ports["echo"], up["echo"], False), (ports["close"], up["close"], False),
                             (ports["iperf"], up["iperf"], False), (ports["tls"], up["close"], True),
-                            (ports["tls_sink"], up["sink"], True)]:
+                            (ports["tls_sink"], up["sink"], True), (ports["redis"], up["redis"], False),
+                            (ports["redis_tls"], up["redis"], True)]:
         ssl = f" ssl;\n    ssl_certificate {crt};\n    ssl_certificate_key {key}" if tls else ""
         servers.append(f"  server {{\n    listen 127.0.0.1:{port}{ssl};\n    proxy_pass 127.0.0.1:{dest};\n  }}")
     conf = f"""load_module /usr/lib/nginx/modules/ngx_stream_module.so;
@@ -310,11 +364,11 @@ class Bench:
     def setup(self):
         base = free_port_run(3)
         up = {"echo": base, "close": base + 1, "sink": base + 2}
-        (up["iperf"],) = free_ports(1)
-        names = ["echo", "close", "iperf", "tls", "tls_sink"]
+        (up["iperf"], up["redis"]) = free_ports(2)
+        names = ["echo", "close", "iperf", "tls", "tls_sink", "redis", "redis_tls"]
         self.up = up
-        self.ports = {"direct": {"echo": up["echo"], "close": up["close"], "iperf": up["iperf"]}}
-        p = free_ports(len(names) * 3 + 3)
+        self.ports = {"direct": {"echo": up["echo"], "close": up["close"], "iperf": up["iperf"], "redis": up["redis"]}}
+        p = free_ports(len(names) * len(PROXIES) + 3)
         for i, t in enumerate(PROXIES):
             self.ports[t] = dict(zip(names, p[i * len(names):(i + 1) * len(names)]))
         log(f"work directory {self.work}")
@@ -323,9 +377,24 @@ class Bench:
         self.iperf = start(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(up["iperf"])], os.path.join(self.work, "iperf3.log"))
         wait_port(up["echo"], 10, self.server, "loadgen serve")
         wait_port(up["iperf"], 10, self.iperf, "iperf3 -s")
+        if "redis" in self.a.only:
+            self.redis_server = start(["redis-server", "--port", str(up["redis"]), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--protected-mode", "no", "--daemonize", "no", "--maxclients", "10000"],
+                               os.path.join(self.work, "redis-server.log"))
+            wait_port(up["redis"], 10, self.redis_server, "redis-server")
+            # One key for the GETs (redis-benchmark's GET reads key:__rand_int__, here without -r: one key).
+            run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(up["redis"]), "-t", "set", "-n", "100", "-q"], timeout=30)
 
         key, crt, pem = make_certificate(self.work)
-        self.gw_conf = write_gateway_config(self.work, self.ports["gateway"], up, key, crt)
+        self.crt = crt
+        self.gw_conf = {t: write_gateway_config(self.work, self.ports[t], up, key, crt, f"{t}-config") for t in GATEWAYS}
+        if "tenants" in self.a.only:
+            # A third gateway (native engine) with the same mappings plus 1,000 tenants x 10 mappings, measured against the
+            # unloaded one in the same round: what a connection costs must not depend on how many routes the edge holds.
+            self.loaded_ports = free_ports(LOADED_TENANTS + len(names))
+            self.ports["loaded"] = dict(zip(names, self.loaded_ports[LOADED_TENANTS:]))
+            self.gw_conf["loaded"] = write_gateway_config(self.work, self.ports["loaded"], up, key, crt, "loaded-config")
+            write_loaded_tenants(self.gw_conf["loaded"], self.loaded_ports[:LOADED_TENANTS], up["close"], key, crt)
         self.haproxy_conf = write_haproxy_config(self.work, self.ports["haproxy"], up, pem)
         self.nginx_conf = write_nginx_config(self.work, self.ports["nginx"], up, key, crt)
         self.gw_env = dict(os.environ)
@@ -339,6 +408,8 @@ class Bench:
         for t in PROXIES:
             if t in self.a.targets:
                 self.launch(t)
+        if "tenants" in self.a.only:
+            self.launch("loaded")
         log("all targets listen")
 
     def launch(self, target):
@@ -346,12 +417,13 @@ class Bench:
         if target in self.procs:
             stop(self.procs.pop(target))
         logf = os.path.join(self.work, f"{target}.log")
-        if target == "gateway":
+        if target in GATEWAYS or target == "loaded":
             api_port, silo_port, gw_port = free_ports(3)
             self.procs[target] = start(
                 ["dotnet", os.path.join(self.a.gateway_dir, "OrleansGateway.Silo.dll"), "--storage", "memory", "--role", "all",
-                 "--config-dir", self.gw_conf, "--bind-address", "127.0.0.1", "--api-url", f"http://127.0.0.1:{api_port}",
-                 "--silo-port", str(silo_port), "--gateway-port", str(gw_port)],
+                 "--config-dir", self.gw_conf[target], "--bind-address", "127.0.0.1", "--api-url", f"http://127.0.0.1:{api_port}",
+                 "--silo-port", str(silo_port), "--gateway-port", str(gw_port),
+                 "--relay-engine", "managed" if target == "managed" else "native"],
                 logf, env=self.gw_env, cwd=self.a.gateway_dir)
         elif target == "haproxy":
             self.procs[target] = start(["haproxy", "-db", "-f", self.haproxy_conf], logf)
@@ -360,6 +432,10 @@ class Bench:
                                         os.path.join(self.work, "nginx-error.log")], logf)
         for port in self.ports[target].values():
             wait_port(port, 120, self.procs[target], target)
+        if target == "loaded":
+            # 10,000 mappings of 1,000 tenants go through the control plane first; the last tenant's port says they are in.
+            for port in (self.loaded_ports[0], self.loaded_ports[-1]):
+                wait_port(port, 900, self.procs[target], f"{target} (tenant ports)")
         self.warm_up(target)
 
     def warm_up(self, target):
@@ -376,7 +452,7 @@ class Bench:
             run([self.loadgen, "tls-rate", f"127.0.0.1:{ports['tls']}", str(TLS_THREADS), w, SNI], timeout=self.a.warmup + 30)
             run([self.loadgen, "tls-bulk", f"127.0.0.1:{ports['tls_sink']}", w, SNI], timeout=self.a.warmup + 30)
             settled += self.settle(target)
-        if target == "gateway":
+        if target in GATEWAYS:
             self.record("jit_settle_s", target, settled)
 
     def settle(self, target):
@@ -477,6 +553,56 @@ class Bench:
                            timeout=self.secs + 30))
         self.record("tls_bulk", target, b["gbit_s"])
 
+    def redis(self, target):
+        """redis-benchmark GETs through the target to one redis-server: keepalive, pipelined (16), a new connection per
+        request (-k 0), and the same three over TLS terminated by the proxy (direct: cleartext only)."""
+        pid = self.pid(target)
+        modes = [("redis_get", [], 40000), ("redis_get_p16", ["-P", "16"], 300000), ("redis_get_k0", ["-k", "0"], 6000)]
+        if target != "direct":
+            tls = ["--tls", "--sni", SNI, "--cacert", self.crt]
+            modes += [("redis_tls_get", tls, 30000), ("redis_tls_get_p16", tls + ["-P", "16"], 200000),
+                      ("redis_tls_get_k0", tls + ["-k", "0"], 500)]
+        for key, extra, guess in modes:
+            port = self.ports[target]["redis_tls" if "--tls" in extra else "redis"]
+            n = max(2000, int(guess * self.secs))
+            c0 = cpu_seconds(pid) if pid else 0.0
+            out = run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(REDIS_CLIENTS), "-n", str(n), "-t", "get",
+                       "--csv"] + extra, timeout=self.secs * 10 + 60)
+            rps = None
+            for line in out.splitlines():
+                cells = [c.strip('"') for c in line.split(",")]
+                if cells and cells[0] == "GET":
+                    rps = float(cells[1])
+            if rps is None:
+                raise RuntimeError(f"redis-benchmark through {target} ({key}) printed no GET result: {out.strip()[-300:]}")
+            self.record(key, target, rps)
+            if pid:
+                self.record(f"{key}_cpu_us", target, (cpu_seconds(pid) - c0) / n * 1e6)
+
+    def tenants(self, target):
+        """The unloaded gateway and the one with 1,000 tenants x 10 mappings, back to back: connection rate and CPU on
+        the same cleartext mapping, and TLS handshakes by SNI (a host among 10,000 on the loaded one)."""
+        i, j = LOADED_TENANTS // 2, LOADED_MAPPINGS // 2
+        for which, tls_port, host in [("gateway", self.ports["gateway"]["tls"], SNI),
+                                      ("loaded", self.loaded_ports[i], loaded_host(i, j))]:
+            pid = self.pid(which)
+            c0 = cpu_seconds(pid)
+            r = json.loads(run([self.loadgen, "rate", f"127.0.0.1:{self.ports[which]['close']}", str(RATE_WORKERS), str(self.secs)],
+                               timeout=self.secs + 20))
+            self.record("tenants_conn_rate", which, r["rate"])
+            if r["conns"]:
+                self.record("tenants_cpu_us_per_conn", which, (cpu_seconds(pid) - c0) / r["conns"] * 1e6)
+            c0 = cpu_seconds(pid)
+            t = json.loads(run([self.loadgen, "tls-rate", f"127.0.0.1:{tls_port}", str(TLS_THREADS), str(self.secs), host],
+                               timeout=self.secs + 30))
+            self.record("tenants_tls_rate", which, t["rate"])
+            if t["handshakes"]:
+                self.record("tenants_tls_cpu_us", which, (cpu_seconds(pid) - c0) / t["handshakes"] * 1e6)
+            if r["errors"] or t["errors"]:
+                log(f"  {which}: {r['errors']} connection errors, {t['errors']} TLS errors")
+        self.record("tenants_rss_mib", "loaded", rss_kib(self.pid("loaded")) / 1024)
+        self.record("tenants_rss_mib", "gateway", rss_kib(self.pid("gateway")) / 1024)
+
     def hold(self, target, count):
         """Opens `count` idle proxied connections; returns (held, failed, stop function)."""
         hold = subprocess.Popen([self.loadgen, "hold", f"127.0.0.1:{self.ports[target]['echo']}", str(count), "60"],
@@ -525,6 +651,8 @@ class Bench:
             ("pinned", "ping-pong, 1 connection, all on CPU 0", TARGETS, lambda t: self.pingpong(t, 1, True)),
             ("pp50", "ping-pong, 50 connections", TARGETS, lambda t: self.pingpong(t, 50, False)),
             ("tls", "TLS termination", PROXIES, self.tls),
+            ("redis", "redis-benchmark GET through each proxy to one redis-server", TARGETS, self.redis),
+            ("tenants", f"{LOADED_TENANTS} tenants x {LOADED_MAPPINGS} mappings loaded", ["gateway"], self.tenants),
             ("rss", f"RSS with {IDLE_CONNECTIONS} idle connections", PROXIES, self.idle_rss),
         ]
         plan = [(title, [t for t in targets if t in self.a.targets], fn) for key, title, targets, fn in plan if key in self.a.only]
@@ -533,8 +661,8 @@ class Bench:
                 log(f"round {rnd + 1}/{self.a.rounds}: {title}")
                 order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
                 for t in order:
-                    for p, proc in self.procs.items():
-                        if proc.poll() is not None:
+                    for p, proc in list(self.procs.items()) + [("redis-server", getattr(self, "redis_server", None))]:
+                        if proc is not None and proc.poll() is not None:
                             raise RuntimeError(f"{p} exited with {proc.returncode}; see {self.work}/{p}.log")
                     fn(t)
 
@@ -563,7 +691,24 @@ ROWS = [
     ("tls_cpu_us", "Proxy CPU per TLS connection (handshake + 64 B echo)", "µs", False, None),
     ("tls_client_cpu", "TLS client CPU during handshakes", "% of a core", False, None),
     ("tls_bulk", "TLS termination bulk, 1 stream", "Gbit/s", True, None),
+    ("redis_get", f"redis-benchmark GET, keepalive ({REDIS_CLIENTS} clients)", "req/s", True, 1.0),
+    ("redis_get_p16", "redis-benchmark GET, pipelined 16", "req/s", True, 1.0),
+    ("redis_get_k0", "redis-benchmark GET, a new connection per request", "req/s", True, 1.0),
+    ("redis_tls_get", "redis-benchmark GET over TLS, keepalive", "req/s", True, 1.0),
+    ("redis_tls_get_p16", "redis-benchmark GET over TLS, pipelined 16", "req/s", True, 1.0),
+    ("redis_tls_get_k0", "redis-benchmark GET over TLS, a new connection per request", "req/s", True, 1.0),
+    ("redis_get_k0_cpu_us", "Proxy CPU per request, a new connection per request", "µs", False, None),
+    ("redis_tls_get_k0_cpu_us", "Proxy CPU per request, new TLS connection per request", "µs", False, None),
     ("jit_settle_s", "Gateway: seconds until idle after the warm-up (tiered JIT)", "s", False, None),
+]
+
+# The loaded-edge scenario: the same gateway with and without 1,000 tenants x 10 mappings, in the same rounds.
+TENANT_ROWS = [
+    ("tenants_conn_rate", "New connections/s (64 B echo, the same cleartext mapping)", "conn/s", True),
+    ("tenants_cpu_us_per_conn", "Proxy CPU per connection", "µs", False),
+    ("tenants_tls_rate", f"TLS handshakes/s (loaded: SNI among {LOADED_TENANTS * LOADED_MAPPINGS:,} hosts)", "hs/s", True),
+    ("tenants_tls_cpu_us", "Proxy CPU per TLS connection", "µs", False),
+    ("tenants_rss_mib", "Gateway RSS", "MiB", False),
 ]
 
 
@@ -578,26 +723,54 @@ def derive(samples):
                 samples.setdefault(f"{key}_added_p99", {})[t] = added
 
 
+def median_ratio(per, a, b):
+    rs = [x / y for x, y in zip(per.get(a, []), per.get(b, [])) if y]
+    return statistics.median(rs) if rs else None
+
+
 def summarize(samples):
     derive(samples)
     table = []
     for key, label, unit, higher, target in ROWS:
         per = samples.get(key, {})
+        if not per:
+            continue
         med = {t: statistics.median(v) for t, v in per.items() if v}
-
-        def ratio(other):
-            a, b = per.get("gateway", []), per.get(other, [])
-            rs = [x / y for x, y in zip(a, b) if y]
-            return statistics.median(rs) if rs else None
-
-        r_h, r_d = ratio("haproxy"), (ratio("direct") if key.startswith(("bulk", "conn_rate", "pp")) and "added" not in key else None)
+        r_h = median_ratio(per, "gateway", "haproxy")
+        r_d = median_ratio(per, "gateway", "direct") if key.startswith(("bulk", "conn_rate", "pp", "redis_get")) and "added" not in key \
+            and not key.endswith("_cpu_us") else None
         met = None
         if target is not None and r_h is not None:
             met = r_h >= target if higher else r_h <= target
         table.append({"key": key, "label": label, "unit": unit, "higher_is_better": higher, "median": med,
                       "rounds": per, "gateway_vs_haproxy": r_h, "gateway_vs_direct": r_d,
+                      "managed_vs_haproxy": median_ratio(per, "managed", "haproxy"),
                       "target": None if target is None else (f"≥ {target}×" if higher else f"≤ {target}×"), "met": met})
     return table
+
+
+def summarize_tenants(samples):
+    rows = []
+    for key, label, unit, higher in TENANT_ROWS:
+        per = samples.get(key, {})
+        if not per:
+            continue
+        med = {t: statistics.median(v) for t, v in per.items() if v}
+        rows.append({"key": key, "label": label, "unit": unit, "higher_is_better": higher, "median": med, "rounds": per,
+                     "loaded_vs_unloaded": median_ratio(per, "loaded", "gateway")})
+    return rows
+
+
+def tenants_markdown(rows):
+    if not rows:
+        return ""
+    lines = [f"With {LOADED_TENANTS:,} tenants × {LOADED_MAPPINGS} mappings loaded (each tenant: a TLS port with {LOADED_MAPPINGS} "
+             "SNI hosts), against the same gateway without them, in the same rounds:", "",
+             "| metric | unit | gateway | gateway, loaded | loaded ÷ unloaded |", "|---|---|---|---|---|"]
+    for r in rows:
+        m, x = r["median"], r["loaded_vs_unloaded"]
+        lines.append(f"| {r['label']} | {r['unit']} | {fmt(m.get('gateway'))} | {fmt(m.get('loaded'))} | {'–' if x is None else f'{x:.2f}×'} |")
+    return "\n".join(lines)
 
 
 def fmt(v):
@@ -611,27 +784,33 @@ def fmt(v):
 
 
 def markdown_table(table):
-    lines = ["| metric | unit | direct | gateway | HAProxy | nginx | gateway ÷ HAProxy | gateway ÷ direct | target |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| metric | unit | direct | gateway | gateway, managed engine | HAProxy | nginx | gateway ÷ HAProxy | managed ÷ HAProxy | gateway ÷ direct | target |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    x = lambda r: "–" if r is None else f"{r:.2f}×"
     for row in table:
         m = row["median"]
-        r_h, r_d = row["gateway_vs_haproxy"], row["gateway_vs_direct"]
         verdict = "" if row["target"] is None else f"{row['target']} {'✅' if row['met'] else '❌' if row['met'] is False else '–'}"
-        lines.append(f"| {row['label']} | {row['unit']} | {fmt(m.get('direct'))} | {fmt(m.get('gateway'))} | {fmt(m.get('haproxy'))} | "
-                     f"{fmt(m.get('nginx'))} | {'–' if r_h is None else f'{r_h:.2f}×'} | {'–' if r_d is None else f'{r_d:.2f}×'} | {verdict} |")
+        lines.append(f"| {row['label']} | {row['unit']} | {fmt(m.get('direct'))} | {fmt(m.get('gateway'))} | {fmt(m.get('managed'))} | "
+                     f"{fmt(m.get('haproxy'))} | {fmt(m.get('nginx'))} | {x(row['gateway_vs_haproxy'])} | {x(row.get('managed_vs_haproxy'))} | "
+                     f"{x(row['gateway_vs_direct'])} | {verdict} |")
     return "\n".join(lines)
 
 
-def text_table(table):
-    head = f"{'metric':58} {'unit':>10} {'direct':>9} {'gateway':>9} {'haproxy':>9} {'nginx':>9} {'gw/hap':>7} {'gw/dir':>7}  target"
+def text_table(table, tenants=()):
+    head = (f"{'metric':58} {'unit':>10} {'direct':>9} {'gateway':>9} {'managed':>9} {'haproxy':>9} {'nginx':>9} {'gw/hap':>7} "
+            f"{'mgd/hap':>7} {'gw/dir':>7}  target")
     lines = [head, "-" * len(head)]
+    x = lambda r: "-" if r is None else f"{r:.2f}"
     for row in table:
         m = row["median"]
-        r_h, r_d = row["gateway_vs_haproxy"], row["gateway_vs_direct"]
         verdict = "" if row["target"] is None else f"{row['target']} {'met' if row['met'] else 'MISSED' if row['met'] is False else '-'}"
         lines.append(f"{row['label'][:58]:58} {row['unit'][:10]:>10} {fmt(m.get('direct')):>9} {fmt(m.get('gateway')):>9} "
-                     f"{fmt(m.get('haproxy')):>9} {fmt(m.get('nginx')):>9} {'-' if r_h is None else f'{r_h:.2f}':>7} "
-                     f"{'-' if r_d is None else f'{r_d:.2f}':>7}  {verdict}")
+                     f"{fmt(m.get('managed')):>9} {fmt(m.get('haproxy')):>9} {fmt(m.get('nginx')):>9} {x(row['gateway_vs_haproxy']):>7} "
+                     f"{x(row.get('managed_vs_haproxy')):>7} {x(row['gateway_vs_direct']):>7}  {verdict}")
+    for r in tenants:
+        m = r["median"]
+        lines.append(f"{('loaded edge: ' + r['label'])[:58]:58} {r['unit'][:10]:>10} unloaded {fmt(m.get('gateway')):>9} "
+                     f"loaded {fmt(m.get('loaded')):>9} loaded/unloaded {x(r['loaded_vs_unloaded'])}")
     return "\n".join(lines)
 
 
@@ -650,6 +829,8 @@ def chart(table, path):
              "pp50_added_p99": "added p99\n50 conns", "rss_kib_per_conn": "RSS per idle\nconnection",
              "tls_rate": "TLS\nhandshakes/s", "tls_bulk": "TLS bulk\n1 stream"}
     labels, values = [], {t: [] for t in PROXIES}
+    rows += [r for r in table if r["key"] in ("redis_get", "redis_get_k0", "redis_tls_get_k0")]
+    short.update({"redis_get": "redis GET\nkeepalive", "redis_get_k0": "redis GET\nnew conn", "redis_tls_get_k0": "redis TLS GET\nnew conn"})
     for r in rows:
         h = r["median"].get("haproxy")
         if not h:
@@ -658,11 +839,12 @@ def chart(table, path):
         for t in PROXIES:
             values[t].append((r["median"].get(t) or 0) / h)
     fig, ax = plt.subplots(figsize=(13, 6))
-    width = 0.27
-    colors = {"gateway": "#2b6cb0", "haproxy": "#9b9b9b", "nginx": "#38a169"}
+    width = 0.2
+    colors = {"gateway": "#2b6cb0", "managed": "#90cdf4", "haproxy": "#9b9b9b", "nginx": "#38a169"}
+    names = {"gateway": "OrleansGateway", "managed": "OrleansGateway, managed engine", "haproxy": "haproxy", "nginx": "nginx"}
     for i, t in enumerate(PROXIES):
-        xs = [x + (i - 1) * width for x in range(len(labels))]
-        ax.bar(xs, values[t], width, label=t if t != "gateway" else "OrleansGateway", color=colors[t])
+        xs = [x + (i - 1.5) * width for x in range(len(labels))]
+        ax.bar(xs, values[t], width, label=names[t], color=colors[t])
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, fontsize=8)
@@ -706,6 +888,8 @@ Versions: {v['haproxy']}; {v['nginx']}; .NET SDK {v['dotnet']}; {v['iperf3']}; {
 
 {markdown_table(result['table'])}
 
+{tenants_markdown(result.get('tenants', []))}
+
 {"![gateway, HAProxy and nginx relative to HAProxy](benchmarks.png)" if png_ok else "(no chart: matplotlib missing)"}
 <!-- bench:end -->"""
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n<!-- bench:begin -->\n<!-- bench:end -->\n"
@@ -723,8 +907,8 @@ def main():
     ap.add_argument("--settle", type=float, default=45, help="longest wait for a proxy to go idle after its warm-up")
     ap.add_argument("--warmup", type=float, default=2, help="seconds of each kind of traffic after a proxy starts, unmeasured")
     ap.add_argument("--gateway-env", action="append", default=[], help="NAME=VALUE for the gateway process (e.g. DOTNET_gcServer=1)")
-    ap.add_argument("--only", type=lambda v: v.split(","), default="bulk,rate,pinned,pp50,tls,rss".split(","),
-                    help="scenarios to run (comma-separated): bulk,rate,pinned,pp50,tls,rss (a partial run does not rewrite the docs)")
+    ap.add_argument("--only", type=lambda v: v.split(","), default=ALL_SCENARIOS,
+                    help=f"scenarios to run (comma-separated): {','.join(ALL_SCENARIOS)} (a partial run does not rewrite the docs)")
     ap.add_argument("--targets", type=lambda v: v.split(","), default=TARGETS, help="targets (comma-separated)")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and its chart")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "latest.json"))
@@ -733,7 +917,8 @@ def main():
     if a.report_only:
         result = json.load(open(a.report_only))
         result["table"] = summarize(result["samples"])
-        print(text_table(result["table"]))
+        result["tenants"] = summarize_tenants(result["samples"])
+        print(text_table(result["table"], result["tenants"]))
         if not a.no_docs:
             write_docs(result, chart(result["table"], os.path.join(ROOT, "docs", "benchmarks.png")))
         return
@@ -752,17 +937,18 @@ def main():
         stop_all()
         log(f"logs in {b.work}")
     table = summarize(b.samples)
+    tenants = summarize_tenants(b.samples)
     result = {"finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "command": a.command, "duration_s": round(time.monotonic() - started),
               "settings": {"rounds": a.rounds, "seconds": a.seconds, "warmup": a.warmup, "gateway_env": a.gateway_env,
                            "idle_connections": IDLE_CONNECTIONS, "rate_workers": RATE_WORKERS, "tls_threads": TLS_THREADS},
               "machine": dict(versions(), load_average=[round(load_before, 1), round(os.getloadavg()[0], 1)]),
-              "table": table, "samples": b.samples}
+              "table": table, "tenants": tenants, "samples": b.samples}
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1, ensure_ascii=False)
-    print(text_table(table))
-    if not a.no_docs and len(a.only) == 6 and len(a.targets) == len(TARGETS):
+    print(text_table(table, tenants))
+    if not a.no_docs and set(a.only) == set(ALL_SCENARIOS) and len(a.targets) == len(TARGETS):
         png_ok = chart(table, os.path.join(ROOT, "docs", "benchmarks.png"))
         write_docs(result, png_ok)
     log(f"done in {result['duration_s']} s; {a.out}")
