@@ -32,6 +32,9 @@ internal static class SiloSetup
         }
 
         silo.Services.AddSerializer(s => s.AddGatewayModelSerializer());
+
+        // Quiet when idle: membership's periodic timers tick at most once a second (MembershipClock says why).
+        silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Membership, new MembershipClock(TimeProvider.System));
         silo.Services.Configure<ControlPlaneOptions>(o =>
         {
             o.AmbassadorId = settings.AmbassadorId;
