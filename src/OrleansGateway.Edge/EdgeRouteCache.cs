@@ -10,13 +10,21 @@ namespace OrleansGateway.Edge;
 /// <summary>
 /// An edge's copy of the routing state of its ambassador id. It observes the directory grain (low latency) and polls
 /// its version every <see cref="PollInterval"/> (observers are lost when the directory grain moves, and a one-way
-/// notification can be dropped), pulls only the listener slices and certificates whose version changed, and hands
+/// notification can be dropped) — doubling the wait while nothing changes, up to <see cref="MaxPollFactor"/> times the
+/// interval, so that an idle edge makes no grain call every second — pulls only the listener slices and certificates
+/// whose version changed, and hands
 /// each new immutable <see cref="EdgeSnapshot"/> to a callback (the data plane's apply). When the cluster cannot be
 /// reached it keeps serving the last snapshot. Connections never wait for it: nothing here is on the accept path.
 /// </summary>
 public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
 {
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The longest wait between polls, in poll intervals (16 s by default): the bound on how late a lost notification is
+    /// noticed on an edge where nothing changed for a while. Any change, notification or failure goes back to one interval.
+    /// </summary>
+    public const int MaxPollFactor = 16;
 
     /// <summary>Well within the directory's subscription expiry, so a live edge never loses its subscription.</summary>
     private static readonly TimeSpan ResubscribeInterval = TimeSpan.FromSeconds(30);
@@ -123,14 +131,23 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
+        var wait = PollInterval;
         while (!cancellationToken.IsCancellationRequested)
         {
             // A new signal before the refresh: a notification that arrives during it wakes the next wait at once.
             var changed = NewSignal();
             Volatile.Write(ref _changed, changed);
+            var version = _directoryVersion;
             try
             {
                 await RefreshAsync(cancellationToken).ConfigureAwait(false);
+
+                // Quiet when idle: an unchanged directory doubles the wait (a notification still wakes it at once).
+                wait = _directoryVersion == version && wait < PollInterval * MaxPollFactor ? wait * 2 : wait;
+                if (_directoryVersion != version)
+                {
+                    wait = PollInterval;
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -140,12 +157,17 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
             {
                 _connected = false;
                 _subscribedAt = null;
+                wait = PollInterval;
                 LogRefreshFailed(_logger, _ambassadorId, e);
             }
 
             try
             {
-                await Task.WhenAny(changed.Task, Task.Delay(PollInterval, _time, cancellationToken)).ConfigureAwait(false);
+                await Task.WhenAny(changed.Task, Task.Delay(wait, _time, cancellationToken)).ConfigureAwait(false);
+                if (changed.Task.IsCompleted)
+                {
+                    wait = PollInterval;
+                }
             }
             catch (OperationCanceledException)
             {

@@ -8,6 +8,8 @@ namespace OrleansGateway.Edge;
 /// <summary>
 /// Sends what this edge's data plane serves (<see cref="ProxyServer.GetStatus"/>) to the <see cref="IEdgeStatusGrain"/>
 /// of its ambassador id every <see cref="Interval"/> and as soon as <see cref="ReportNow"/> is called (after an apply).
+/// A tick whose report is the same as the last one sent skips the grain call unless <see cref="HeartbeatIntervals"/>
+/// intervals passed (quiet when idle; the cluster drops a report after <see cref="EdgeReporting.Expiry"/>, five intervals).
 /// It runs on its own loop and only reads counters: a slow or unreachable cluster delays nothing but the next report,
 /// and a failed report is logged at debug and simply replaced by the next one.
 /// </summary>
@@ -19,8 +21,13 @@ public sealed partial class EdgeStatusReporter : IAsyncDisposable
     private readonly Func<ProxyStatus> _status;
     private readonly ILogger<EdgeStatusReporter> _logger;
     private readonly TimeProvider _time;
+    /// <summary>An unchanged report is still sent after this many intervals, well within the five of the expiry.</summary>
+    public const double HeartbeatIntervals = 2.5;
+
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _now = NewSignal();
+    private EdgeReport? _lastSent;
+    private long _lastSentAt;
     private Task? _loop;
     private long _reported;
 
@@ -82,6 +89,7 @@ public sealed partial class EdgeStatusReporter : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
+        var asked = true;
         while (!cancellationToken.IsCancellationRequested)
         {
             // A new signal before the report: a ReportNow during it triggers the next one at once.
@@ -90,11 +98,15 @@ public sealed partial class EdgeStatusReporter : IAsyncDisposable
             try
             {
                 var report = ToReport(_edge, _time.GetUtcNow(), _status());
-
-                // Bounded: a call to a gone cluster would wait for the messaging timeout; the next tick sends a fresher report.
-                await _grains.GetEdgeStatusGrain(_ambassadorId).ReportAsync(report)
-                    .WaitAsync(Interval, _time, cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _reported);
+                if (asked || _lastSent is null || !SameState(report, _lastSent) || _time.GetElapsedTime(_lastSentAt) >= Interval * HeartbeatIntervals)
+                {
+                    // Bounded: a call to a gone cluster would wait for the messaging timeout; the next tick sends a fresher report.
+                    await _grains.GetEdgeStatusGrain(_ambassadorId).ReportAsync(report)
+                        .WaitAsync(Interval, _time, cancellationToken).ConfigureAwait(false);
+                    _lastSent = report;
+                    _lastSentAt = _time.GetTimestamp();
+                    Interlocked.Increment(ref _reported);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -106,8 +118,32 @@ public sealed partial class EdgeStatusReporter : IAsyncDisposable
             }
 
             await Task.WhenAny(now.Task, Task.Delay(Interval, _time, cancellationToken)).ConfigureAwait(false);
+            asked = now.Task.IsCompleted;
         }
     }
+
+    /// <summary>The same listeners, errors, connections by tenant and refusals (the time aside).</summary>
+    internal static bool SameState(EdgeReport a, EdgeReport b)
+    {
+        if (a.Edge != b.Edge || a.Listeners.Length != b.Listeners.Length || !SameCounts(a.RefusedConnections, b.RefusedConnections))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Listeners.Length; i++)
+        {
+            var (x, y) = (a.Listeners[i], b.Listeners[i]);
+            if (x.Endpoint != y.Endpoint || x.Bound != y.Bound || x.Error != y.Error || !SameCounts(x.ActiveConnections, y.ActiveConnections))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameCounts<T>(IReadOnlyDictionary<string, T> a, IReadOnlyDictionary<string, T> b)
+        => a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var other) && EqualityComparer<T>.Default.Equals(kv.Value, other));
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
