@@ -35,6 +35,10 @@ internal static class SiloSetup
 
         // Quiet when idle: membership's periodic timers tick at most once a second (MembershipClock says why).
         silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Membership, new MembershipClock(TimeProvider.System));
+
+        // Quiet when idle: the silo's load statistics (used to place activations by load) are published every 10 s instead
+        // of every second; the control plane's few grains do not need fresher figures.
+        silo.Configure<DeploymentLoadPublisherOptions>(o => o.DeploymentLoadPublisherRefreshTime = TimeSpan.FromSeconds(10));
         silo.Services.Configure<ControlPlaneOptions>(o =>
         {
             o.AmbassadorId = settings.AmbassadorId;
