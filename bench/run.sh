@@ -20,7 +20,7 @@ rounds=3 seconds=5 warmup=2 settle=45 limit=2700 args=()
 for a in "$@"; do
   case "$a" in
     # A quick run is for trying changes: it leaves docs/benchmarks.md and latest.json to full runs.
-    --quick) rounds=2 seconds=1.5 warmup=1 settle=15 limit=1200 args+=(--no-docs --out "$here/results/quick.json") ;;
+    --quick) rounds=2 seconds=1.5 warmup=1 settle=15 limit=1200 args+=(--no-docs --idle-seconds 10 --out "$here/results/quick.json") ;;
     *) args+=("$a") ;;
   esac
 done
