@@ -44,7 +44,7 @@ internal static partial class ProxyLog
     [LoggerMessage(EventId = 11, Level = LogLevel.Critical, Message = "Relay event loop {Loop} stopped: {Reason}; its connections are closed")]
     public static partial void LoopFailed(ILogger logger, int loop, string reason);
 
-    [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Relay event loop {Loop}: a connection failed unexpectedly and was closed")]
+    [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Relay event loop {Loop}: a listening socket's accept failed unexpectedly; it keeps accepting")]
     public static partial void HandlerFailed(ILogger logger, Exception exception, int loop);
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Connection from {Client} on {Endpoint} failed unexpectedly")]

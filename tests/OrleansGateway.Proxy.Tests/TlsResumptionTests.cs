@@ -16,7 +16,14 @@ public sealed class TlsResumptionTests
     [InlineData("-tls1_2", "TLSv1.2")]
     public async Task A_client_that_offers_its_session_resumes(string version, string expected)
     {
-        await using var upstream = TestUpstream.Echo();
+        var pings = 0;
+        await using var upstream = new TestUpstream(async s =>
+        {
+            // Counts the clients whose "ping" came through: their handshake is over.
+            await Net.ReadExactlyAsync(s, 5);
+            Interlocked.Increment(ref pings);
+            await Net.ReadToEndAsync(s);
+        });
         await using var proxy = new ProxyHarness();
         var listener = Loopback();
         await proxy.ApplyBoundAsync(Plan(Inspecting(listener, [TlsKit.Sni("resume.test", "cert", Route(Upstream(upstream.EndPoint)))])),
@@ -25,10 +32,12 @@ public sealed class TlsResumptionTests
         var session = Path.Combine(Path.GetTempPath(), $"ogw-session-{Guid.NewGuid():N}.pem");
         try
         {
-            var first = await OpenSsl.ClientAsync(endPoint.ToString(), "resume.test", version, $"-sess_out {session}");
+            // The first client saves its session (written when the server's ticket or session arrives).
+            var first = await OpenSsl.ClientAsync(endPoint.ToString(), "resume.test", version, $"-sess_out {session}",
+                () => Volatile.Read(ref pings) == 1 && File.Exists(session) && File.ReadAllText(session).Contains("BEGIN SSL SESSION", StringComparison.Ordinal));
             Assert.Contains($"New, {expected}", first);
 
-            var second = await OpenSsl.ClientAsync(endPoint.ToString(), "resume.test", version, $"-sess_in {session}");
+            var second = await OpenSsl.ClientAsync(endPoint.ToString(), "resume.test", version, $"-sess_in {session}", () => Volatile.Read(ref pings) == 2);
             Assert.Contains($"Reused, {expected}", second);
         }
         finally
@@ -68,10 +77,10 @@ public sealed class TlsResumptionTests
         }
 
         /// <summary>
-        /// One connection; s_client's stdin stays open for a moment so that it reads the server's session ticket (sent
-        /// after the handshake in TLS 1.3) before it closes.
+        /// One connection that sends "ping"; s_client's stdin stays open until <paramref name="done"/> (its ping reached
+        /// the upstream, and the session file is written when one is saved), then closes, and s_client prints its summary.
         /// </summary>
-        public static async Task<string> ClientAsync(string connect, string sni, string version, string session)
+        public static async Task<string> ClientAsync(string connect, string sni, string version, string session, Func<bool> done)
         {
             using var p = Process.Start(new ProcessStartInfo("openssl", $"s_client -connect {connect} -servername {sni} {version} {session}")
             {
@@ -83,7 +92,7 @@ public sealed class TlsResumptionTests
             var error = p.StandardError.ReadToEndAsync();
             await p.StandardInput.WriteAsync("ping\n");
             await p.StandardInput.FlushAsync();
-            await Task.Delay(500);
+            await Net.EventuallyAsync(done, $"openssl s_client {session} through the handshake");
             p.StandardInput.Close();
             await p.WaitForExitAsync().WaitAsync(Net.Deadline);
             return await output + await error;

@@ -12,6 +12,9 @@ internal interface IEventHandler
 
     /// <summary>The loop stops: close what is still open (the fds are the handler's to close).</summary>
     void OnLoopStopping();
+
+    /// <summary>A bug: <see cref="OnEvents"/> threw. Close what is open; the loop goes on with its other handlers.</summary>
+    void OnFailed(Exception exception);
 }
 
 /// <summary>Work handed to a loop from another thread (a timer, a resolution, an apply); runs on the loop's thread.</summary>
@@ -297,11 +300,13 @@ internal sealed unsafe class EventLoop : IDisposable
         }
         catch (Exception e)
         {
-            // A bug in one connection must not stop the loop and every other connection on it.
-            ProxyLog.HandlerFailed(_log, e, Index);
-            Guard(handler.OnLoopStopping);
+            // A bug in one connection must not stop the loop and every other connection on it; the handler logs it.
+            Failed(handler, e);
         }
     }
+
+    // Its own method: a lambda capturing Dispatch's parameters would allocate its closure on every event.
+    private void Failed(IEventHandler handler, Exception exception) => Guard(() => handler.OnFailed(exception));
 
     private void RunPosted()
     {

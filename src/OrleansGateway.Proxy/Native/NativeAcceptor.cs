@@ -100,6 +100,9 @@ internal sealed unsafe class NativeAcceptor : IEventHandler
 
     public void OnLoopStopping() => Close();
 
+    /// <summary>Logged; the socket stays open and keeps accepting.</summary>
+    public void OnFailed(Exception exception) => ProxyLog.HandlerFailed(_runtime.Log, exception, _loop.Index);
+
     /// <summary>
     /// Out of file descriptors or buffers: accepting again at once would spin (the socket stays readable). The socket
     /// leaves the epoll set's interest for the backoff delay (5 ms doubling up to 1 s, as the managed accept loop).

@@ -121,6 +121,12 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
 
     public void OnLoopStopping() => Abort(CloseReason.ServerStopped, resetClient: false, resetUpstream: false);
 
+    public void OnFailed(Exception exception)
+    {
+        ProxyLog.ConnectionCrashed(Runtime.Log, exception, ClientText, Snapshot.Plan.Endpoint.ToString());
+        Abort(CloseReason.InternalError, resetClient: false, resetUpstream: false);
+    }
+
     /// <summary>Mail from another thread (timer, resolver), read on the loop.</summary>
     public void Run(EventLoop loop)
     {
