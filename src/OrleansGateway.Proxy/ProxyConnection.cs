@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Proxy.Tls;
@@ -160,10 +161,11 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
         _clientSide = side;
         try
         {
-            // Handshakes are CPU work: keep them off the socket event-loop thread.
             // ALPN without overlap carries on without ALPN (as Envoy does) instead of failing the handshake.
             var options = Hello is null ? route.ServerTls : TlsOptionsFactory.ForClientHello(route.ServerTls, Hello);
-            await Task.Run(() => side.Stream.AuthenticateAsServerAsync(options, handshakeToken), handshakeToken).ConfigureAwait(false);
+            await (OnThreadPool
+                ? side.Stream.AuthenticateAsServerAsync(options, handshakeToken)
+                : HandshakeOnPool(side.Stream, options, handshakeToken)).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (handshakeToken.IsCancellationRequested)
@@ -217,7 +219,9 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
         using var handshakeCts = new CancellationTokenSource(Runtime.Options.HandshakeTimeout, Runtime.Time);
         try
         {
-            await Task.Run(() => side.Stream.AuthenticateAsClientAsync(upstream.ClientTls!, handshakeCts.Token), handshakeCts.Token).ConfigureAwait(false);
+            await (OnThreadPool
+                ? side.Stream.AuthenticateAsClientAsync(upstream.ClientTls!, handshakeCts.Token)
+                : HandshakeOnPool(side.Stream, upstream.ClientTls!, handshakeCts.Token)).ConfigureAwait(false);
             return true;
         }
         catch (Exception e) when (!IsAborted)
@@ -227,6 +231,20 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
             return false;
         }
     }
+
+    /// <summary>
+    /// Handshakes are CPU work and must not run on a socket event-loop thread (inline completions run continuations
+    /// there, e.g. after a ClientHello that had to be waited for). On a thread-pool thread already — the connection's
+    /// start, and a ClientHello or connect that completed at once — the handshake runs where it is: no thread hop.
+    /// </summary>
+    private static bool OnThreadPool => Thread.CurrentThread.IsThreadPoolThread;
+
+    // Separate methods: a lambda capturing the callers' parameters would allocate its closure on every call.
+    private static Task HandshakeOnPool(SslStream stream, SslServerAuthenticationOptions options, CancellationToken token)
+        => Task.Run(() => stream.AuthenticateAsServerAsync(options, token), token);
+
+    private static Task HandshakeOnPool(SslStream stream, SslClientAuthenticationOptions options, CancellationToken token)
+        => Task.Run(() => stream.AuthenticateAsClientAsync(options, token), token);
 
     /// <summary>
     /// Ends the connection now (idle timeout, drain, reset, server stop); the first reason recorded wins. The sockets
