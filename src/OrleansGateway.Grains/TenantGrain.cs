@@ -309,7 +309,8 @@ public sealed partial class TenantGrain(
 
         // A Secret resource that exists but is unusable is not replaced by the vault: its status says what to fix.
         var declared = all.Select(s => new SecretRef(s.Namespace, s.Name) { Tenant = Tenant }).ToHashSet();
-        var sourced = sourceConfigured ? PlanCertificates.Served(compiled.Plan).Where(r => !declared.Contains(r)).ToList() : [];
+        // Only certificates with keys come from a source; CAs (ca_secret) come from Secret resources only (docs/key-vault.md).
+        var sourced = sourceConfigured ? compiled.Plan.SecretUses().Secrets(withKeyOnly: true).Where(r => !declared.Contains(r)).ToList() : [];
         var gone = state.State.Certificates.Where(r => !secrets.ContainsKey(r) && !sourced.Contains(r));
         await Task.WhenAll(
             secrets.Select(s => GrainFactory.GetCertificateGrain(s.Key).SetAsync(s.Value))

@@ -93,32 +93,7 @@ internal readonly record struct CertificateUse(SecretRef Secret, object? Certifi
     /// <summary>Every Secret a plan's terminations and originations name (certificate and CA), each once.</summary>
     public static CertificateUse[] Of(ListenerPlan plan, ICertificateProvider certificates)
     {
-        var secrets = new HashSet<SecretRef>();
-        foreach (var sni in plan.SniRoutes)
-        {
-            secrets.Add(sni.Termination.Certificate);
-            if (sni.Termination.ClientCa is { } ca)
-            {
-                secrets.Add(ca);
-            }
-        }
-
-        foreach (var route in plan.SniRoutes.Select(r => r.Route).Append(plan.CatchAll))
-        {
-            foreach (var origination in route?.Upstreams.Select(u => u.Origination) ?? [])
-            {
-                if (origination?.ClientCertificate is { } client)
-                {
-                    secrets.Add(client);
-                }
-
-                if (origination?.TrustedCa is { } trusted)
-                {
-                    secrets.Add(trusted);
-                }
-            }
-        }
-
+        var secrets = plan.SecretUses().Secrets();
         return [.. secrets.Select(s => new CertificateUse(s, certificates.GetCertificate(s), certificates.GetCaCertificates(s)))];
     }
 }
