@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Bench.Scale;
 

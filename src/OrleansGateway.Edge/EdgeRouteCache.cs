@@ -1,9 +1,9 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Certificates;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Edge;
 

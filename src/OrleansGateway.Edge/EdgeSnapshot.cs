@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy;
 

@@ -1,3 +1,4 @@
+using OrleansGateway.Certificates;
 using Orleans.Concurrency;
 
 namespace OrleansGateway.Grains;

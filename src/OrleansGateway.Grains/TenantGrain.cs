@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 
 namespace OrleansGateway.Grains;

@@ -5,7 +5,7 @@ using Azure.Identity;
 using Azure.Security.KeyVault.Certificates;
 using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Logging;
-using OrleansGateway.Grains;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 
 namespace OrleansGateway.KeyVault;

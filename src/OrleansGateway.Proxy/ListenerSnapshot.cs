@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Net.Security;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy.Tls;
 

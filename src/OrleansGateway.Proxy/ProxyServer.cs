@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 
 namespace OrleansGateway.Proxy;

@@ -1,9 +1,9 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using OrleansGateway.Certificates;
 using OrleansGateway.Edge;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
 using OrleansGateway.Reporting;
 
 namespace OrleansGateway.Silo;

@@ -5,9 +5,9 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
+using OrleansGateway.Certificates.Development;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Host.Tests;
 

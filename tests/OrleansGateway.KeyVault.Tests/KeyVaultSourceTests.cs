@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using OrleansGateway.Certificates;
 using OrleansGateway.Grains;
 using OrleansGateway.KeyVault.Tests.TestSupport;
 using OrleansGateway.Model;

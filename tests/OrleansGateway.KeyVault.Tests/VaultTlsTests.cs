@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
+using OrleansGateway.Certificates;
 using OrleansGateway.Edge;
 using OrleansGateway.Grains;
 using OrleansGateway.KeyVault.Tests.TestSupport;

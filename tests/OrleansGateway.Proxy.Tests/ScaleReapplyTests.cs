@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Reporting;
 

@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 
 namespace OrleansGateway.Proxy.Tls;

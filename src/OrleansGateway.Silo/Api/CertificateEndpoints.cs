@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
+using OrleansGateway.Certificates;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 

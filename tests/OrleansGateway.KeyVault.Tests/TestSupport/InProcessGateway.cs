@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Certificates;
 using OrleansGateway.Grains;
 
 namespace OrleansGateway.KeyVault.Tests.TestSupport;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Time.Testing;
+using OrleansGateway.Certificates;
 using OrleansGateway.Model;
 
 namespace OrleansGateway.Proxy.Tests.Infrastructure;

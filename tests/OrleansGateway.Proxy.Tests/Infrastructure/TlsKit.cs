@@ -5,6 +5,8 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using OrleansGateway.Certificates;
+using OrleansGateway.Certificates.Development;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy.Tls;
 

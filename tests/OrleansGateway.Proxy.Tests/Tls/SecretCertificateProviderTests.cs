@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Time.Testing;
+using OrleansGateway.Certificates;
+using OrleansGateway.Certificates.Development;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy.Tls;
 

@@ -3,6 +3,8 @@ using System.Net.Security;
 using System.Runtime.Versioning;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using OrleansGateway.Certificates;
+using OrleansGateway.Certificates.Development;
 using OrleansGateway.Model;
 using OrleansGateway.Proxy.Tls;
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Certificates;
 
 /// <summary>
 /// Reads and checks certificate material without a data plane: what a certificate grain serves from a source, and

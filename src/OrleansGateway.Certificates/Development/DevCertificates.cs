@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Proxy.Tls;
+namespace OrleansGateway.Certificates.Development;
 
 /// <summary>Key type of a development certificate.</summary>
 public enum DevKeyAlgorithm

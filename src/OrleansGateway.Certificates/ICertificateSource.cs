@@ -1,6 +1,6 @@
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Certificates;
 
 /// <summary>
 /// A store of TLS material outside the tenant's resources: the second link of the certificate chain (the first is

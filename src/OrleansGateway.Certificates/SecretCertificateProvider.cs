@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Proxy.Tls;
+namespace OrleansGateway.Certificates;
 
 /// <summary>
 /// Certificates parsed once from Secret resources (PEM in <c>tls.crt</c>, <c>tls.key</c>, <c>ca.crt</c>).
