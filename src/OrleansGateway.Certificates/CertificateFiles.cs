@@ -11,14 +11,13 @@ namespace OrleansGateway.Certificates;
 /// </summary>
 public static class CertificateFiles
 {
-    private const string PemLabelCertificate = "CERTIFICATE";
     private const string SecretTlsType = "kubernetes.io/tls";
     private const string SubjectAlternativeNameOid = "2.5.29.17";
 
     /// <summary>
-    /// Null when <paramref name="material"/> can be served at <paramref name="now"/>: a readable certificate whose
-    /// key matches, within its validity period. Otherwise why not; <paramref name="info"/> is set whenever the
-    /// certificate itself is readable.
+    /// Null when <paramref name="material"/> can be served at <paramref name="now"/>: readable certificates whose first
+    /// one has the key, within its validity period. Otherwise why not; <paramref name="info"/> is set whenever the
+    /// first certificate is readable. Reads PEM as a Secret is read (<see cref="PemReader"/>).
     /// </summary>
     public static string? Check(CertificateMaterial material, DateTimeOffset now, out CertificateInfo? info)
     {
@@ -29,31 +28,34 @@ public static class CertificateFiles
             return "it has no certificate (tls.crt)";
         }
 
-        X509Certificate2 leaf;
+        string? problem;
+        X509Certificate2Collection read;
+        if (material.TlsKey is null)
+        {
+            read = PemReader.ReadCertificates(material.TlsCrt, out problem);
+            problem = problem is null ? "it has no private key" : NotReadable(problem);
+        }
+        else
+        {
+            var pair = PemReader.ReadKeyPair(material.TlsCrt, material.TlsKey);
+            read = pair.Read;
+            problem = pair.Problem switch
+            {
+                KeyPairProblem.None => null,
+                KeyPairProblem.Certificate => NotReadable(pair.Detail!),
+                KeyPairProblem.NoKey => "it has no private key (a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block)",
+                KeyPairProblem.EncryptedKey => "its private key is encrypted; import it unencrypted, or as a PFX with its password",
+                KeyPairProblem.UnreadableKey => $"its private key cannot be read ({pair.Detail?.TrimEnd('.')}); import an unencrypted RSA or ECDSA key",
+                _ => "its private key does not match its certificate; import the key that belongs to the certificate",
+            };
+        }
+
         try
         {
-            leaf = X509Certificate2.CreateFromPem(material.TlsCrt);
-        }
-        catch (CryptographicException)
-        {
-            return "its certificate is not readable PEM/X.509";
-        }
-
-        using (leaf)
-        {
-            info = Describe(leaf);
-            if (material.TlsKey is null)
+            info = read.Count > 0 ? Describe(read[0]) : null;
+            if (problem is not null || info is null)
             {
-                return "it has no private key";
-            }
-
-            try
-            {
-                using var withKey = X509Certificate2.CreateFromPem(material.TlsCrt, material.TlsKey);
-            }
-            catch (Exception e) when (e is CryptographicException or ArgumentException)
-            {
-                return "its private key does not match its certificate (or is unreadable or encrypted); import the key that belongs to the certificate";
+                return problem;
             }
 
             if (now < info.NotBefore)
@@ -63,19 +65,31 @@ public static class CertificateFiles
 
             return now > info.NotAfter ? $"it expired at {info.NotAfter:u}; import a renewed certificate" : null;
         }
+        finally
+        {
+            foreach (var certificate in read)
+            {
+                certificate.Dispose();
+            }
+        }
+
+        static string NotReadable(string problem) => $"its certificate is not readable PEM/X.509: {problem.TrimEnd('.')}";
     }
 
     /// <summary>Subject, DNS SANs, validity and thumbprint of the first certificate of <paramref name="tlsCrt"/>; null when unreadable.</summary>
     public static CertificateInfo? Describe(string tlsCrt)
     {
+        var certificates = PemReader.ReadCertificates(tlsCrt, out _);
         try
         {
-            using var leaf = X509Certificate2.CreateFromPem(tlsCrt);
-            return Describe(leaf);
+            return certificates.Count > 0 ? Describe(certificates[0]) : null;
         }
-        catch (CryptographicException)
+        finally
         {
-            return null;
+            foreach (var certificate in certificates)
+            {
+                certificate.Dispose();
+            }
         }
     }
 
@@ -98,25 +112,17 @@ public static class CertificateFiles
     /// <summary>PEM text with CERTIFICATE blocks and one private key block → material; throws <see cref="FormatException"/>.</summary>
     public static CertificateMaterial FromPem(string pem)
     {
-        var certificates = new StringBuilder();
-        string? key = null;
-        var rest = pem.AsMemory();
-        while (PemEncoding.TryFind(rest.Span, out var fields))
+        ArgumentNullException.ThrowIfNull(pem);
+        var key = PemReader.FindPrivateKey(pem, out var encrypted);
+        if (encrypted)
         {
-            var block = rest[fields.Location].ToString();
-            var label = rest.Span[fields.Label];
-            if (label.SequenceEqual(PemLabelCertificate))
-            {
-                certificates.Append(block).Append('\n');
-            }
-            else if (label.EndsWith("PRIVATE KEY", StringComparison.Ordinal))
-            {
-                key = label.StartsWith("ENCRYPTED", StringComparison.Ordinal)
-                    ? throw new FormatException("the uploaded private key is encrypted; decrypt it (openssl pkey -in key.pem -out plain.pem) or upload a PFX with its password.")
-                    : block + "\n";
-            }
+            throw new FormatException("the uploaded private key is encrypted; decrypt it (openssl pkey -in key.pem -out plain.pem) or upload a PFX with its password.");
+        }
 
-            rest = rest[fields.Location.End..];
+        var certificates = new StringBuilder();
+        foreach (var block in PemReader.Blocks(pem).Where(b => b.Label == PemReader.CertificateLabel))
+        {
+            certificates.Append(block.Text).Append('\n');
         }
 
         if (certificates.Length == 0)
@@ -126,7 +132,7 @@ public static class CertificateFiles
 
         return key is null
             ? throw new FormatException("the uploaded PEM has no private key block (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY).")
-            : new CertificateMaterial(SecretTlsType, certificates.ToString(), key, null);
+            : new CertificateMaterial(SecretTlsType, certificates.ToString(), key + "\n", null);
     }
 
     /// <summary>A PKCS#12 file → material: the certificate with a key first, then the others as its chain.</summary>
@@ -212,8 +218,7 @@ public static class CertificateFiles
             names.AddRange(new X509SubjectAlternativeNameExtension(extension.RawData, extension.Critical).EnumerateDnsNames());
         }
 
-        return new CertificateInfo(certificate.Subject, names.ToImmutable(),
-            new DateTimeOffset(certificate.NotBefore.ToUniversalTime()), new DateTimeOffset(certificate.NotAfter.ToUniversalTime()),
-            certificate.Thumbprint);
+        var (notBefore, notAfter) = PemReader.Validity(certificate);
+        return new CertificateInfo(certificate.Subject, names.ToImmutable(), notBefore, notAfter, certificate.Thumbprint);
     }
 }

@@ -142,46 +142,34 @@ public sealed class SecretCertificateProvider : ICertificateProvider
 
         private bool TryLoadKeyPair(string crt, string key, out X509Certificate2? certificate, out X509Certificate2Collection chain)
         {
-            certificate = null;
-            chain = [];
-            var all = LoadCertificates(crt, TlsCrt);
-            if (all is null)
+            var pair = PemReader.ReadKeyPair(crt, key);
+            WarnIfNotValidNow(pair.Read, TlsCrt);
+            certificate = pair.Certificate;
+            chain = pair.Chain;
+            switch (pair.Problem)
             {
-                return false;
+                case KeyPairProblem.None:
+                    return true;
+                case KeyPairProblem.Certificate:
+                    Error("secret.pem", TlsCrt, pair.Detail!);
+                    break;
+                case KeyPairProblem.EncryptedKey:
+                    Error("secret.pem", TlsKey, "holds an encrypted private key; store it unencrypted (openssl pkey -in key.pem -out tls.key).");
+                    break;
+                case KeyPairProblem.NoKey:
+                    Error("secret.pem", TlsKey, "holds no PEM private key: expected a PRIVATE KEY (PKCS#8), RSA PRIVATE KEY or EC PRIVATE KEY block.");
+                    break;
+                case KeyPairProblem.UnreadableKey:
+                    Error("secret.pem", TlsKey,
+                        $"cannot be read: {pair.Detail} Supported: unencrypted RSA or ECDSA keys, PKCS#1/SEC1 or PKCS#8 PEM.");
+                    break;
+                default:
+                    Error("secret.key-mismatch", TlsKey,
+                        $"does not match the certificate in tls.crt ('{pair.Read[0].Subject}'): put the key of that certificate in tls.key, or its certificate first in tls.crt.");
+                    break;
             }
 
-            if (!HasPrivateKeyBlock(key, out var encrypted))
-            {
-                Error("secret.pem", TlsKey, encrypted
-                    ? "holds an encrypted private key; store it unencrypted (openssl pkey -in key.pem -out tls.key)."
-                    : "holds no PEM private key: expected a PRIVATE KEY (PKCS#8), RSA PRIVATE KEY or EC PRIVATE KEY block.");
-                return false;
-            }
-
-            if (!CanReadKey(key, out var keyError))
-            {
-                Error("secret.pem", TlsKey,
-                    $"cannot be read: {keyError} Supported: unencrypted RSA or ECDSA keys, PKCS#1/SEC1 or PKCS#8 PEM.");
-                return false;
-            }
-
-            try
-            {
-                // CreateFromPem pairs the first CERTIFICATE block with the key and checks that they match.
-                certificate = X509Certificate2.CreateFromPem(crt, key);
-            }
-            catch (Exception e) when (e is CryptographicException or ArgumentException)
-            {
-                // The key is readable on its own, so it is the wrong one (or of another algorithm than the certificate).
-                Error("secret.key-mismatch", TlsKey,
-                    $"does not match the certificate in tls.crt ('{all[0].Subject}'): put the key of that certificate in tls.key, or its certificate first in tls.crt.");
-                return false;
-            }
-
-            // CreateFromPem made its own copy of the leaf; only the rest of tls.crt is kept.
-            all[0].Dispose();
-            chain = [.. all.Skip(1)];
-            return true;
+            return false;
         }
 
         private SslStreamCertificateContext? CreateContext(X509Certificate2 certificate, X509Certificate2Collection chain)
@@ -200,109 +188,34 @@ public sealed class SecretCertificateProvider : ICertificateProvider
         /// <summary>Every CERTIFICATE block of a PEM text, with expiry warnings; null (and an error) when there is none or one is bad.</summary>
         private X509Certificate2Collection? LoadCertificates(string pem, string field)
         {
-            var certificates = new X509Certificate2Collection();
-            var text = pem.AsSpan();
-            var index = 0;
-            while (PemEncoding.TryFind(text, out var fields))
+            var certificates = PemReader.ReadCertificates(pem, out var problem);
+            WarnIfNotValidNow(certificates, field);
+            if (problem is not null)
             {
-                var label = text[fields.Label];
-                if (label.SequenceEqual("CERTIFICATE"))
-                {
-                    index++;
-                    try
-                    {
-                        var der = Convert.FromBase64String(text[fields.Base64Data].ToString());
-                        var certificate = X509CertificateLoader.LoadCertificate(der);
-                        WarnIfNotValidNow(certificate, field, index);
-                        certificates.Add(certificate);
-                    }
-                    catch (Exception e) when (e is CryptographicException or FormatException)
-                    {
-                        Error("secret.pem", field, $"certificate #{index} is not a valid X.509 certificate ({e.Message.TrimEnd('.')}); re-export it as PEM.");
-                        return null;
-                    }
-                }
-
-                text = text[fields.Location.End..];
-            }
-
-            if (certificates.Count == 0)
-            {
-                Error("secret.pem", field,
-                    "holds no PEM certificate: expected one or more '-----BEGIN CERTIFICATE-----' blocks (base64 in data:, plain text in stringData:).");
+                Error("secret.pem", field, problem);
                 return null;
             }
 
             return certificates;
         }
 
-        private void WarnIfNotValidNow(X509Certificate2 certificate, string field, int index)
+        private void WarnIfNotValidNow(X509Certificate2Collection certificates, string field)
         {
-            var notBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime());
-            var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
-            var which = index == 1 ? "the certificate" : $"certificate #{index}";
-            if (notAfter < now)
+            for (var i = 0; i < certificates.Count; i++)
             {
-                Warning("secret.expired", field,
-                    $"{which} ('{certificate.Subject}') expired on {Format(notAfter)}; peers will refuse it. Renew it.");
-            }
-            else if (notBefore > now)
-            {
-                Warning("secret.not-yet-valid", field,
-                    $"{which} ('{certificate.Subject}') is not valid before {Format(notBefore)}; peers will refuse it until then. Check the issuer's clock.");
-            }
-        }
-
-        private static bool HasPrivateKeyBlock(string pem, out bool encrypted)
-        {
-            // PKCS#8 "ENCRYPTED PRIVATE KEY" and OpenSSL's traditional encryption headers: CreateFromPem cannot decrypt either.
-            encrypted = pem.Contains("ENCRYPTED PRIVATE KEY", StringComparison.Ordinal)
-                || pem.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal);
-            if (encrypted)
-            {
-                return false;
-            }
-
-            var text = pem.AsSpan();
-            while (PemEncoding.TryFind(text, out var fields))
-            {
-                var label = text[fields.Label];
-                if (label.SequenceEqual("PRIVATE KEY") || label.SequenceEqual("RSA PRIVATE KEY") || label.SequenceEqual("EC PRIVATE KEY"))
+                var certificate = certificates[i];
+                var (notBefore, notAfter) = PemReader.Validity(certificate);
+                var which = i == 0 ? "the certificate" : $"certificate #{i + 1}";
+                if (notAfter < now)
                 {
-                    return true;
+                    Warning("secret.expired", field,
+                        $"{which} ('{certificate.Subject}') expired on {Format(notAfter)}; peers will refuse it. Renew it.");
                 }
-
-                text = text[fields.Location.End..];
-            }
-
-            return false;
-        }
-
-        private static bool CanReadKey(string pem, out string? error)
-        {
-            error = null;
-            try
-            {
-                using var rsa = RSA.Create();
-                rsa.ImportFromPem(pem);
-                return true;
-            }
-            catch (Exception e) when (e is CryptographicException or ArgumentException)
-            {
-                error = e.Message;
-            }
-
-            try
-            {
-                using var ecdsa = ECDsa.Create();
-                ecdsa.ImportFromPem(pem);
-                return true;
-            }
-            catch (Exception e) when (e is CryptographicException or ArgumentException)
-            {
-                // Report the ECDSA error only when the block claimed to be EC; otherwise the RSA one is more telling.
-                error = pem.Contains("EC PRIVATE KEY", StringComparison.Ordinal) ? e.Message : error;
-                return false;
+                else if (notBefore > now)
+                {
+                    Warning("secret.not-yet-valid", field,
+                        $"{which} ('{certificate.Subject}') is not valid before {Format(notBefore)}; peers will refuse it until then. Check the issuer's clock.");
+                }
             }
         }
 

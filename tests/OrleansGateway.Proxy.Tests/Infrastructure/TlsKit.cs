@@ -8,7 +8,6 @@ using System.Text;
 using OrleansGateway.Certificates;
 using OrleansGateway.Certificates.Development;
 using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy.Tests.Infrastructure;
 

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Time.Testing;
 using OrleansGateway.Certificates.Development;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy.Tests.Tls;
 

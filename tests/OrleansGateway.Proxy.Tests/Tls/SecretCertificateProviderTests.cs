@@ -4,7 +4,6 @@ using Microsoft.Extensions.Time.Testing;
 using OrleansGateway.Certificates;
 using OrleansGateway.Certificates.Development;
 using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy.Tests.Tls;
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using OrleansGateway.Certificates.Development;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy.Tests.Tls;
 
