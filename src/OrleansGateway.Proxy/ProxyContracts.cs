@@ -35,19 +35,6 @@ public sealed record ProxyOptions
     public bool AllowLinkLocalUpstreams { get; init; }
 }
 
-/// <summary>What happened to one listener of a plan when it was applied.</summary>
-/// <param name="Error">Null when bound; otherwise what went wrong and what to do (e.g. "port 80 needs root").</param>
-public sealed record ListenerBindResult(ListenerEndpoint Endpoint, bool Bound, string? Error, ImmutableArray<ResourceRef> Resources)
-{
-    /// <summary>Problems that do not stop the listener, e.g. a route whose TLS options cannot be built (its handshakes fail).</summary>
-    public ImmutableArray<string> Warnings { get; init; } = [];
-}
-
-public sealed record ApplyResult(long Generation, ImmutableArray<ListenerBindResult> Listeners)
-{
-    public IEnumerable<ListenerBindResult> Failed => Listeners.Where(l => !l.Bound);
-}
-
 /// <summary>Turns an upstream host name into addresses. Injected so tests control resolution.</summary>
 public interface IUpstreamResolver
 {

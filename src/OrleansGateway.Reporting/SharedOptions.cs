@@ -7,7 +7,7 @@ namespace OrleansGateway.Reporting;
 /// The options that decide how resources compile, defined once so that <c>ogw check</c> and the gateway read
 /// them, and default them, the same way.
 /// </summary>
-internal sealed class SharedOptions
+public sealed class SharedOptions
 {
     public Option<string> AmbassadorId { get; } = new("--ambassador-id")
     {

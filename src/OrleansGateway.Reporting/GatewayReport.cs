@@ -2,46 +2,45 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using OrleansGateway.Model;
-using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Reporting;
 
 // The JSON contract of `ogw check --output json` and of the gateway's `GET /status`. Field order is the declaration
 // order below: scripts and golden files may rely on it, so append fields, never reorder them.
 
-internal sealed record SourceReport(string File, int Document, int Line);
+public sealed record SourceReport(string File, int Document, int Line);
 
-internal sealed record ResourceReport(
+public sealed record ResourceReport(
     string Kind, string Name, string Namespace, string Status, ImmutableArray<string> Messages, SourceReport? Source);
 
-internal sealed record UpstreamReport(
+public sealed record UpstreamReport(
     string Mapping, string Service, double Weight, bool OriginateTls, string? Sni, long? IdleTimeoutMs, long ConnectTimeoutMs);
 
 /// <param name="Host">Null for the host-less catch-all.</param>
 /// <param name="CertificateSource"><c>Host ns/name</c> or <c>TLSContext ns/name</c>; null when TLS is not terminated.</param>
-internal sealed record RouteReport(string? Host, string? CertificateSource, ImmutableArray<UpstreamReport> Upstreams);
+public sealed record RouteReport(string? Host, string? CertificateSource, ImmutableArray<UpstreamReport> Upstreams);
 
 /// <param name="Tls">Whether the listener inspects TLS (routes by SNI).</param>
-internal sealed record ListenerReport(string Address, int Port, bool Tls, string Name, string StatsPrefix, ImmutableArray<RouteReport> Routes);
+public sealed record ListenerReport(string Address, int Port, bool Tls, string Name, string StatsPrefix, ImmutableArray<RouteReport> Routes);
 
 /// <summary>A listener as the gateway serves it: <see cref="ListenerReport"/> plus whether it is bound.</summary>
-internal sealed record BoundListenerReport(
+public sealed record BoundListenerReport(
     string Address, int Port, bool Tls, string Name, string StatsPrefix, ImmutableArray<RouteReport> Routes, bool Bound, string? Error);
 
-internal sealed record DiagnosticReport(
+public sealed record DiagnosticReport(
     string Severity, string Code, string Message, string? File, int? Document, int? Line, string? Field, string? Resource);
 
-internal sealed record CheckReport(
+public sealed record CheckReport(
     string AmbassadorId, ImmutableArray<ResourceReport> Resources, ImmutableArray<ListenerReport> Listeners, ImmutableArray<DiagnosticReport> Diagnostics);
 
-internal sealed record StatusReport(
+public sealed record StatusReport(
     long Generation,
     string AmbassadorId,
     ImmutableArray<ResourceReport> Resources,
     ImmutableArray<BoundListenerReport> Listeners,
     ImmutableArray<DiagnosticReport> Diagnostics);
 
-internal static class GatewayReport
+public static class GatewayReport
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {

@@ -1,7 +1,7 @@
 namespace OrleansGateway.Reporting;
 
 /// <summary>Exit codes of <c>ogw</c> and the gateway host.</summary>
-internal static class ExitCodes
+public static class ExitCodes
 {
     public const int Ok = 0;
 

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using OrleansGateway.Certificates;
 using OrleansGateway.Model;
-using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Reporting;
 
@@ -10,7 +9,7 @@ namespace OrleansGateway.Reporting;
 /// every diagnostic. <c>ogw check</c> and the gateway both build it with <see cref="ConfigEvaluator"/> so that the
 /// statuses a user sees offline are exactly the ones the gateway serves.
 /// </summary>
-internal sealed record ConfigEvaluation(
+public sealed record ConfigEvaluation(
     string AmbassadorId,
     GatewayPlan Plan,
     ICertificateProvider Certificates,
@@ -23,7 +22,7 @@ internal sealed record ConfigEvaluation(
 }
 
 /// <summary>"Load + compile + validate secrets → statuses", shared by <c>ogw check</c> and the gateway host.</summary>
-internal static class ConfigEvaluator
+public static class ConfigEvaluator
 {
     public static ConfigEvaluation Evaluate(string path, string ambassadorId, CompileOptions options)
         => Evaluate(ResourceLoader.LoadPath(path), ambassadorId, options);
