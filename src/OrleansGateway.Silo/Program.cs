@@ -3,9 +3,9 @@ using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Orleans.Dashboard;
+using OrleansGateway.Api;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
-using OrleansGateway.Silo.Api;
 
 namespace OrleansGateway.Silo;
 
@@ -78,7 +78,7 @@ public static class Program
                 silo.AddDashboard();
             }
         });
-        builder.AddManagementApi();
+        builder.AddManagementApi(new ApiOptions(settings.AmbassadorId, settings.Compile, settings.AdminKey, HasCertificateSource: settings.KeyVault is not null));
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
             .WithMetrics(m => m.AddPrometheusExporter());
@@ -109,6 +109,11 @@ public static class Program
         var c = settings.Cluster;
         Log.Starting(app.Logger, c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort);
         app.MapManagementApi();
+        if (settings.AdminKey is not null)
+        {
+            app.MapOrleansDashboard(ApiSetup.DashboardPath).RequireAuthorization(ApiPolicies.Admin);
+        }
+
         app.MapGatewayEndpoints();
         app.MapPrometheusScrapingEndpoint();
 

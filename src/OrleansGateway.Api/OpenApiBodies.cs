@@ -1,6 +1,6 @@
 using Microsoft.OpenApi;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 internal static class OpenApiBodies
 {

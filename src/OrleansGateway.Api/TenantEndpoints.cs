@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 /// <summary>Tenants and their keys (admin only): docs/api.md "Tenants (admin)".</summary>
 internal static partial class TenantEndpoints

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 /// <summary>Resources, tenants and quotas as the API shows them.</summary>
 internal static class ResourceViews

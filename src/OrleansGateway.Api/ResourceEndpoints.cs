@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 /// <summary>A tenant's resources (its own key or the admin key): docs/api.md "Resources and status".</summary>
 internal static class ResourceEndpoints

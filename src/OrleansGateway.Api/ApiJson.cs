@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 internal static class ApiJson
 {

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using OrleansGateway.Reporting;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 // The JSON shapes of docs/api.md. The `ogw` client and scripts rely on the field names: append, never rename.
 

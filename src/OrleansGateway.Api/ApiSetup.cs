@@ -1,18 +1,21 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
-using Orleans.Dashboard;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
-/// <summary>The management API (<c>/api/v1</c>), its OpenAPI document and the Orleans Dashboard (<c>/dashboard</c>).</summary>
-internal static partial class ApiSetup
+/// <summary>The management API (<c>/api/v1</c>), its OpenAPI document and the keys that open the Orleans Dashboard.</summary>
+public static partial class ApiSetup
 {
     public const string Prefix = "/api/v1";
     public const string OpenApiPath = "/api/v1/openapi.json";
+
+    /// <summary>Where the host maps the Orleans Dashboard; its requests are authenticated here, for the admin key only.</summary>
     public const string DashboardPath = "/dashboard";
 
-    public static void AddManagementApi(this WebApplicationBuilder builder)
+    public static void AddManagementApi(this WebApplicationBuilder builder, ApiOptions options)
     {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(options);
         builder.Services.AddAuthentication(ApiKeyHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
         builder.Services.AddAuthorization(ApiPolicies.Add);
         builder.Services.AddSingleton<IAuthorizationHandler, RouteTenantRequirement>();
@@ -22,6 +25,7 @@ internal static partial class ApiSetup
 
     public static void MapManagementApi(this WebApplication app)
     {
+        ArgumentNullException.ThrowIfNull(app);
         app.UseWhen(c => c.Request.Path.StartsWithSegments(Prefix), api => api.Use(ClusterFailuresAsync));
 
         // Error statuses without a body (no route: 404, wrong method: 405, an unreadable query value: 400) become problems.
@@ -39,10 +43,6 @@ internal static partial class ApiSetup
         TenantEndpoints.Map(api);
         ResourceEndpoints.Map(api);
         CertificateEndpoints.Map(api);
-        if (app.Services.GetRequiredService<GatewaySettings>().AdminKey is not null)
-        {
-            app.MapOrleansDashboard(DashboardPath).RequireAuthorization(ApiPolicies.Admin);
-        }
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ using OrleansGateway.Certificates;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 /// <summary>
 /// A tenant's certificates (its own key or the admin key): docs/api.md "Certificates". Uploads go into Key Vault when
@@ -22,7 +22,7 @@ internal static class CertificateEndpoints
         tenant.MapPost("/certificates/{name}/refresh", RefreshAsync).WithName("RefreshCertificate").Produces<CertificateDto>().ProducesProblem(404);
     }
 
-    private static async Task<IResult> UploadAsync(string tenant, HttpContext context, IGrainFactory grains, GatewaySettings settings, CancellationToken cancellationToken)
+    private static async Task<IResult> UploadAsync(string tenant, HttpContext context, IGrainFactory grains, ApiOptions settings, CancellationToken cancellationToken)
     {
         var body = await ApiBody.ReadJsonAsync<UploadCertificateRequest>(context.Request, cancellationToken);
         if (body.Problem is not null)
@@ -55,7 +55,7 @@ internal static class CertificateEndpoints
         var upload = new CertificateUpload(content, request.Password);
         try
         {
-            if (settings.KeyVault is not null)
+            if (settings.HasCertificateSource)
             {
                 await grains.GetCertificateGrain(secret).ImportAsync(upload);
                 return await AnswerAsync(secret, grains);

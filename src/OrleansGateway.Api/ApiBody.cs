@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Net.Http.Headers;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 /// <summary>A body read within the limit, or the problem to answer instead.</summary>
 internal readonly record struct BodyRead<T>(T? Value, IResult? Problem);

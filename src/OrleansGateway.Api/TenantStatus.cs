@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 /// <summary>
 /// <c>GET /api/v1/tenants/{tenant}/status</c>: the tenant grain's version, quota and usage, the listeners of its
@@ -11,7 +11,7 @@ namespace OrleansGateway.Silo.Api;
 /// </summary>
 internal static partial class TenantStatus
 {
-    public static async Task<IResult> GetAsync(string tenant, IGrainFactory grains, GatewaySettings settings, ILoggerFactory loggers)
+    public static async Task<IResult> GetAsync(string tenant, IGrainFactory grains, ApiOptions settings, ILoggerFactory loggers)
     {
         if (!await ResourceEndpoints.ExistsAsync(tenant, grains))
         {
@@ -23,7 +23,7 @@ internal static partial class TenantStatus
         return Results.Json(Compose(view, reports, settings), ApiJson.Answers);
     }
 
-    public static TenantStatusDto Compose(TenantView view, ImmutableArray<EdgeReport> reports, GatewaySettings settings)
+    public static TenantStatusDto Compose(TenantView view, ImmutableArray<EdgeReport> reports, ApiOptions settings)
     {
         var tenant = view.Tenant;
         var accepted = view.Resources.Where(r => r.Status.State == ResourceState.Accepted).Select(r => r.Resource);

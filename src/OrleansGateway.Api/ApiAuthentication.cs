@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using OrleansGateway.Grains;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 /// <summary>Who a key is: the admin, or one key of one tenant.</summary>
 internal static class ApiClaims
@@ -33,7 +33,7 @@ internal sealed class ApiKeyHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    GatewaySettings settings,
+    ApiOptions settings,
     IGrainFactory grains) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ogw-key";
@@ -124,7 +124,7 @@ internal sealed class ApiKeyHandler(
 }
 
 /// <summary>The authorization policies of the API: admin only, the route's tenant (or admin), any valid key.</summary>
-internal static class ApiPolicies
+public static class ApiPolicies
 {
     public const string Admin = "ogw-admin";
     public const string Tenant = "ogw-tenant";

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using OrleansGateway.Model;
 using OrleansGateway.Reporting;
 
-namespace OrleansGateway.Silo.Api;
+namespace OrleansGateway.Api;
 
 /// <summary>The problem answers of docs/api.md ("Errors"): every one says what is wrong and what to do.</summary>
 internal static class ApiProblems
