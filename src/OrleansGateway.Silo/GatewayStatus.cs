@@ -20,7 +20,7 @@ internal sealed record MultiTenantStatusReport(
 /// config directory the statuses are merged with the offline evaluation of its files, the one <c>ogw check</c> runs:
 /// it knows which certificates this process cannot read, and in the order of the files, which is how a user reads them.
 /// </summary>
-internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grains, GatewayState state)
+internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grains, GatewayState state, EdgeState edges)
 {
     /// <summary>How long /status waits for this edge to serve what the grains just said; a slower edge is reported as it is.</summary>
     private static readonly TimeSpan EdgeCatchUp = TimeSpan.FromSeconds(2);
@@ -43,7 +43,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
                 var config = state.Config;
                 var configDone = settings.ConfigPath is null || config is not null;
                 var edgeDone = !settings.Cluster.ServesTraffic
-                    || (state.Edge is { } edge && edge.Snapshot.DirectoryVersion >= (config?.DirectoryVersion ?? 0));
+                    || (edges.Edge is { } edge && edge.Snapshot.DirectoryVersion >= (config?.DirectoryVersion ?? 0));
                 _synced = configDone && edgeDone;
             }
 
@@ -54,7 +54,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
     public async Task<object> ReportAsync()
     {
         var config = state.Config;
-        var edge = state.Edge;
+        var edge = edges.Edge;
         var tenants = config is null ? [CompileOptions.DefaultTenant] : config.Tenants.Select(t => t.Tenant).ToList();
         var views = new List<(string Tenant, (TenantView View, ConfigTenant? Local) Parts)>();
         foreach (var tenant in tenants)
@@ -69,7 +69,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
             // Tenant grains answer only between changes, and a change has told the directory before it returns: once
             // this edge serves the directory's current version, its listeners match the statuses just read.
             var directory = await grains.GetDirectoryGrain(settings.AmbassadorId).GetAsync();
-            edge = await state.WaitForEdgeAsync(directory.Version, EdgeCatchUp) ?? edge;
+            edge = await edges.WaitForEdgeAsync(directory.Version, EdgeCatchUp) ?? edge;
         }
 
         var reports = views.Select(v => (v.Tenant, Report: Report(v.Parts.View, v.Parts.Local, edge))).ToList();

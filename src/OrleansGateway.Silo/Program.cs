@@ -4,6 +4,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Orleans.Dashboard;
 using OrleansGateway.Api;
+using OrleansGateway.Edge;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
 
@@ -61,6 +62,7 @@ public static class Program
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<GatewayState>();
+        builder.Services.AddSingleton<EdgeState>();
         builder.Services.AddSingleton<GatewayStatus>();
 
         // A silo whose peers just died may wait on them for the messaging timeout (30 s) while it stops gracefully;
@@ -90,6 +92,8 @@ public static class Program
                 services.GetRequiredService<ILoggerFactory>(),
                 services.GetRequiredService<TimeProvider>(),
                 meterFactory: services.GetService<IMeterFactory>()));
+            builder.Services.AddSingleton(services => new EdgeOptions(
+                settings.AmbassadorId, services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString()));
             builder.Services.AddHostedService<EdgeService>();
             metrics.WithMetrics(m => m.AddMeter(ProxyServer.MeterName));
         }

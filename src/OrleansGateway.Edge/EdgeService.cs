@@ -1,22 +1,28 @@
-using OrleansGateway.Edge;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using OrleansGateway.Grains;
 using OrleansGateway.Proxy;
 
-namespace OrleansGateway.Silo;
+namespace OrleansGateway.Edge;
+
+/// <summary>What the edge of a silo needs from the host.</summary>
+/// <param name="AmbassadorId">The gateway installation whose routes this edge serves.</param>
+/// <param name="EdgeName">How this edge names itself in its reports (the silo's address).</param>
+public sealed record EdgeOptions(string AmbassadorId, string EdgeName);
 
 /// <summary>
 /// The edge: an <see cref="EdgeRouteCache"/> on this silo feeds every new snapshot of the grains' routes to the data
 /// plane. The cache runs beside the proxy, so no connection ever waits on a grain call; when the cluster is gone the
 /// proxy keeps the last snapshot. An <see cref="EdgeStatusReporter"/> tells the cluster what this edge serves
-/// (every <see cref="EdgeReporting.Interval"/> and right after each apply), named by the silo's address.
+/// (every <see cref="EdgeReporting.Interval"/> and right after each apply), named by <see cref="EdgeOptions.EdgeName"/>.
+/// What it serves is published in <see cref="EdgeState"/> (for <c>/readyz</c> and <c>/status</c>).
 /// </summary>
-internal sealed class EdgeService(
-    GatewaySettings settings,
+public sealed partial class EdgeService(
+    EdgeOptions options,
     IGrainFactory grains,
     ProxyServer proxy,
-    GatewayState state,
+    EdgeState state,
     TimeProvider time,
-    ILocalSiloDetails silo,
     ILoggerFactory loggers) : IHostedService
 {
     private static readonly TimeSpan UnsubscribeBound = TimeSpan.FromSeconds(3);
@@ -35,10 +41,10 @@ internal sealed class EdgeService(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _reporter = new EdgeStatusReporter(grains, settings.AmbassadorId, silo.SiloAddress.ToParsableString(), proxy.GetStatus,
+        _reporter = new EdgeStatusReporter(grains, options.AmbassadorId, options.EdgeName, proxy.GetStatus,
             loggers.CreateLogger<EdgeStatusReporter>(), time);
         _reporter.Start();
-        _cache = new EdgeRouteCache(grains, settings.AmbassadorId, ApplyAsync, loggers.CreateLogger<EdgeRouteCache>(), time);
+        _cache = new EdgeRouteCache(grains, options.AmbassadorId, ApplyAsync, loggers.CreateLogger<EdgeRouteCache>(), time);
         state.Attach(_cache);
         _cache.Start();
         _bindRetries = RetryUnboundAsync(_stopping.Token);
@@ -65,7 +71,7 @@ internal sealed class EdgeService(
             }
             catch (TimeoutException)
             {
-                Log.EdgeStopSlow(_logger, UnsubscribeBound);
+                LogStopSlow(_logger, UnsubscribeBound);
             }
         }
     }
@@ -119,7 +125,7 @@ internal sealed class EdgeService(
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                Log.BindRetryFailed(_logger, e);
+                LogBindRetryFailed(_logger, e);
             }
         }
     }
@@ -129,15 +135,31 @@ internal sealed class EdgeService(
         var apply = await proxy.ApplyAsync(snapshot.Plan, snapshot.Certificates, cancellationToken);
         state.Publish(new EdgeServing(snapshot, apply, time.GetUtcNow()));
         _reporter?.ReportNow();
-        Log.EdgeApplied(_logger, apply.Generation, snapshot.DirectoryVersion, apply.Listeners.Length, apply.Failed.Count());
+        LogApplied(_logger, apply.Generation, snapshot.DirectoryVersion, apply.Listeners.Length, apply.Failed.Count());
         foreach (var failed in apply.Failed)
         {
-            Log.BindFailed(_logger, failed.Endpoint.ToString(), failed.Error);
+            LogBindFailed(_logger, failed.Endpoint.ToString(), failed.Error);
         }
 
         foreach (var problem in snapshot.CertificateProblems)
         {
-            Log.CertificateProblem(_logger, problem.Message);
+            LogCertificateProblem(_logger, problem.Message);
         }
     }
+
+    [LoggerMessage(7, LogLevel.Information,
+        "Applied configuration generation {Generation} (directory version {DirectoryVersion}): {Listeners} listener(s), {Unbound} not bound")]
+    private static partial void LogApplied(ILogger logger, long generation, long directoryVersion, int listeners, int unbound);
+
+    [LoggerMessage(3, LogLevel.Warning, "Listener {Endpoint} could not be bound: {Error}")]
+    private static partial void LogBindFailed(ILogger logger, string endpoint, string? error);
+
+    [LoggerMessage(8, LogLevel.Warning, "Certificate not served: {Problem}")]
+    private static partial void LogCertificateProblem(ILogger logger, string problem);
+
+    [LoggerMessage(11, LogLevel.Information, "The edge route cache did not stop within {Bound} (no cluster to unsubscribe from); stopping without it")]
+    private static partial void LogStopSlow(ILogger logger, TimeSpan bound);
+
+    [LoggerMessage(14, LogLevel.Warning, "Binding the listeners that were left unbound failed; trying again")]
+    private static partial void LogBindRetryFailed(ILogger logger, Exception exception);
 }
