@@ -1,5 +1,6 @@
 using OrleansGateway.Edge;
 using OrleansGateway.Reporting;
+using OrleansGateway.Sources.ConfigDirectory;
 
 namespace OrleansGateway.Silo;
 
@@ -12,7 +13,7 @@ internal static class GatewayEndpoints
         // merely waits for a port or for its cluster.
         app.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        app.MapGet("/readyz", (GatewaySettings settings, GatewayState state, EdgeState edges, GatewayStatus status) => Readiness(settings, state, edges, status));
+        app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status) => Readiness(settings, state, edges, status));
 
         app.MapGet("/status", async (GatewayStatus status, ILogger<GatewayStatus> logger) =>
         {
@@ -34,7 +35,7 @@ internal static class GatewayEndpoints
         });
     }
 
-    private static IResult Readiness(GatewaySettings settings, GatewayState state, EdgeState edges, GatewayStatus status)
+    private static IResult Readiness(GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status)
     {
         if (settings.ConfigPath is not null && state.Config is null)
         {

@@ -5,6 +5,7 @@ using OrleansGateway.Edge;
 using OrleansGateway.Grains;
 using OrleansGateway.Model;
 using OrleansGateway.Reporting;
+using OrleansGateway.Sources.ConfigDirectory;
 
 namespace OrleansGateway.Silo;
 
@@ -20,7 +21,7 @@ internal sealed record MultiTenantStatusReport(
 /// config directory the statuses are merged with the offline evaluation of its files, the one <c>ogw check</c> runs:
 /// it knows which certificates this process cannot read, and in the order of the files, which is how a user reads them.
 /// </summary>
-internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grains, GatewayState state, EdgeState edges)
+internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grains, ConfigDirectoryState state, EdgeState edges)
 {
     /// <summary>How long /status waits for this edge to serve what the grains just said; a slower edge is reported as it is.</summary>
     private static readonly TimeSpan EdgeCatchUp = TimeSpan.FromSeconds(2);

@@ -7,6 +7,7 @@ using OrleansGateway.Api;
 using OrleansGateway.Edge;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
+using OrleansGateway.Sources.ConfigDirectory;
 
 namespace OrleansGateway.Silo;
 
@@ -61,7 +62,7 @@ public static class Program
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<GatewayState>();
+        builder.Services.AddSingleton<ConfigDirectoryState>();
         builder.Services.AddSingleton<EdgeState>();
         builder.Services.AddSingleton<GatewayStatus>();
 
@@ -105,6 +106,7 @@ public static class Program
 
         if (settings.ConfigPath is not null)
         {
+            builder.Services.AddSingleton(new ConfigDirectoryOptions(settings.ConfigPath, settings.AmbassadorId, settings.Compile));
             builder.Services.AddHostedService<ConfigDirectorySource>();
         }
 

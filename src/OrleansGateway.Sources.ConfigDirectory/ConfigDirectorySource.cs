@@ -1,15 +1,17 @@
 using System.Collections.Immutable;
 using System.Threading.Channels;
-using OrleansGateway.Model;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using OrleansGateway.Grains;
+using OrleansGateway.Model;
 using OrleansGateway.Reporting;
 
-namespace OrleansGateway.Silo;
+namespace OrleansGateway.Sources.ConfigDirectory;
 
 /// <summary>
-/// The configuration directory as a source of the control plane: its files are applied to the tenant grains
-/// (<see cref="ConfigTenants"/> says which file goes to which tenant) in <see cref="ApplyMode.PerResource"/> mode with
-/// <see cref="ApplyRequest.Prune"/>, on start and again whenever a relevant file changes. Reloads run one at a time on
+/// The configuration directory as a source of the control plane: its files are applied to the tenant grains through
+/// a <see cref="TenantSource"/> (<see cref="ConfigTenants"/> says which file goes to which tenant; per resource, pruning
+/// what it applied before), on start and again whenever a relevant file changes. Reloads run one at a time on
 /// this loop, so they are serialized by construction. The edges serve the result as for any other source.
 /// </summary>
 /// <remarks>
@@ -18,10 +20,10 @@ namespace OrleansGateway.Silo;
 /// relevant file each second. Watcher events only make the reaction faster; bursts (an editor writes a temp file,
 /// renames it, touches it) are debounced into one reload.
 /// </remarks>
-internal sealed class ConfigDirectorySource(
-    GatewaySettings settings,
+public sealed partial class ConfigDirectorySource(
+    ConfigDirectoryOptions options,
     IGrainFactory grains,
-    GatewayState state,
+    ConfigDirectoryState state,
     TimeProvider time,
     ILogger<ConfigDirectorySource> logger) : BackgroundService
 {
@@ -38,11 +40,10 @@ internal sealed class ConfigDirectorySource(
     private readonly Channel<string> _changes = Channel.CreateBounded<string>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    private ImmutableDictionary<(string Tenant, ResourceRef Resource), string> _discarded = ImmutableDictionary<(string, ResourceRef), string>.Empty;
-    private ImmutableArray<string> _applied = [];
+    private readonly TenantSource _source = new(grains, Source, options.AmbassadorId);
+    private readonly StatusChanges _statuses = new();
 
-    /// <summary>The source runs only when the command line gave a config path.</summary>
-    private string ConfigPath => settings.ConfigPath!;
+    private string ConfigPath => options.Path;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -64,7 +65,7 @@ internal sealed class ConfigDirectorySource(
                 continue;
             }
 
-            Log.ChangeDetected(logger, ConfigPath, trigger ?? "poll");
+            LogChangeDetected(logger, ConfigPath, trigger ?? "poll");
             if (trigger is not null)
             {
                 await DebounceAsync(stoppingToken);
@@ -109,7 +110,7 @@ internal sealed class ConfigDirectorySource(
         {
             // A directory that vanished (an unmounted volume, a rename in progress) is not "delete everything": the
             // source prunes what it applied, so applying nothing would take every tenant off the air.
-            Log.ConfigMissing(logger, path);
+            LogConfigMissing(logger, path);
             return true;
         }
 
@@ -122,27 +123,23 @@ internal sealed class ConfigDirectorySource(
                 if (load.Diagnostics.FirstOrDefault(d => d.Code == LoaderCodes.IoError) is { } unreadable)
                 {
                     // Same reasoning for a tenant with a file that cannot be read now: its last applied state stays.
-                    Log.TenantUnreadable(logger, tenant, unreadable.Message);
+                    LogTenantUnreadable(logger, tenant, unreadable.Message);
                     continue;
                 }
 
-                var local = ConfigEvaluator.Evaluate(load, settings.AmbassadorId, settings.Compile with { Tenant = tenant });
-                var request = new ApplyRequest(load.Resources, ApplyMode.PerResource, Source, Prune: true);
-                var outcome = await grains.GetTenantGrain(tenant).ApplyAsync(request);
+                var local = ConfigEvaluator.Evaluate(load, options.AmbassadorId, options.Compile with { Tenant = tenant });
+                var outcome = await _source.ApplyAsync(tenant, load.Resources);
                 tenants.Add(new ConfigTenant(tenant, local, outcome));
                 LogOutcome(tenant, outcome);
             }
 
             // A tenant whose subdirectory is gone loses what this source gave it (what other sources gave it stays).
-            foreach (var gone in _applied.Except(loaded.Keys))
+            foreach (var (gone, outcome) in await _source.HoldOnlyAsync(loaded.Keys))
             {
-                var outcome = await grains.GetTenantGrain(gone).ApplyAsync(new ApplyRequest([], ApplyMode.PerResource, Source, Prune: true));
                 LogOutcome(gone, outcome);
             }
 
-            _applied = [.. loaded.Keys];
-            var directory = await grains.GetDirectoryGrain(settings.AmbassadorId).GetAsync();
-            state.Publish(new ConfigApplied(tenants.ToImmutable(), directory.Version));
+            state.Publish(new ConfigApplied(tenants.ToImmutable(), await _source.DirectoryVersionAsync()));
             return true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -153,7 +150,7 @@ internal sealed class ConfigDirectorySource(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // The cluster is unreachable or a grain failed: what is stored stays served, and the next poll tries again.
-            Log.ReloadFailed(logger, path, e);
+            LogReloadFailed(logger, path, e);
             return false;
         }
     }
@@ -161,7 +158,7 @@ internal sealed class ConfigDirectorySource(
     private void LogOutcome(string tenant, ApplyOutcome outcome)
     {
         var statuses = outcome.Statuses;
-        Log.Applied(
+        LogApplied(
             logger,
             tenant,
             outcome.Version,
@@ -171,19 +168,10 @@ internal sealed class ConfigDirectorySource(
             statuses.Count(s => s.State == ResourceState.Ignored));
 
         // Each Discarded resource is logged once per change of its reasons, not on every reload.
-        var discarded = statuses
-            .Where(s => s.State == ResourceState.Discarded)
-            .GroupBy(s => (tenant, s.Resource))
-            .ToImmutableDictionary(g => g.Key, g => string.Join("; ", g.First().Messages));
-        foreach (var (key, reasons) in discarded)
+        foreach (var discarded in _statuses.Update(tenant, statuses).Where(s => s.State == ResourceState.Discarded))
         {
-            if (!_discarded.TryGetValue(key, out var before) || before != reasons)
-            {
-                Log.Discarded(logger, tenant, key.Resource.ToString(), reasons);
-            }
+            LogDiscarded(logger, tenant, discarded.Resource.ToString(), string.Join("; ", discarded.Messages));
         }
-
-        _discarded = _discarded.RemoveRange(_discarded.Keys.Where(k => k.Tenant == tenant)).AddRange(discarded);
     }
 
     private FileSystemWatcher? StartWatcher()
@@ -206,14 +194,14 @@ internal sealed class ConfigDirectorySource(
             watcher.Created += (_, e) => Signal(e);
             watcher.Deleted += (_, e) => Signal(e);
             watcher.Renamed += (_, e) => Signal(e);
-            watcher.Error += (_, e) => Log.WatcherFailed(logger, ConfigPath, e.GetException());
+            watcher.Error += (_, e) => LogWatcherFailed(logger, ConfigPath, e.GetException());
             watcher.EnableRaisingEvents = true;
             return watcher;
         }
         catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
         {
             // Out of inotify watches, for instance: polling still sees every change, a little later.
-            Log.WatcherFailed(logger, ConfigPath, e);
+            LogWatcherFailed(logger, ConfigPath, e);
             return null;
         }
     }
@@ -234,4 +222,26 @@ internal sealed class ConfigDirectorySource(
     private bool IsRelevant(string fullPath) => File.Exists(ConfigPath)
         ? string.Equals(fullPath, ConfigPath, StringComparison.Ordinal)
         : ConfigFingerprint.IsRelevant(Path.GetRelativePath(ConfigPath, fullPath));
+
+    [LoggerMessage(1, LogLevel.Information,
+        "Applied {ConfigPath} to tenant {Tenant} (version {Version}): {Accepted} accepted, {Discarded} discarded, {Ignored} ignored")]
+    private static partial void LogApplied(ILogger logger, string tenant, long version, string configPath, int accepted, int discarded, int ignored);
+
+    [LoggerMessage(2, LogLevel.Warning, "Tenant {Tenant}: {Resource} is Discarded: {Reasons}")]
+    private static partial void LogDiscarded(ILogger logger, string tenant, string resource, string reasons);
+
+    [LoggerMessage(4, LogLevel.Error, "Applying {ConfigPath} to the tenant grains failed; what they hold stays served, the next poll tries again")]
+    private static partial void LogReloadFailed(ILogger logger, string configPath, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Debug, "Change under {ConfigPath} detected ({Trigger})")]
+    private static partial void LogChangeDetected(ILogger logger, string configPath, string trigger);
+
+    [LoggerMessage(6, LogLevel.Warning, "File watcher for {ConfigPath} failed; changes are still picked up by polling every second")]
+    private static partial void LogWatcherFailed(ILogger logger, string configPath, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Warning, "The config directory {Path} is missing; keeping what was applied from it until it is back")]
+    private static partial void LogConfigMissing(ILogger logger, string path);
+
+    [LoggerMessage(13, LogLevel.Warning, "Tenant {Tenant}: a config file cannot be read ({Problem}); keeping what was applied until it can")]
+    private static partial void LogTenantUnreadable(ILogger logger, string tenant, string problem);
 }

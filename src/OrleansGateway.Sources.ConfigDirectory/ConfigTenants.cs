@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using OrleansGateway.Model;
 
-namespace OrleansGateway.Silo;
+namespace OrleansGateway.Sources.ConfigDirectory;
 
 /// <summary>
 /// Which tenant each file of the config directory belongs to: files directly in the directory (or a single file given

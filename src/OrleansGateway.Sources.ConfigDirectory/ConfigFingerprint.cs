@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace OrleansGateway.Silo;
+namespace OrleansGateway.Sources.ConfigDirectory;
 
 /// <summary>
 /// A cheap summary of the files the loader reads (path, size, mtime): equal fingerprints mean nothing to reload.
