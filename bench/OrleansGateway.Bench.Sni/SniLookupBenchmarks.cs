@@ -1,7 +1,8 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using OrleansGateway.Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Bench.Sni;

@@ -5,7 +5,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
-using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Api;
 

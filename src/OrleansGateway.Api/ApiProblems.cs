@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Reporting;
 
 namespace OrleansGateway.Api;

@@ -1,8 +1,9 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
 using OrleansGateway.Certificates;
-using OrleansGateway.Grains;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Api;
 

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
-using OrleansGateway.Grains;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Api;
 

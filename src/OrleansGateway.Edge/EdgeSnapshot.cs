@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using OrleansGateway.Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Edge;

@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography.X509Certificates;
 using OrleansGateway.Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Edge;

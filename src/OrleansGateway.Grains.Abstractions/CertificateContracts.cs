@@ -1,6 +1,6 @@
 using OrleansGateway.Certificates;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>A certificate grain's content. <see cref="Version"/> is a hash of the material (null when there is none).</summary>
 [GenerateSerializer, Immutable, Alias("OrleansGateway.CertificateView")]

@@ -7,7 +7,7 @@ using Orleans.Serialization.Codecs;
 using Orleans.Serialization.WireProtocol;
 using OrleansGateway.Certificates;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 // The certificate records of OrleansGateway.Certificates cross grain calls and grain state through these codecs: that
 // library stays free of Orleans (the CLI and the data plane use it). Each record is written as its wire twin below,

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Grains;
 

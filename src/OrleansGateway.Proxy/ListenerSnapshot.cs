@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Net.Security;
 using OrleansGateway.Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy;

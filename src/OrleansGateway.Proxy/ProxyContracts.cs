@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy;
 

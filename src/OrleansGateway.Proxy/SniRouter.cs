@@ -1,3 +1,5 @@
+using OrleansGateway.Model.Plan;
+
 namespace OrleansGateway.Proxy;
 
 /// <summary>
@@ -13,7 +15,7 @@ internal sealed class SniRouter
     private readonly Dictionary<string, RouteEntry>.AlternateLookup<ReadOnlySpan<char>> _wildcardLookup;
     private readonly RouteEntry? _any;
 
-    public SniRouter(IEnumerable<(string Host, Model.HostPatternKind Kind, RouteEntry Route)> routes)
+    public SniRouter(IEnumerable<(string Host, HostPatternKind Kind, RouteEntry Route)> routes)
     {
         _exact = new Dictionary<string, RouteEntry>(StringComparer.OrdinalIgnoreCase);
         _wildcardSuffixes = new Dictionary<string, RouteEntry>(StringComparer.OrdinalIgnoreCase);
@@ -22,10 +24,10 @@ internal sealed class SniRouter
             // The compiler guarantees one route per host pattern; the first wins should it ever not.
             switch (kind)
             {
-                case Model.HostPatternKind.Exact:
+                case HostPatternKind.Exact:
                     _exact.TryAdd(host.TrimEnd('.'), route);
                     break;
-                case Model.HostPatternKind.Wildcard:
+                case HostPatternKind.Wildcard:
                     _wildcardSuffixes.TryAdd(host.TrimEnd('.')[2..], route);
                     break;
                 default:

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Reporting;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using OrleansGateway.Api;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Silo;

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Sources.ConfigDirectory;
 

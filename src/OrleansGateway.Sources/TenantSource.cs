@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using OrleansGateway.Grains;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Sources;
 

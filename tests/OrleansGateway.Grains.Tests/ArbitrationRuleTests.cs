@@ -1,4 +1,5 @@
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Grains.Tests;
 

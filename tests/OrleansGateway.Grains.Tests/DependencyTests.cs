@@ -1,4 +1,5 @@
 using System.Reflection;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Grains.Tests;
 
@@ -7,7 +8,7 @@ public sealed class DependencyTests
 {
     private static readonly Assembly Abstractions = typeof(ITenantGrain).Assembly;
     private static readonly Assembly Edge = typeof(OrleansGateway.Edge.EdgeRouteCache).Assembly;
-    private static readonly Assembly Model = typeof(OrleansGateway.Model.GatewayCompiler).Assembly;
+    private static readonly Assembly Model = typeof(OrleansGateway.Model.Compilation.GatewayCompiler).Assembly;
 
     [Fact]
     public void Abstractions_reference_only_the_model_and_Orleans()

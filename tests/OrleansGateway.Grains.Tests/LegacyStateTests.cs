@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Storage;
 using OrleansGateway.Certificates;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Grains.Access;
 
 namespace OrleansGateway.Grains.Tests;
 

@@ -1,5 +1,7 @@
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Sources;
 
 namespace OrleansGateway.Grains.Tests;
@@ -12,12 +14,12 @@ public sealed class TenantSourceTests(GatewayClusterFixture fixture)
     public async Task A_source_replaces_only_its_own_resources_and_withdraws_the_tenants_it_no_longer_holds()
     {
         var source = new TenantSource(fixture.Silo(0), "test-source", GatewayClusterFixture.AmbassadorId);
-        var api = await fixture.Silo(1).GetTenantGrain("t-src-a").ApplyAsync(Res.Strict(Res.Mapping("from-api", 18601)));
+        var api = await fixture.Silo(1).GetTenantGrain("t-src-a").ApplyAsync(Res.Strict(Res.Mapping("from-api", 18501)));
         Assert.True(api.Accepted);
 
-        var first = await source.ApplyAsync("t-src-a", [Res.Mapping("one", 18602), Res.Mapping("two", 18603)]);
-        await source.ApplyAsync("t-src-b", [Res.Mapping("b", 18604)]);
-        var second = await source.ApplyAsync("t-src-a", [Res.Mapping("two", 18603)]);
+        var first = await source.ApplyAsync("t-src-a", [Res.Mapping("one", 18502), Res.Mapping("two", 18503)]);
+        await source.ApplyAsync("t-src-b", [Res.Mapping("b", 18504)]);
+        var second = await source.ApplyAsync("t-src-a", [Res.Mapping("two", 18503)]);
 
         Assert.Equal(3, first.Statuses.Length);
         Assert.Equal(["from-api", "two"], second.Statuses.Select(s => s.Resource.Name).Order(StringComparer.Ordinal));

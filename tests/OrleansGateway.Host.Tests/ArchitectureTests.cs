@@ -8,7 +8,7 @@ namespace OrleansGateway.Host.Tests;
 /// </summary>
 public sealed class ArchitectureTests
 {
-    private static readonly Assembly Model = typeof(OrleansGateway.Model.GatewayCompiler).Assembly;
+    private static readonly Assembly Model = typeof(OrleansGateway.Model.Compilation.GatewayCompiler).Assembly;
     private static readonly Assembly Proxy = typeof(OrleansGateway.Proxy.ProxyServer).Assembly;
 
     // The test project references the CLI project, so `ogw.dll` sits beside the tests.

@@ -7,7 +7,9 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using OrleansGateway.Certificates.Development;
 using OrleansGateway.Grains;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Host.Tests;
 

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
 using Orleans.Serialization;
 using OrleansGateway.Cli.Commands;
-using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Host.Tests;
 

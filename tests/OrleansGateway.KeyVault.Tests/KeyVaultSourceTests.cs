@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansGateway.Certificates;
-using OrleansGateway.Grains;
 using OrleansGateway.KeyVault.Tests.TestSupport;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.KeyVault.Tests;
 

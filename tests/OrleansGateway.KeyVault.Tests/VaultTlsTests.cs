@@ -5,8 +5,10 @@ using Orleans.Serialization;
 using OrleansGateway.Certificates;
 using OrleansGateway.Edge;
 using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.KeyVault.Tests.TestSupport;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.KeyVault.Tests;

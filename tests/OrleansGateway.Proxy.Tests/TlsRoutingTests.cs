@@ -1,6 +1,6 @@
 using System.Net.Security;
 using System.Security.Authentication;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 using static OrleansGateway.Proxy.Tests.Infrastructure.TlsKit;

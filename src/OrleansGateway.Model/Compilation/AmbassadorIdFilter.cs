@@ -1,4 +1,6 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// Which resources this installation takes notice of (research §3, section 17): a missing or empty

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>A canary group that survived its checks: its members (by namespace and name) with their shares set.</summary>
 internal sealed record CanaryGroup(GroupKey Key, IReadOnlyList<MappingCandidate> Members)

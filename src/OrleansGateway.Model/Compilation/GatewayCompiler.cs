@@ -1,6 +1,9 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// The pure compiler: <c>(resources, ambassador id) → (plan, statuses, diagnostics)</c>. No I/O, no clock, no

@@ -1,4 +1,8 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>A Host that can terminate TLS: its certificate and TLS settings, resolved and checked.</summary>
 /// <param name="Hostname">Lower-cased glob, <c>*</c> when the Host sets none.</param>

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>An explicit Listener that passed validation.</summary>
 internal sealed record ValidListener(ResourceEntry Entry, ImmutableArray<string> Stack)

@@ -1,4 +1,6 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// A TCPMapping's <c>host</c>: the SNI pattern its TLS route answers. SNI never carries a port, and the data plane

@@ -1,4 +1,7 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>Upstream TLS settings (research §9, section 17): from the TLSContext named by <c>tls:</c>, or defaults for plain <c>https://</c>.</summary>
 internal static class OriginationBuilder

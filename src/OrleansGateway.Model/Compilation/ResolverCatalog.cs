@@ -1,4 +1,8 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// Resolvers by name (research §5): the user's resolver resources, plus Emissary's built-ins

@@ -1,4 +1,8 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// Kubernetes Secrets by (namespace, name), and the rules for naming them from a TLSContext or Host

@@ -1,4 +1,7 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// Namespace qualification of the service host (research §4.1 step 3, §5): Kubernetes resolvers turn a bare name

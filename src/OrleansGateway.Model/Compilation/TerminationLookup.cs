@@ -1,6 +1,9 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>The certificate and settings for one SNI route, and the resources they come from.</summary>
 internal sealed record TerminationResult(TlsTermination Termination, ImmutableArray<ResourceRef> Resources);

@@ -1,4 +1,8 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>A TLSContext that passed validation.</summary>
 /// <param name="Certificate">Its <c>secret</c>, checked; null when it has none (it can still originate TLS, section 17).</param>

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// Canary shares as true percentages (research §6.2 "recommended", section 17), not Emissary's cumulative

@@ -1,3 +1,5 @@
+using OrleansGateway.Model.Diagnostics;
+
 namespace OrleansGateway.Model.Loading;
 
 /// <summary>Which files <see cref="ResourceLoader.LoadPath"/> reads, in a deterministic order.</summary>

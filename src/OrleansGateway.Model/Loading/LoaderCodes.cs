@@ -1,4 +1,6 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Loading;
 
 /// <summary>
 /// Stable codes of the loader's diagnostics. Tools and tests match on these, so they never change meaning;

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Loading;
 
 /// <summary>Resources read from files, and every diagnostic about them (never an exception).</summary>
 /// <remarks>

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Plan;
 
 // What applying a plan to a data plane gave, listener by listener. The data plane produces it; the edge's status,
 // `/status` and `/readyz` fold it into the resources' statuses (OrleansGateway.Reporting), so it is plan vocabulary

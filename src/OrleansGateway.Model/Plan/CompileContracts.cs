@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Plan;
 
 /// <summary>Settings of the gateway installation that the resources do not carry.</summary>
 /// <param name="BindAddress">Address used for resources without <c>address</c> (Emissary: <c>AMBASSADOR_ENVOY_BIND_ADDRESS</c>).</param>

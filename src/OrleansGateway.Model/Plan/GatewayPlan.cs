@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Plan;
 
 /// <summary>
 /// What the compiler produces and the data plane consumes: every listener to bind, with its routes.

@@ -1,4 +1,4 @@
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Plan;
 
 /// <summary>How a plan uses a Secret.</summary>
 public enum SecretUsage

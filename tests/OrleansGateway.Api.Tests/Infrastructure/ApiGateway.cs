@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Api.Tests.Infrastructure;
 
@@ -165,7 +166,7 @@ public sealed class ApiGateway : IAsyncLifetime
         builder.Logging.AddFilter<CapturingLoggerProvider>("OrleansGateway", LogLevel.Trace);
         builder.Logging.AddFilter<CapturingLoggerProvider>("Microsoft.AspNetCore", LogLevel.Debug);
         builder.Services.AddSingleton<IHostedService>(sp => new ServicesProbe(sp, _services));
-        Faults.Install(builder.Services, Grains.GatewayStorage.Name);
+        Faults.Install(builder.Services, GatewayStorage.Name);
     }
 
     /// <summary>Hands the app's services to the tests (the endpoint data source, for one).</summary>

@@ -3,6 +3,7 @@ using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.TestingHost;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Grains.Tests.Infrastructure;
 

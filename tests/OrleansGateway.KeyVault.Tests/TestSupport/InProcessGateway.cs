@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Certificates;
-using OrleansGateway.Grains;
 
 namespace OrleansGateway.KeyVault.Tests.TestSupport;
 

@@ -1,3 +1,6 @@
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Section 17 "auto Listener": TLS-inspecting when ANY mapping on the port has a host, whatever the order.</summary>

@@ -1,3 +1,6 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Section 17 "canary group consistency": effective values, symmetric, first by (namespace, name) is the reference.</summary>

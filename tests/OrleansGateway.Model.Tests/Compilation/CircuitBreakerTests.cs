@@ -1,3 +1,7 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Research §11: priorities, the DEFAULT entry's thresholds, Envoy defaults, Module inheritance.</summary>

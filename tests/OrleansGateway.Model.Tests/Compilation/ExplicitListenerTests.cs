@@ -1,4 +1,8 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Compilation;
 

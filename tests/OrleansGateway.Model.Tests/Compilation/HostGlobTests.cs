@@ -1,3 +1,6 @@
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Plan;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Emissary's <c>test_hostglob_matches.py</c> table (research §8.1), checked in both directions.</summary>

@@ -1,3 +1,6 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>The ambassador Module's defaults (section 17: IPv4 and IPv6 both on unless changed; connect 3 s; no idle timeout).</summary>

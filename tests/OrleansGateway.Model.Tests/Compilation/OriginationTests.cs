@@ -1,3 +1,7 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Research §9 and section 17: https:// or tls:, context lookup by name, SNI, verification.</summary>

@@ -1,3 +1,6 @@
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>The one query for the Secrets a plan uses (edge fetch, data-plane TLS, certificate sources).</summary>

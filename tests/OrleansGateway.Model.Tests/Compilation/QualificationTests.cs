@@ -1,3 +1,5 @@
+using OrleansGateway.Model.Plan;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Research §4.1 step 3: Kubernetes resolvers qualify a bare name with the mapping's namespace.</summary>

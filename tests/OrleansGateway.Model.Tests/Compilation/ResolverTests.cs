@@ -1,3 +1,7 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Research §5: built-in resolvers, user resolvers, the Module default and Consul's rules.</summary>

@@ -1,3 +1,7 @@
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Research §4.1 (Emissary's svc_test.go / test_qualify_service.py) and the section-17 "malformed service" row.</summary>

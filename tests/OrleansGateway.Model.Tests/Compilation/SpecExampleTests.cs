@@ -1,3 +1,7 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>The four YAML examples of the seed document (emissary-tcpmapping.txt), written as records.</summary>

@@ -1,3 +1,7 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Research §8.1 and section 17: Hosts first (most specific wins), then TLSContexts by exact string, else discard.</summary>

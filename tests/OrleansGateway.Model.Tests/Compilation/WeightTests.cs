@@ -1,3 +1,7 @@
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>Section 17 weights: true percentages (Emissary's cumulative weights gave 70/30 as 77/23).</summary>

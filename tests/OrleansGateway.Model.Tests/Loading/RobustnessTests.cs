@@ -1,5 +1,6 @@
 using System.Text;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Loading;
 

@@ -7,7 +7,9 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using OrleansGateway.Certificates;
 using OrleansGateway.Certificates.Development;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Proxy.Tests.Infrastructure;
 

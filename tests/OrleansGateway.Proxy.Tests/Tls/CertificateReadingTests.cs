@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using OrleansGateway.Certificates;
 using OrleansGateway.Certificates.Development;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Proxy.Tests.Tls;
 

@@ -5,7 +5,9 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using OrleansGateway.Certificates;
 using OrleansGateway.Certificates.Development;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy.Tests.Tls;
