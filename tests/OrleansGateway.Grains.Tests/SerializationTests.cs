@@ -76,6 +76,16 @@ public sealed class SerializationTests
         Assert.Equal(Json(plan), Json(planCopy));
     }
 
+    /// <summary>Model records travel under <c>OrleansGateway.Model.&lt;Name&gt;</c> whatever their namespace (ModelTypeNames): two public types of one name would be one wire name.</summary>
+    [Fact]
+    public void Every_public_model_type_has_its_own_simple_name()
+    {
+        var clashes = typeof(GatewayPlan).Assembly.GetExportedTypes().Where(t => !t.IsNested)
+            .GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => string.Join(", ", g.Select(t => t.FullName)));
+
+        Assert.Empty(clashes);
+    }
+
     [Fact]
     public void A_quota_with_and_without_port_ranges_round_trips()
     {
