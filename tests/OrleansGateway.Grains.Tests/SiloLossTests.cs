@@ -44,7 +44,7 @@ public sealed class SiloLossTests(GatewayClusterFixture fixture)
             what: "the edge on the victim silo to serve the route");
 
         var before = await client.GetTenantGrain(tenantId).GetAsync();
-        await cluster.KillSiloAsync(victim.Handle);
+        await cluster.KillSiloAsync(victim.Handle, TestContext.Current.CancellationToken);
         try
         {
             await Eventually.Get(() => Task.FromResult(edge.IsConnected), connected => !connected, TimeSpan.FromSeconds(60), "the cut-off edge to notice");

@@ -56,7 +56,7 @@ public sealed class GatewayProcessTests
             Assert.True(ready && !process.HasExited, errors.ToString());
 
             Assert.Equal(0, Kill(process.Id, SigTerm));
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
 
             Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {errors}");
             Assert.Contains("Applied configuration generation 1", output.ToString(), StringComparison.Ordinal);

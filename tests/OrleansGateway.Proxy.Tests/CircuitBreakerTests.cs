@@ -50,7 +50,7 @@ public sealed class CircuitBreakerTests
             Route(Upstream("upstream.test", upstream.EndPoint.Port, isIpLiteral: false, "pending", breakers: breakers)))));
 
         using var first = await proxy.ConnectAsync(listener);
-        await resolver.Called.Task.WaitAsync(Net.Deadline); // the first attempt is pending in the resolver
+        await resolver.Called.Task.WaitAsync(Net.Deadline, TestContext.Current.CancellationToken); // the first attempt is pending in the resolver
 
         using (var second = await proxy.ConnectAsync(listener))
         {

@@ -42,7 +42,7 @@ public sealed class HostileClientTests
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var client = await proxy.ConnectAsync(listener);
-        await client.SendAsync(hello.AsMemory(0, hello.Length / 2));
+        await client.SendAsync(hello.AsMemory(0, hello.Length / 2), TestContext.Current.CancellationToken);
 
         Assert.Contains(await Net.ObserveEndAsync(client), new[] { "eof", "reset" });
         Assert.True(clock.Elapsed >= timeout - TimeSpan.FromMilliseconds(20), $"closed after {clock.Elapsed}, before the handshake timeout");

@@ -34,7 +34,7 @@ public sealed class RelayTests
         {
             await client.SendAsync(toUpstream);
             client.Shutdown(SocketShutdown.Send);
-        });
+        }, TestContext.Current.CancellationToken);
         var received = await Net.ReadToEndAsync(client);
         await sending;
 
@@ -82,7 +82,7 @@ public sealed class RelayTests
         {
             await client.SendAsync(payload);
             client.Shutdown(SocketShutdown.Send);
-        });
+        }, TestContext.Current.CancellationToken);
         await Net.EventuallyAsync(() => Volatile.Read(ref upstreamSocket) is { Available: >= 16 * 1024 }, "unread data queued at the upstream");
         gate.SetResult();
 
@@ -192,7 +192,7 @@ public sealed class RelayTests
         await client.SendAsync("still here"u8.ToArray());
         client.Shutdown(SocketShutdown.Send);
 
-        Assert.Equal("still here"u8.ToArray(), await upstreamGot.Task.WaitAsync(Net.Deadline));
+        Assert.Equal("still here"u8.ToArray(), await upstreamGot.Task.WaitAsync(Net.Deadline, TestContext.Current.CancellationToken));
         await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
         Assert.Contains("reason=UpstreamClosed", proxy.Logs.Category("OrleansGateway.AccessLog").Single());
     }

@@ -108,11 +108,11 @@ public sealed class TlsRoutingTests
             Provider(("exact", ExactCert)));
 
         using var client = await ConnectAsync(proxy.EndPointOf(listener), "a.example.com");
-        await client.Stream!.WriteAsync("hello"u8.ToArray());
+        await client.Stream!.WriteAsync("hello"u8.ToArray(), TestContext.Current.CancellationToken);
         await client.Stream.ShutdownAsync();
 
         var answer = new MemoryStream();
-        await client.Stream.CopyToAsync(answer).WaitAsync(Net.Deadline); // ends with the upstream's FIN as close_notify
+        await client.Stream.CopyToAsync(answer, TestContext.Current.CancellationToken).WaitAsync(Net.Deadline, TestContext.Current.CancellationToken); // ends with the upstream's FIN as close_notify
         Assert.Equal("olleh"u8.ToArray(), answer.ToArray());
     }
 

@@ -46,7 +46,7 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public IServiceProvider Services => _services.Task.Result;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _directory = Directory.CreateTempSubdirectory("ogw-api-tests-").FullName;
         var keyFile = Path.Combine(_directory, "admin.key");
@@ -70,7 +70,7 @@ public sealed class ApiGateway : IAsyncLifetime
         Assert.True(started && !_run.IsCompleted, $"the gateway did not start: {_error}");
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         var exit = await _run.WaitAsync(TimeSpan.FromSeconds(30));

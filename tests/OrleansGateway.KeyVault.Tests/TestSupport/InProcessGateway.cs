@@ -109,13 +109,13 @@ public sealed class VaultGateway : IAsyncLifetime
 
     public InProcessGateway Gateway { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         Vault = await VaultStandIn.StartAsync();
         Gateway = await InProcessGateway.StartAsync(Vault);
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await Gateway.DisposeAsync();
         await Vault.DisposeAsync();
@@ -127,7 +127,7 @@ public sealed class PlainGateway : IAsyncLifetime
 {
     public InProcessGateway Gateway { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Gateway = await InProcessGateway.StartAsync(null);
+    public async ValueTask InitializeAsync() => Gateway = await InProcessGateway.StartAsync(null);
 
-    public async Task DisposeAsync() => await Gateway.DisposeAsync();
+    public async ValueTask DisposeAsync() => await Gateway.DisposeAsync();
 }
