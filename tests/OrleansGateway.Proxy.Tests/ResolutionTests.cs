@@ -12,10 +12,7 @@ public sealed class ResolutionTests
     [Fact]
     public async Task IPv6_is_preferred_when_both_families_answer()
     {
-        if (!Net.Ipv6LoopbackAvailable())
-        {
-            return; // no ::1 here: nothing to prefer
-        }
+        Assert.SkipUnless(Net.Ipv6LoopbackAvailable(), Net.NoIpv6Loopback);
 
         await using var v4 = TestUpstream.Echo(IPAddress.Loopback);
         await using var v6 = TestUpstream.Echo(IPAddress.IPv6Loopback, v4.EndPoint.Port);
@@ -33,10 +30,7 @@ public sealed class ResolutionTests
     [Fact]
     public async Task IPv4_is_used_when_the_IPv6_address_refuses()
     {
-        if (!Net.Ipv6LoopbackAvailable())
-        {
-            return;
-        }
+        Assert.SkipUnless(Net.Ipv6LoopbackAvailable(), Net.NoIpv6Loopback);
 
         await using var v4 = TestUpstream.Echo(IPAddress.Loopback); // nothing listens on [::1] at this port
         await using var proxy = new ProxyHarness(resolver: new FixedResolver(IPAddress.IPv6Loopback, IPAddress.Loopback));
@@ -53,10 +47,7 @@ public sealed class ResolutionTests
     [Fact]
     public async Task Enable_ipv6_false_skips_the_IPv6_addresses()
     {
-        if (!Net.Ipv6LoopbackAvailable())
-        {
-            return;
-        }
+        Assert.SkipUnless(Net.Ipv6LoopbackAvailable(), Net.NoIpv6Loopback);
 
         await using var v4 = TestUpstream.Echo(IPAddress.Loopback);
         await using var v6 = TestUpstream.Echo(IPAddress.IPv6Loopback, v4.EndPoint.Port);

@@ -135,6 +135,9 @@ internal static class Net
         }
     }
 
+    /// <summary>The reason a test that needs IPv6 reports when it is skipped.</summary>
+    public const string NoIpv6Loopback = "this machine cannot bind the IPv6 loopback address ::1";
+
     public static bool Ipv6LoopbackAvailable()
     {
         if (!Socket.OSSupportsIPv6)
