@@ -26,7 +26,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         using var v2 = Certs.Valid(host);
         fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), v1);
         using var upstream = new EchoUpstream();
-        var port = Net.FreePort();
+        var port = Ports.Free();
         await ApplyAsync(tenant, host, "web-tls", port, upstream.Port);
 
         await using var gateway = await Gateway.StartAsync(fixture);
@@ -73,7 +73,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         using var v2 = Certs.Valid(host);
         fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), v1);
         using var upstream = new EchoUpstream();
-        var port = Net.FreePort();
+        var port = Ports.Free();
         await ApplyAsync(tenant, host, "web-tls", port, upstream.Port);
         await using var gateway = await Gateway.StartAsync(fixture);
         await Eventually.Get(() => Net.HandshakeAsync(port, host), t => t == v1.Thumbprint, "the vault certificate at the edge");
@@ -134,7 +134,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         const string host = "bad.vault.test";
         using var good = Certs.Valid(host);
         fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), good);
-        await ApplyAsync(tenant, host, "web-tls", Net.FreePort(), 9);
+        await ApplyAsync(tenant, host, "web-tls", Ports.Free(), 9);
         var grain = Certificate(tenant, "web-tls");
         Assert.Equal(CertificateHealth.Ready, (await grain.GetStatusAsync()).State);
 
@@ -156,7 +156,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         var tenant = "t-bad-first-" + kind;
         PutBad(VaultName(tenant, "web-tls"), kind, "bad.vault.test");
 
-        var outcome = await ApplyAsync(tenant, "bad.vault.test", "web-tls", Net.FreePort(), 9);
+        var outcome = await ApplyAsync(tenant, "bad.vault.test", "web-tls", Ports.Free(), 9);
         var status = await Certificate(tenant, "web-tls").GetStatusAsync();
 
         Assert.True(outcome.Accepted);
@@ -172,8 +172,8 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         using var ownedByA = Certs.Valid("a.vault.test");
         fixture.Vault.PutPfx(VaultName("t-sep-a", "shared-tls"), ownedByA);
 
-        await ApplyAsync("t-sep-a", "a.vault.test", "shared-tls", Net.FreePort(), 9);
-        await ApplyAsync("t-sep-b", "b.vault.test", "shared-tls", Net.FreePort(), 9);
+        await ApplyAsync("t-sep-a", "a.vault.test", "shared-tls", Ports.Free(), 9);
+        await ApplyAsync("t-sep-b", "b.vault.test", "shared-tls", Ports.Free(), 9);
         var a = await Certificate("t-sep-a", "shared-tls").GetStatusAsync();
         var b = await Certificate("t-sep-b", "shared-tls").GetStatusAsync();
 
@@ -198,7 +198,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
             TlsCrt = inSecret.ExportCertificatePem(), TlsKey = Certs.KeyPem(inSecret),
         };
 
-        await ApplyAsync(tenant, "chain.vault.test", "web-tls", Net.FreePort(), 9, secret);
+        await ApplyAsync(tenant, "chain.vault.test", "web-tls", Ports.Free(), 9, secret);
         var status = await Certificate(tenant, "web-tls").GetStatusAsync();
 
         Assert.Equal(CertificateSources.Secret, status.Source);
@@ -213,7 +213,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         using var v1 = Certs.Valid("nokey.vault.test");
         using var v2 = Certs.Valid("nokey.vault.test");
         fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), v1);
-        await ApplyAsync(tenant, "nokey.vault.test", "web-tls", Net.FreePort(), 9);
+        await ApplyAsync(tenant, "nokey.vault.test", "web-tls", Ports.Free(), 9);
         var grain = Certificate(tenant, "web-tls");
         fixture.Vault.PutPem(VaultName(tenant, "web-tls"), v2, v2.ExportCertificatePem(), Certs.KeyPem(v1)); // a refused version
         await grain.RefreshAsync();

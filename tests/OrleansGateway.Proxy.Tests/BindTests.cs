@@ -48,7 +48,7 @@ public sealed class BindTests
         Assert.SkipUnless(Socket.OSSupportsIPv6, "this machine has no IPv6 stack, so \"::\" cannot be bound");
 
         await using var upstream = TestUpstream.Echo();
-        var port = Net.FreePort();
+        var port = Ports.Free();
         await using var proxy = new ProxyHarness();
 
         await proxy.ApplyBoundAsync(Plan(Cleartext(new ListenerEndpoint("::", port), Route(Upstream(upstream.EndPoint)))));
@@ -62,7 +62,7 @@ public sealed class BindTests
     public async Task A_listener_moved_from_the_wildcard_address_to_one_address_rebinds_the_same_port()
     {
         await using var upstream = TestUpstream.Echo();
-        var port = Net.FreePort();
+        var port = Ports.Free();
         await using var proxy = new ProxyHarness();
         await proxy.ApplyBoundAsync(Plan(Cleartext(new ListenerEndpoint("0.0.0.0", port), Route(Upstream(upstream.EndPoint)))));
 
@@ -78,7 +78,7 @@ public sealed class BindTests
     public async Task A_wildcard_listener_and_a_specific_one_on_the_same_port_name_each_other()
     {
         await using var upstream = TestUpstream.Echo();
-        var port = Net.FreePort();
+        var port = Ports.Free();
         await using var proxy = new ProxyHarness();
 
         var result = await proxy.ApplyAsync(Plan(

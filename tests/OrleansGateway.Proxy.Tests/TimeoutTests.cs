@@ -53,8 +53,8 @@ public sealed class TimeoutTests
         time.Advance(Idle);
         Assert.Equal("eof", await Net.ObserveEndAsync(client));
         Assert.Equal("eof", await upstreamEnd.Task.WaitAsync(Net.Deadline, TestContext.Current.CancellationToken));
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.idle_timeouts", "mapping=idle") == 1, "idle timeout counted");
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=IdleTimeout")), "IdleTimeout logged");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.idle_timeouts", "mapping=idle") == 1, "idle timeout counted");
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=IdleTimeout")), "IdleTimeout logged");
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public sealed class TimeoutTests
 
         time.Advance(OneMs);
         Assert.Equal("eof", await Net.ObserveEndAsync(client));
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=ConnectTimeout") == 1, "connect timeout counted");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=ConnectTimeout") == 1, "connect timeout counted");
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public sealed class TlsRoutingTests
         Assert.NotNull(client.Error);
         Assert.Null(client.ServerCertificate);
         Assert.Equal(0, exact.Count);
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.no_route") == 1, "no-route close counted");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.no_route") == 1, "no-route close counted");
     }
 
     [Fact]
@@ -134,7 +134,7 @@ public sealed class TlsRoutingTests
         using var current = await ConnectAsync(endPoint, "a.example.com", SslProtocols.Tls13);
         Assert.Null(current.Error);
         Assert.Equal(SslProtocols.Tls13, current.Stream!.SslProtocol);
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.handshake.failures", "side=client") == 1, "handshake failure counted");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.handshake.failures", "side=client") == 1, "handshake failure counted");
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public sealed class ApiGateway : IAsyncLifetime
         var apiPort = Ports.Free();
         string[] args =
         [
-            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Ports.Free()}", "--gateway-port", $"{Ports.Free()}",
+            .. Ports.SiloArgs(),
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config,
             .. _withAdminKey ? ["--admin-key-file", keyFile] : Array.Empty<string>(),
         ];

@@ -40,10 +40,10 @@ public sealed class InProcessGateway : IAsyncDisposable
         var directory = Directory.CreateTempSubdirectory("ogw-kv-api-").FullName;
         var keyFile = Path.Combine(directory, "admin.key");
         await File.WriteAllTextAsync(keyFile, AdminKey);
-        var apiPort = Net.FreePort();
+        var apiPort = Ports.Free();
         List<string> args =
         [
-            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Net.FreePort()}", "--gateway-port", $"{Net.FreePort()}",
+            .. Ports.SiloArgs(),
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--admin-key-file", keyFile,
         ];
         if (vault is not null)

@@ -7,14 +7,6 @@ internal static class Net
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
-    /// <summary>A loopback port that is free right now (nothing listens on it once this returns).</summary>
-    public static int FreePort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
     public static async Task<Socket> ConnectAsync(IPEndPoint endPoint)
     {
         var s = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -87,36 +79,6 @@ internal static class Net
         await s.SendAsync(data);
         var back = await ReadExactlyAsync(s, size);
         Assert.Equal(data, back);
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? deadline = null)
-    {
-        var until = DateTime.UtcNow + (deadline ?? Deadline);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until)
-            {
-                Assert.Fail($"timed out waiting for: {what}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
-
-    /// <summary>Polls an asynchronous <paramref name="condition"/> until it holds or the deadline passes.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
-    {
-        var until = DateTime.UtcNow + (deadline ?? Deadline);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > until)
-            {
-                Assert.Fail($"timed out waiting for: {what}");
-            }
-
-            await Task.Delay(10);
-        }
     }
 
     /// <summary>True when a new connection to <paramref name="endPoint"/> is refused.</summary>
