@@ -4,29 +4,6 @@ using System.Text;
 
 namespace OrleansGateway.Api.Tests.Infrastructure;
 
-internal static class Ports
-{
-    private static readonly HashSet<int> HandedOut = [];
-
-    /// <summary>A port free right now on loopback and never handed out before in this test run.</summary>
-    public static int Free()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            lock (HandedOut)
-            {
-                if (HandedOut.Add(port))
-                {
-                    return port;
-                }
-            }
-        }
-    }
-}
-
 /// <summary>A TCP echo upstream on loopback, serving until disposed.</summary>
 internal sealed class EchoUpstream : IAsyncDisposable
 {
