@@ -52,7 +52,7 @@ public sealed class TenantIsolationTests(GatewayClusterFixture fixture)
         await ClaimHostAsync($"t-glob-{port}-a", port, first, expectAccepted: true);
         await ClaimHostAsync($"t-glob-{port}-b", port, second, expectAccepted: false);
         var slice = await fixture.Silo(0).GetListenerGrain(Key(port)).GetSliceAsync();
-        Assert.Equal(first, Assert.Single(slice.Plan!.SniRoutes).Host);
+        Assert.Equal(first, Assert.Single(slice.Plan!.SniRoutes).Host.Text);
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public sealed class TenantIsolationTests(GatewayClusterFixture fixture)
 
         var slice = await fixture.Silo(2).GetListenerGrain(Key(18230)).GetSliceAsync();
         Assert.True(slice.Plan!.TlsInspected);
-        Assert.Equal(["a.share.test", "b.share.test"], slice.Plan.SniRoutes.Select(r => r.Host));
+        Assert.Equal(["a.share.test", "b.share.test"], slice.Plan.SniRoutes.Select(r => r.Host.Text));
         Assert.Equal(["t-share-a", "t-share-b"], slice.Plan.SniRoutes.Select(r => r.Termination.Certificate.Tenant));
     }
 

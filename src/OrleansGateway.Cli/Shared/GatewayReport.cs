@@ -85,7 +85,7 @@ internal static class GatewayReport
     private static ListenerReport Listener(ListenerPlan plan)
     {
         var routes = plan.SniRoutes
-            .Select(r => Route(r.Host, Describe(r.Termination.CertificateSource), r.Route))
+            .Select(r => Route(r.Host.Text, Describe(r.Termination.CertificateSource), r.Route))
             .ToList();
         if (plan.CatchAll is not null)
         {

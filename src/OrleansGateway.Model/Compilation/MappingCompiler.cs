@@ -35,27 +35,24 @@ internal sealed class MappingCompiler(
                 "spec.address");
         }
 
-        (string Pattern, HostPatternKind Kind)? host = null;
+        // An empty host is no host (Emissary's default); anything else must be a host pattern.
+        HostPattern? host = null;
         string? hostError = null;
-        if (!string.IsNullOrWhiteSpace(m.Host))
+        if (!string.IsNullOrEmpty(m.Host) && !HostPattern.TryParse(m.Host, out host, out hostError))
         {
-            host = MappingHost.Parse(m.Host, out hostError);
-            if (hostError is not null)
-            {
-                entry.Discard("mapping.host", hostError, "spec.host");
-            }
+            entry.Discard("mapping.host", "host " + hostError, "spec.host");
         }
 
         var listener = address == _bindAddress && listeners.TryGetValue(m.Port, out var l) ? l : null;
         if (hostError is null)
         {
-            CheckListener(entry, m, host?.Pattern, listener);
+            CheckListener(entry, m, host, listener);
         }
 
         TerminationResult? tls = null;
-        if (host is { } h && entry.IsAccepted)
+        if (host is not null && entry.IsAccepted)
         {
-            tls = termination.Find(h.Pattern, out var certError, out var related);
+            tls = termination.Find(host, out var certError, out var related);
             if (certError is not null)
             {
                 entry.Discard("tls.no_certificate", certError, "spec.host", related);
@@ -68,8 +65,7 @@ internal sealed class MappingCompiler(
             return null;
         }
 
-        return new MappingCandidate(entry, new GroupKey(address, m.Port, host?.Pattern), host?.Kind, listener, tls, upstream,
-            upstreamResources, consistency!);
+        return new MappingCandidate(entry, new GroupKey(address, m.Port, host), listener, tls, upstream, upstreamResources, consistency!);
     }
 
     /// <summary>Canonical text of a listen address (<c>[::0]</c> and <c>::</c> are one listener); other text is kept for the error.</summary>
@@ -89,7 +85,7 @@ internal sealed class MappingCompiler(
         (address.Contains(':') && IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6);
 
     // The seed's rule, which Emissary never enforced (research §0 #5, section 17 host-vs-Listener row).
-    private static void CheckListener(ResourceEntry entry, TcpMapping m, string? host, ValidListener? listener)
+    private static void CheckListener(ResourceEntry entry, TcpMapping m, HostPattern? host, ValidListener? listener)
     {
         if (listener is null)
         {
