@@ -26,7 +26,7 @@ internal sealed class HostCatalog
             var host = (HostResource)entry.Resource;
             if (Hostname(host, out var error) is not { } hostname)
             {
-                entry.Discard("host.hostname", "hostname " + error, "spec.hostname");
+                entry.Discard(DiagnosticCodes.HostHostname, "hostname " + error, "spec.hostname");
                 continue;
             }
 
@@ -34,7 +34,7 @@ internal sealed class HostCatalog
             var hasContext = !string.IsNullOrWhiteSpace(host.TlsContextName);
             if (!hasSecret && !hasContext)
             {
-                entry.Note("host.no_tls", $"has no tlsSecret or tlsContext, so it provides no certificate for TCPMappings (hostname '{hostname}').");
+                entry.Note(DiagnosticCodes.HostNoTls, $"has no tlsSecret or tlsContext, so it provides no certificate for TCPMappings (hostname '{hostname}').");
                 continue;
             }
 
@@ -113,7 +113,7 @@ internal sealed class HostCatalog
             if (context is null)
             {
                 var discarded = contexts.FindDiscarded(ctxName.Trim(), host.Namespace);
-                entry.Discard("host.tlscontext", discarded is null
+                entry.Discard(DiagnosticCodes.HostTlsContext, discarded is null
                     ? $"tlsContext '{ctxName}' names no TLSContext. Create it, or remove spec.tlsContext."
                     : $"tlsContext '{ctxName}' is {discarded}, which is discarded (see its status). Fix it, or remove spec.tlsContext.",
                     "spec.tlsContext.name", discarded);
@@ -127,7 +127,7 @@ internal sealed class HostCatalog
             certificate = secrets.Resolve(secretName.Trim(), host.Namespace, true, host.TlsSecretNamespace);
             if (secrets.CheckCertificate(certificate) is { } problem)
             {
-                entry.Discard("host.secret", problem + ". Create that Secret (type kubernetes.io/tls) or fix spec.tlsSecret.", "spec.tlsSecret.name");
+                entry.Discard(DiagnosticCodes.HostSecret, problem + ". Create that Secret (type kubernetes.io/tls) or fix spec.tlsSecret.", "spec.tlsSecret.name");
                 return null;
             }
         }
@@ -136,7 +136,7 @@ internal sealed class HostCatalog
             certificate = context!.Certificate;
             if (certificate is null)
             {
-                entry.Discard("host.secret", $"its tlsContext {context.Ref} has no secret and the Host has no tlsSecret, so there is no certificate. " +
+                entry.Discard(DiagnosticCodes.HostSecret, $"its tlsContext {context.Ref} has no secret and the Host has no tlsSecret, so there is no certificate. " +
                     "Add spec.tlsSecret, or a secret to the TLSContext.", "spec.tlsSecret", context.Ref);
                 return null;
             }
@@ -148,7 +148,7 @@ internal sealed class HostCatalog
             settings = TlsSettings.Read(host.Tls, host.Namespace, true, secrets, "spec.tls.", out var error, out var field);
             if (settings is null)
             {
-                entry.Discard("host.tls", error!, field);
+                entry.Discard(DiagnosticCodes.HostTls, error!, field);
                 return null;
             }
         }

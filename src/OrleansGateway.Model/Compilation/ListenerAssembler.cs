@@ -65,7 +65,7 @@ internal static class ListenerAssembler
 
         foreach (var listener in listeners.Values.Where(l => !used.Contains(l)))
         {
-            listener.Entry.Note("listener.unused", $"no accepted TCPMapping uses port {listener.Resource.Port}, so nothing binds it " +
+            listener.Entry.Note(DiagnosticCodes.ListenerUnused, $"no accepted TCPMapping uses port {listener.Resource.Port}, so nothing binds it " +
                 "(it is not in the plan). Add a TCPMapping for this port, or delete the Listener.");
         }
 

@@ -40,7 +40,7 @@ internal sealed class TlsContextCatalog
             var hosts = Hosts(entry, ctx);
             if (settings is null || error is not null)
             {
-                entry.Discard("tlscontext.invalid", error!, field);
+                entry.Discard(DiagnosticCodes.TlsContextInvalid, error!, field);
             }
 
             if (!entry.IsAccepted)
@@ -73,7 +73,7 @@ internal sealed class TlsContextCatalog
             }
             else
             {
-                entry.Discard("tlscontext.hosts", "hosts entry " + error, $"spec.hosts[{i}]");
+                entry.Discard(DiagnosticCodes.TlsContextHosts, "hosts entry " + error, $"spec.hosts[{i}]");
             }
         }
 
