@@ -21,8 +21,8 @@ public sealed class HostSpellingAttackTests(ApiGateway gateway)
     [Fact]
     public async Task Another_tenants_spelling_of_a_routed_name_is_refused_and_clients_keep_reaching_the_owner()
     {
-        await using var upstreamA = new GreetingUpstream("upstream-a");
-        await using var upstreamB = new GreetingUpstream("upstream-b");
+        await using var upstreamA = new EchoUpstream(greeting: "upstream-a");
+        await using var upstreamB = new EchoUpstream(greeting: "upstream-b");
         var port = Ports.Free();
         var tokenA = await gateway.CreateTenantAsync("spell-a", port);
         var tokenB = await gateway.CreateTenantAsync("spell-b", port);
@@ -116,7 +116,7 @@ public sealed class HostSpellingAttackTests(ApiGateway gateway)
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
     }
 
-    /// <summary>A TLS client asking for <paramref name="sni"/>: the certificate the gateway showed and what the upstream sent; null when refused.</summary>
+    /// <summary>A TLS client asking for <paramref name="sni"/>: the certificate the gateway showed and the upstream's greeting; null when refused.</summary>
     private static async Task<(X509Certificate2 Certificate, string Greeting)?> HandshakeAsync(int port, string sni)
     {
         try
@@ -131,56 +131,13 @@ public sealed class HostSpellingAttackTests(ApiGateway gateway)
                 return true;
             });
             await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = sni }, timeout.Token);
-            using var reader = new StreamReader(tls, Encoding.UTF8);
-            var greeting = await reader.ReadToEndAsync(timeout.Token);
-            return shown is null ? null : (shown, greeting);
+            var greeting = new byte["upstream-a".Length];
+            await tls.ReadExactlyAsync(greeting, timeout.Token);
+            return shown is null ? null : (shown, Encoding.UTF8.GetString(greeting));
         }
         catch (Exception e) when (e is SocketException or IOException or AuthenticationException or OperationCanceledException)
         {
             return null;
-        }
-    }
-
-    /// <summary>An upstream that sends its name and closes, counting the connections it accepted.</summary>
-    private sealed class GreetingUpstream : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
-        private int _connections;
-
-        public GreetingUpstream(string name)
-        {
-            _listener.Start();
-            _loop = Task.Run(async () =>
-            {
-                while (!_stop.IsCancellationRequested)
-                {
-                    using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                    Interlocked.Increment(ref _connections);
-                    await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes(name), _stop.Token);
-                }
-            });
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        public int Connections => Volatile.Read(ref _connections);
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            try
-            {
-                await _loop;
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                // The accept loop ends by cancellation.
-            }
-
-            _stop.Dispose();
         }
     }
 }

@@ -100,7 +100,9 @@ public sealed class HostPattern : IEquatable<HostPattern>, IComparable<HostPatte
             return false;
         }
 
-        pattern = wildcard ? new HostPattern("*." + canonical, HostPatternKind.Wildcard, canonical!) : new HostPattern(canonical!, HostPatternKind.Exact, canonical!);
+        pattern = wildcard
+            ? new HostPattern("*." + canonical, HostPatternKind.Wildcard, canonical!)
+            : new HostPattern(canonical!, HostPatternKind.Exact, canonical!);
         return true;
     }
 
