@@ -39,7 +39,7 @@ internal sealed class ListenerSnapshot
     {
         var warnings = ImmutableArray.CreateBuilder<string>();
         var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
-        var sniRoutes = new List<(string, HostPatternKind, RouteEntry)>();
+        var sniRoutes = new List<(HostPattern, RouteEntry)>();
         if (plan.TlsInspected)
         {
             foreach (var sni in plan.SniRoutes)
@@ -51,7 +51,7 @@ internal sealed class ListenerSnapshot
                     warnings.Add(error);
                 }
 
-                sniRoutes.Add((sni.Host, sni.Kind, RouteEntry.Build(sni.Route, sni.Host, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
+                sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
             }
         }
 

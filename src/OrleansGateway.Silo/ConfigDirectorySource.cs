@@ -119,7 +119,7 @@ internal sealed class ConfigDirectorySource(
             var tenants = ImmutableArray.CreateBuilder<ConfigTenant>();
             foreach (var (tenant, load) in loaded)
             {
-                if (load.Diagnostics.FirstOrDefault(d => d.Code == LoaderCodes.IoError) is { } unreadable)
+                if (load.Diagnostics.FirstOrDefault(d => d.Code == DiagnosticCodes.IoError) is { } unreadable)
                 {
                     // Same reasoning for a tenant with a file that cannot be read now: its last applied state stays.
                     Log.TenantUnreadable(logger, tenant, unreadable.Message);

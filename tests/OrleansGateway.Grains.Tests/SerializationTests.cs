@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using OrleansGateway.Grains.Tests.Infrastructure;
 using OrleansGateway.Model;
@@ -10,10 +11,11 @@ namespace OrleansGateway.Grains.Tests;
 /// <summary>Every Model record crosses grain calls and grain state through the JSON codec: each must round-trip whole.</summary>
 public sealed class SerializationTests
 {
-    private static readonly Serializer Serializer = new ServiceCollection()
+    private static readonly ServiceProvider Services = new ServiceCollection()
         .AddSerializer(s => s.AddGatewayModelSerializer())
-        .BuildServiceProvider()
-        .GetRequiredService<Serializer>();
+        .BuildServiceProvider();
+
+    private static readonly Serializer Serializer = Services.GetRequiredService<Serializer>();
 
     public static TheoryData<string> ResourceNames => [.. AllResources().Select(r => r.Name)];
 
@@ -81,6 +83,25 @@ public sealed class SerializationTests
             Assert.Equal(quota.AllowedPorts?.ToArray(), copy.AllowedPorts?.ToArray());
             Assert.Equal((quota.MaxListeners, quota.MaxMappings, quota.MaxConcurrentConnections), (copy.MaxListeners, copy.MaxMappings, copy.MaxConcurrentConnections));
         }
+    }
+
+    /// <summary>
+    /// Listener grains store plans. A plan stored before host names were canonical has the host as the old compiler
+    /// wrote it (lower-cased, perhaps with a trailing dot) beside its kind: the codec reads it as the canonical pattern.
+    /// </summary>
+    [Fact]
+    public void A_listener_plan_stored_before_host_patterns_reads_back_with_the_canonical_host()
+    {
+        var options = Services.GetRequiredService<IOptions<JsonCodecOptions>>().Value.SerializerOptions;
+        var listener = Assert.Single(GatewayCompiler.Compile(new CompileInput(AllResources(), "default")).Plan.Listeners);
+        var json = JsonSerializer.Serialize(listener, options);
+        Assert.Contains("\"Host\":\"a.json.test\"", json, StringComparison.Ordinal);
+
+        var stored = json.Replace("\"Host\":\"a.json.test\"", "\"Host\":\"a.json.test.\",\"Kind\":0", StringComparison.Ordinal);
+        var back = JsonSerializer.Deserialize<ListenerPlan>(stored, options)!;
+
+        Assert.Equal(HostPattern.Parse("a.json.test"), Assert.Single(back.SniRoutes).Host);
+        Assert.Equal(json, JsonSerializer.Serialize(back, options));
     }
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value);

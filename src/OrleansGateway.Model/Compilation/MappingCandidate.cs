@@ -10,7 +10,6 @@ namespace OrleansGateway.Model;
 internal sealed record MappingCandidate(
     ResourceEntry Entry,
     GroupKey Key,
-    HostPatternKind? HostKind,
     ValidListener? Listener,
     TerminationResult? Termination,
     UpstreamPlan Upstream,
@@ -20,8 +19,8 @@ internal sealed record MappingCandidate(
     public TcpMapping Mapping => (TcpMapping)Entry.Resource;
 }
 
-/// <summary>A canary group's identity (research §6.1): concrete address, port and lower-cased host (null: none).</summary>
-internal sealed record GroupKey(string Address, int Port, string? Host)
+/// <summary>A canary group's identity: concrete address, port and canonical host (null: none).</summary>
+internal sealed record GroupKey(string Address, int Port, HostPattern? Host)
 {
     public ListenerEndpoint Endpoint => new(Address, Port);
 

@@ -24,7 +24,7 @@ internal sealed class ResolverCatalog
             if (catalog._byName.TryGetValue(r.Name, out var kept))
             {
                 // Emissary's resolver names are global; the first by namespace keeps the name.
-                entry.Discard("resolver.duplicate", $"resolver names are global and {kept.Source} already uses the name '{r.Name}'. Rename one of them.",
+                entry.Discard(DiagnosticCodes.ResolverDuplicate, $"resolver names are global and {kept.Source} already uses the name '{r.Name}'. Rename one of them.",
                     related: kept.Source);
                 continue;
             }

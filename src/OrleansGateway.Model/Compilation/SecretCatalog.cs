@@ -31,7 +31,7 @@ internal sealed class SecretCatalog
             if (string.Equals(secret.Type, TlsType, StringComparison.Ordinal) && (secret.TlsCrt is null || secret.TlsKey is null))
             {
                 var missing = secret.TlsCrt is null ? "tls.crt" : "tls.key";
-                entry.Discard("secret.incomplete", $"a Secret of type {TlsType} needs both tls.crt and tls.key; {missing} is missing. " +
+                entry.Discard(DiagnosticCodes.SecretIncomplete, $"a Secret of type {TlsType} needs both tls.crt and tls.key; {missing} is missing. " +
                     "Add it, or change the type if this Secret holds only a CA (ca.crt).", "data." + missing);
                 continue;
             }

@@ -13,13 +13,13 @@ internal static class ServiceQualifier
         {
             if (parsed.Host.Contains('.'))
             {
-                entry.Discard("resolver.consul_dots", $"The Consul resolver does not allow dots in service names ('{parsed.Host}'); " +
+                entry.Discard(DiagnosticCodes.ResolverConsulDots, $"The Consul resolver does not allow dots in service names ('{parsed.Host}'); " +
                     "write the Consul service name alone, or use a Kubernetes resolver.", "spec.service");
             }
 
             if (parsed.Port is not null)
             {
-                entry.Warn("resolver.consul_port", $"The Consul resolver does not allow overriding service port; ignoring requested port {parsed.Port} " +
+                entry.Warn(DiagnosticCodes.ResolverConsulPort, $"The Consul resolver does not allow overriding service port; ignoring requested port {parsed.Port} " +
                     "(Consul supplies the port of each instance).", "spec.service");
             }
 

@@ -43,21 +43,9 @@ public sealed record ListenerPlan(
     RoutePlan? CatchAll,
     ImmutableArray<ResourceRef> Resources);
 
-public enum HostPatternKind
-{
-    /// <summary><c>foo.example.com</c></summary>
-    Exact,
-
-    /// <summary><c>*.example.com</c>: any name ending in <c>.example.com</c>, several labels deep included.</summary>
-    Wildcard,
-
-    /// <summary><c>*</c>: every TLS connection not matched more specifically (with or without SNI).</summary>
-    Any,
-}
-
 /// <summary>A TLS-terminating route selected by SNI.</summary>
-/// <param name="Host">Lower-cased pattern as written in the mapping's <c>host</c>.</param>
-public sealed record SniRoute(string Host, HostPatternKind Kind, TlsTermination Termination, RoutePlan Route);
+/// <param name="Host">The mapping's <c>host</c>, canonical (<see cref="HostPattern"/>).</param>
+public sealed record SniRoute(HostPattern Host, TlsTermination Termination, RoutePlan Route);
 
 /// <summary>Reference to a Secret by namespace and name (namespace already resolved).</summary>
 public sealed record SecretRef(string Namespace, string Name)

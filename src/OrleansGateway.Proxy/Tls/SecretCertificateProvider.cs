@@ -40,7 +40,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             var key = new SecretRef(secret.Namespace, secret.Name);
             if (entries.ContainsKey(key))
             {
-                diagnostics.Add(Problem(secret, Severity.Warning, "secret.duplicate", null,
+                diagnostics.Add(Problem(secret, Severity.Warning, DiagnosticCodes.SecretDuplicate, null,
                     "defined more than once; the first definition is used. Remove the duplicate."));
                 continue;
             }
@@ -90,7 +90,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
                 // Secrets of other types (tokens, passwords) are none of our business unless they claim to hold TLS material.
                 if (secret.Type == "kubernetes.io/tls" || crt is not null || key is not null || ca is not null)
                 {
-                    Error("secret.empty", crt is null ? null : TlsCrt,
+                    Error(DiagnosticCodes.SecretEmpty, crt is null ? null : TlsCrt,
                         "holds no certificate: expected PEM in tls.crt and tls.key (a TLS secret) or in ca.crt (a CA secret).");
                 }
 
@@ -106,7 +106,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             {
                 if (IsMissing(crt))
                 {
-                    Error("secret.pem", TlsCrt, "is missing but tls.key is set: put the certificate (PEM, leaf first) in tls.crt.");
+                    Error(DiagnosticCodes.SecretPem, TlsCrt, "is missing but tls.key is set: put the certificate (PEM, leaf first) in tls.crt.");
                     return null;
                 }
 
@@ -152,7 +152,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
 
             if (!HasPrivateKeyBlock(key, out var encrypted))
             {
-                Error("secret.pem", TlsKey, encrypted
+                Error(DiagnosticCodes.SecretPem, TlsKey, encrypted
                     ? "holds an encrypted private key; store it unencrypted (openssl pkey -in key.pem -out tls.key)."
                     : "holds no PEM private key: expected a PRIVATE KEY (PKCS#8), RSA PRIVATE KEY or EC PRIVATE KEY block.");
                 return false;
@@ -160,7 +160,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
 
             if (!CanReadKey(key, out var keyError))
             {
-                Error("secret.pem", TlsKey,
+                Error(DiagnosticCodes.SecretPem, TlsKey,
                     $"cannot be read: {keyError} Supported: unencrypted RSA or ECDSA keys, PKCS#1/SEC1 or PKCS#8 PEM.");
                 return false;
             }
@@ -173,7 +173,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             catch (Exception e) when (e is CryptographicException or ArgumentException)
             {
                 // The key is readable on its own, so it is the wrong one (or of another algorithm than the certificate).
-                Error("secret.key-mismatch", TlsKey,
+                Error(DiagnosticCodes.SecretKeyMismatch, TlsKey,
                     $"does not match the certificate in tls.crt ('{all[0].Subject}'): put the key of that certificate in tls.key, or its certificate first in tls.crt.");
                 return false;
             }
@@ -192,7 +192,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             }
             catch (Exception e) when (e is CryptographicException or ArgumentException or NotSupportedException)
             {
-                Error("secret.pem", TlsCrt, $"cannot be used to serve TLS ('{certificate.Subject}'): {e.Message}");
+                Error(DiagnosticCodes.SecretPem, TlsCrt, $"cannot be used to serve TLS ('{certificate.Subject}'): {e.Message}");
                 return null;
             }
         }
@@ -218,7 +218,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
                     }
                     catch (Exception e) when (e is CryptographicException or FormatException)
                     {
-                        Error("secret.pem", field, $"certificate #{index} is not a valid X.509 certificate ({e.Message.TrimEnd('.')}); re-export it as PEM.");
+                        Error(DiagnosticCodes.SecretPem, field, $"certificate #{index} is not a valid X.509 certificate ({e.Message.TrimEnd('.')}); re-export it as PEM.");
                         return null;
                     }
                 }
@@ -228,7 +228,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
 
             if (certificates.Count == 0)
             {
-                Error("secret.pem", field,
+                Error(DiagnosticCodes.SecretPem, field,
                     "holds no PEM certificate: expected one or more '-----BEGIN CERTIFICATE-----' blocks (base64 in data:, plain text in stringData:).");
                 return null;
             }
@@ -243,12 +243,12 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             var which = index == 1 ? "the certificate" : $"certificate #{index}";
             if (notAfter < now)
             {
-                Warning("secret.expired", field,
+                Warning(DiagnosticCodes.SecretExpired, field,
                     $"{which} ('{certificate.Subject}') expired on {Format(notAfter)}; peers will refuse it. Renew it.");
             }
             else if (notBefore > now)
             {
-                Warning("secret.not-yet-valid", field,
+                Warning(DiagnosticCodes.SecretNotYetValid, field,
                     $"{which} ('{certificate.Subject}') is not valid before {Format(notBefore)}; peers will refuse it until then. Check the issuer's clock.");
             }
         }

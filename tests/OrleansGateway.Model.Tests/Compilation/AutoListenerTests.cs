@@ -20,7 +20,7 @@ public sealed class AutoListenerTests
         Assert.Equal("listener-0.0.0.0-9001", l.Name);
         Assert.Null(l.Source);
         Assert.Equal("ingress_tls_9001", l.StatsPrefix);
-        Assert.Equal("db.example.com", Assert.Single(l.SniRoutes).Host);
+        Assert.Equal("db.example.com", Assert.Single(l.SniRoutes).Host.Text);
         Assert.Equal([clear.Ref], l.CatchAll!.Upstreams.Select(u => u.Mapping));
     }
 
@@ -85,8 +85,8 @@ public sealed class AutoListenerTests
         var result = Res.Compile([.. mappings]);
 
         Assert.Equal(["0.0.0.0:22", "0.0.0.0:443", "127.0.0.1:80"], result.Plan.Listeners.Select(l => l.Endpoint.ToString()));
-        Assert.Equal(["a.example.com", "b.example.com", "*.a.example.com", "*.example.com", "*"], result.Listener(443).SniRoutes.Select(r => r.Host));
+        Assert.Equal(["a.example.com", "b.example.com", "*.a.example.com", "*.example.com", "*"], result.Listener(443).SniRoutes.Select(r => r.Host.Text));
         Assert.Equal([HostPatternKind.Exact, HostPatternKind.Exact, HostPatternKind.Wildcard, HostPatternKind.Wildcard, HostPatternKind.Any],
-            result.Listener(443).SniRoutes.Select(r => r.Kind));
+            result.Listener(443).SniRoutes.Select(r => r.Host.Kind));
     }
 }

@@ -28,7 +28,7 @@ public sealed class CanaryGroupTests
         var result = Res.Compile(a, b, Res.Ctx("ctx", "cert", ["db.example.com"]), Res.TlsSecret("cert"));
 
         var route = Assert.Single(result.Listener(443).SniRoutes);
-        Assert.Equal("db.example.com", route.Host);
+        Assert.Equal("db.example.com", route.Host.Text);
         Assert.Equal(2, route.Route.Upstreams.Length);
     }
 

@@ -114,7 +114,7 @@ public sealed class ExplicitListenerTests
 
         var result = Res.Compile(listener, m);
 
-        result.AssertDiscarded(m, "contains a port");
+        result.AssertDiscarded(m, "contains ':' (a port?)");
         Assert.Single(result.Status(m).Messages);
     }
 

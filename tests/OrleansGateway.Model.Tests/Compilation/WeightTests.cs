@@ -39,8 +39,15 @@ public sealed class WeightTests
             }
 
             Assert.Empty(result.Plan.Listeners);
+            var refused = Assert.Single(result.RefusedGroups);
+            Assert.Equal("0.0.0.0:2222, no host", refused.Group);
+            Assert.Equal(mappings.Select(m => m.Ref), refused.Members);
+            Assert.Contains(message, refused.Reason, StringComparison.Ordinal);
+            Assert.All(mappings, m => Assert.Equal($"{m.Ref} discarded: {refused.Reason}", result.Status(m).Messages.Single()));
             return;
         }
+
+        Assert.Empty(result.RefusedGroups);
 
         var route = result.Listener(2222).CatchAll!;
         Assert.Equal(shares, route.Upstreams.Select(u => u.Share));
