@@ -4,8 +4,9 @@ using OrleansGateway.Model;
 namespace OrleansGateway.Grains.Tests;
 
 /// <summary>
-/// Section 17 for sources that cannot be refused (PerResource): a canary group whose new weights cannot be used keeps
-/// its last good routing, and the statuses say the new version was refused and why.
+/// docs/tcpmapping-semantics.md, "Weights (canary groups)", for sources that cannot be refused (PerResource): a canary
+/// group whose new weights cannot be used keeps its last good routing, and the statuses say the new version was
+/// refused and why.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class LastGoodGroupsTests(GatewayClusterFixture fixture)

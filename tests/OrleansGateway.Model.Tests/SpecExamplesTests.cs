@@ -4,8 +4,8 @@ using OrleansGateway.Model;
 namespace OrleansGateway.Model.Tests;
 
 /// <summary>
-/// Each YAML example of the specification (shared/spec/emissary-tcpmapping.txt), loaded as written and compiled;
-/// the assertions are what the spec's prose says the example does.
+/// Each YAML example of the specification, Emissary's TCPMapping documentation page (examples/spec/), loaded as
+/// written and compiled; the assertions are what the page's prose says the example does.
 /// </summary>
 public sealed class SpecExamplesTests
 {

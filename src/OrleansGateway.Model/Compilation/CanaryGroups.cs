@@ -9,9 +9,10 @@ internal sealed record CanaryGroup(GroupKey Key, IReadOnlyList<MappingCandidate>
 }
 
 /// <summary>
-/// Forms canary groups (same address, port and host) and applies their rules (section 17): members must agree
-/// with the first by (namespace, name) on the consistency keys, compared on effective values, symmetric; then the
-/// weights become shares. Linear in the number of mappings.
+/// Forms canary groups (same address, port and host) and applies their rules (docs/tcpmapping-semantics.md,
+/// "Group consistency" and "Weights (canary groups)"): members must agree with the first by (namespace, name) on the
+/// consistency keys, compared on effective values, symmetric; then the weights become shares. Linear in the number of
+/// mappings.
 /// </summary>
 internal static class CanaryGroups
 {

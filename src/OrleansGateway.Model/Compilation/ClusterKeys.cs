@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace OrleansGateway.Model;
 
 /// <summary>
-/// Emissary's cluster identity (research §4.2), written readably: cluster_tag, service with scheme, originating
+/// Emissary's cluster identity (docs/tcpmapping-semantics.md), written readably: cluster_tag, service with scheme, originating
 /// TLSContext, mapping namespace and breaker thresholds. Mappings with the same key share circuit-breaker counts.
 /// </summary>
 internal static class ClusterKeys

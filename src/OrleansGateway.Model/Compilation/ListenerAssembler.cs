@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace OrleansGateway.Model;
 
 /// <summary>
-/// Turns canary groups into listeners (research §7.2, section 17): a group attaches to the explicit Listener on
+/// Turns canary groups into listeners (docs/tcpmapping-semantics.md, row 6): a group attaches to the explicit Listener on
 /// its port when it binds the gateway's address, otherwise to an automatic Listener, which inspects TLS when ANY
 /// of its groups has a host (order-independent, unlike Emissary's "first group").
 /// </summary>

@@ -11,7 +11,7 @@ internal sealed record ValidListener(ResourceEntry Entry, ImmutableArray<string>
 }
 
 /// <summary>
-/// Explicit Listener resources (research §7.1, section 17). Listeners have no address field: they bind the
+/// Explicit Listener resources (docs/tcpmapping-semantics.md, row 29). Listeners have no address field: they bind the
 /// gateway's bind address. An unusable Listener is Discarded and its port falls back to an automatic Listener.
 /// </summary>
 internal static class ListenerCatalog

@@ -27,7 +27,7 @@ internal sealed record GroupKey(string Address, int Port, HostPattern? Host)
     public override string ToString() => Host is null ? $"{Endpoint}, no host" : $"{Endpoint}, host {Host}";
 }
 
-/// <summary>The effective values of the group-consistency keys (unset = its default, section 17).</summary>
+/// <summary>The effective values of the group-consistency keys (unset = its default: docs/tcpmapping-semantics.md, row 30).</summary>
 internal sealed record ConsistencyValues(CircuitBreakerPlan CircuitBreakers, bool EnableIpv4, bool EnableIpv6, TimeSpan? IdleTimeout, ResourceRef? Tls)
 {
     /// <summary>(field, this value, other value) for every key on which the two differ, in a fixed order.</summary>

@@ -84,7 +84,7 @@ internal sealed class MappingCompiler(
         ServiceParser.IsIpv4Literal(address) ||
         (address.Contains(':') && IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6);
 
-    // The seed's rule, which Emissary never enforced (research §0 #5, section 17 host-vs-Listener row).
+    // Emissary's documented rule, which its code never enforced (docs/tcpmapping-semantics.md, row 5).
     private static void CheckListener(ResourceEntry entry, TcpMapping m, HostPattern? host, ValidListener? listener)
     {
         if (listener is null)

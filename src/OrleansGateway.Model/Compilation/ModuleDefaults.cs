@@ -4,7 +4,7 @@ namespace OrleansGateway.Model;
 
 /// <summary>
 /// The defaults the <c>ambassador</c> Module gives TCPMappings. Unset fields fall back to OrleansGateway's own
-/// defaults: IPv4 and IPv6 both on (section 17; Emissary's code has IPv6 off), connect timeout 3 s, no idle timeout.
+/// defaults: IPv4 and IPv6 both on (docs/tcpmapping-semantics.md, row 2; Emissary's has IPv6 off), connect timeout 3 s, no idle timeout.
 /// </summary>
 internal sealed record ModuleDefaults(
     ResourceRef? Source,

@@ -1,7 +1,7 @@
 namespace OrleansGateway.Model;
 
 /// <summary>
-/// Resolvers by name (research §5): the user's resolver resources, plus Emissary's built-ins
+/// Resolvers by name (docs/tcpmapping-semantics.md, "Resolvers"): the user's resolver resources, plus Emissary's built-ins
 /// <c>kubernetes-service</c>, <c>kubernetes-endpoint</c> (alias <c>endpoint</c>) and <c>consul</c> (alias
 /// <c>consul-endpoint</c>, datacenter <c>dc1</c>) wherever the user defines none of that name.
 /// </summary>

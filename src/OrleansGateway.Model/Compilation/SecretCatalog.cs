@@ -2,7 +2,7 @@ namespace OrleansGateway.Model;
 
 /// <summary>
 /// Kubernetes Secrets by (namespace, name), and the rules for naming them from a TLSContext or Host
-/// (research §9, section 17): <c>name</c> is in the referencing resource's namespace; <c>name.namespace</c>
+/// (docs/tcpmapping-semantics.md, "Secrets"): <c>name</c> is in the referencing resource's namespace; <c>name.namespace</c>
 /// picks another namespace (split at the last dot) unless <c>secret_namespacing: false</c> or a Secret is
 /// literally named so in the referencing namespace.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace OrleansGateway.Model;
 
 /// <summary>
-/// Namespace qualification of the service host (research §4.1 step 3, §5): Kubernetes resolvers turn a bare name
+/// Namespace qualification of the service host (docs/tcpmapping-semantics.md, "Service"): Kubernetes resolvers turn a bare name
 /// into <c>name.&lt;mapping namespace&gt;</c> when the mapping is not in the gateway's namespace; Consul never
 /// qualifies, rejects dots and ignores the port.
 /// </summary>

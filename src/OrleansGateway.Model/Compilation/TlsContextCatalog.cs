@@ -1,7 +1,8 @@
 namespace OrleansGateway.Model;
 
 /// <summary>A TLSContext that passed validation.</summary>
-/// <param name="Certificate">Its <c>secret</c>, checked; null when it has none (it can still originate TLS, section 17).</param>
+/// <param name="Certificate">Its <c>secret</c>, checked; null when it has none (it can still originate TLS, row 9 of
+/// docs/tcpmapping-semantics.md).</param>
 internal sealed record ValidTlsContext(TlsContextResource Resource, SecretRef? Certificate, TlsSettings Settings)
 {
     public ResourceRef Ref => Resource.Ref;

@@ -1,6 +1,9 @@
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Section 17 "auto Listener": TLS-inspecting when ANY mapping on the port has a host, whatever the order.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, row 6 (automatic listeners): TLS-inspecting when ANY mapping on the port has a host,
+/// whatever the order.
+/// </summary>
 public sealed class AutoListenerTests
 {
     private static readonly Resource[] Certificates = [Res.Ctx("ctx", "cert", ["db.example.com"]), Res.TlsSecret("cert")];

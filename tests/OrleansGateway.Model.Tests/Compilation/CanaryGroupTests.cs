@@ -1,6 +1,9 @@
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Section 17 "canary group consistency": effective values, symmetric, first by (namespace, name) is the reference.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Group consistency": effective values, symmetric, first by (namespace, name) is the
+/// reference.
+/// </summary>
 public sealed class CanaryGroupTests
 {
     [Fact]

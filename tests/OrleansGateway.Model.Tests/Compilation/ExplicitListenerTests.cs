@@ -2,7 +2,10 @@ using System.Collections.Immutable;
 
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §7 and section 17: Listener resources, protocol vs protocolStack, host vs stack.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Explicit Listener resources": Listener resources, protocol vs protocolStack, host vs
+/// stack.
+/// </summary>
 public sealed class ExplicitListenerTests
 {
     private static readonly Resource[] Certificates = [Res.Ctx("ctx", "cert", ["db.example.com"]), Res.TlsSecret("cert")];

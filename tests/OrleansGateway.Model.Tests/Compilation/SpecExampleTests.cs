@@ -1,6 +1,6 @@
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>The four YAML examples of the seed document (emissary-tcpmapping.txt), written as records.</summary>
+/// <summary>The four YAML examples of Emissary's TCPMapping documentation (examples/spec/), written as records.</summary>
 public sealed class SpecExampleTests
 {
     private static readonly TlsContextResource MyContext = Res.Ctx("my-context", "supersecret", ["my-host-1", "my-host-2"]);

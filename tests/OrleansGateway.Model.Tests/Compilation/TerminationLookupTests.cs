@@ -1,6 +1,9 @@
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §8.1 and section 17: Hosts first (most specific wins), then TLSContexts by exact string, else discard.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "TLS termination: where the certificate comes from": Hosts first (most specific wins),
+/// then TLSContexts by exact string, else discard.
+/// </summary>
 public sealed class TerminationLookupTests
 {
     private static readonly Resource[] Secrets = [Res.TlsSecret("s-any"), Res.TlsSecret("s-wild"), Res.TlsSecret("s-deep"), Res.TlsSecret("s-exact"), Res.TlsSecret("s-ctx")];

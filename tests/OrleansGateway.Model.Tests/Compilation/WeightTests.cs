@@ -1,6 +1,9 @@
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Section 17 weights: true percentages (Emissary's cumulative weights gave 70/30 as 77/23).</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Weights (canary groups)": true percentages (Emissary's cumulative weights gave 70/30
+/// as 77/23).
+/// </summary>
 public sealed class WeightTests
 {
     // weights in member order (a, b, c...; -1 = no weight), expected shares, or null when the group is discarded
