@@ -184,7 +184,7 @@ internal static class ApiBody
 
         var unknown = resources.OfType<ForeignResource>().Select(f => new Diagnostic(
             Severity.Error,
-            "kind.unknown",
+            DiagnosticCodes.KindUnknown,
             $"kind '{f.OriginalKind}' (apiVersion {f.ApiVersion}) is not one this gateway handles; use TCPMapping, Listener, Host, TLSContext, " +
             "Module, KubernetesServiceResolver, KubernetesEndpointResolver, ConsulResolver (getambassador.io/v3alpha1 or v2) or Secret (v1), " +
             "or remove the document",
@@ -198,7 +198,7 @@ internal static class ApiBody
 
         var duplicates = resources.GroupBy(r => r.Ref).Where(g => g.Count() > 1).SelectMany(g => g.Skip(1).Select(r => new Diagnostic(
             Severity.Error,
-            "resource.duplicate",
+            DiagnosticCodes.ResourceDuplicate,
             $"{g.Key} appears {g.Count()} times in this request (first at {g.First().Source}); send each kind/namespace/name once",
             r.Ref,
             r.Source))).ToList();

@@ -128,7 +128,7 @@ internal static class ResourceEndpoints
             if (match is null)
             {
                 var wanted = new ResourceRef(item.Kind!, item.Namespace ?? "default", item.Name!);
-                absent.Add(new Diagnostic(Severity.Info, "resource.absent", $"{wanted} does not exist; nothing to delete", wanted));
+                absent.Add(new Diagnostic(Severity.Info, DiagnosticCodes.ResourceAbsent, $"{wanted} does not exist; nothing to delete", wanted));
             }
             else
             {

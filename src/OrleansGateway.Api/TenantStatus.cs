@@ -39,7 +39,7 @@ internal static partial class TenantStatus
                     r.Edge, s.Bound, s.Error, s.ActiveConnections.GetValueOrDefault(tenant))))
                 .OrderBy(e => e.Edge, StringComparer.Ordinal)
                 .ToImmutableArray();
-            var routes = l.SniRoutes.Select(r => r.Host).Concat(l.CatchAll is null ? [] : ["*"]);
+            var routes = l.SniRoutes.Select(r => r.Host.Text).Concat(l.CatchAll is null ? [] : ["*"]);
             return new ListenerStatusDto(
                 l.Endpoint.Address,
                 l.Endpoint.Port,

@@ -42,7 +42,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             var key = new SecretRef(secret.Namespace, secret.Name);
             if (entries.ContainsKey(key))
             {
-                diagnostics.Add(Problem(secret, Severity.Warning, "secret.duplicate", null,
+                diagnostics.Add(Problem(secret, Severity.Warning, DiagnosticCodes.SecretDuplicate, null,
                     "defined more than once; the first definition is used. Remove the duplicate."));
                 continue;
             }
@@ -92,7 +92,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
                 // Secrets of other types (tokens, passwords) are none of our business unless they claim to hold TLS material.
                 if (secret.Type == "kubernetes.io/tls" || crt is not null || key is not null || ca is not null)
                 {
-                    Error("secret.empty", crt is null ? null : TlsCrt,
+                    Error(DiagnosticCodes.SecretEmpty, crt is null ? null : TlsCrt,
                         "holds no certificate: expected PEM in tls.crt and tls.key (a TLS secret) or in ca.crt (a CA secret).");
                 }
 
@@ -108,7 +108,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             {
                 if (IsMissing(crt))
                 {
-                    Error("secret.pem", TlsCrt, "is missing but tls.key is set: put the certificate (PEM, leaf first) in tls.crt.");
+                    Error(DiagnosticCodes.SecretPem, TlsCrt, "is missing but tls.key is set: put the certificate (PEM, leaf first) in tls.crt.");
                     return null;
                 }
 
@@ -153,20 +153,20 @@ public sealed class SecretCertificateProvider : ICertificateProvider
                 case KeyPairProblem.None:
                     return true;
                 case KeyPairProblem.Certificate:
-                    Error("secret.pem", TlsCrt, pair.Detail!);
+                    Error(DiagnosticCodes.SecretPem, TlsCrt, pair.Detail!);
                     break;
                 case KeyPairProblem.EncryptedKey:
-                    Error("secret.pem", TlsKey, "holds an encrypted private key; store it unencrypted (openssl pkey -in key.pem -out tls.key).");
+                    Error(DiagnosticCodes.SecretPem, TlsKey, "holds an encrypted private key; store it unencrypted (openssl pkey -in key.pem -out tls.key).");
                     break;
                 case KeyPairProblem.NoKey:
-                    Error("secret.pem", TlsKey, "holds no PEM private key: expected a PRIVATE KEY (PKCS#8), RSA PRIVATE KEY or EC PRIVATE KEY block.");
+                    Error(DiagnosticCodes.SecretPem, TlsKey, "holds no PEM private key: expected a PRIVATE KEY (PKCS#8), RSA PRIVATE KEY or EC PRIVATE KEY block.");
                     break;
                 case KeyPairProblem.UnreadableKey:
-                    Error("secret.pem", TlsKey,
+                    Error(DiagnosticCodes.SecretPem, TlsKey,
                         $"cannot be read: {pair.Detail} Supported: unencrypted RSA or ECDSA keys, PKCS#1/SEC1 or PKCS#8 PEM.");
                     break;
                 default:
-                    Error("secret.key-mismatch", TlsKey,
+                    Error(DiagnosticCodes.SecretKeyMismatch, TlsKey,
                         $"does not match the certificate in tls.crt ('{pair.Read[0].Subject}'): put the key of that certificate in tls.key, or its certificate first in tls.crt.");
                     break;
             }
@@ -182,7 +182,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             }
             catch (Exception e) when (e is CryptographicException or ArgumentException or NotSupportedException)
             {
-                Error("secret.pem", TlsCrt, $"cannot be used to serve TLS ('{certificate.Subject}'): {e.Message}");
+                Error(DiagnosticCodes.SecretPem, TlsCrt, $"cannot be used to serve TLS ('{certificate.Subject}'): {e.Message}");
                 return null;
             }
         }
@@ -194,7 +194,7 @@ public sealed class SecretCertificateProvider : ICertificateProvider
             WarnIfNotValidNow(certificates, field);
             if (problem is not null)
             {
-                Error("secret.pem", field, problem);
+                Error(DiagnosticCodes.SecretPem, field, problem);
                 return null;
             }
 
@@ -210,12 +210,12 @@ public sealed class SecretCertificateProvider : ICertificateProvider
                 var which = i == 0 ? "the certificate" : $"certificate #{i + 1}";
                 if (notAfter < now)
                 {
-                    Warning("secret.expired", field,
+                    Warning(DiagnosticCodes.SecretExpired, field,
                         $"{which} ('{certificate.Subject}') expired on {Format(notAfter)}; peers will refuse it. Renew it.");
                 }
                 else if (notBefore > now)
                 {
-                    Warning("secret.not-yet-valid", field,
+                    Warning(DiagnosticCodes.SecretNotYetValid, field,
                         $"{which} ('{certificate.Subject}') is not valid before {Format(notBefore)}; peers will refuse it until then. Check the issuer's clock.");
                 }
             }

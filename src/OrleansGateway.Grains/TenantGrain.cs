@@ -285,7 +285,7 @@ public sealed partial class TenantGrain(
             }
 
             var messages = refusals[s.Resource].Select(r => $"{s.Resource} discarded: {r.Message}").ToList();
-            diagnostics.AddRange(messages.Select(m => new Diagnostic(Severity.Error, "listener.claim-refused", m, s.Resource, s.Source)));
+            diagnostics.AddRange(messages.Select(m => new Diagnostic(Severity.Error, DiagnosticCodes.ListenerClaimRefused, m, s.Resource, s.Source)));
             return s with { State = ResourceState.Discarded, Messages = [.. s.Messages, .. messages] };
         });
         return ([.. statuses], diagnostics.ToImmutable());
@@ -331,7 +331,7 @@ public sealed partial class TenantGrain(
         GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId).PublishConnectionLimitAsync(Tenant, state.State.Quota.MaxConcurrentConnections);
 
     private ApplyOutcome Refused(string message) =>
-        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, "apply.invalid", message)], state.State.Version);
+        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, DiagnosticCodes.ApplyInvalid, message)], state.State.Version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
     private static partial void LogRefused(ILogger logger, string tenant, int discarded);

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace OrleansGateway.Proxy;
 
 /// <summary>
-/// One end of a proxied connection as the copy loops see it. Cleartext uses the socket directly (no stream layer);
+/// One end of a proxied connection as the pumps see it. Cleartext uses the socket directly (no stream layer);
 /// TLS goes through the <see cref="SslStream"/>. Both support zero-byte reads.
 /// </summary>
 internal abstract class ConnectionSide(Socket socket)
@@ -63,14 +63,14 @@ internal abstract class ConnectionSide(Socket socket)
         socket.Dispose();
     }
 
-    /// <summary>Releases what sits above the socket; called once both copy loops are done.</summary>
+    /// <summary>Releases what sits above the socket; called once both pumps are done.</summary>
     public virtual void DisposeStream()
     {
     }
 }
 
 /// <summary>
-/// A cleartext socket. The copy loop waits with an asynchronous zero-byte receive (no buffer held while idle), then
+/// A cleartext socket. The pump waits with an asynchronous zero-byte receive (no buffer held while idle), then
 /// receives and sends with plain non-blocking system calls: data is ready by then and the send almost always fits
 /// the socket buffer, so the asynchronous machinery (an operation, its completion and a continuation per call) is
 /// only used for the wait and for a send that has to wait. Measured in docs/benchmarks.md ("What changed").
@@ -132,9 +132,18 @@ internal sealed class SocketSide : ConnectionSide
     }
 }
 
+/// <summary>A TLS end: the gateway terminates the client's TLS or originates TLS to the upstream.</summary>
 internal sealed class TlsSide(Socket socket, SslStream stream) : ConnectionSide(socket)
 {
     public SslStream Stream { get; } = stream;
+
+    /// <summary>The client's end of a terminated connection: the handshake reads <paramref name="clientHello"/> (the bytes already read while peeking) first, then the socket.</summary>
+    public static TlsSide Terminating(Socket client, byte[] clientHello)
+        => new(client, new SslStream(new ReplayStream(clientHello, new NetworkStream(client, ownsSocket: false)), leaveInnerStreamOpen: false));
+
+    /// <summary>The upstream's end of an originated connection.</summary>
+    public static TlsSide Originating(Socket upstream)
+        => new(upstream, new SslStream(new NetworkStream(upstream, ownsSocket: false), leaveInnerStreamOpen: false));
 
     public override ValueTask<int> WaitReadableAsync() => Stream.ReadAsync(Memory<byte>.Empty);
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Net.Security;
 using OrleansGateway.Certificates;
+using OrleansGateway.Model.Hosts;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tls;
 
@@ -40,7 +41,7 @@ internal sealed class ListenerSnapshot
     {
         var warnings = ImmutableArray.CreateBuilder<string>();
         var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
-        var sniRoutes = new List<(string, HostPatternKind, RouteEntry)>();
+        var sniRoutes = new List<(HostPattern, RouteEntry)>();
         if (plan.TlsInspected)
         {
             foreach (var sni in plan.SniRoutes)
@@ -52,7 +53,7 @@ internal sealed class ListenerSnapshot
                     warnings.Add(error);
                 }
 
-                sniRoutes.Add((sni.Host, sni.Kind, RouteEntry.Build(sni.Route, sni.Host, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
+                sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
             }
         }
 

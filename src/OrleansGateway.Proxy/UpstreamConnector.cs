@@ -77,7 +77,7 @@ internal static class UpstreamConnector
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
             // While other addresses are left, one attempt gets only its fair part of what remains of the timeout, so
-            // an IPv6 address that swallows SYNs still leaves time for the IPv4 fallback (section 17).
+            // an IPv6 address that swallows SYNs still leaves time for the IPv4 fallback (docs/data-plane.md, "Dial").
             using var attemptTimeout = AttemptTimeout(timeout, runtime.Time.GetElapsedTime(started), ordered.Count - i, runtime.Time);
             using var attempt = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(token, attemptTimeout.Token);
             try

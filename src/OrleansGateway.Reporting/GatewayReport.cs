@@ -15,8 +15,16 @@ public sealed record SourceReport(string File, int Document, int Line);
 public sealed record ResourceReport(
     string Kind, string Name, string Namespace, string Status, ImmutableArray<string> Messages, SourceReport? Source);
 
+/// <param name="Share">The compiled share (percentage of connections, <see cref="UpstreamPlan.Share"/>); its JSON field has been
+/// <c>weight</c> since the first release and stays so.</param>
 public sealed record UpstreamReport(
-    string Mapping, string Service, double Weight, bool OriginateTls, string? Sni, long? IdleTimeoutMs, long ConnectTimeoutMs);
+    string Mapping,
+    string Service,
+    [property: JsonPropertyName("weight")] double Share,
+    bool OriginateTls,
+    string? Sni,
+    long? IdleTimeoutMs,
+    long ConnectTimeoutMs);
 
 /// <param name="Host">Null for the host-less catch-all.</param>
 /// <param name="CertificateSource"><c>Host ns/name</c> or <c>TLSContext ns/name</c>; null when TLS is not terminated.</param>
@@ -86,7 +94,7 @@ public static class GatewayReport
     private static ListenerReport Listener(ListenerPlan plan)
     {
         var routes = plan.SniRoutes
-            .Select(r => Route(r.Host, Describe(r.Termination.CertificateSource), r.Route))
+            .Select(r => Route(r.Host.Text, Describe(r.Termination.CertificateSource), r.Route))
             .ToList();
         if (plan.CatchAll is not null)
         {

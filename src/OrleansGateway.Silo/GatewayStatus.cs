@@ -104,8 +104,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
         // and quota. Everything else the offline evaluation already reported, from the same compiler.
         var diagnostics = local is null
             ? ImmutableArray<Diagnostic>.Empty
-            : [.. local.Local.Diagnostics, .. local.Outcome.Diagnostics.Where(d => d.Code.StartsWith("listener.", StringComparison.Ordinal)
-                || d.Code.StartsWith("quota.", StringComparison.Ordinal))];
+            : [.. local.Local.Diagnostics, .. local.Outcome.Diagnostics.Where(d => DiagnosticCodes.IsControlPlaneOnly(d.Code))];
         var plan = edge?.Snapshot.Plan ?? GatewayPlan.Empty(settings.AmbassadorId);
         var evaluation = new ConfigEvaluation(
             settings.AmbassadorId, plan, edge?.Snapshot.Certificates ?? NoCertificates, statuses, diagnostics);

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Model.Diagnostics;
-using OrleansGateway.Model.Loading;
 using OrleansGateway.Model.Resources;
 using OrleansGateway.Reporting;
 
@@ -122,7 +121,7 @@ public sealed partial class ConfigDirectorySource(
             var tenants = ImmutableArray.CreateBuilder<ConfigTenant>();
             foreach (var (tenant, load) in loaded)
             {
-                if (load.Diagnostics.FirstOrDefault(d => d.Code == LoaderCodes.IoError) is { } unreadable)
+                if (load.Diagnostics.FirstOrDefault(d => d.Code == DiagnosticCodes.IoError) is { } unreadable)
                 {
                     // Same reasoning for a tenant with a file that cannot be read now: its last applied state stays.
                     LogTenantUnreadable(logger, tenant, unreadable.Message);

@@ -20,7 +20,7 @@ public sealed class EndToEndTests(GatewayClusterFixture fixture)
     {
         using var upstreamA = new MarkerUpstream("from-a");
         using var upstreamB = new MarkerUpstream("from-b");
-        var port = FreePort();
+        var port = Ports.Free();
 
         var a = await ApplyTenantAsync("t-e2e-a", "a.e2e.test", port, upstreamA.Port);
         var b = await ApplyTenantAsync("t-e2e-b", "b.e2e.test", port, upstreamB.Port);
@@ -64,13 +64,6 @@ public sealed class EndToEndTests(GatewayClusterFixture fixture)
         using var reader = new StreamReader(tls);
         var marker = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
         return (marker, new X509Certificate2(served!).Thumbprint);
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>An upstream that writes its marker to every connection and closes it.</summary>

@@ -2,11 +2,13 @@ using System.Collections.Immutable;
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
 using OrleansGateway.Model.Compilation;
 using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Model.Resources;
 
@@ -15,10 +17,11 @@ namespace OrleansGateway.Grains.Tests;
 /// <summary>Every Model record crosses grain calls and grain state through the JSON codec: each must round-trip whole.</summary>
 public sealed class SerializationTests
 {
-    private static readonly Serializer Serializer = new ServiceCollection()
+    private static readonly ServiceProvider Services = new ServiceCollection()
         .AddSerializer(s => s.AddGatewayModelSerializer())
-        .BuildServiceProvider()
-        .GetRequiredService<Serializer>();
+        .BuildServiceProvider();
+
+    private static readonly Serializer Serializer = Services.GetRequiredService<Serializer>();
 
     public static TheoryData<string> ResourceNames => [.. AllResources().Select(r => r.Name)];
 
@@ -118,6 +121,26 @@ public sealed class SerializationTests
             .Concat(interfaces.SelectMany(i => i.GetMethods()).Where(m => !m.IsDefined(typeof(AliasAttribute), false)).Select(m => $"{m.DeclaringType!.Name}.{m.Name}"));
 
         Assert.Empty(missing);
+    }
+
+    /// <summary>
+    /// Listener grains store plans. A plan stored before host names were canonical has the host as the old compiler
+    /// wrote it (lower-cased, perhaps with a trailing dot) beside its kind: the codec reads it as the canonical pattern,
+    /// and still writes the kind beside it for the builds that read it from there.
+    /// </summary>
+    [Fact]
+    public void A_listener_plan_stored_before_host_patterns_reads_back_with_the_canonical_host()
+    {
+        var options = Services.GetRequiredService<IOptions<JsonCodecOptions>>().Value.SerializerOptions;
+        var listener = Assert.Single(GatewayCompiler.Compile(new CompileInput(AllResources(), "default")).Plan.Listeners);
+        var json = JsonSerializer.Serialize(listener, options);
+        Assert.Contains("\"Host\":\"a.json.test\",\"Kind\":0,", json, StringComparison.Ordinal);
+
+        var stored = json.Replace("\"Host\":\"a.json.test\"", "\"Host\":\"a.json.test.\"", StringComparison.Ordinal);
+        var back = JsonSerializer.Deserialize<ListenerPlan>(stored, options)!;
+
+        Assert.Equal(HostPattern.Parse("a.json.test"), Assert.Single(back.SniRoutes).Host);
+        Assert.Equal(json, JsonSerializer.Serialize(back, options));
     }
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value);

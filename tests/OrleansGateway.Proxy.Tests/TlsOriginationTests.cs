@@ -87,7 +87,7 @@ public sealed class TlsOriginationTests
         using var client = await proxy.ConnectAsync(listener);
 
         Assert.Equal("eof", await Net.ObserveEndAsync(client)); // the upstream's banner never reaches the client
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.handshake.failures", "side=upstream") == 1, "upstream handshake failure counted");
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=UpstreamHandshakeFailed")), "logged");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.handshake.failures", "side=upstream") == 1, "upstream handshake failure counted");
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=UpstreamHandshakeFailed")), "logged");
     }
 }

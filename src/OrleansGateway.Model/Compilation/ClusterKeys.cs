@@ -5,7 +5,7 @@ using OrleansGateway.Model.Resources;
 namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// Emissary's cluster identity (research §4.2), written readably: cluster_tag, service with scheme, originating
+/// Emissary's cluster identity (docs/tcpmapping-semantics.md), written readably: cluster_tag, service with scheme, originating
 /// TLSContext, mapping namespace and breaker thresholds. Mappings with the same key share circuit-breaker counts.
 /// </summary>
 internal static class ClusterKeys

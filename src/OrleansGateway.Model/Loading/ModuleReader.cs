@@ -96,7 +96,7 @@ internal static class ModuleReader
 
         if (ignored is not null)
         {
-            reader.Note(Severity.Info, LoaderCodes.FieldNoEffect, config, "spec.config",
+            reader.Note(Severity.Info, DiagnosticCodes.FieldNoEffect, config, "spec.config",
                 $"{string.Join(", ", ignored)}: no effect on TCP (HTTP or Envoy settings); ignored");
         }
 

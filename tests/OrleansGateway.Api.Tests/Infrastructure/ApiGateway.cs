@@ -47,7 +47,7 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public IServiceProvider Services => _services.Task.Result;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _directory = Directory.CreateTempSubdirectory("ogw-api-tests-").FullName;
         var keyFile = Path.Combine(_directory, "admin.key");
@@ -59,7 +59,7 @@ public sealed class ApiGateway : IAsyncLifetime
         var apiPort = Ports.Free();
         string[] args =
         [
-            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Ports.Free()}", "--gateway-port", $"{Ports.Free()}",
+            .. Ports.SiloArgs(),
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config,
             .. _withAdminKey ? ["--admin-key-file", keyFile] : Array.Empty<string>(),
         ];
@@ -71,7 +71,7 @@ public sealed class ApiGateway : IAsyncLifetime
         Assert.True(started && !_run.IsCompleted, $"the gateway did not start: {_error}");
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         var exit = await _run.WaitAsync(TimeSpan.FromSeconds(30));

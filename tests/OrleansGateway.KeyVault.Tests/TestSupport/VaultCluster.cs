@@ -27,7 +27,7 @@ public sealed class VaultCluster : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainFactory>();
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         Vault = await VaultStandIn.StartAsync();
         var builder = new InProcessTestClusterBuilder(1);
@@ -48,7 +48,7 @@ public sealed class VaultCluster : IAsyncLifetime
         await Cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await Cluster.DisposeAsync();
         await Vault.DisposeAsync();
