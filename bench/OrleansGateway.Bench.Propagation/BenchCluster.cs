@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
 using Orleans.TestingHost;
-using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Bench.Propagation;
 

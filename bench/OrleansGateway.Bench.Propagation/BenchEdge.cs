@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Edge;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Bench.Propagation;

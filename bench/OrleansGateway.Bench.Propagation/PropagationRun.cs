@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using OrleansGateway.Grains;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Bench.Propagation;
 

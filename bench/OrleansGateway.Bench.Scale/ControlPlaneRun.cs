@@ -8,7 +8,11 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using OrleansGateway.Grains;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Bench.Scale;
 

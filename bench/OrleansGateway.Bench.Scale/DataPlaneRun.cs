@@ -1,9 +1,13 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Proxy;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Bench.Scale;
 

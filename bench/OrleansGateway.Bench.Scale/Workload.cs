@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using OrleansGateway.Certificates.Development;
 using OrleansGateway.Proxy;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Bench.Scale;
 

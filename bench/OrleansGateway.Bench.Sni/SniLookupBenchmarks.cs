@@ -1,6 +1,9 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Bench.Sni;
@@ -25,15 +28,15 @@ public class SniLookupBenchmarks
     public void Setup()
     {
         RouteEntry exact = Route("exact"), wildcard = Route("wildcard"), any = Route("any");
-        var routes = new List<(string, HostPatternKind, RouteEntry)>(Routes + 1);
+        var routes = new List<(HostPattern, RouteEntry)>(Routes + 1);
         for (var i = 0; i < Routes; i++)
         {
             routes.Add(i % 10 == 9
-                ? (Invariant($"*.zone-{i}.example.com"), HostPatternKind.Wildcard, wildcard)
-                : (Invariant($"host-{i}.example.com"), HostPatternKind.Exact, exact));
+                ? (HostPattern.Parse(Invariant($"*.zone-{i}.example.com")), wildcard)
+                : (HostPattern.Parse(Invariant($"host-{i}.example.com")), exact));
         }
 
-        routes.Add(("*", HostPatternKind.Any, any));
+        routes.Add((HostPattern.Any, any));
         _router = new SniRouter(routes);
 
         // Names as a client sends them (mixed case), taken from the end of the table; the wildcard hit is three

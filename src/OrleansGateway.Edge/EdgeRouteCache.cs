@@ -1,9 +1,11 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
-using OrleansGateway.Grains;
-using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
+using OrleansGateway.Certificates;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Edge;
 
@@ -209,7 +211,7 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
             ConnectionLimits = view.ConnectionLimits ?? ImmutableDictionary<string, int>.Empty,
         };
 
-        var referenced = ReferencedSecrets(plan);
+        var referenced = plan.SecretUses().Secrets();
         var wanted = view.Certificates.Where(c => referenced.Contains(c.Secret)).ToList();
         var fetched = await Task.WhenAll(wanted
             .Where(c => !_certificates.TryGetValue(c.Secret, out var known) || known.Version != c.Version)
@@ -282,37 +284,6 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
         }
 
         return result;
-    }
-
-    /// <summary>Every Secret the plan names: serving certificates, client CAs, client certificates and trusted CAs upstream.</summary>
-    private static HashSet<SecretRef> ReferencedSecrets(GatewayPlan plan)
-    {
-        var secrets = new HashSet<SecretRef>();
-        foreach (var listener in plan.Listeners)
-        {
-            var routes = listener.SniRoutes.Select(r => r.Route).Append(listener.CatchAll).OfType<RoutePlan>();
-            foreach (var sni in listener.SniRoutes)
-            {
-                secrets.Add(sni.Termination.Certificate);
-                AddIfSet(secrets, sni.Termination.ClientCa);
-            }
-
-            foreach (var origination in routes.SelectMany(r => r.Upstreams).Select(u => u.Origination).OfType<TlsOrigination>())
-            {
-                AddIfSet(secrets, origination.ClientCertificate);
-                AddIfSet(secrets, origination.TrustedCa);
-            }
-        }
-
-        return secrets;
-    }
-
-    private static void AddIfSet(HashSet<SecretRef> secrets, SecretRef? secret)
-    {
-        if (secret is not null)
-        {
-            secrets.Add(secret);
-        }
     }
 
     private static void Replace<TKey, TValue>(Dictionary<TKey, TValue> target, Dictionary<TKey, TValue> source) where TKey : notnull

@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Edge;

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
-using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Edge;

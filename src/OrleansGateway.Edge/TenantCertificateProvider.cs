@@ -1,8 +1,8 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography.X509Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy;
-using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Edge;
 

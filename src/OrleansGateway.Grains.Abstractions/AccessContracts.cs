@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>One tenant known to the gateway (created by the API, or registered by its first stored change).</summary>
 [GenerateSerializer, Immutable, Alias("OrleansGateway.TenantEntry")]

@@ -1,38 +1,12 @@
-using System.Collections.Immutable;
+using OrleansGateway.Certificates;
 
-namespace OrleansGateway.Grains;
-
-/// <summary>
-/// The TLS material of one tenant certificate, PEM text as in a Secret (<c>tls.crt</c>, <c>tls.key</c>, <c>ca.crt</c>).
-/// Crosses grain calls (certificate grain → edge). It is persisted in grain state only for Secret-sourced material
-/// (the key is then already in the tenant's stored Secret); Key Vault material lives in memory only.
-/// </summary>
-[GenerateSerializer, Immutable, Alias("OrleansGateway.CertificateMaterial")]
-public sealed record CertificateMaterial(
-    [property: Id(0)] string Type,
-    [property: Id(1)] string? TlsCrt,
-    [property: Id(2)] string? TlsKey,
-    [property: Id(3)] string? CaCrt)
-{
-    /// <summary>Never prints the key: records print every property, and material ends up in exception and log text.</summary>
-    public override string ToString() => $"CertificateMaterial {{ Type = {Type}, TlsKey = {(TlsKey is null ? "none" : "(hidden)")} }}";
-}
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>A certificate grain's content. <see cref="Version"/> is a hash of the material (null when there is none).</summary>
 [GenerateSerializer, Immutable, Alias("OrleansGateway.CertificateView")]
 public sealed record CertificateView(
     [property: Id(0)] string? Version,
     [property: Id(1)] CertificateMaterial? Material);
-
-/// <summary>Where a certificate's material comes from (see docs/key-vault.md, "The chain").</summary>
-public static class CertificateSources
-{
-    /// <summary>A <c>v1 Secret</c> resource of the tenant.</summary>
-    public const string Secret = "secret";
-
-    /// <summary>Azure Key Vault, by the name rule of docs/key-vault.md.</summary>
-    public const string KeyVault = "key-vault";
-}
 
 /// <summary>What a certificate grain can say about its material.</summary>
 public enum CertificateHealth
@@ -53,15 +27,6 @@ public enum CertificateHealth
     NotFound,
 }
 
-/// <summary>The public facts of a certificate in service: never its key.</summary>
-[GenerateSerializer, Immutable, Alias("OrleansGateway.CertificateInfo")]
-public sealed record CertificateInfo(
-    [property: Id(0)] string Subject,
-    [property: Id(1)] ImmutableArray<string> DnsNames,
-    [property: Id(2)] DateTimeOffset NotBefore,
-    [property: Id(3)] DateTimeOffset NotAfter,
-    [property: Id(4)] string Thumbprint);
-
 /// <summary>
 /// A certificate grain's status, for the management API and tests. Holds no key material.
 /// </summary>
@@ -80,14 +45,3 @@ public sealed record CertificateStatus(
     [property: Id(4)] string? Message,
     [property: Id(5)] CertificateInfo? Serving,
     [property: Id(6)] DateTimeOffset? LastChecked);
-
-/// <summary>A certificate a tenant uploads (management API): PEM text (certificate(s) and key) or PKCS#12 bytes.</summary>
-/// <param name="Content">The file's bytes: PEM text, or a PFX.</param>
-/// <param name="Password">The PFX password, if any; never stored or logged.</param>
-[GenerateSerializer, Immutable, Alias("OrleansGateway.CertificateUpload")]
-public sealed record CertificateUpload(
-    [property: Id(0)] byte[] Content,
-    [property: Id(1)] string? Password)
-{
-    public override string ToString() => $"CertificateUpload {{ {Content.Length} bytes }}";
-}

@@ -1,4 +1,4 @@
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>
 /// Gateway-wide settings of the control plane. They must be the same on every silo: a tenant grain compiles with
@@ -9,10 +9,10 @@ public sealed class ControlPlaneOptions
     /// <summary>The installation's <c>ambassador_id</c>: tenant grains compile for it, edges serve its directory.</summary>
     public string AmbassadorId { get; set; } = "default";
 
-    /// <summary>Address of listeners whose resources set none (<see cref="Model.CompileOptions.BindAddress"/>).</summary>
+    /// <summary>Address of listeners whose resources set none (<see cref="Model.Plan.CompileOptions.BindAddress"/>).</summary>
     public string BindAddress { get; set; } = "0.0.0.0";
 
-    /// <summary>The gateway's own namespace (<see cref="Model.CompileOptions.AmbassadorNamespace"/>).</summary>
+    /// <summary>The gateway's own namespace (<see cref="Model.Plan.CompileOptions.AmbassadorNamespace"/>).</summary>
     public string AmbassadorNamespace { get; set; } = "default";
 }
 

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>One listener as one edge serves it.</summary>
 /// <param name="ActiveConnections">Open client connections on this listener, by tenant (the tenant of the route taken).</param>

@@ -1,6 +1,6 @@
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>Grain references by key, so that callers never build keys themselves.</summary>
 public static class GatewayGrains

@@ -1,6 +1,8 @@
 using Orleans.Concurrency;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Plan;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>
 /// One tenant (key: the tenant id, see <see cref="TenantKey"/>): its resources with their sources and statuses, its
@@ -21,7 +23,7 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>Every certificate the tenant's certificate grains serve for it: its TLS Secrets and the vault certificates its plan names.</summary>
     [Alias("GetCertificates")]
-    Task<System.Collections.Immutable.ImmutableArray<Model.SecretRef>> GetCertificatesAsync();
+    Task<System.Collections.Immutable.ImmutableArray<SecretRef>> GetCertificatesAsync();
 
     /// <summary>Replaces the quota. It applies from the next change on; resources already stored are not re-checked.</summary>
     [Alias("SetQuota")]
@@ -62,7 +64,7 @@ public interface IListenerDirectoryGrain : IGrainWithStringKey
 
     /// <summary>Called by a certificate grain after each change; a null <paramref name="version"/> removes it.</summary>
     [Alias("PublishCertificate")]
-    Task PublishCertificateAsync(Model.SecretRef secret, string? version);
+    Task PublishCertificateAsync(SecretRef secret, string? version);
 
     /// <summary>
     /// Called by a tenant grain when its quota changes and after each of its changes: the tenant's concurrent-connection

@@ -1,7 +1,7 @@
 using System.Globalization;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>
 /// The key of an <see cref="IListenerGrain"/>: one listener (address:port) of one gateway installation

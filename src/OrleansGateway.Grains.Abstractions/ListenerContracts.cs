@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>
 /// What one tenant wants on one listener: the slice of its compiled plan for that endpoint.

@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>What a refused or partially bad change does.</summary>
 [Alias("OrleansGateway.ApplyMode")]

@@ -3,7 +3,9 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Grains;
 

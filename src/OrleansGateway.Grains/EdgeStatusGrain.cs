@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Grains;
 

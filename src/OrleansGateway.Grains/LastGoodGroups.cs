@@ -1,20 +1,19 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains;
 
 /// <summary>
-/// Section 17: "a weight &gt; 100 or a total &gt; 100 rejects the group's apply with a clear error (the last good routing
-/// stays)". Strict applies get this for free (the whole change is refused). For <see cref="ApplyMode.PerResource"/>
+/// A weight &gt; 100 or a total &gt; 100 rejects the group's apply with a clear error and the last good routing stays
+/// (docs/tcpmapping-semantics.md, "Weights"). Strict applies get this for free (the whole change is refused). For <see cref="ApplyMode.PerResource"/>
 /// sources, which cannot be refused, a canary group whose new weights cannot be used keeps serving what it served:
 /// each of its members with an Accepted stored version is compiled (and stored) as that version, with a message that
 /// the new version was refused; a member without one (new, or not served before) stays Discarded.
 /// </summary>
 public static class LastGoodGroups
 {
-    /// <summary>The compiler's code for a group whose weights cannot be used.</summary>
-    public const string WeightsCode = "group.weights";
-
     /// <summary>In the status of a member kept at its last accepted version (reporters look for it).</summary>
     public const string KeptMarker = "its new version is refused and its last accepted version stays served";
 
@@ -31,16 +30,18 @@ public static class LastGoodGroups
         bool secretsExternal = false)
     {
         var first = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], quota, options, secretsExternal);
-        var refusals = first.Diagnostics
-            .Where(d => d.Code == WeightsCode && d.Resource is not null && next.ContainsKey(d.Resource))
-            .ToLookup(d => d.Resource!);
+
+        // Each member of a refused group, with the compiler's reason for its group.
+        var refusals = first.RefusedGroups
+            .SelectMany(g => g.Members.Where(next.ContainsKey).Select(member => (Member: member, g.Reason)))
+            .ToDictionary(r => r.Member, r => r.Reason);
         if (refusals.Count == 0)
         {
             return (first, next);
         }
 
         var lastGood = previous
-            .Where(r => r.Status.State == ResourceState.Accepted && r.Resource is TcpMapping && refusals.Contains(r.Resource.Ref))
+            .Where(r => r.Status.State == ResourceState.Accepted && r.Resource is TcpMapping && refusals.ContainsKey(r.Resource.Ref))
             .ToDictionary(r => r.Resource.Ref, r => r.Resource);
         if (lastGood.Count == 0)
         {
@@ -53,7 +54,7 @@ public static class LastGoodGroups
         var served = new List<Resource>();
         foreach (var (reference, entry) in next)
         {
-            if (!refusals.Contains(reference))
+            if (!refusals.ContainsKey(reference))
             {
                 served.Add(entry.Resource);
             }
@@ -72,7 +73,7 @@ public static class LastGoodGroups
             if (!lastGood.ContainsKey(s.Resource))
             {
                 // Left out of the second compile (a refused member without a last good version): as compiled first.
-                return refusals.Contains(s.Resource) ? s : byRef[s.Resource];
+                return refusals.ContainsKey(s.Resource) ? s : byRef[s.Resource];
             }
 
             var kept = byRef[s.Resource];
@@ -81,16 +82,13 @@ public static class LastGoodGroups
                 return kept;
             }
 
-            var why = refusals[s.Resource].First().Message;
-            var prefix = $"{s.Resource} discarded: ";
-            var reason = why.StartsWith(prefix, StringComparison.Ordinal) ? why[prefix.Length..] : why;
-            var message = $"{s.Resource}: {KeptMarker}: {reason}";
-            diagnostics.Add(new Diagnostic(Severity.Error, WeightsCode, message, s.Resource, s.Source, "spec.weight"));
+            var message = $"{s.Resource}: {KeptMarker}: {refusals[s.Resource]}";
+            diagnostics.Add(new Diagnostic(Severity.Error, DiagnosticCodes.GroupWeights, message, s.Resource, s.Source, "spec.weight"));
             return kept with { Messages = [.. kept.Messages, message] };
         });
 
         // Refused members without a last good version keep the diagnostics of the first compile.
-        diagnostics.AddRange(first.Diagnostics.Where(d => d.Resource is not null && refusals.Contains(d.Resource) && !lastGood.ContainsKey(d.Resource)));
-        return (new TenantCompilation(second.Plan, [.. statuses], diagnostics.ToImmutable()), stored);
+        diagnostics.AddRange(first.Diagnostics.Where(d => d.Resource is not null && refusals.ContainsKey(d.Resource) && !lastGood.ContainsKey(d.Resource)));
+        return (new TenantCompilation(second.Plan, [.. statuses], diagnostics.ToImmutable(), first.RefusedGroups), stored);
     }
 }

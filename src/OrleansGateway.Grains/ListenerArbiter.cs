@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Grains;
 
@@ -10,8 +12,9 @@ namespace OrleansGateway.Grains;
 /// <list type="bullet">
 /// <item>A cleartext claim (the listener is not TLS-inspected) owns the whole port.</item>
 /// <item>A host-less catch-all on a TLS-inspected listener is owned by one tenant.</item>
-/// <item>Each SNI name or glob belongs to one tenant; two overlap when equal, or when one is a glob that covers the
-/// other (<c>*.example.com</c> covers <c>a.example.com</c> and <c>*.a.example.com</c>; <c>*</c> covers everything).</item>
+/// <item>Each SNI name or glob belongs to one tenant; two overlap when some name matches both
+/// (<see cref="HostPattern.Overlaps"/> on canonical patterns: <c>*.example.com</c> covers <c>a.example.com</c> and
+/// <c>*.a.example.com</c>, <c>*</c> covers everything, and <c>*.A.example.com.</c> is <c>*.a.example.com</c>).</item>
 /// </list>
 /// Messages never name another tenant's resources: they say what overlaps and what to change.
 /// </summary>
@@ -20,6 +23,19 @@ internal static class ListenerArbiter
     /// <summary>The part of <paramref name="plan"/> that does not overlap <paramref name="others"/>; null when nothing is left.</summary>
     public static ListenerPlan? Arbitrate(ListenerPlan plan, IReadOnlyList<ListenerPlan> others, out ImmutableArray<RefusedMapping> refused)
     {
+        var taken = new HostPatternSet();
+        foreach (var route in others.SelectMany(o => o.SniRoutes))
+        {
+            taken.Add(route.Host);
+        }
+
+        return Arbitrate(plan, others, taken, out refused);
+    }
+
+    /// <param name="taken">The SNI patterns of <paramref name="others"/>.</param>
+    private static ListenerPlan? Arbitrate(ListenerPlan plan, IReadOnlyList<ListenerPlan> others, HostPatternSet taken,
+        out ImmutableArray<RefusedMapping> refused)
+    {
         var refusals = ImmutableArray.CreateBuilder<RefusedMapping>();
         var endpoint = plan.Endpoint;
         ImmutableArray<SniRoute> acceptedSni;
@@ -27,10 +43,10 @@ internal static class ListenerArbiter
 
         if (!plan.TlsInspected)
         {
-            var taken = others.Count > 0;
+            var portTaken = others.Count > 0;
             acceptedSni = [];
-            acceptedCatchAll = taken ? null : plan.CatchAll;
-            if (taken)
+            acceptedCatchAll = portTaken ? null : plan.CatchAll;
+            if (portTaken)
             {
                 Refuse(refusals, plan.CatchAll, $"port {endpoint} is already used by another tenant, and a port without TLS " +
                     "routing (no mapping with a host) belongs to one tenant. Use another port.");
@@ -53,7 +69,7 @@ internal static class ListenerArbiter
             var builder = ImmutableArray.CreateBuilder<SniRoute>();
             foreach (var route in plan.SniRoutes)
             {
-                if (others.SelectMany(o => o.SniRoutes).Any(o => Overlaps(route.Host, o.Host)))
+                if (taken.Overlaps(route.Host))
                 {
                     Refuse(refusals, route.Route, $"host {route.Host} on {endpoint} overlaps a name another tenant already routes " +
                         "(the same name, or a glob that covers it or that it covers). Use a host name no other tenant routes.");
@@ -80,49 +96,44 @@ internal static class ListenerArbiter
             : plan with { SniRoutes = acceptedSni, CatchAll = acceptedCatchAll };
     }
 
-    /// <summary>True when some SNI name could be routed by both patterns (hosts are lower-cased by the compiler).</summary>
-    public static bool Overlaps(string a, string b) =>
-        string.Equals(a, b, StringComparison.OrdinalIgnoreCase) || Covers(a, b) || Covers(b, a);
-
-    private static bool Covers(string glob, string other)
-    {
-        if (glob == "*")
-        {
-            return true;
-        }
-
-        // "*.example.com" covers every name ending in ".example.com", several labels deep (as the data plane
-        // matches), and so every glob "*.x.example.com" too.
-        return glob.StartsWith("*.", StringComparison.Ordinal)
-            && other.EndsWith(glob.AsSpan(1), StringComparison.OrdinalIgnoreCase)
-            && other.Length > glob.Length - 1;
-    }
-
     /// <summary>
     /// The listener every edge binds: the union of the tenants' accepted routes. Claims come in first-claim order;
     /// the earliest one names the listener (name, Listener resource, stats prefix). TLS is inspected when any claim
-    /// inspects it. SNI routes are sorted as the compiler sorts them (exact, globs longest first, <c>*</c>).
+    /// inspects it. SNI routes are in <see cref="HostPattern.SniOrder"/>, as the compiler sorts them.
     /// </summary>
+    /// <remarks>
+    /// Each claim is arbitrated again against the earlier ones. Claims stored now never conflict, but claims stored
+    /// before host names were canonical can: a name stored as <c>shop.a.test.</c> beside another tenant's
+    /// <c>*.a.test</c> reads back as <c>shop.a.test</c>, which the earlier tenant's glob covers. The earlier claim keeps
+    /// the name, so such a state can never route one tenant's clients to another.
+    /// </remarks>
     public static ListenerPlan? Merge(IReadOnlyList<ListenerPlan> claimsInOrder)
     {
-        if (claimsInOrder.Count == 0)
+        var accepted = new List<ListenerPlan>(claimsInOrder.Count);
+        var taken = new HostPatternSet();
+        foreach (var claim in claimsInOrder)
+        {
+            if (Arbitrate(claim, accepted, taken, out _) is { } kept)
+            {
+                accepted.Add(kept);
+                foreach (var route in kept.SniRoutes)
+                {
+                    taken.Add(route.Host);
+                }
+            }
+        }
+
+        if (accepted.Count == 0)
         {
             return null;
         }
 
-        var first = claimsInOrder[0];
-        var routes = claimsInOrder
-            .SelectMany(c => c.SniRoutes)
-            .OrderBy(r => r.Kind)
-            .ThenByDescending(r => r.Kind == HostPatternKind.Wildcard ? r.Host.Length : 0)
-            .ThenBy(r => r.Host, StringComparer.Ordinal)
-            .ToImmutableArray();
-        return first with
+        return accepted[0] with
         {
-            TlsInspected = claimsInOrder.Any(c => c.TlsInspected),
-            SniRoutes = routes,
-            CatchAll = claimsInOrder.Select(c => c.CatchAll).FirstOrDefault(c => c is not null),
-            Resources = [.. claimsInOrder.SelectMany(c => c.Resources).Distinct()],
+            TlsInspected = accepted.Any(c => c.TlsInspected),
+            SniRoutes = [.. accepted.SelectMany(c => c.SniRoutes).OrderBy(r => r.Host, HostPattern.SniOrder)],
+            CatchAll = accepted.Select(c => c.CatchAll).FirstOrDefault(c => c is not null),
+            Resources = [.. accepted.SelectMany(c => c.Resources).Distinct()],
         };
     }
 

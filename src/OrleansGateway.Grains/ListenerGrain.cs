@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Grains;
 

@@ -1,11 +1,20 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains;
 
 /// <summary>The compiled form of a tenant's whole resource set, with its quota applied.</summary>
 /// <param name="Statuses">One per resource, sorted by kind, namespace, name.</param>
-internal sealed record TenantCompilation(GatewayPlan Plan, ImmutableArray<ResourceStatus> Statuses, ImmutableArray<Diagnostic> Diagnostics)
+/// <param name="RefusedGroups">The compiler's <see cref="CompileResult.RefusedGroups"/>.</param>
+internal sealed record TenantCompilation(
+    GatewayPlan Plan,
+    ImmutableArray<ResourceStatus> Statuses,
+    ImmutableArray<Diagnostic> Diagnostics,
+    ImmutableArray<RefusedGroup> RefusedGroups)
 {
     public bool HasDiscarded => Statuses.Any(s => s.State == ResourceState.Discarded);
 
@@ -30,7 +39,7 @@ internal sealed record TenantCompilation(GatewayPlan Plan, ImmutableArray<Resour
             {
                 foreach (var mapping in listener.Resources.Where(r => r.Kind == "TCPMapping"))
                 {
-                    excluded.TryAdd(mapping, Quota(mapping, "quota.listeners",
+                    excluded.TryAdd(mapping, Quota(mapping, DiagnosticCodes.QuotaListeners,
                         $"listener {listener.Endpoint} would be listener number {result.Plan.Listeners.IndexOf(listener) + 1} of tenant '{tenant}', " +
                         $"which may have {max} (quota MaxListeners). Move the mapping to a port the tenant already uses, or ask the operator to raise the quota."));
                 }
@@ -44,7 +53,7 @@ internal sealed record TenantCompilation(GatewayPlan Plan, ImmutableArray<Resour
             .OrderBy(s => s.Resource.Kind, StringComparer.Ordinal)
             .ThenBy(s => s.Resource.Namespace, StringComparer.Ordinal)
             .ThenBy(s => s.Resource.Name, StringComparer.Ordinal);
-        return new TenantCompilation(result.Plan, [.. statuses], [.. result.Diagnostics, .. excluded.Values]);
+        return new TenantCompilation(result.Plan, [.. statuses], [.. result.Diagnostics, .. excluded.Values], result.RefusedGroups);
     }
 
     private static CompileResult Run(IReadOnlyList<Resource> resources, Dictionary<ResourceRef, Diagnostic> excluded, string ambassadorId, CompileOptions options) =>
@@ -68,7 +77,7 @@ internal sealed record TenantCompilation(GatewayPlan Plan, ImmutableArray<Resour
             if (port is { } p && !ranges.Any(r => r.Contains(p)))
             {
                 var allowed = ranges.IsEmpty ? "none" : string.Join(", ", ranges);
-                excluded.TryAdd(resource.Ref, Quota(resource.Ref, "quota.ports",
+                excluded.TryAdd(resource.Ref, Quota(resource.Ref, DiagnosticCodes.QuotaPorts,
                     $"port {p} is not one of the ports tenant '{tenant}' may use ({allowed}; quota AllowedPorts). Use one of those ports, " +
                     "or ask the operator to allow this one.", resource.Source));
             }
@@ -88,7 +97,7 @@ internal sealed record TenantCompilation(GatewayPlan Plan, ImmutableArray<Resour
             .ToList();
         for (var i = max; i < mappings.Count; i++)
         {
-            excluded.TryAdd(mappings[i].Ref, Quota(mappings[i].Ref, "quota.mappings",
+            excluded.TryAdd(mappings[i].Ref, Quota(mappings[i].Ref, DiagnosticCodes.QuotaMappings,
                 $"tenant '{tenant}' may have {max} TCPMappings (quota MaxMappings) and has {mappings.Count}; the first {max} by (namespace, name) " +
                 "are kept. Delete a mapping, or ask the operator to raise the quota.", mappings[i].Source));
         }

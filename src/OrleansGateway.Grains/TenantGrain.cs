@@ -2,7 +2,11 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains;
 
@@ -281,7 +285,7 @@ public sealed partial class TenantGrain(
             }
 
             var messages = refusals[s.Resource].Select(r => $"{s.Resource} discarded: {r.Message}").ToList();
-            diagnostics.AddRange(messages.Select(m => new Diagnostic(Severity.Error, "listener.claim-refused", m, s.Resource, s.Source)));
+            diagnostics.AddRange(messages.Select(m => new Diagnostic(Severity.Error, DiagnosticCodes.ListenerClaimRefused, m, s.Resource, s.Source)));
             return s with { State = ResourceState.Discarded, Messages = [.. s.Messages, .. messages] };
         });
         return ([.. statuses], diagnostics.ToImmutable());
@@ -309,7 +313,8 @@ public sealed partial class TenantGrain(
 
         // A Secret resource that exists but is unusable is not replaced by the vault: its status says what to fix.
         var declared = all.Select(s => new SecretRef(s.Namespace, s.Name) { Tenant = Tenant }).ToHashSet();
-        var sourced = sourceConfigured ? PlanCertificates.Served(compiled.Plan).Where(r => !declared.Contains(r)).ToList() : [];
+        // Only certificates with keys come from a source; CAs (ca_secret) come from Secret resources only (docs/key-vault.md).
+        var sourced = sourceConfigured ? compiled.Plan.SecretUses().Secrets(withKeyOnly: true).Where(r => !declared.Contains(r)).ToList() : [];
         var gone = state.State.Certificates.Where(r => !secrets.ContainsKey(r) && !sourced.Contains(r));
         await Task.WhenAll(
             secrets.Select(s => GrainFactory.GetCertificateGrain(s.Key).SetAsync(s.Value))
@@ -326,7 +331,7 @@ public sealed partial class TenantGrain(
         GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId).PublishConnectionLimitAsync(Tenant, state.State.Quota.MaxConcurrentConnections);
 
     private ApplyOutcome Refused(string message) =>
-        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, "apply.invalid", message)], state.State.Version);
+        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, DiagnosticCodes.ApplyInvalid, message)], state.State.Version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
     private static partial void LogRefused(ILogger logger, string tenant, int discarded);

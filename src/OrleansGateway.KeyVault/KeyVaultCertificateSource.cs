@@ -5,8 +5,8 @@ using Azure.Identity;
 using Azure.Security.KeyVault.Certificates;
 using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Logging;
-using OrleansGateway.Grains;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.KeyVault;
 

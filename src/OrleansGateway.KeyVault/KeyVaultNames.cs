@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.KeyVault;
 

@@ -2,7 +2,7 @@ using Azure.Core;
 using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using OrleansGateway.Grains;
+using OrleansGateway.Certificates;
 
 namespace OrleansGateway.KeyVault;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy;
 

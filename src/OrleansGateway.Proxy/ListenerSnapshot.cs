@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Net.Security;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy;
@@ -48,7 +50,7 @@ internal sealed class ListenerSnapshot
     {
         var warnings = ImmutableArray.CreateBuilder<string>();
         var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
-        var sniRoutes = new List<(string, HostPatternKind, RouteEntry)>();
+        var sniRoutes = new List<(HostPattern, RouteEntry)>();
         if (plan.TlsInspected)
         {
             foreach (var sni in plan.SniRoutes)
@@ -60,7 +62,7 @@ internal sealed class ListenerSnapshot
                     warnings.Add(error);
                 }
 
-                sniRoutes.Add((sni.Host, sni.Kind, RouteEntry.Build(sni.Route, sni.Host, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
+                sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
             }
         }
 
@@ -102,32 +104,7 @@ internal readonly record struct CertificateUse(SecretRef Secret, object? Certifi
     /// <summary>Every Secret a plan's terminations and originations name (certificate and CA), each once.</summary>
     public static CertificateUse[] Of(ListenerPlan plan, ICertificateProvider certificates)
     {
-        var secrets = new HashSet<SecretRef>();
-        foreach (var sni in plan.SniRoutes)
-        {
-            secrets.Add(sni.Termination.Certificate);
-            if (sni.Termination.ClientCa is { } ca)
-            {
-                secrets.Add(ca);
-            }
-        }
-
-        foreach (var route in plan.SniRoutes.Select(r => r.Route).Append(plan.CatchAll))
-        {
-            foreach (var origination in route?.Upstreams.Select(u => u.Origination) ?? [])
-            {
-                if (origination?.ClientCertificate is { } client)
-                {
-                    secrets.Add(client);
-                }
-
-                if (origination?.TrustedCa is { } trusted)
-                {
-                    secrets.Add(trusted);
-                }
-            }
-        }
-
+        var secrets = plan.SecretUses().Secrets();
         return [.. secrets.Select(s => new CertificateUse(s, certificates.GetCertificate(s), certificates.GetCaCertificates(s)))];
     }
 }

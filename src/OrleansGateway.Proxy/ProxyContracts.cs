@@ -1,25 +1,8 @@
 using System.Collections.Immutable;
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy;
-
-/// <summary>
-/// Hands the data plane ready certificates for the secrets a plan names. Implementations must be cheap and
-/// thread-safe: they are called on the handshake path (never on the copy path).
-/// </summary>
-public interface ICertificateProvider
-{
-    /// <summary>A certificate with its private key (and chain, if any), for serving or as a client certificate; null when unknown.</summary>
-    X509Certificate2? GetCertificate(SecretRef secret);
-
-    /// <summary>The chain certificates that come with <see cref="GetCertificate"/> (intermediates), possibly empty.</summary>
-    X509Certificate2Collection GetChain(SecretRef secret);
-
-    /// <summary>CA certificates for verifying peers (<c>ca_secret</c>); null when unknown.</summary>
-    X509Certificate2Collection? GetCaCertificates(SecretRef secret);
-}
 
 /// <summary>Random source for canary picks; injected so tests can seed it.</summary>
 public interface IRandomSource
@@ -76,19 +59,6 @@ public enum RelayEngine
 
     /// <summary>The .NET runtime's sockets (its socket engine and thread pool) for every connection.</summary>
     Managed,
-}
-
-/// <summary>What happened to one listener of a plan when it was applied.</summary>
-/// <param name="Error">Null when bound; otherwise what went wrong and what to do (e.g. "port 80 needs root").</param>
-public sealed record ListenerBindResult(ListenerEndpoint Endpoint, bool Bound, string? Error, ImmutableArray<ResourceRef> Resources)
-{
-    /// <summary>Problems that do not stop the listener, e.g. a route whose TLS options cannot be built (its handshakes fail).</summary>
-    public ImmutableArray<string> Warnings { get; init; } = [];
-}
-
-public sealed record ApplyResult(long Generation, ImmutableArray<ListenerBindResult> Listeners)
-{
-    public IEnumerable<ListenerBindResult> Failed => Listeners.Where(l => !l.Bound);
 }
 
 /// <summary>Turns an upstream host name into addresses. Injected so tests control resolution.</summary>

@@ -3,7 +3,8 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy;
 

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy;
 

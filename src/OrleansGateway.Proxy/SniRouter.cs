@@ -1,32 +1,34 @@
+using OrleansGateway.Model.Hosts;
+
 namespace OrleansGateway.Proxy;
 
 /// <summary>
-/// SNI lookup of one listener snapshot: the exact name, then the longest matching <c>*.suffix</c>, then <c>*</c>.
-/// Cost grows with the number of labels of the name, never with the number of routes: one dictionary of exact
-/// names and one of wildcard suffixes, walked label by label from the longest suffix, without allocating.
+/// SNI lookup of one listener snapshot: the first route in <see cref="HostPattern.SniOrder"/> whose pattern matches
+/// the client's name, i.e. the exact name, then the longest matching <c>*.domain</c>, then <c>*</c>. Cost grows with
+/// the number of labels of the name, never with the number of routes: one dictionary of exact names and one of
+/// wildcard domains, walked label by label from the longest domain, without allocating. The name is canonicalized
+/// by <see cref="HostName.TryCanonicalize"/>, the rule the patterns were canonicalized by.
 /// </summary>
 internal sealed class SniRouter
 {
-    private readonly Dictionary<string, RouteEntry> _exact;
-    private readonly Dictionary<string, RouteEntry> _wildcardSuffixes;
+    private readonly Dictionary<string, RouteEntry> _exact = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RouteEntry> _wildcardDomains = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RouteEntry>.AlternateLookup<ReadOnlySpan<char>> _exactLookup;
     private readonly Dictionary<string, RouteEntry>.AlternateLookup<ReadOnlySpan<char>> _wildcardLookup;
     private readonly RouteEntry? _any;
 
-    public SniRouter(IEnumerable<(string Host, Model.HostPatternKind Kind, RouteEntry Route)> routes)
+    public SniRouter(IEnumerable<(HostPattern Host, RouteEntry Route)> routes)
     {
-        _exact = new Dictionary<string, RouteEntry>(StringComparer.OrdinalIgnoreCase);
-        _wildcardSuffixes = new Dictionary<string, RouteEntry>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (host, kind, route) in routes)
+        foreach (var (host, route) in routes)
         {
-            // The compiler guarantees one route per host pattern; the first wins should it ever not.
-            switch (kind)
+            // The compiler and the listener's merge keep one route per pattern; the first wins should it ever not.
+            switch (host.Kind)
             {
-                case Model.HostPatternKind.Exact:
-                    _exact.TryAdd(host.TrimEnd('.'), route);
+                case HostPatternKind.Exact:
+                    _exact.TryAdd(host.Text, route);
                     break;
-                case Model.HostPatternKind.Wildcard:
-                    _wildcardSuffixes.TryAdd(host.TrimEnd('.')[2..], route);
+                case HostPatternKind.Wildcard:
+                    _wildcardDomains.TryAdd(host.Domain, route);
                     break;
                 default:
                     _any ??= route;
@@ -35,30 +37,33 @@ internal sealed class SniRouter
         }
 
         _exactLookup = _exact.GetAlternateLookup<ReadOnlySpan<char>>();
-        _wildcardLookup = _wildcardSuffixes.GetAlternateLookup<ReadOnlySpan<char>>();
+        _wildcardLookup = _wildcardDomains.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The route for <paramref name="serverName"/> (null or empty: no SNI), or null when none matches.</summary>
     public RouteEntry? Find(string? serverName)
     {
-        if (string.IsNullOrEmpty(serverName))
+        Span<char> buffer = stackalloc char[HostName.MaxLength];
+        if (string.IsNullOrEmpty(serverName) || !HostName.TryCanonicalize(serverName, buffer, out var length))
         {
+            // No name, or one no pattern can match (not ASCII, too long): only '*' takes it.
             return _any;
         }
 
-        var name = serverName.AsSpan().TrimEnd('.');
+        var name = buffer[..length];
         if (_exactLookup.TryGetValue(name, out var exact))
         {
             return exact;
         }
 
-        if (_wildcardSuffixes.Count > 0)
+        if (_wildcardDomains.Count > 0)
         {
             // "a.b.example.com": try "b.example.com", then "example.com", then "com". The first hit is the longest
-            // suffix, i.e. the most specific wildcard. "*.example.com" never matches "example.com" itself.
-            for (var dot = name.IndexOf('.'); dot >= 0; dot = NextDot(name, dot))
+            // domain, i.e. the most specific wildcard. "*.example.com" never matches "example.com" itself.
+            for (var dot = name.IndexOf('.'); dot >= 0; dot = name.IndexOf('.'))
             {
-                if (_wildcardLookup.TryGetValue(name[(dot + 1)..], out var wildcard))
+                name = name[(dot + 1)..];
+                if (_wildcardLookup.TryGetValue(name, out var wildcard))
                 {
                     return wildcard;
                 }
@@ -66,11 +71,5 @@ internal sealed class SniRouter
         }
 
         return _any;
-    }
-
-    private static int NextDot(ReadOnlySpan<char> name, int dot)
-    {
-        var next = name[(dot + 1)..].IndexOf('.');
-        return next < 0 ? -1 : dot + 1 + next;
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy;
 

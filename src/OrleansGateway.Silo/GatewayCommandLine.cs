@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using OrleansGateway.Api;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
 

@@ -1,4 +1,6 @@
+using OrleansGateway.Edge;
 using OrleansGateway.Reporting;
+using OrleansGateway.Sources.ConfigDirectory;
 
 namespace OrleansGateway.Silo;
 
@@ -11,7 +13,7 @@ internal static class GatewayEndpoints
         // merely waits for a port or for its cluster.
         app.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        app.MapGet("/readyz", (GatewaySettings settings, GatewayState state, GatewayStatus status) => Readiness(settings, state, status));
+        app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status) => Readiness(settings, state, edges, status));
 
         app.MapGet("/status", async (GatewayStatus status, ILogger<GatewayStatus> logger) =>
         {
@@ -33,7 +35,7 @@ internal static class GatewayEndpoints
         });
     }
 
-    private static IResult Readiness(GatewaySettings settings, GatewayState state, GatewayStatus status)
+    private static IResult Readiness(GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status)
     {
         if (settings.ConfigPath is not null && state.Config is null)
         {
@@ -45,12 +47,12 @@ internal static class GatewayEndpoints
             return Results.Json(new { ready = true, role = "core" }, GatewayReport.Json);
         }
 
-        if (state.Edge is not { } edge)
+        if (edges.Edge is not { } edge)
         {
             return NotReady(new { ready = false, reason = "the first snapshot of the routes has not been applied yet" });
         }
 
-        var cache = state.Cache;
+        var cache = edges.Cache;
         if (cache is { IsConnected: false })
         {
             // The edge keeps serving its last snapshot; readiness says so, so that a load balancer can prefer

@@ -1,10 +1,14 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using OrleansGateway.Certificates;
 using OrleansGateway.Edge;
 using OrleansGateway.Grains;
-using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Reporting;
+using OrleansGateway.Sources.ConfigDirectory;
 
 namespace OrleansGateway.Silo;
 
@@ -20,7 +24,7 @@ internal sealed record MultiTenantStatusReport(
 /// config directory the statuses are merged with the offline evaluation of its files, the one <c>ogw check</c> runs:
 /// it knows which certificates this process cannot read, and in the order of the files, which is how a user reads them.
 /// </summary>
-internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grains, GatewayState state)
+internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grains, ConfigDirectoryState state, EdgeState edges)
 {
     /// <summary>How long /status waits for this edge to serve what the grains just said; a slower edge is reported as it is.</summary>
     private static readonly TimeSpan EdgeCatchUp = TimeSpan.FromSeconds(2);
@@ -43,7 +47,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
                 var config = state.Config;
                 var configDone = settings.ConfigPath is null || config is not null;
                 var edgeDone = !settings.Cluster.ServesTraffic
-                    || (state.Edge is { } edge && edge.Snapshot.DirectoryVersion >= (config?.DirectoryVersion ?? 0));
+                    || (edges.Edge is { } edge && edge.Snapshot.DirectoryVersion >= (config?.DirectoryVersion ?? 0));
                 _synced = configDone && edgeDone;
             }
 
@@ -54,7 +58,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
     public async Task<object> ReportAsync()
     {
         var config = state.Config;
-        var edge = state.Edge;
+        var edge = edges.Edge;
         var tenants = config is null ? [CompileOptions.DefaultTenant] : config.Tenants.Select(t => t.Tenant).ToList();
         var views = new List<(string Tenant, (TenantView View, ConfigTenant? Local) Parts)>();
         foreach (var tenant in tenants)
@@ -69,7 +73,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
             // Tenant grains answer only between changes, and a change has told the directory before it returns: once
             // this edge serves the directory's current version, its listeners match the statuses just read.
             var directory = await grains.GetDirectoryGrain(settings.AmbassadorId).GetAsync();
-            edge = await state.WaitForEdgeAsync(directory.Version, EdgeCatchUp) ?? edge;
+            edge = await edges.WaitForEdgeAsync(directory.Version, EdgeCatchUp) ?? edge;
         }
 
         var reports = views.Select(v => (v.Tenant, Report: Report(v.Parts.View, v.Parts.Local, edge))).ToList();
@@ -100,8 +104,7 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
         // and quota. Everything else the offline evaluation already reported, from the same compiler.
         var diagnostics = local is null
             ? ImmutableArray<Diagnostic>.Empty
-            : [.. local.Local.Diagnostics, .. local.Outcome.Diagnostics.Where(d => d.Code.StartsWith("listener.", StringComparison.Ordinal)
-                || d.Code.StartsWith("quota.", StringComparison.Ordinal))];
+            : [.. local.Local.Diagnostics, .. local.Outcome.Diagnostics.Where(d => DiagnosticCodes.IsControlPlaneOnly(d.Code))];
         var plan = edge?.Snapshot.Plan ?? GatewayPlan.Empty(settings.AmbassadorId);
         var evaluation = new ConfigEvaluation(
             settings.AmbassadorId, plan, edge?.Snapshot.Certificates ?? NoCertificates, statuses, diagnostics);

@@ -3,9 +3,11 @@ using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Orleans.Dashboard;
+using OrleansGateway.Api;
+using OrleansGateway.Edge;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
-using OrleansGateway.Silo.Api;
+using OrleansGateway.Sources.ConfigDirectory;
 
 namespace OrleansGateway.Silo;
 
@@ -60,7 +62,8 @@ public static class Program
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<GatewayState>();
+        builder.Services.AddSingleton<ConfigDirectoryState>();
+        builder.Services.AddSingleton<EdgeState>();
         builder.Services.AddSingleton<GatewayStatus>();
 
         // A silo whose peers just died may wait on them for the messaging timeout (30 s) while it stops gracefully;
@@ -78,7 +81,7 @@ public static class Program
                 silo.AddDashboard();
             }
         });
-        builder.AddManagementApi();
+        builder.AddManagementApi(new ApiOptions(settings.AmbassadorId, settings.Compile, settings.AdminKey, HasCertificateSource: settings.KeyVault is not null));
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
             .WithMetrics(m => m.AddPrometheusExporter());
@@ -90,6 +93,8 @@ public static class Program
                 services.GetRequiredService<ILoggerFactory>(),
                 services.GetRequiredService<TimeProvider>(),
                 meterFactory: services.GetService<IMeterFactory>()));
+            builder.Services.AddSingleton(services => new EdgeOptions(
+                settings.AmbassadorId, services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString()));
             builder.Services.AddHostedService<EdgeService>();
             metrics.WithMetrics(m => m.AddMeter(ProxyServer.MeterName));
         }
@@ -101,6 +106,7 @@ public static class Program
 
         if (settings.ConfigPath is not null)
         {
+            builder.Services.AddSingleton(new ConfigDirectoryOptions(settings.ConfigPath, settings.AmbassadorId, settings.Compile));
             builder.Services.AddHostedService<ConfigDirectorySource>();
         }
 
@@ -109,6 +115,11 @@ public static class Program
         var c = settings.Cluster;
         Log.Starting(app.Logger, c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort);
         app.MapManagementApi();
+        if (settings.AdminKey is not null)
+        {
+            app.MapOrleansDashboard(ApiSetup.DashboardPath).RequireAuthorization(ApiPolicies.Admin);
+        }
+
         app.MapGatewayEndpoints();
         app.MapPrometheusScrapingEndpoint();
 

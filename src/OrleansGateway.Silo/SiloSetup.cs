@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
 using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.KeyVault;
 
 namespace OrleansGateway.Silo;

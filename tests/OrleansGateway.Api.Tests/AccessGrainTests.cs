@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Serialization;
 using Orleans.TestingHost;
-using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Api.Tests;
 
@@ -14,7 +14,7 @@ public sealed class AccessCluster : IAsyncLifetime
 
     private InProcessTestCluster _cluster = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
@@ -28,7 +28,7 @@ public sealed class AccessCluster : IAsyncLifetime
         await _cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _cluster.DisposeAsync();
 
     public IGrainFactory Silo(int index) => _cluster.Silos[index].ServiceProvider.GetRequiredService<IGrainFactory>();
 }

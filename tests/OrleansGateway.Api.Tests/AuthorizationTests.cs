@@ -66,8 +66,8 @@ public sealed class AuthorizationTests(ApiGateway gateway)
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
                 }
 
-                using var response = await gateway.Http.SendAsync(request);
-                var text = await response.Content.ReadAsStringAsync();
+                using var response = await gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
+                var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
                 Assert.True(response.StatusCode == expected, $"{method} {path} with {what}: {(int)response.StatusCode} {text}");
                 if (expected == HttpStatusCode.Unauthorized)
                 {

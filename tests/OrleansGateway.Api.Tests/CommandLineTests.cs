@@ -21,7 +21,7 @@ public sealed class CommandLineTests
         var file = Path.GetTempFileName();
         try
         {
-            await File.WriteAllTextAsync(file, "short-secret");
+            await File.WriteAllTextAsync(file, "short-secret", TestContext.Current.CancellationToken);
             var error = new StringWriter();
             var exit = await Silo.Program.RunAsync(
                 ["--storage", "memory", "--admin-key-file", file, "--silo-port", $"{Ports.Free()}", "--gateway-port", $"{Ports.Free()}"],

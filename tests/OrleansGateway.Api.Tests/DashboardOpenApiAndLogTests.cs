@@ -11,7 +11,7 @@ public sealed class DashboardOpenApiAndLogTests(ApiGateway gateway)
     [Fact]
     public async Task Dashboard_is_for_the_admin_only()
     {
-        using (var anonymous = await gateway.Http.GetAsync("/dashboard/"))
+        using (var anonymous = await gateway.Http.GetAsync("/dashboard/", TestContext.Current.CancellationToken))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
             Assert.Contains(anonymous.Headers.WwwAuthenticate, h => h.Scheme == "Basic");
@@ -22,23 +22,23 @@ public sealed class DashboardOpenApiAndLogTests(ApiGateway gateway)
 
         using var bearer = await gateway.SendAsync(HttpMethod.Get, "/dashboard/", ApiGateway.AdminKey);
         Assert.Equal(HttpStatusCode.OK, bearer.StatusCode);
-        Assert.Contains("<html", await bearer.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("<html", await bearer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.OrdinalIgnoreCase);
 
         using var basic = new HttpRequestMessage(HttpMethod.Get, "/dashboard/");
         basic.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:" + ApiGateway.AdminKey)));
-        Assert.Equal(HttpStatusCode.OK, (await gateway.Http.SendAsync(basic)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Http.SendAsync(basic, TestContext.Current.CancellationToken)).StatusCode);
 
         using var wrong = new HttpRequestMessage(HttpMethod.Get, "/dashboard/");
         wrong.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:guess")));
-        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Http.SendAsync(wrong)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Http.SendAsync(wrong, TestContext.Current.CancellationToken)).StatusCode);
     }
 
     [Fact]
     public async Task OpenApi_document_lists_every_route_without_a_key()
     {
-        using var response = await gateway.Http.GetAsync("/api/v1/openapi.json");
+        using var response = await gateway.Http.GetAsync("/api/v1/openapi.json", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var document = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var document = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
         var paths = document.GetProperty("paths").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.EnumerateObject().Select(o => o.Name).ToHashSet());
         (string Path, string Method)[] expected =
         [

@@ -15,12 +15,12 @@ public sealed class NoAdminKeyTests
         {
             using var response = await gateway.SendAsync(HttpMethod.Get, "/api/v1/tenants", ApiGateway.AdminKey);
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-            var detail = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString();
+            var detail = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("detail").GetString();
             Assert.Contains("OGW_ADMIN_KEY", detail);
             Assert.Contains("--admin-key-file", detail);
 
             // Without the key nobody may open the dashboard, so it is not served at all.
-            Assert.Equal(HttpStatusCode.NotFound, (await gateway.Http.GetAsync("/dashboard/")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await gateway.Http.GetAsync("/dashboard/", TestContext.Current.CancellationToken)).StatusCode);
         }
         finally
         {

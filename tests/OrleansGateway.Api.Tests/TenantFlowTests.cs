@@ -55,7 +55,7 @@ public sealed class TenantFlowTests(ApiGateway gateway)
         // The edge (this process) reports the listener bound and, while a client holds a connection, counts it.
         using (var held = new System.Net.Sockets.TcpClient())
         {
-            await held.ConnectAsync(IPAddress.Loopback, port);
+            await held.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
             JsonElement last = default;
             var seen = await Eventually.TrueAsync(async () =>
             {

@@ -1,8 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansGateway.Api.Tests.Infrastructure;
-using OrleansGateway.Grains;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Api.Tests;
 
@@ -106,14 +106,14 @@ public sealed class TenantLifecycleTests(ApiGateway gateway)
 
         // A reference is not an activation: it only gives the grain id to look for.
         var id = Grains.GetTenantKeysGrain("no-such-tenant").GetGrainId();
-        var active = await Grains.GetGrain<IManagementGrain>(0).GetActiveGrains(id.Type);
+        var active = await Grains.GetGrain<IManagementGrain>(0).GetActiveGrains(id.Type, TestContext.Current.CancellationToken);
         Assert.DoesNotContain(id, active);
 
         // The check can see an activation: a registered tenant's keys grain is asked (and is active) for the same token shape.
         await gateway.CreateTenantAsync("known-keys");
         var (known, _) = await gateway.CallAsync(HttpMethod.Get, "/api/v1/whoami", $"ogw.known-keys.0a1b2c3d.{new string('A', 43)}");
         Assert.Equal(HttpStatusCode.Unauthorized, known);
-        Assert.Contains(Grains.GetTenantKeysGrain("known-keys").GetGrainId(), await Grains.GetGrain<IManagementGrain>(0).GetActiveGrains(id.Type));
+        Assert.Contains(Grains.GetTenantKeysGrain("known-keys").GetGrainId(), await Grains.GetGrain<IManagementGrain>(0).GetActiveGrains(id.Type, TestContext.Current.CancellationToken));
     }
 
     [Theory]
@@ -125,7 +125,7 @@ public sealed class TenantLifecycleTests(ApiGateway gateway)
         Assert.Equal(HttpStatusCode.OK, garbage.StatusCode);
         using var basic = new HttpRequestMessage(HttpMethod.Get, path);
         basic.Headers.TryAddWithoutValidation("Authorization", "Nonsense !!!");
-        using var answer = await gateway.Http.SendAsync(basic);
+        using var answer = await gateway.Http.SendAsync(basic, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
     }
 }

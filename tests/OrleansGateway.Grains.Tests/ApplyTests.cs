@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansGateway.Edge;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains.Tests;
 
@@ -23,7 +26,7 @@ public sealed class ApplyTests(GatewayClusterFixture fixture)
         for (var i = 0; i < 3; i++)
         {
             var slice = await fixture.Silo(i).GetListenerGrain(Key(18443)).GetSliceAsync();
-            Assert.Equal("a.served.test", Assert.Single(slice.Plan!.SniRoutes).Host);
+            Assert.Equal("a.served.test", Assert.Single(slice.Plan!.SniRoutes).Host.Text);
         }
 
         var edges = Enumerable.Range(0, 3).Select(i => new EdgeRouteCache(
@@ -34,7 +37,7 @@ public sealed class ApplyTests(GatewayClusterFixture fixture)
             foreach (var edge in edges)
             {
                 var snapshot = await Eventually.Get(() => Task.FromResult(edge.Current),
-                    s => s?.Plan.Listeners.Any(l => l.SniRoutes.Any(r => r.Host == "a.served.test")) == true, what: "the route at the edge");
+                    s => s?.Plan.Listeners.Any(l => l.SniRoutes.Any(r => r.Host.Text == "a.served.test")) == true, what: "the route at the edge");
                 var route = snapshot!.Plan.Listeners.Single(l => l.Endpoint.Port == 18443).SniRoutes.Single();
                 Assert.Equal("t-served", route.Termination.Certificate.Tenant);
                 Assert.Equal(certificate.Thumbprint, snapshot.Certificates.GetCertificate(route.Termination.Certificate)?.Thumbprint);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansGateway.Edge;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
 
 namespace OrleansGateway.Grains.Tests;

@@ -4,8 +4,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansGateway.Edge;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.Grains.Tests;
@@ -19,7 +20,7 @@ public sealed class EndToEndTests(GatewayClusterFixture fixture)
     {
         using var upstreamA = new MarkerUpstream("from-a");
         using var upstreamB = new MarkerUpstream("from-b");
-        var port = FreePort();
+        var port = Ports.Free();
 
         var a = await ApplyTenantAsync("t-e2e-a", "a.e2e.test", port, upstreamA.Port);
         var b = await ApplyTenantAsync("t-e2e-b", "b.e2e.test", port, upstreamB.Port);
@@ -63,13 +64,6 @@ public sealed class EndToEndTests(GatewayClusterFixture fixture)
         using var reader = new StreamReader(tls);
         var marker = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
         return (marker, new X509Certificate2(served!).Thumbprint);
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>An upstream that writes its marker to every connection and closes it.</summary>

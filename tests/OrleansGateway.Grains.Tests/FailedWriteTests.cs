@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Grains.Tests;
 

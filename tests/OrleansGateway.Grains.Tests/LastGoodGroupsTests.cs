@@ -1,11 +1,15 @@
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains.Tests;
 
 /// <summary>
-/// Section 17 for sources that cannot be refused (PerResource): a canary group whose new weights cannot be used keeps
-/// its last good routing, and the statuses say the new version was refused and why.
+/// docs/tcpmapping-semantics.md, "Weights (canary groups)", for sources that cannot be refused (PerResource): a canary
+/// group whose new weights cannot be used keeps its last good routing, and the statuses say the new version was
+/// refused and why.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class LastGoodGroupsTests(GatewayClusterFixture fixture)
@@ -29,7 +33,7 @@ public sealed class LastGoodGroupsTests(GatewayClusterFixture fixture)
         var message = Assert.Single(bad.StatusOf(Weighted("a", port, 150)).Messages, m => m.Contains("refused", StringComparison.Ordinal));
         Assert.Contains("last accepted version stays served", message, StringComparison.Ordinal);
         Assert.Contains("a weight must be from 0 to 100", message, StringComparison.Ordinal);
-        Assert.Contains(bad.Diagnostics, d => d.Severity == Severity.Error && d.Code == LastGoodGroups.WeightsCode);
+        Assert.Contains(bad.Diagnostics, d => d.Severity == Severity.Error && d.Code == DiagnosticCodes.GroupWeights);
         Assert.Equal("70/30", await SharesAsync(port));
         var stored = (await grain.GetAsync()).Resources.Select(r => r.Resource).OfType<TcpMapping>().Single(m => m.Name == "a");
         Assert.Equal(70, stored.Weight);

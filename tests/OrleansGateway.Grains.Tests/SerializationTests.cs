@@ -1,19 +1,27 @@
 using System.Collections.Immutable;
+using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Serialization;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains.Tests;
 
 /// <summary>Every Model record crosses grain calls and grain state through the JSON codec: each must round-trip whole.</summary>
 public sealed class SerializationTests
 {
-    private static readonly Serializer Serializer = new ServiceCollection()
+    private static readonly ServiceProvider Services = new ServiceCollection()
         .AddSerializer(s => s.AddGatewayModelSerializer())
-        .BuildServiceProvider()
-        .GetRequiredService<Serializer>();
+        .BuildServiceProvider();
+
+    private static readonly Serializer Serializer = Services.GetRequiredService<Serializer>();
 
     public static TheoryData<string> ResourceNames => [.. AllResources().Select(r => r.Name)];
 
@@ -72,6 +80,16 @@ public sealed class SerializationTests
         Assert.Equal(Json(plan), Json(planCopy));
     }
 
+    /// <summary>Model records travel under <c>OrleansGateway.Model.&lt;Name&gt;</c> whatever their namespace (ModelTypeNames): two public types of one name would be one wire name.</summary>
+    [Fact]
+    public void Every_public_model_type_has_its_own_simple_name()
+    {
+        var clashes = typeof(GatewayPlan).Assembly.GetExportedTypes().Where(t => !t.IsNested)
+            .GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => string.Join(", ", g.Select(t => t.FullName)));
+
+        Assert.Empty(clashes);
+    }
+
     [Fact]
     public void A_quota_with_and_without_port_ranges_round_trips()
     {
@@ -81,6 +99,48 @@ public sealed class SerializationTests
             Assert.Equal(quota.AllowedPorts?.ToArray(), copy.AllowedPorts?.ToArray());
             Assert.Equal((quota.MaxListeners, quota.MaxMappings, quota.MaxConcurrentConnections), (copy.MaxListeners, copy.MaxMappings, copy.MaxConcurrentConnections));
         }
+    }
+
+    /// <summary>
+    /// Orleans writes a type's or a grain method's alias where it has one, else a name made of its namespace and
+    /// signature: with an alias everywhere, moving a type to another namespace or project changes no stored or sent byte.
+    /// </summary>
+    [Fact]
+    public void Every_serialized_type_grain_interface_and_grain_method_has_an_explicit_alias()
+    {
+        var types = new[] { typeof(ITenantGrain).Assembly, typeof(TenantGrain).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .Where(t => t.Namespace?.StartsWith("OrleansGateway.", StringComparison.Ordinal) == true)
+            .ToList();
+        var serialized = types.Where(t => t.IsDefined(typeof(GenerateSerializerAttribute), false)).ToList();
+        var interfaces = types.Where(t => t.IsInterface && typeof(IAddressable).IsAssignableFrom(t)).ToList();
+        Assert.Contains(typeof(TenantState), serialized);
+        Assert.Contains(typeof(ITenantGrain), interfaces);
+
+        var missing = serialized.Concat(interfaces).Where(t => !t.IsDefined(typeof(AliasAttribute), false)).Select(t => t.FullName)
+            .Concat(interfaces.SelectMany(i => i.GetMethods()).Where(m => !m.IsDefined(typeof(AliasAttribute), false)).Select(m => $"{m.DeclaringType!.Name}.{m.Name}"));
+
+        Assert.Empty(missing);
+    }
+
+    /// <summary>
+    /// Listener grains store plans. A plan stored before host names were canonical has the host as the old compiler
+    /// wrote it (lower-cased, perhaps with a trailing dot) beside its kind: the codec reads it as the canonical pattern,
+    /// and still writes the kind beside it for the builds that read it from there.
+    /// </summary>
+    [Fact]
+    public void A_listener_plan_stored_before_host_patterns_reads_back_with_the_canonical_host()
+    {
+        var options = Services.GetRequiredService<IOptions<JsonCodecOptions>>().Value.SerializerOptions;
+        var listener = Assert.Single(GatewayCompiler.Compile(new CompileInput(AllResources(), "default")).Plan.Listeners);
+        var json = JsonSerializer.Serialize(listener, options);
+        Assert.Contains("\"Host\":\"a.json.test\",\"Kind\":0,", json, StringComparison.Ordinal);
+
+        var stored = json.Replace("\"Host\":\"a.json.test\"", "\"Host\":\"a.json.test.\"", StringComparison.Ordinal);
+        var back = JsonSerializer.Deserialize<ListenerPlan>(stored, options)!;
+
+        Assert.Equal(HostPattern.Parse("a.json.test"), Assert.Single(back.SniRoutes).Host);
+        Assert.Equal(json, JsonSerializer.Serialize(back, options));
     }
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value);

@@ -2,8 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
 using OrleansGateway.Edge;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Grains.Tests;
 
@@ -44,13 +46,13 @@ public sealed class SiloLossTests(GatewayClusterFixture fixture)
             what: "the edge on the victim silo to serve the route");
 
         var before = await client.GetTenantGrain(tenantId).GetAsync();
-        await cluster.KillSiloAsync(victim.Handle);
+        await cluster.KillSiloAsync(victim.Handle, TestContext.Current.CancellationToken);
         try
         {
-            await Eventually.Get(() => Task.FromResult(edge.IsConnected), connected => !connected, TimeSpan.FromSeconds(60), "the cut-off edge to notice");
+            await Eventually.Get(() => Task.FromResult(edge.IsConnected), connected => !connected, "the cut-off edge to notice", TimeSpan.FromSeconds(60));
             Assert.Contains(edge.Current!.Plan.Listeners, l => l.Endpoint.Port == mapping.Port);
 
-            var after = await Eventually.Get(() => client.GetTenantGrain(tenantId).GetAsync(), _ => true, TimeSpan.FromSeconds(60), "the tenant grain to reactivate");
+            var after = await Eventually.Get(() => client.GetTenantGrain(tenantId).GetAsync(), _ => true, "the tenant grain to reactivate", TimeSpan.FromSeconds(60));
             Assert.Equal(before.Version, after.Version);
             Assert.Equal(ResourceState.Accepted, after.StatusOf(mapping).State);
             var tenantGrainId = client.GetTenantGrain(tenantId).GetGrainId();
@@ -58,7 +60,7 @@ public sealed class SiloLossTests(GatewayClusterFixture fixture)
                 && s.ServiceProvider.GetRequiredService<ILocalActivationStatusChecker>().IsLocallyActivated(tenantGrainId));
 
             var key = ListenerKey.For(GatewayClusterFixture.AmbassadorId, new ListenerEndpoint("0.0.0.0", mapping.Port));
-            var slice = await Eventually.Get(() => client.GetListenerGrain(key).GetSliceAsync(), _ => true, TimeSpan.FromSeconds(60), "the listener grain to reactivate");
+            var slice = await Eventually.Get(() => client.GetListenerGrain(key).GetSliceAsync(), _ => true, "the listener grain to reactivate", TimeSpan.FromSeconds(60));
             Assert.Equal("survivor", Assert.Single(slice.Plan!.CatchAll!.Upstreams).Mapping.Name);
 
             // The reactivated grains still arbitrate with their persisted claims.

@@ -1,5 +1,8 @@
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains.Tests;
 

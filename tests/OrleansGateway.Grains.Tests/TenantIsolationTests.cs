@@ -1,5 +1,10 @@
+using System.Collections.Immutable;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains.Tests;
 
@@ -52,7 +57,45 @@ public sealed class TenantIsolationTests(GatewayClusterFixture fixture)
         await ClaimHostAsync($"t-glob-{port}-a", port, first, expectAccepted: true);
         await ClaimHostAsync($"t-glob-{port}-b", port, second, expectAccepted: false);
         var slice = await fixture.Silo(0).GetListenerGrain(Key(port)).GetSliceAsync();
-        Assert.Equal(first, Assert.Single(slice.Plan!.SniRoutes).Host);
+        Assert.Equal(first, Assert.Single(slice.Plan!.SniRoutes).Host.Text);
+    }
+
+    /// <summary>
+    /// Issue 12's attack through the grains: B writes the name A routes in another spelling (trailing dot, case, IDN as
+    /// Unicode or A-label) or an exact name under A's glob; before host names were canonical this was accepted and B
+    /// took A's clients. Now B's Strict apply is refused without naming A, a PerResource apply stores the mapping
+    /// Discarded, and the listener keeps serving only A's route.
+    /// </summary>
+    [Theory]
+    [InlineData(18260, "*.a.test", "*.a.test.")]
+    [InlineData(18261, "*.a.test", "*.A.TEST")]
+    [InlineData(18262, "*.bücher.test", "*.xn--bcher-kva.test")]
+    [InlineData(18263, "*.xn--bcher-kva.test", "*.BÜCHER.test.")]
+    [InlineData(18264, "*.a.test", "shop.a.test.")]
+    [InlineData(18265, "shop.a.test", "SHOP.A.TEST.")]
+    public async Task Another_spelling_of_a_routed_name_is_refused_to_a_second_tenant(int port, string first, string second)
+    {
+        var (a, b) = ($"t-spell-{port}-a", $"t-spell-{port}-b");
+        var (aResources, aMapping) = HostAndMapping("a-route", port, first);
+        Assert.True((await fixture.Silo(0).GetTenantGrain(a).ApplyAsync(Res.Strict([.. aResources, aMapping]))).Accepted);
+
+        var (bResources, bMapping) = HostAndMapping("b-route", port, second);
+        var tenantB = fixture.Silo(1).GetTenantGrain(b);
+        var strict = await tenantB.ApplyAsync(Res.Strict([.. bResources, bMapping]));
+        Assert.False(strict.Accepted);
+        var message = strict.StatusOf(bMapping).Messages.Last();
+        Assert.Contains("overlaps a name another tenant already routes", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("a-route", message, StringComparison.Ordinal);
+        Assert.DoesNotContain(a, message, StringComparison.Ordinal);
+        Assert.Empty((await tenantB.GetAsync()).Resources);
+
+        await tenantB.ApplyAsync(Res.PerResource([.. bResources, bMapping]));
+        Assert.Equal(ResourceState.Discarded, (await tenantB.GetAsync()).StatusOf(bMapping).State);
+
+        var route = Assert.Single((await fixture.Silo(2).GetListenerGrain(Key(port)).GetSliceAsync()).Plan!.SniRoutes);
+        Assert.Equal(HostPattern.Parse(first), route.Host);
+        Assert.Equal(a, route.Termination.Certificate.Tenant);
+        Assert.Equal("a-route", Assert.Single(route.Route.Upstreams).Mapping.Name);
     }
 
     [Fact]
@@ -63,7 +106,7 @@ public sealed class TenantIsolationTests(GatewayClusterFixture fixture)
 
         var slice = await fixture.Silo(2).GetListenerGrain(Key(18230)).GetSliceAsync();
         Assert.True(slice.Plan!.TlsInspected);
-        Assert.Equal(["a.share.test", "b.share.test"], slice.Plan.SniRoutes.Select(r => r.Host));
+        Assert.Equal(["a.share.test", "b.share.test"], slice.Plan.SniRoutes.Select(r => r.Host.Text));
         Assert.Equal(["t-share-a", "t-share-b"], slice.Plan.SniRoutes.Select(r => r.Termination.Certificate.Tenant));
     }
 
@@ -97,6 +140,18 @@ public sealed class TenantIsolationTests(GatewayClusterFixture fixture)
         Assert.True((await b.ApplyAsync(Res.Strict(Res.Mapping("wanted", 18250)))).Accepted);
         var slice = await fixture.Silo(1).GetListenerGrain(Key(18250)).GetSliceAsync();
         Assert.Equal("wanted", Assert.Single(slice.Plan!.CatchAll!.Upstreams).Mapping.Name);
+    }
+
+    /// <summary>A Host for <paramref name="host"/> (written as given) with its Secret, and a mapping for the same host.</summary>
+    private static (ImmutableArray<Resource> Resources, TcpMapping Mapping) HostAndMapping(string name, int port, string host)
+    {
+        var (crt, key, _) = Res.SelfSigned(name + ".test");
+        return (
+            [
+                new HostResource { Name = name, Hostname = host, TlsSecretName = name + "-cert" },
+                new SecretResource { Name = name + "-cert", Type = "kubernetes.io/tls", ApiVersion = "v1", TlsCrt = crt, TlsKey = key },
+            ],
+            Res.Mapping(name, port, host: host));
     }
 
     private async Task<ApplyOutcome> ClaimHostAsync(string tenant, int port, string host, bool expectAccepted, Resource? extra = null)

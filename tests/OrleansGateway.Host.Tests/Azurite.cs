@@ -17,7 +17,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};TableEndpoint=http://127.0.0.1:{_port}/devstoreaccount1;";
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _port = Ports.Free();
         var (exit, output) = await RunScriptAsync("start.sh");
@@ -29,7 +29,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await RunScriptAsync("stop.sh");
         try

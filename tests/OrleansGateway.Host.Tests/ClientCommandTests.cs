@@ -21,7 +21,7 @@ public sealed class ClientGatewayFixture : IAsyncLifetime
 
     public string Upstream => $"127.0.0.1:{_echo.Endpoint.Port}";
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
         var keyFile = _config.Write(".admin-key", AdminKey + "\n");
@@ -30,7 +30,7 @@ public sealed class ClientGatewayFixture : IAsyncLifetime
             ["--config-dir", _config.Path, .. Ports.SiloArgs(), "--admin-key-file", keyFile], TimeSpan.FromSeconds(90));
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _gateway.DisposeAsync();
         await _echo.DisposeAsync();

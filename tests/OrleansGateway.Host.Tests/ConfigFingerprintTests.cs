@@ -1,4 +1,4 @@
-using OrleansGateway.Silo;
+using OrleansGateway.Sources.ConfigDirectory;
 
 namespace OrleansGateway.Host.Tests;
 

@@ -12,16 +12,16 @@ public sealed class EchoServerTests
     {
         await using var echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
         using var client = new TcpClient();
-        await client.ConnectAsync(echo.Endpoint);
+        await client.ConnectAsync(echo.Endpoint, TestContext.Current.CancellationToken);
         var stream = client.GetStream();
 
-        await stream.WriteAsync("first "u8.ToArray());
+        await stream.WriteAsync("first "u8.ToArray(), TestContext.Current.CancellationToken);
         var first = new byte[6];
-        await stream.ReadExactlyAsync(first);
-        await stream.WriteAsync("second"u8.ToArray());
+        await stream.ReadExactlyAsync(first, TestContext.Current.CancellationToken);
+        await stream.WriteAsync("second"u8.ToArray(), TestContext.Current.CancellationToken);
         client.Client.Shutdown(SocketShutdown.Send);
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        var rest = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        var rest = await reader.ReadToEndAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
 
         Assert.Equal("first ", Encoding.UTF8.GetString(first));
         Assert.Equal("second", rest);

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Serialization;
 using OrleansGateway.Cli.Commands;
-using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Host.Tests;
 
@@ -14,13 +14,13 @@ public sealed class EdgeReportTests : IAsyncLifetime
 {
     private EchoServer _echo = null!;
 
-    public Task InitializeAsync()
+    public ValueTask InitializeAsync()
     {
         _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        return Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _echo.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _echo.DisposeAsync();
 
     [Fact]
     public async Task The_edge_reports_its_bound_listener_and_live_connections_and_a_quota_refusal()

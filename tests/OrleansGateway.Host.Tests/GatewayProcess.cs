@@ -1,10 +1,14 @@
 using System.Diagnostics;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace OrleansGateway.Host.Tests;
 
-/// <summary>The gateway as a child process (<c>dotnet OrleansGateway.Silo.dll</c>), so a test can kill it abruptly.</summary>
+/// <summary>
+/// The gateway as operators run it, a child process (<c>dotnet OrleansGateway.Silo.dll</c>): so that a test can stop it
+/// by SIGTERM or kill it abruptly, or run it to its exit with an environment of its own.
+/// </summary>
 internal sealed class GatewayProcess : IDisposable
 {
     private readonly Process _process;
@@ -24,14 +28,38 @@ internal sealed class GatewayProcess : IDisposable
     public static GatewayProcess Start(string[] args)
     {
         var apiPort = Ports.Free();
+        return new GatewayProcess(Process.Start(StartInfo([.. args, "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"]))!, apiPort);
+    }
+
+    /// <summary>
+    /// Runs the gateway process with <paramref name="args"/> and <paramref name="environment"/> added to its own environment
+    /// (never this process's, which the tests running beside it share) until it exits (within a minute).
+    /// </summary>
+    public static async Task<(int Exit, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var start = StartInfo(args);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        return (process.ExitCode, await output, await error);
+    }
+
+    private static ProcessStartInfo StartInfo(string[] args)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OrleansGateway.Silo.dll"));
-        foreach (var arg in args.Concat(["--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"]))
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
-        return new GatewayProcess(Process.Start(start)!, apiPort);
+        return start;
     }
 
     public async Task WaitReadyAsync(TimeSpan timeout)
@@ -56,6 +84,14 @@ internal sealed class GatewayProcess : IDisposable
     /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 
+    /// <summary>SIGTERM, as a service manager stops the gateway; the exit code once it has stopped (within <paramref name="timeout"/>).</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        Assert.Equal(0, SendSignal(_process.Id, SigTerm));
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
     public string Output
     {
         get
@@ -77,6 +113,12 @@ internal sealed class GatewayProcess : IDisposable
         _process.Dispose();
         _http.Dispose();
     }
+
+    private const int SigTerm = 15;
+
+    // .NET has no managed way to send SIGTERM (Process.Kill sends SIGKILL); the tests run on Linux.
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     private void Append(string? line)
     {

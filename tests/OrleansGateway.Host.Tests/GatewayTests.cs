@@ -12,13 +12,13 @@ public sealed class GatewayTests : IAsyncLifetime
 
     private string Upstream => $"127.0.0.1:{_echo.Endpoint.Port}";
 
-    public Task InitializeAsync()
+    public ValueTask InitializeAsync()
     {
         _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        return Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _echo.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _echo.DisposeAsync();
 
     [Fact]
     public async Task Bytes_flow_through_a_cleartext_and_a_TLS_terminating_mapping()
@@ -51,7 +51,7 @@ public sealed class GatewayTests : IAsyncLifetime
         var found = await Eventually.TrueAsync(
             async () => (await gateway.Http.GetStringAsync("/metrics")).Split('\n').Any(line => line.StartsWith("ogw_proxy_connections_total{", StringComparison.Ordinal) && !line.EndsWith(" 0", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(5));
-        Assert.True(found, await gateway.Http.GetStringAsync("/metrics"));
+        Assert.True(found, await gateway.Http.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -142,9 +142,9 @@ public sealed class GatewayTests : IAsyncLifetime
         await using var gateway = await RunningGateway.StartAsync(dir.Path);
 
         Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/healthz"));
-        using var readyz = await gateway.Http.GetAsync("/readyz");
+        using var readyz = await gateway.Http.GetAsync("/readyz", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyz.StatusCode);
-        using var body = JsonDocument.Parse(await readyz.Content.ReadAsStringAsync());
+        using var body = JsonDocument.Parse(await readyz.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         var unbound = Assert.Single(body.RootElement.GetProperty("unbound").EnumerateArray());
         Assert.Equal(busyPort, unbound.GetProperty("port").GetInt32());
         Assert.False(string.IsNullOrEmpty(unbound.GetProperty("error").GetString()));

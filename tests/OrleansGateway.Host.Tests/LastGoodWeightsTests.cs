@@ -5,9 +5,9 @@ using OrleansGateway.Cli.Commands;
 namespace OrleansGateway.Host.Tests;
 
 /// <summary>
-/// Section 17: "a weight &gt; 100 or a total &gt; 100 rejects the group's apply with a clear error (the last good routing
-/// stays)", through the config directory, which cannot refuse a change: the gateway keeps serving the group and
-/// /status says so instead of calling its members Discarded.
+/// docs/tcpmapping-semantics.md, "Weights (canary groups)": a weight &gt; 100 or a total &gt; 100 refuses the group's
+/// new version and the last good routing stays; here through the config directory, which cannot refuse a change: the
+/// gateway keeps serving the group and /status says so instead of calling its members Discarded.
 /// </summary>
 public sealed class LastGoodWeightsTests
 {

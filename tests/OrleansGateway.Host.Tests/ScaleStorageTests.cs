@@ -5,9 +5,11 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
+using OrleansGateway.Certificates.Development;
 using OrleansGateway.Grains;
-using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Host.Tests;
 
@@ -46,7 +48,7 @@ public sealed class ScaleStorageTests(AzuriteFixture azurite)
         // Deactivate every idle grain: the next call activates the tenant again from what Table storage holds.
         // (Cheaper than a second gateway start; Routes_survive_a_restart_without_the_config_dir covers restarts.)
         var management = grains.GetGrain<IManagementGrain>(0);
-        await management.ForceActivationCollection(TimeSpan.Zero);
+        await management.ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
         Assert.True(await Eventually.TrueAsync(
             async () => !(await management.GetDetailedGrainStatistics()).Any(g => g.GrainId.ToString().StartsWith("tenant/big", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(10)));

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
 using Orleans.Serialization;
 using OrleansGateway.Cli.Commands;
-using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Host.Tests;
 
@@ -18,13 +18,13 @@ public sealed class SiloTests : IAsyncLifetime
 
     private string Upstream => $"127.0.0.1:{_echo.Endpoint.Port}";
 
-    public Task InitializeAsync()
+    public ValueTask InitializeAsync()
     {
         _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        return Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _echo.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _echo.DisposeAsync();
 
     [Fact]
     public async Task Each_subdirectory_is_a_tenant_and_top_level_files_go_to_default()
@@ -75,7 +75,7 @@ public sealed class SiloTests : IAsyncLifetime
         using var client = await ClientAsync(edgeGateway);
         var grains = client.Services.GetRequiredService<IClusterClient>();
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => grains.GetTenantGrain($"tenant-{i}").GetAsync()));
-        var statistics = await grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        var statistics = await grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics(null, null, TestContext.Current.CancellationToken);
 
         var gateway = statistics.Where(s => s.GrainType.Contains("OrleansGateway", StringComparison.Ordinal)).ToList();
         Assert.True(gateway.Count >= 20, string.Join(", ", statistics.Select(s => s.GrainType)));
@@ -112,13 +112,13 @@ public sealed class StorageTests(AzuriteFixture azurite) : IAsyncLifetime
 
     private string Upstream => $"127.0.0.1:{_echo.Endpoint.Port}";
 
-    public Task InitializeAsync()
+    public ValueTask InitializeAsync()
     {
         _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        return Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _echo.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _echo.DisposeAsync();
 
     /// <summary>A service of its own per test, so tests never see each other's tenants in the shared emulator.</summary>
     private string[] Storage(string serviceId) =>

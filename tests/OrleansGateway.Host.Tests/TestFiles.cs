@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -100,37 +98,3 @@ internal static class TestCertificates
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
     }
 }
-
-internal static class Ports
-{
-    private static readonly HashSet<int> HandedOut = [];
-
-    /// <summary>
-    /// A port free right now on loopback and never handed out before in this test run: the OS may give the same
-    /// ephemeral port twice in a row (a silo port equal to its gateway port, or two tests on one port). The small race
-    /// with other processes is accepted.
-    /// </summary>
-    public static int Free()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            lock (HandedOut)
-            {
-                if (HandedOut.Add(port))
-                {
-                    return port;
-                }
-            }
-        }
-    }
-
-    /// <summary>A single-process silo on memory storage and free silo and gateway ports, so tests run side by side.</summary>
-    public static string[] SiloArgs() => ["--storage", "memory", .. ClusterArgs()];
-
-    /// <summary>Localhost clustering on free silo and gateway ports.</summary>
-    public static string[] ClusterArgs() => ["--clustering", "localhost", "--silo-port", $"{Free()}", "--gateway-port", $"{Free()}"];
-}
-

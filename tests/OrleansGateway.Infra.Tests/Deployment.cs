@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using System.Text.Json;
 
@@ -115,7 +116,8 @@ internal static class Deployment
 /// <summary>A fact that needs the Bicep CLI: reported skipped, with the reason, where it cannot be obtained.</summary>
 public sealed class BicepFactAttribute : FactAttribute
 {
-    public BicepFactAttribute()
+    public BicepFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
     {
         if (Deployment.Bicep is null)
         {
@@ -127,7 +129,8 @@ public sealed class BicepFactAttribute : FactAttribute
 /// <summary>A theory that needs the Bicep CLI: reported skipped, with the reason, where it cannot be obtained.</summary>
 public sealed class BicepTheoryAttribute : TheoryAttribute
 {
-    public BicepTheoryAttribute()
+    public BicepTheoryAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
     {
         if (Deployment.Bicep is null)
         {

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using OrleansGateway.KeyVault.Tests.TestSupport;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.KeyVault.Tests;
 
@@ -65,7 +65,7 @@ public sealed class ApiCertificateTests(VaultGateway fixture) : IClassFixture<Va
             apiVersion: getambassador.io/v3alpha1
             kind: TCPMapping
             metadata: { name: m }
-            spec: { port: {{Net.FreePort()}}, host: list.vault.test, service: "127.0.0.1:9" }
+            spec: { port: {{Ports.Free()}}, host: list.vault.test, service: "127.0.0.1:9" }
             """;
         var (applied, outcome) = await CallAsync(HttpMethod.Post, "/api/v1/tenants/kv-list/resources", key, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
         Assert.True(applied == HttpStatusCode.OK, outcome.ToString());

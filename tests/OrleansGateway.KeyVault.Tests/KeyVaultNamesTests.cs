@@ -1,4 +1,4 @@
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.KeyVault.Tests;
 

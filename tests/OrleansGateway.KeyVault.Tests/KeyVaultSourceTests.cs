@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using OrleansGateway.Grains;
+using OrleansGateway.Certificates;
 using OrleansGateway.KeyVault.Tests.TestSupport;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.KeyVault.Tests;
 
@@ -13,13 +13,13 @@ public sealed class KeyVaultSourceTests : IAsyncLifetime
     private VaultStandIn _vault = null!;
     private KeyVaultCertificateSource _source = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _vault = await VaultStandIn.StartAsync();
         _source = new KeyVaultCertificateSource(_vault.Options(), new FixedTokenCredential(), NullLogger<KeyVaultCertificateSource>.Instance);
     }
 
-    public async Task DisposeAsync() => await _vault.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _vault.DisposeAsync();
 
     [Fact]
     public async Task Reads_a_PFX_certificate_with_its_key_after_the_bearer_challenge()

@@ -2,10 +2,13 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
+using OrleansGateway.Certificates;
 using OrleansGateway.Edge;
 using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.KeyVault.Tests.TestSupport;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Proxy;
 
 namespace OrleansGateway.KeyVault.Tests;
@@ -24,13 +27,8 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         const string host = "rotate.vault.test";
         using var v1 = Certs.Valid(host);
         using var v2 = Certs.Valid(host);
-        fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), v1);
-        using var upstream = new EchoUpstream();
-        var port = Net.FreePort();
-        await ApplyAsync(tenant, host, "web-tls", port, upstream.Port);
-
-        await using var gateway = await Gateway.StartAsync(fixture);
-        await Eventually.Get(() => Net.HandshakeAsync(port, host), t => t == v1.Thumbprint, "the vault certificate at the edge");
+        await using var gateway = await ServeFromVaultAsync(tenant, host, v1);
+        var port = gateway.Port;
 
         // An established connection, and clients handshaking in a loop across the rotation.
         var (openThumbprint, open) = await Net.ConnectAsync(port, host);
@@ -71,12 +69,8 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         const string host = "outage.vault.test";
         using var v1 = Certs.Valid(host);
         using var v2 = Certs.Valid(host);
-        fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), v1);
-        using var upstream = new EchoUpstream();
-        var port = Net.FreePort();
-        await ApplyAsync(tenant, host, "web-tls", port, upstream.Port);
-        await using var gateway = await Gateway.StartAsync(fixture);
-        await Eventually.Get(() => Net.HandshakeAsync(port, host), t => t == v1.Thumbprint, "the vault certificate at the edge");
+        await using var gateway = await ServeFromVaultAsync(tenant, host, v1);
+        var port = gateway.Port;
 
         fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), v2);
         long unavailable = 0;
@@ -134,7 +128,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         const string host = "bad.vault.test";
         using var good = Certs.Valid(host);
         fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), good);
-        await ApplyAsync(tenant, host, "web-tls", Net.FreePort(), 9);
+        await ApplyAsync(tenant, host, "web-tls", Ports.Free(), 9);
         var grain = Certificate(tenant, "web-tls");
         Assert.Equal(CertificateHealth.Ready, (await grain.GetStatusAsync()).State);
 
@@ -156,7 +150,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         var tenant = "t-bad-first-" + kind;
         PutBad(VaultName(tenant, "web-tls"), kind, "bad.vault.test");
 
-        var outcome = await ApplyAsync(tenant, "bad.vault.test", "web-tls", Net.FreePort(), 9);
+        var outcome = await ApplyAsync(tenant, "bad.vault.test", "web-tls", Ports.Free(), 9);
         var status = await Certificate(tenant, "web-tls").GetStatusAsync();
 
         Assert.True(outcome.Accepted);
@@ -172,8 +166,8 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         using var ownedByA = Certs.Valid("a.vault.test");
         fixture.Vault.PutPfx(VaultName("t-sep-a", "shared-tls"), ownedByA);
 
-        await ApplyAsync("t-sep-a", "a.vault.test", "shared-tls", Net.FreePort(), 9);
-        await ApplyAsync("t-sep-b", "b.vault.test", "shared-tls", Net.FreePort(), 9);
+        await ApplyAsync("t-sep-a", "a.vault.test", "shared-tls", Ports.Free(), 9);
+        await ApplyAsync("t-sep-b", "b.vault.test", "shared-tls", Ports.Free(), 9);
         var a = await Certificate("t-sep-a", "shared-tls").GetStatusAsync();
         var b = await Certificate("t-sep-b", "shared-tls").GetStatusAsync();
 
@@ -198,7 +192,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
             TlsCrt = inSecret.ExportCertificatePem(), TlsKey = Certs.KeyPem(inSecret),
         };
 
-        await ApplyAsync(tenant, "chain.vault.test", "web-tls", Net.FreePort(), 9, secret);
+        await ApplyAsync(tenant, "chain.vault.test", "web-tls", Ports.Free(), 9, secret);
         var status = await Certificate(tenant, "web-tls").GetStatusAsync();
 
         Assert.Equal(CertificateSources.Secret, status.Source);
@@ -213,7 +207,7 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         using var v1 = Certs.Valid("nokey.vault.test");
         using var v2 = Certs.Valid("nokey.vault.test");
         fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), v1);
-        await ApplyAsync(tenant, "nokey.vault.test", "web-tls", Net.FreePort(), 9);
+        await ApplyAsync(tenant, "nokey.vault.test", "web-tls", Ports.Free(), 9);
         var grain = Certificate(tenant, "web-tls");
         fixture.Vault.PutPem(VaultName(tenant, "web-tls"), v2, v2.ExportCertificatePem(), Certs.KeyPem(v1)); // a refused version
         await grain.RefreshAsync();
@@ -258,6 +252,29 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         fixture.Vault.PutPem(name, certificate, certificate.ExportCertificatePem(), key);
     }
 
+    /// <summary>
+    /// <paramref name="certificate"/> in the vault as the tenant's web-tls Secret, a route for <paramref name="host"/> on a
+    /// free port to an echo upstream, and an edge serving it: returned once a handshake gets that certificate.
+    /// </summary>
+    private async Task<Gateway> ServeFromVaultAsync(string tenant, string host, X509Certificate2 certificate)
+    {
+        fixture.Vault.PutPfx(VaultName(tenant, "web-tls"), certificate);
+        var upstream = new EchoUpstream();
+        var port = Ports.Free();
+        await ApplyAsync(tenant, host, "web-tls", port, upstream.Port);
+        var gateway = await Gateway.StartAsync(fixture, port, upstream);
+        try
+        {
+            await Eventually.Get(() => Net.HandshakeAsync(port, host), t => t == certificate.Thumbprint, "the vault certificate at the edge");
+            return gateway;
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
+        }
+    }
+
     private async Task<ApplyOutcome> ApplyAsync(string tenant, string host, string secret, int port, int upstreamPort, params Resource[] more)
     {
         var outcome = await fixture.Grains.GetTenantGrain(tenant).ApplyAsync(new ApplyRequest(
@@ -270,35 +287,41 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         return outcome;
     }
 
-    /// <summary>An edge: route cache on the silo + a real data plane.</summary>
+    /// <summary>An edge (route cache on the silo + a real data plane) serving a route on <see cref="Port"/> to an echo upstream.</summary>
     private sealed class Gateway : IAsyncDisposable
     {
         private readonly ILoggerFactory _logging;
         private readonly EdgeRouteCache _edge;
+        private readonly EchoUpstream _upstream;
 
-        private Gateway(ILoggerFactory logging, ProxyServer proxy, EdgeRouteCache edge)
+        private Gateway(ILoggerFactory logging, ProxyServer proxy, EdgeRouteCache edge, int port, EchoUpstream upstream)
         {
             _logging = logging;
             Proxy = proxy;
             _edge = edge;
+            Port = port;
+            _upstream = upstream;
         }
 
         public ProxyServer Proxy { get; }
 
-        public static Task<Gateway> StartAsync(VaultCluster fixture)
+        public int Port { get; }
+
+        public static Task<Gateway> StartAsync(VaultCluster fixture, int port, EchoUpstream upstream)
         {
             var logging = LoggerFactory.Create(b => b.AddProvider(fixture.Logs).SetMinimumLevel(LogLevel.Debug));
             var proxy = new ProxyServer(new ProxyOptions(), logging);
             var edge = new EdgeRouteCache(fixture.Grains, VaultCluster.AmbassadorId,
                 (snapshot, ct) => proxy.ApplyAsync(snapshot.Plan, snapshot.Certificates, ct), logging.CreateLogger<EdgeRouteCache>());
             edge.Start();
-            return Task.FromResult(new Gateway(logging, proxy, edge));
+            return Task.FromResult(new Gateway(logging, proxy, edge, port, upstream));
         }
 
         public async ValueTask DisposeAsync()
         {
             await _edge.DisposeAsync();
             await Proxy.DisposeAsync();
+            _upstream.Dispose();
             _logging.Dispose();
         }
     }

@@ -1,3 +1,9 @@
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests;
 
 /// <summary>A resource's status tells everything about it, including what the loader found while reading it.</summary>

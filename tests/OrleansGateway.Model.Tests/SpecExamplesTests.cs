@@ -1,11 +1,16 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests;
 
 /// <summary>
-/// Each YAML example of the specification (shared/spec/emissary-tcpmapping.txt), loaded as written and compiled;
-/// the assertions are what the spec's prose says the example does.
+/// Each YAML example of the specification, Emissary's TCPMapping documentation page (examples/spec/), loaded as
+/// written and compiled; the assertions are what the page's prose says the example does.
 /// </summary>
 public sealed class SpecExamplesTests
 {
@@ -133,12 +138,12 @@ public sealed class SpecExamplesTests
         Assert.True(listener.TlsInspected);
         // "Any other SNI host will cause the TLS handshake to fail": nothing takes unmatched connections.
         Assert.Null(listener.CatchAll);
-        Assert.Equal(["my-host-1", "my-host-2"], listener.SniRoutes.Select(r => r.Host).Order().ToArray());
+        Assert.Equal(["my-host-1", "my-host-2"], listener.SniRoutes.Select(r => r.Host.Text).Order().ToArray());
 
         foreach (var (host, upstreamHost) in new[] { ("my-host-1", "upstream-host-1"), ("my-host-2", "upstream-host-2") })
         {
-            var route = listener.SniRoutes.Single(r => r.Host == host);
-            Assert.Equal(HostPatternKind.Exact, route.Kind);
+            var route = listener.SniRoutes.Single(r => r.Host.Text == host);
+            Assert.Equal(HostPatternKind.Exact, route.Host.Kind);
             Assert.Equal(new ResourceRef("TLSContext", "default", "my-context"), route.Termination.CertificateSource);
             Assert.Equal(new SecretRef("default", "supersecret"), route.Termination.Certificate);
             var upstream = Single(route.Route);
@@ -194,13 +199,13 @@ public sealed class SpecExamplesTests
         Assert.True(listener.TlsInspected);
         Assert.Null(listener.CatchAll);
 
-        var plain = Single(listener.SniRoutes.Single(r => r.Host == "my-host-1").Route);
+        var plain = Single(listener.SniRoutes.Single(r => r.Host.Text == "my-host-1").Route);
         Assert.Equal(("upstream-host-1", 9999), (plain.Target.Host, plain.Target.Port));
         Assert.NotNull(plain.Origination);
         Assert.Null(plain.Origination.ClientCertificate);   // "No client certificate will be offered"
         Assert.Null(plain.Origination.Context);
 
-        var withCert = Single(listener.SniRoutes.Single(r => r.Host == "my-host-2").Route);
+        var withCert = Single(listener.SniRoutes.Single(r => r.Host.Text == "my-host-2").Route);
         Assert.Equal(("upstream-host-2", 9999), (withCert.Target.Host, withCert.Target.Port));
         Assert.NotNull(withCert.Origination);
         Assert.Equal(new SecretRef("default", "othersecret"), withCert.Origination.ClientCertificate);

@@ -41,7 +41,7 @@ public sealed class CanaryTests
             }
         }
 
-        await Net.EventuallyAsync(() => a.Count + b.Count + c.Count + zero.Count == Connections, "every connection reached an upstream");
+        await Eventually.Until(() => a.Count + b.Count + c.Count + zero.Count == Connections, "every connection reached an upstream");
         Assert.Equal(0, zero.Count);
         Assert.InRange(a.Count * 100.0 / Connections, 50 - tolerance, 50 + tolerance);
         Assert.InRange(b.Count * 100.0 / Connections, 30 - tolerance, 30 + tolerance);

@@ -29,7 +29,7 @@ public sealed class CatchAllTests
         await Net.RoundTripAsync(client, 16);
         Assert.Equal(0, tls.Count);
         client.Dispose();
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
         Assert.Contains($"bytes_up={request.Length + 16}", proxy.Logs.Category("OrleansGateway.AccessLog").Single()); // replayed bytes count
     }
 

@@ -1,5 +1,5 @@
 using System.Net;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 
@@ -31,11 +31,11 @@ public sealed class CircuitBreakerTests
         Assert.Equal(2, upstream.Count);
 
         second.Dispose();
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.connections.active") == 1, "the closed connection released its slot");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.connections.active") == 1, "the closed connection released its slot");
         using var fourth = await proxy.ConnectAsync(listener);
         await Net.RoundTripAsync(fourth);
         Assert.Equal(1, proxy.Metrics.Sum("ogw.proxy.circuit_breaker.overflows"));
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=CircuitOpen")), "CircuitOpen logged");
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=CircuitOpen")), "CircuitOpen logged");
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class CircuitBreakerTests
             Route(Upstream("upstream.test", upstream.EndPoint.Port, isIpLiteral: false, "pending", breakers: breakers)))));
 
         using var first = await proxy.ConnectAsync(listener);
-        await resolver.Called.Task.WaitAsync(Net.Deadline); // the first attempt is pending in the resolver
+        await resolver.Called.Task.WaitAsync(Net.Deadline, TestContext.Current.CancellationToken); // the first attempt is pending in the resolver
 
         using (var second = await proxy.ConnectAsync(listener))
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 
@@ -45,12 +45,12 @@ public sealed class EngineTests
 
         var client = await proxy.ConnectAsync(listener);
         await client.SendAsync("ping"u8.ToArray());
-        await Net.EventuallyAsync(() => upstream.Count == 1, "upstream connected");
+        await Eventually.Until(() => upstream.Count == 1, "upstream connected");
         client.LingerState = new LingerOption(true, 0);
         client.Dispose();
 
-        Assert.Equal("reset", await upstreamEnd.Task.WaitAsync(Net.Deadline));
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
+        Assert.Equal("reset", await upstreamEnd.Task.WaitAsync(Net.Deadline, TestContext.Current.CancellationToken));
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(), "an access log line");
         Assert.Contains("reason=ClientReset", proxy.Logs.Category("OrleansGateway.AccessLog").Single());
     }
 
@@ -83,7 +83,7 @@ public sealed class EngineTests
             else
             {
                 Assert.Equal(SocketError.WouldBlock, error);
-                await Task.Delay(10);
+                await Task.Delay(10, TestContext.Current.CancellationToken);
             }
         }
 
@@ -95,13 +95,13 @@ public sealed class EngineTests
     public async Task Thousands_of_short_connections_with_resets_and_refusals_leave_no_fd_behind()
     {
         await using var upstream = TestUpstream.Echo();
-        var refusing = Net.FreePort();
+        var refusing = Ports.Free();
 
         // A first round warms up what the process creates once (the runtime's socket engine, thread-pool threads).
         await RunAsync(200);
         var before = OpenFdTargets();
         await RunAsync(2_000);
-        await Net.EventuallyAsync(() => OpenFdTargets().Count <= before.Count, $"fds back to {before.Count}; new: {string.Join(", ", OpenFdTargets().Except(before))}");
+        await Eventually.Until(() => OpenFdTargets().Count <= before.Count, $"fds back to {before.Count}; new: {string.Join(", ", OpenFdTargets().Except(before))}");
 
         async Task RunAsync(int count)
         {
@@ -132,7 +132,7 @@ public sealed class EngineTests
                 Assert.Equal("eof", await Net.ObserveEndAsync(client));
             }
 
-            await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.connections.closed") == count + 50, "every connection closed");
+            await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.connections.closed") == count + 50, "every connection closed");
             Assert.Equal(50, proxy.Metrics.Sum("ogw.proxy.connections.closed", "reason=UpstreamRefused"));
             if (TestEngine.Native)
             {
@@ -179,9 +179,9 @@ public sealed class EngineTests
             c.Dispose();
         }
 
-        await Net.EventuallyAsync(() => proxy.Server.DrainingConnections == 0, "every drained connection closed", TimeSpan.FromSeconds(60));
+        await Eventually.Until(() => proxy.Server.DrainingConnections == 0, "every drained connection closed", TimeSpan.FromSeconds(60));
         await proxy.DisposeAsync();
-        await Net.EventuallyAsync(() => OpenFds() <= before + 8, $"fds back to {before} (now {OpenFds()})", TimeSpan.FromSeconds(30));
+        await Eventually.Until(() => OpenFds() <= before + 8, $"fds back to {before} (now {OpenFds()})", TimeSpan.FromSeconds(30));
     }
 
     private static int OpenFds() => OpenFdTargets().Count;

@@ -25,7 +25,7 @@ public sealed class HostileClientTests
 
         Assert.Contains(await Net.ObserveEndAsync(client), new[] { "eof", "reset" });
         Assert.Equal(0, up.Count);
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.no_route") == 1, "counted as no route");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.no_route") == 1, "counted as no route");
     }
 
     [Fact]
@@ -42,11 +42,11 @@ public sealed class HostileClientTests
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var client = await proxy.ConnectAsync(listener);
-        await client.SendAsync(hello.AsMemory(0, hello.Length / 2));
+        await client.SendAsync(hello.AsMemory(0, hello.Length / 2), TestContext.Current.CancellationToken);
 
         Assert.Contains(await Net.ObserveEndAsync(client), new[] { "eof", "reset" });
         Assert.True(clock.Elapsed >= timeout - TimeSpan.FromMilliseconds(20), $"closed after {clock.Elapsed}, before the handshake timeout");
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=HandshakeTimeout")), "HandshakeTimeout logged");
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=HandshakeTimeout")), "HandshakeTimeout logged");
         Assert.Equal(0, up.Count);
     }
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
-using OrleansGateway.Model;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 
@@ -38,7 +37,7 @@ public sealed class LiveChangeTests
             Cleartext(added, Route(Upstream(b.EndPoint, "to-b")))));
         Assert.Equal(first.Generation + 1, second.Generation);
         Assert.Equal(keptEndPoint, proxy.EndPointOf(kept)); // same socket, same port
-        await Net.EventuallyAsync(() => Net.IsRefusedAsync(removedEndPoint), "the removed listener refuses", TimeSpan.FromSeconds(1));
+        await Eventually.Until(() => Net.IsRefusedAsync(removedEndPoint), "the removed listener refuses", TimeSpan.FromSeconds(1));
 
         var bBefore = b.Count;
         using (var fresh = await proxy.ConnectAsync(kept))
@@ -65,8 +64,8 @@ public sealed class LiveChangeTests
 
         // The drain timeout closes what is left of the removed listener, and only that.
         time.Advance(drain);
-        await Net.EventuallyAsync(() => removedStreams.All(s => s.Ended), "drained connections closed");
-        await Net.EventuallyAsync(() => proxy.Server.DrainingConnections == 0, "nothing left draining");
+        await Eventually.Until(() => removedStreams.All(s => s.Ended), "drained connections closed");
+        await Eventually.Until(() => proxy.Server.DrainingConnections == 0, "nothing left draining");
         await Stream.AllProgressAsync(keptStreams);
 
         stop.Cancel();
@@ -99,7 +98,7 @@ public sealed class LiveChangeTests
         public static async Task AllProgressAsync(IEnumerable<Stream> streams)
         {
             var marks = streams.Select(s => (Stream: s, Mark: s.Rounds)).ToArray();
-            await Net.EventuallyAsync(() => marks.All(m => m.Stream.Rounds >= m.Mark + 5), "every stream makes progress");
+            await Eventually.Until(() => marks.All(m => m.Stream.Rounds >= m.Mark + 5), "every stream makes progress");
         }
 
         private async Task RunAsync(IPEndPoint endPoint, CancellationToken stop)

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 
@@ -12,10 +12,7 @@ public sealed class ResolutionTests
     [Fact]
     public async Task IPv6_is_preferred_when_both_families_answer()
     {
-        if (!Net.Ipv6LoopbackAvailable())
-        {
-            return; // no ::1 here: nothing to prefer
-        }
+        Assert.SkipUnless(Net.Ipv6LoopbackAvailable(), Net.NoIpv6Loopback);
 
         await using var v4 = TestUpstream.Echo(IPAddress.Loopback);
         await using var v6 = TestUpstream.Echo(IPAddress.IPv6Loopback, v4.EndPoint.Port);
@@ -33,10 +30,7 @@ public sealed class ResolutionTests
     [Fact]
     public async Task IPv4_is_used_when_the_IPv6_address_refuses()
     {
-        if (!Net.Ipv6LoopbackAvailable())
-        {
-            return;
-        }
+        Assert.SkipUnless(Net.Ipv6LoopbackAvailable(), Net.NoIpv6Loopback);
 
         await using var v4 = TestUpstream.Echo(IPAddress.Loopback); // nothing listens on [::1] at this port
         await using var proxy = new ProxyHarness(resolver: new FixedResolver(IPAddress.IPv6Loopback, IPAddress.Loopback));
@@ -47,16 +41,13 @@ public sealed class ResolutionTests
         await Net.RoundTripAsync(client);
 
         Assert.Equal(1, v4.Count);
-        await Net.EventuallyAsync(() => proxy.Server.GetActiveConnections(listener) == 1, "one proxied connection");
+        await Eventually.Until(() => proxy.Server.GetActiveConnections(listener) == 1, "one proxied connection");
     }
 
     [Fact]
     public async Task Enable_ipv6_false_skips_the_IPv6_addresses()
     {
-        if (!Net.Ipv6LoopbackAvailable())
-        {
-            return;
-        }
+        Assert.SkipUnless(Net.Ipv6LoopbackAvailable(), Net.NoIpv6Loopback);
 
         await using var v4 = TestUpstream.Echo(IPAddress.Loopback);
         await using var v6 = TestUpstream.Echo(IPAddress.IPv6Loopback, v4.EndPoint.Port);
@@ -82,14 +73,14 @@ public sealed class ResolutionTests
         using var client = await proxy.ConnectAsync(listener);
 
         Assert.Equal("eof", await Net.ObserveEndAsync(client));
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=ResolveFailed") == 1, "failure counted");
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=ResolveFailed")), "ResolveFailed logged");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=ResolveFailed") == 1, "failure counted");
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=ResolveFailed")), "ResolveFailed logged");
     }
 
     [Fact]
     public async Task A_refused_upstream_closes_the_client_and_is_counted()
     {
-        var port = Net.FreePort();
+        var port = Ports.Free();
         await using var proxy = new ProxyHarness();
         var listener = Loopback();
         await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(new IPEndPoint(IPAddress.Loopback, port), "refused")))));
@@ -97,7 +88,7 @@ public sealed class ResolutionTests
         using var client = await proxy.ConnectAsync(listener);
 
         Assert.Equal("eof", await Net.ObserveEndAsync(client));
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=UpstreamRefused") == 1, "refusal counted");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=UpstreamRefused") == 1, "refusal counted");
     }
 
     /// <summary>Resolves every name to the given addresses, in that order; none: the name does not exist.</summary>

@@ -1,5 +1,5 @@
 using System.Net;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 
@@ -13,6 +13,9 @@ public sealed class SniRouterTests
     [Theory]
     [InlineData("host-5.example.com", "exact-5")]
     [InlineData("host-5.example.com.", "exact-5")]
+    [InlineData("HOST-5.Example.COM.", "exact-5")]
+    [InlineData("X.Zone-7.EXAMPLE.com.", "zone-7")]
+    [InlineData("höst-5.example.com", "any")]
     [InlineData("x.zone-7.example.com", "zone-7")]
     [InlineData("a.b.zone-7.example.com", "zone-7")]
     [InlineData("x.y.example.com", "example")]
@@ -35,6 +38,23 @@ public sealed class SniRouterTests
         }
 
         Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    [Theory]
+    [InlineData("shop.a.test", "a-glob")]
+    [InlineData("SHOP.A.TEST.", "a-glob")]
+    [InlineData("pay.b.test", "b-exact")]
+    [InlineData("x.xn--bcher-kva.test", "idn")]
+    [InlineData("a.test", null)]
+    public void Patterns_written_in_any_spelling_route_by_their_canonical_form(string sni, string? expected)
+    {
+        RoutePlan R(string name) => Route(Upstream(new IPEndPoint(IPAddress.Loopback, 1), name));
+        var snapshot = ListenerSnapshot.Build(
+            Inspecting(Loopback(), [TlsKit.Sni("*.A.TEST.", "s", R("a-glob")), TlsKit.Sni("Pay.B.Test.", "s", R("b-exact")), TlsKit.Sni("*.Bücher.test", "s", R("idn"))]),
+            NoCertificates.Instance,
+            new CircuitBreakers());
+
+        Assert.Equal(expected, snapshot.Router.Find(sni)?.Plan.Upstreams[0].StatsName);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 using static OrleansGateway.Proxy.Tests.Infrastructure.TlsKit;
@@ -40,7 +40,7 @@ public sealed class TenantConnectionLimitTests
 
         Assert.Equal(2, upstream.Count); // refused before the upstream was dialled
         Assert.Equal(1, proxy.Metrics.Sum("ogw.proxy.quota_refusals", $"tenant={TenantA}"));
-        await Net.EventuallyAsync(
+        await Eventually.Until(
             () => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains($"tenant={TenantA}") && l.Contains("reason=TenantQuota")),
             "the refusal in the access log, with its tenant");
 
@@ -64,7 +64,7 @@ public sealed class TenantConnectionLimitTests
 
         // Closing one connection of A frees its slot.
         second.Dispose();
-        await Net.EventuallyAsync(() => proxy.Server.GetStatus().ActiveConnections.GetValueOrDefault(TenantA) == 1, "the closed connection released its slot");
+        await Eventually.Until(() => proxy.Server.GetStatus().ActiveConnections.GetValueOrDefault(TenantA) == 1, "the closed connection released its slot");
         using var fourth = await proxy.ConnectAsync(listenerA);
         await Net.RoundTripAsync(fourth);
         Assert.Equal(1, proxy.Metrics.Sum("ogw.proxy.quota_refusals"));

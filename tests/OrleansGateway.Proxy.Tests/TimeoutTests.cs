@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 
@@ -52,9 +52,9 @@ public sealed class TimeoutTests
 
         time.Advance(Idle);
         Assert.Equal("eof", await Net.ObserveEndAsync(client));
-        Assert.Equal("eof", await upstreamEnd.Task.WaitAsync(Net.Deadline));
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.idle_timeouts", "mapping=idle") == 1, "idle timeout counted");
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=IdleTimeout")), "IdleTimeout logged");
+        Assert.Equal("eof", await upstreamEnd.Task.WaitAsync(Net.Deadline, TestContext.Current.CancellationToken));
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.idle_timeouts", "mapping=idle") == 1, "idle timeout counted");
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=IdleTimeout")), "IdleTimeout logged");
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class TimeoutTests
             Route(Upstream("black-hole.test", blackHole.Port, isIpLiteral: false, "slow", connectTimeout: timeout)))));
 
         using var client = await proxy.ConnectAsync(listener);
-        await resolver.Called.Task.WaitAsync(Net.Deadline); // the connect deadline is armed before resolution
+        await resolver.Called.Task.WaitAsync(Net.Deadline, TestContext.Current.CancellationToken); // the connect deadline is armed before resolution
 
         time.Advance(timeout - OneMs);
         // A bounded look (200 ms) for a premature close, which would arrive asynchronously after Advance.
@@ -96,7 +96,7 @@ public sealed class TimeoutTests
 
         time.Advance(OneMs);
         Assert.Equal("eof", await Net.ObserveEndAsync(client));
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=ConnectTimeout") == 1, "connect timeout counted");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=ConnectTimeout") == 1, "connect timeout counted");
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class TimeoutTests
             Route(Upstream("two-addresses.test", blackHole.Port, isIpLiteral: false, "fallback", connectTimeout: timeout)))));
 
         using var client = await proxy.ConnectAsync(listener);
-        await resolver.Called.Task.WaitAsync(Net.Deadline);
+        await resolver.Called.Task.WaitAsync(Net.Deadline, TestContext.Current.CancellationToken);
 
         // Half of the 3 s goes to the first of two addresses; then the second is tried and answers at once. The first
         // attempt may arm its deadline a moment after the resolver returned, so fake time moves on in small steps
@@ -128,7 +128,7 @@ public sealed class TimeoutTests
             var until = DateTime.UtcNow + TimeSpan.FromMilliseconds(300);
             while (upstream.Count == 0 && DateTime.UtcNow < until)
             {
-                await Task.Delay(10);
+                await Task.Delay(10, TestContext.Current.CancellationToken);
             }
 
             if (upstream.Count == 0)
@@ -144,7 +144,7 @@ public sealed class TimeoutTests
         var read = 0;
         while (read < 4)
         {
-            var n = await client.ReceiveAsync(buffer.AsMemory(read)).AsTask().WaitAsync(Net.Deadline);
+            var n = await client.ReceiveAsync(buffer.AsMemory(read), TestContext.Current.CancellationToken).AsTask().WaitAsync(Net.Deadline, TestContext.Current.CancellationToken);
             Assert.True(n > 0, "the connection must stay open");
             read += n;
         }

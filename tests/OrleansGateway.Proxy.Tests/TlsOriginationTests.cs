@@ -1,3 +1,4 @@
+using OrleansGateway.Certificates.Development;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 using static OrleansGateway.Proxy.Tests.Infrastructure.TlsKit;
@@ -10,7 +11,7 @@ public sealed class TlsOriginationTests
     private static readonly System.Security.Cryptography.X509Certificates.X509Certificate2 UpstreamCert = Server("upstream.test");
     private static readonly System.Security.Cryptography.X509Certificates.X509Certificate2 FrontCert = Server("front.test");
     private static readonly System.Security.Cryptography.X509Certificates.X509Certificate2 SelfSignedCert =
-        OrleansGateway.Proxy.Tls.DevCertificates.CreateSelfSignedServer(["self.test"]);
+        DevCertificates.CreateSelfSignedServer(["self.test"]);
 
     [Fact]
     public async Task Https_without_client_certificate_reaches_a_TLS_upstream_from_a_cleartext_client()
@@ -86,7 +87,7 @@ public sealed class TlsOriginationTests
         using var client = await proxy.ConnectAsync(listener);
 
         Assert.Equal("eof", await Net.ObserveEndAsync(client)); // the upstream's banner never reaches the client
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.handshake.failures", "side=upstream") == 1, "upstream handshake failure counted");
-        await Net.EventuallyAsync(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=UpstreamHandshakeFailed")), "logged");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.handshake.failures", "side=upstream") == 1, "upstream handshake failure counted");
+        await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains("reason=UpstreamHandshakeFailed")), "logged");
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 
@@ -49,7 +50,8 @@ public sealed class TlsResumptionTests
     /// <summary>A theory that needs the openssl command: reported skipped, with the reason, where it is missing.</summary>
     public sealed class OpenSslTheoryAttribute : TheoryAttribute
     {
-        public OpenSslTheoryAttribute()
+        public OpenSslTheoryAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+            : base(sourceFilePath, sourceLineNumber)
         {
             if (OpenSsl.Unavailable is { } why)
             {
@@ -92,7 +94,7 @@ public sealed class TlsResumptionTests
             var error = p.StandardError.ReadToEndAsync();
             await p.StandardInput.WriteAsync("ping\n");
             await p.StandardInput.FlushAsync();
-            await Net.EventuallyAsync(done, $"openssl s_client {session} through the handshake");
+            await Eventually.Until(done, $"openssl s_client {session} through the handshake");
             p.StandardInput.Close();
             await p.WaitForExitAsync().WaitAsync(Net.Deadline);
             return await output + await error;

@@ -1,6 +1,6 @@
 using System.Net.Security;
 using System.Security.Authentication;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using static OrleansGateway.Proxy.Tests.Infrastructure.Plans;
 using static OrleansGateway.Proxy.Tests.Infrastructure.TlsKit;
@@ -90,7 +90,7 @@ public sealed class TlsRoutingTests
         Assert.NotNull(client.Error);
         Assert.Null(client.ServerCertificate);
         Assert.Equal(0, exact.Count);
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.no_route") == 1, "no-route close counted");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.no_route") == 1, "no-route close counted");
     }
 
     [Fact]
@@ -108,11 +108,11 @@ public sealed class TlsRoutingTests
             Provider(("exact", ExactCert)));
 
         using var client = await ConnectAsync(proxy.EndPointOf(listener), "a.example.com");
-        await client.Stream!.WriteAsync("hello"u8.ToArray());
+        await client.Stream!.WriteAsync("hello"u8.ToArray(), TestContext.Current.CancellationToken);
         await client.Stream.ShutdownAsync();
 
         var answer = new MemoryStream();
-        await client.Stream.CopyToAsync(answer).WaitAsync(Net.Deadline); // ends with the upstream's FIN as close_notify
+        await client.Stream.CopyToAsync(answer, TestContext.Current.CancellationToken).WaitAsync(Net.Deadline, TestContext.Current.CancellationToken); // ends with the upstream's FIN as close_notify
         Assert.Equal("olleh"u8.ToArray(), answer.ToArray());
     }
 
@@ -134,7 +134,7 @@ public sealed class TlsRoutingTests
         using var current = await ConnectAsync(endPoint, "a.example.com", SslProtocols.Tls13);
         Assert.Null(current.Error);
         Assert.Equal(SslProtocols.Tls13, current.Stream!.SslProtocol);
-        await Net.EventuallyAsync(() => proxy.Metrics.Sum("ogw.proxy.handshake.failures", "side=client") == 1, "handshake failure counted");
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.handshake.failures", "side=client") == 1, "handshake failure counted");
     }
 
     [Fact]

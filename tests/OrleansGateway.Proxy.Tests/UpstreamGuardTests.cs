@@ -68,7 +68,7 @@ public sealed class UpstreamGuardTests
             await client.SendAsync(new byte[] { 1 });
         }
 
-        await Net.EventuallyAsync(() => proxy.Logs.Category(ProxyLog.AccessLogCategory).Any(l => l.Contains("mapping=default/metadata")), "access logged");
+        await Eventually.Until(() => proxy.Logs.Category(ProxyLog.AccessLogCategory).Any(l => l.Contains("mapping=default/metadata")), "access logged");
         Assert.Equal(0, proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=UpstreamForbidden"));
         Assert.DoesNotContain(proxy.Logs.Category(ProxyLog.AccessLogCategory), l => l.Contains("reason=UpstreamForbidden"));
     }
@@ -117,7 +117,7 @@ public sealed class UpstreamGuardTests
 
     private static async Task AssertForbiddenAsync(ProxyHarness proxy, string mapping)
     {
-        await Net.EventuallyAsync(() => proxy.Logs.Category(ProxyLog.AccessLogCategory)
+        await Eventually.Until(() => proxy.Logs.Category(ProxyLog.AccessLogCategory)
             .Any(l => l.Contains($"mapping=default/{mapping}") && l.Contains("reason=UpstreamForbidden")), $"{mapping} logged as UpstreamForbidden");
         Assert.Equal(1, proxy.Metrics.Sum("ogw.proxy.upstream.connect_failures", "reason=UpstreamForbidden"));
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using OrleansGateway.Cli.Client;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Loading;
 
 namespace OrleansGateway.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text;
-using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
+using OrleansGateway.Certificates.Development;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Reporting;
 
 namespace OrleansGateway.Cli.Commands;

@@ -79,7 +79,7 @@ internal static class TextReport
                 foreach (var u in route.Upstreams)
                 {
                     var tls = u.OriginateTls ? u.Sni is null ? "  tls" : $"  tls sni={u.Sni}" : "";
-                    var share = u.Weight.ToString("0.###", CultureInfo.InvariantCulture);
+                    var share = u.Share.ToString("0.###", CultureInfo.InvariantCulture);
                     output.WriteLine($"      -> {u.Service}  {share}%  ({u.Mapping}){tls}");
                 }
             }

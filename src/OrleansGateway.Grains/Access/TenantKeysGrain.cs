@@ -2,8 +2,9 @@ using System.Collections.Immutable;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Grains.Abstractions;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Access;
 
 /// <summary>One stored key: the SHA-256 of its secret, never the secret.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansGateway.StoredKey")]

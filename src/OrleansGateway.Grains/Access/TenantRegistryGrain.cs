@@ -1,8 +1,9 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Grains.Abstractions;
 
-namespace OrleansGateway.Grains;
+namespace OrleansGateway.Grains.Access;
 
 [GenerateSerializer, Alias("OrleansGateway.TenantRegistryState")]
 public sealed class TenantRegistryState

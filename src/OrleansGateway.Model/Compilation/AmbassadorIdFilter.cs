@@ -1,7 +1,9 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// Which resources this installation takes notice of (research §3, section 17): a missing or empty
+/// Which resources this installation takes notice of (docs/tcpmapping-semantics.md, row 15): a missing or empty
 /// <c>ambassador_id</c> means <c>["default"]</c> (Emissary's Go path; its Python path ignores <c>[]</c>), and
 /// <c>_automatic_</c> anywhere in the list matches every installation.
 /// </summary>

@@ -1,6 +1,8 @@
 using System.Globalization;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>A canary group that survived its checks: its members (by namespace and name) with their shares set.</summary>
 internal sealed record CanaryGroup(GroupKey Key, IReadOnlyList<MappingCandidate> Members)
@@ -9,13 +11,15 @@ internal sealed record CanaryGroup(GroupKey Key, IReadOnlyList<MappingCandidate>
 }
 
 /// <summary>
-/// Forms canary groups (same address, port and host) and applies their rules (section 17): members must agree
-/// with the first by (namespace, name) on the consistency keys, compared on effective values, symmetric; then the
-/// weights become shares. Linear in the number of mappings.
+/// Forms canary groups (same address, port and host) and applies their rules (docs/tcpmapping-semantics.md,
+/// "Group consistency" and "Weights (canary groups)"): members must agree with the first by (namespace, name) on the
+/// consistency keys, compared on effective values, symmetric; then the weights become shares. Linear in the number of
+/// mappings.
 /// </summary>
 internal static class CanaryGroups
 {
-    public static List<CanaryGroup> Build(IEnumerable<MappingCandidate> candidates)
+    /// <param name="refused">Receives each group refused because of its weights.</param>
+    public static List<CanaryGroup> Build(IEnumerable<MappingCandidate> candidates, ICollection<RefusedGroup> refused)
     {
         // Candidates arrive in (namespace, name) order, so each group's list is in that order too.
         var byKey = new Dictionary<GroupKey, List<MappingCandidate>>();
@@ -35,7 +39,7 @@ internal static class CanaryGroups
         foreach (var key in order)
         {
             var members = Consistent(key, byKey[key]);
-            if (ApplyWeights(key, members) is { } shared)
+            if (ApplyWeights(key, members, refused) is { } shared)
             {
                 groups.Add(new CanaryGroup(key, shared));
             }
@@ -59,7 +63,7 @@ internal static class CanaryGroups
 
             var theirs = string.Join(" and ", diffs.Select(d => $"{d.Field} {d.Theirs}"));
             var mine = string.Join(" and ", diffs.Select(d => d.Mine));
-            member.Entry.Discard("group.conflict",
+            member.Entry.Discard(DiagnosticCodes.GroupConflict,
                 $"its group ({key}) was started by {reference.Entry.Ref} with {theirs}; this one has {mine}. " +
                 "Make them agree, or move one to another port or host.", "spec." + diffs[0].Field, reference.Entry.Ref);
         }
@@ -67,7 +71,7 @@ internal static class CanaryGroups
         return kept;
     }
 
-    private static List<MappingCandidate>? ApplyWeights(GroupKey key, List<MappingCandidate> members)
+    private static List<MappingCandidate>? ApplyWeights(GroupKey key, List<MappingCandidate> members, ICollection<RefusedGroup> refused)
     {
         var weights = members.Select(m => m.Mapping.Weight).ToList();
         var result = WeightCalculator.Compute(weights);
@@ -75,13 +79,14 @@ internal static class CanaryGroups
         {
             var listing = string.Join(", ", members.Select(m => $"{m.Entry.Ref} weight {Describe(m.Mapping.Weight)}"));
             var total = weights.Sum(w => w ?? 0).ToString(CultureInfo.InvariantCulture);
+            var reason = $"the weights of its group ({key}) cannot be used: {result.Error} (members: {listing}; total {total}). " +
+                "Give weights from 0 to 100 that add up to 100 at most; members without weight share the rest.";
             foreach (var m in members)
             {
-                m.Entry.Discard("group.weights", $"the weights of its group ({key}) cannot be used: {result.Error} " +
-                    $"(members: {listing}; total {total}). Give weights from 0 to 100 that add up to 100 at most; members without weight share the rest.",
-                    "spec.weight", members.FirstOrDefault(o => !ReferenceEquals(o, m))?.Entry.Ref);
+                m.Entry.Discard(DiagnosticCodes.GroupWeights, reason, "spec.weight", members.FirstOrDefault(o => !ReferenceEquals(o, m))?.Entry.Ref);
             }
 
+            refused.Add(new RefusedGroup(key.ToString(), [.. members.Select(m => m.Entry.Ref)], reason));
             return null;
         }
 
@@ -90,7 +95,7 @@ internal static class CanaryGroups
             var total = weights.Sum(w => w ?? 0);
             for (var i = 0; i < members.Count; i++)
             {
-                members[i].Entry.Note("group.weights_scaled", FormattableString.Invariant(
+                members[i].Entry.Note(DiagnosticCodes.GroupWeightsScaled, FormattableString.Invariant(
                     $"the weights of its group ({key}) add up to {total}, not 100, and no member is without weight; they are scaled to percentages (this one gets {result.Shares[i]:0.##}%)."),
                     "spec.weight");
             }

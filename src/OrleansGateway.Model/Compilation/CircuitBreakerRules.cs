@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// <c>circuit_breakers</c> (research §11): each entry's priority must be <c>default</c> or <c>high</c>
+/// <c>circuit_breakers</c> (docs/tcpmapping-semantics.md, row 13): each entry's priority must be <c>default</c> or <c>high</c>
 /// (case-insensitive, unset = default). tcp_proxy only ever uses the DEFAULT priority, so only that entry's
 /// thresholds matter; unset thresholds are Envoy's defaults.
 /// </summary>

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// Emissary's cluster identity (research §4.2), written readably: cluster_tag, service with scheme, originating
+/// Emissary's cluster identity (docs/tcpmapping-semantics.md), written readably: cluster_tag, service with scheme, originating
 /// TLSContext, mapping namespace and breaker thresholds. Mappings with the same key share circuit-breaker counts.
 /// </summary>
 internal static class ClusterKeys

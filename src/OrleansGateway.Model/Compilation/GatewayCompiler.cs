@@ -1,6 +1,9 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// The pure compiler: <c>(resources, ambassador id) → (plan, statuses, diagnostics)</c>. No I/O, no clock, no
@@ -38,10 +41,14 @@ public static class GatewayCompiler
         var mappings = new MappingCompiler(options, module, resolvers, contexts, secrets, listeners,
             new TerminationLookup(hosts, contexts, secrets, discardedTlsSources));
         var candidates = OfType<TcpMapping>(accepted).Select(mappings.Compile).OfType<MappingCandidate>().ToList();
-        var groups = CanaryGroups.Build(candidates);
+        var refusedGroups = new List<RefusedGroup>();
+        var groups = CanaryGroups.Build(candidates, refusedGroups);
         var plan = new GatewayPlan(input.AmbassadorId, ListenerAssembler.Build(groups, listeners));
 
-        return new CompileResult(plan, [.. entries.Select(e => e.ToStatus())], [.. entries.SelectMany(e => e.Diagnostics)]);
+        return new CompileResult(plan, [.. entries.Select(e => e.ToStatus())], [.. entries.SelectMany(e => e.Diagnostics)])
+        {
+            RefusedGroups = [.. refusedGroups],
+        };
     }
 
     /// <summary>ambassador_id, loader failures, foreign kinds and duplicate identities: who takes part at all.</summary>
@@ -53,21 +60,21 @@ public static class GatewayCompiler
             var resource = entry.Resource;
             if (!AmbassadorIdFilter.Matches(resource, ambassadorId))
             {
-                entry.Ignore("ambassador_id.mismatch", $"its ambassador_id {AmbassadorIdFilter.Describe(resource)} does not include this gateway's id " +
+                entry.Ignore(DiagnosticCodes.AmbassadorIdMismatch, $"its ambassador_id {AmbassadorIdFilter.Describe(resource)} does not include this gateway's id " +
                     $"'{ambassadorId}' (or {AmbassadorIdFilter.Automatic}). Add '{ambassadorId}' to ambassador_id if this gateway should serve it.");
                 continue;
             }
 
             if (resource is ForeignResource foreign)
             {
-                entry.Ignore("resource.foreign", $"OrleansGateway handles only TCP resources; a {foreign.OriginalKind} is not used.");
+                entry.Ignore(DiagnosticCodes.ResourceForeign, $"OrleansGateway handles only TCP resources; a {foreign.OriginalKind} is not used.");
                 continue;
             }
 
             // The same identity twice (two files): the first by source is kept, even when it is the invalid one.
             if (previous is not null && previous.Ref == entry.Ref)
             {
-                entry.Discard("resource.duplicate", $"{previous.Ref} is defined twice" +
+                entry.Discard(DiagnosticCodes.ResourceDuplicate, $"{previous.Ref} is defined twice" +
                     (previous.Resource.Source is { } s ? $"; the definition at {s} is kept" : "") + ". Delete or rename one of them.",
                     related: previous.Ref);
                 continue;
@@ -84,7 +91,7 @@ public static class GatewayCompiler
 
                 if (invalid.Errors.IsDefaultOrEmpty)
                 {
-                    entry.Discard("resource.invalid", "it could not be read (no details were given).");
+                    entry.Discard(DiagnosticCodes.ResourceInvalid, "it could not be read (no details were given).");
                 }
             }
         }

@@ -1,22 +1,26 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>A Host that can terminate TLS: its certificate and TLS settings, resolved and checked.</summary>
-/// <param name="Hostname">Lower-cased glob, <c>*</c> when the Host sets none.</param>
-internal sealed record TlsHost(HostResource Resource, string Hostname, SecretRef Certificate, TlsSettings Settings, ValidTlsContext? Context)
+/// <param name="Hostname">Canonical; <c>*</c> when the Host sets none.</param>
+internal sealed record TlsHost(HostResource Resource, HostPattern Hostname, SecretRef Certificate, TlsSettings Settings, ValidTlsContext? Context)
 {
     public ResourceRef Ref => Resource.Ref;
 }
 
 /// <summary>
-/// Hosts with TLS, indexed so that finding the Hosts for a TCPMapping host costs O(length of the name), not
-/// O(number of Hosts): exact names, leading-<c>*</c> globs by suffix, trailing-<c>*</c> globs by prefix, and <c>*</c>.
+/// Hosts with TLS, indexed so that finding the Hosts for an exact TCPMapping host costs O(labels of the name) probes,
+/// not O(number of Hosts): exact names, wildcards by the name after <c>*.</c>, and <c>*</c>.
 /// </summary>
 internal sealed class HostCatalog
 {
     private readonly List<TlsHost> _all = [];
     private readonly Dictionary<string, List<TlsHost>> _exact = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<TlsHost>> _bySuffix = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<TlsHost>> _byPrefix = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<TlsHost>> _wildcards = new(StringComparer.Ordinal);
     private readonly List<TlsHost> _any = [];
 
     public static HostCatalog Build(IEnumerable<ResourceEntry> hosts, TlsContextCatalog contexts, SecretCatalog secrets)
@@ -25,12 +29,17 @@ internal sealed class HostCatalog
         foreach (var entry in hosts)
         {
             var host = (HostResource)entry.Resource;
-            var hostname = string.IsNullOrWhiteSpace(host.Hostname) ? "*" : host.Hostname.Trim().ToLowerInvariant();
+            if (Hostname(host, out var error) is not { } hostname)
+            {
+                entry.Discard(DiagnosticCodes.HostHostname, "hostname " + error, "spec.hostname");
+                continue;
+            }
+
             var hasSecret = !string.IsNullOrWhiteSpace(host.TlsSecretName);
             var hasContext = !string.IsNullOrWhiteSpace(host.TlsContextName);
             if (!hasSecret && !hasContext)
             {
-                entry.Note("host.no_tls", $"has no tlsSecret or tlsContext, so it provides no certificate for TCPMappings (hostname '{hostname}').");
+                entry.Note(DiagnosticCodes.HostNoTls, $"has no tlsSecret or tlsContext, so it provides no certificate for TCPMappings (hostname '{hostname}').");
                 continue;
             }
 
@@ -44,36 +53,39 @@ internal sealed class HostCatalog
         return catalog;
     }
 
-    /// <summary>Every Host whose hostname could overlap <paramref name="mappingHost"/> (Emissary's two-sided glob test).</summary>
-    public IEnumerable<TlsHost> Matching(string mappingHost)
+    /// <summary>A Host's <c>hostname</c>, canonical; unset or empty is <c>*</c>, as in Emissary. Null with the error when it is no host pattern.</summary>
+    public static HostPattern? Hostname(HostResource host, out string? error)
     {
-        if (mappingHost.Contains('*'))
+        error = null;
+        return string.IsNullOrEmpty(host.Hostname) ? HostPattern.Any
+            : HostPattern.TryParse(host.Hostname, out var pattern, out error) ? pattern : null;
+    }
+
+    /// <summary>Every Host whose hostname overlaps <paramref name="mappingHost"/> (some name matches both).</summary>
+    public IEnumerable<TlsHost> Matching(HostPattern mappingHost)
+    {
+        if (mappingHost.Kind != HostPatternKind.Exact)
         {
-            // Wildcard mapping hosts are few; the two-sided test needs the general comparison.
-            return _all.Where(h => HostGlob.Matches(h.Hostname, mappingHost));
+            // Wildcard mapping hosts are few; the overlap test needs the general comparison.
+            return _all.Where(h => h.Hostname.Overlaps(mappingHost));
         }
 
         var found = new List<TlsHost>(_any);
-        if (_exact.TryGetValue(mappingHost, out var exact))
+        if (_exact.TryGetValue(mappingHost.Text, out var exact))
         {
             found.AddRange(exact);
         }
 
-        // A glob's '*' matches a non-empty string, so the glob's fixed part is a proper suffix or prefix.
-        // Span lookups: no substring is allocated per probe.
-        var bySuffix = _bySuffix.GetAlternateLookup<ReadOnlySpan<char>>();
-        var byPrefix = _byPrefix.GetAlternateLookup<ReadOnlySpan<char>>();
-        var name = mappingHost.AsSpan();
-        for (var i = 1; i < name.Length; i++)
+        // "a.b.example.com" is matched by the wildcards of "b.example.com", "example.com" and "com". Span lookups: no
+        // substring is allocated per probe.
+        var wildcards = _wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
+        var name = mappingHost.Text.AsSpan();
+        for (var dot = name.IndexOf('.'); dot >= 0; dot = name.IndexOf('.'))
         {
-            if (bySuffix.TryGetValue(name[i..], out var suffixed))
+            name = name[(dot + 1)..];
+            if (wildcards.TryGetValue(name, out var matching))
             {
-                found.AddRange(suffixed);
-            }
-
-            if (byPrefix.TryGetValue(name[..i], out var prefixed))
-            {
-                found.AddRange(prefixed);
+                found.AddRange(matching);
             }
         }
 
@@ -81,25 +93,23 @@ internal sealed class HostCatalog
     }
 
     /// <summary>
-    /// Most specific first for <paramref name="mappingHost"/>: a Host whose hostname IS the mapping host, then exact
-    /// names, then globs by descending length, then <c>*</c>; ties by (namespace, name). The first rank matters for a
+    /// Most specific first for <paramref name="mappingHost"/>: a Host whose hostname IS the mapping host, then the SNI
+    /// order (exact names, globs longest first, <c>*</c>); ties by (namespace, name). The first rank matters for a
     /// wildcard mapping host: Host <c>*.example.com</c> beats Host <c>db.example.com</c> for <c>host: *.example.com</c>.
     /// </summary>
-    public static int CompareSpecificity(TlsHost a, TlsHost b, string mappingHost)
+    public static int CompareSpecificity(TlsHost a, TlsHost b, HostPattern mappingHost)
     {
-        var c = Rank(a.Hostname).CompareTo(Rank(b.Hostname));
+        var c = (a.Hostname == mappingHost ? 0 : 1).CompareTo(b.Hostname == mappingHost ? 0 : 1);
         if (c != 0)
         {
             return c;
         }
 
-        c = b.Hostname.Length.CompareTo(a.Hostname.Length);
+        c = HostPattern.SniOrder.Compare(a.Hostname, b.Hostname);
         return c != 0 ? c : ResourceOrder.ByNamespaceAndName(a.Resource, b.Resource);
-
-        int Rank(string h) => h == mappingHost ? 0 : h == "*" ? 3 : h.Contains('*') ? 2 : 1;
     }
 
-    private static TlsHost? Validate(ResourceEntry entry, HostResource host, string hostname, TlsContextCatalog contexts, SecretCatalog secrets)
+    private static TlsHost? Validate(ResourceEntry entry, HostResource host, HostPattern hostname, TlsContextCatalog contexts, SecretCatalog secrets)
     {
         ValidTlsContext? context = null;
         if (host.TlsContextName is { Length: > 0 } ctxName)
@@ -108,7 +118,7 @@ internal sealed class HostCatalog
             if (context is null)
             {
                 var discarded = contexts.FindDiscarded(ctxName.Trim(), host.Namespace);
-                entry.Discard("host.tlscontext", discarded is null
+                entry.Discard(DiagnosticCodes.HostTlsContext, discarded is null
                     ? $"tlsContext '{ctxName}' names no TLSContext. Create it, or remove spec.tlsContext."
                     : $"tlsContext '{ctxName}' is {discarded}, which is discarded (see its status). Fix it, or remove spec.tlsContext.",
                     "spec.tlsContext.name", discarded);
@@ -122,7 +132,7 @@ internal sealed class HostCatalog
             certificate = secrets.Resolve(secretName.Trim(), host.Namespace, true, host.TlsSecretNamespace);
             if (secrets.CheckCertificate(certificate) is { } problem)
             {
-                entry.Discard("host.secret", problem + ". Create that Secret (type kubernetes.io/tls) or fix spec.tlsSecret.", "spec.tlsSecret.name");
+                entry.Discard(DiagnosticCodes.HostSecret, problem + ". Create that Secret (type kubernetes.io/tls) or fix spec.tlsSecret.", "spec.tlsSecret.name");
                 return null;
             }
         }
@@ -131,7 +141,7 @@ internal sealed class HostCatalog
             certificate = context!.Certificate;
             if (certificate is null)
             {
-                entry.Discard("host.secret", $"its tlsContext {context.Ref} has no secret and the Host has no tlsSecret, so there is no certificate. " +
+                entry.Discard(DiagnosticCodes.HostSecret, $"its tlsContext {context.Ref} has no secret and the Host has no tlsSecret, so there is no certificate. " +
                     "Add spec.tlsSecret, or a secret to the TLSContext.", "spec.tlsSecret", context.Ref);
                 return null;
             }
@@ -143,7 +153,7 @@ internal sealed class HostCatalog
             settings = TlsSettings.Read(host.Tls, host.Namespace, true, secrets, "spec.tls.", out var error, out var field);
             if (settings is null)
             {
-                entry.Discard("host.tls", error!, field);
+                entry.Discard(DiagnosticCodes.HostTls, error!, field);
                 return null;
             }
         }
@@ -155,23 +165,17 @@ internal sealed class HostCatalog
     private void Add(TlsHost host)
     {
         _all.Add(host);
-        var h = host.Hostname;
-        if (h == "*")
+        switch (host.Hostname.Kind)
         {
-            _any.Add(host);
-        }
-        else if (h[0] == '*' && h[^1] != '*')
-        {
-            Index(_bySuffix, h[1..], host);
-        }
-        else if (h[^1] == '*' && h[0] != '*')
-        {
-            Index(_byPrefix, h[..^1], host);
-        }
-        else
-        {
-            // Names without '*' and malformed globs ('*' at both ends) only ever match themselves.
-            Index(_exact, h, host);
+            case HostPatternKind.Any:
+                _any.Add(host);
+                break;
+            case HostPatternKind.Wildcard:
+                Index(_wildcards, host.Hostname.Domain, host);
+                break;
+            default:
+                Index(_exact, host.Hostname.Text, host);
+                break;
         }
     }
 

@@ -1,9 +1,13 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// Turns canary groups into listeners (research §7.2, section 17): a group attaches to the explicit Listener on
+/// Turns canary groups into listeners (docs/tcpmapping-semantics.md, row 6): a group attaches to the explicit Listener on
 /// its port when it binds the gateway's address, otherwise to an automatic Listener, which inspects TLS when ANY
 /// of its groups has a host (order-independent, unlike Emissary's "first group").
 /// </summary>
@@ -54,10 +58,10 @@ internal static class ListenerAssembler
 
                 var termination = group.First.Termination!;
                 resources.AddRange(termination.Resources);
-                sni.Add(new SniRoute(group.Key.Host, group.First.HostKind!.Value, termination.Termination, route));
+                sni.Add(new SniRoute(group.Key.Host, termination.Termination, route));
             }
 
-            sni.Sort(CompareSni);
+            sni.Sort((a, b) => HostPattern.SniOrder.Compare(a.Host, b.Host));
             var name = explicitListener?.Resource.Name ?? $"listener-{endpoint.Address}-{endpoint.Port}";
             plans.Add(new ListenerPlan(endpoint, name, explicitListener?.Entry.Ref, inspected, prefix, [.. sni], catchAll,
                 ResourceOrder.SortedDistinct(resources)));
@@ -65,7 +69,7 @@ internal static class ListenerAssembler
 
         foreach (var listener in listeners.Values.Where(l => !used.Contains(l)))
         {
-            listener.Entry.Note("listener.unused", $"no accepted TCPMapping uses port {listener.Resource.Port}, so nothing binds it " +
+            listener.Entry.Note(DiagnosticCodes.ListenerUnused, $"no accepted TCPMapping uses port {listener.Resource.Port}, so nothing binds it " +
                 "(it is not in the plan). Add a TCPMapping for this port, or delete the Listener.");
         }
 
@@ -75,22 +79,5 @@ internal static class ListenerAssembler
             return c != 0 ? c : a.Endpoint.Port.CompareTo(b.Endpoint.Port);
         });
         return [.. plans];
-    }
-
-    /// <summary>Exact names first, then wildcards by descending length, then <c>*</c> (the order SNI is matched in).</summary>
-    private static int CompareSni(SniRoute a, SniRoute b)
-    {
-        var c = a.Kind.CompareTo(b.Kind);
-        if (c != 0)
-        {
-            return c;
-        }
-
-        if (a.Kind == HostPatternKind.Wildcard)
-        {
-            c = b.Host.Length.CompareTo(a.Host.Length);
-        }
-
-        return c != 0 ? c : string.CompareOrdinal(a.Host, b.Host);
     }
 }

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>An explicit Listener that passed validation.</summary>
 internal sealed record ValidListener(ResourceEntry Entry, ImmutableArray<string> Stack)
@@ -11,7 +13,7 @@ internal sealed record ValidListener(ResourceEntry Entry, ImmutableArray<string>
 }
 
 /// <summary>
-/// Explicit Listener resources (research §7.1, section 17). Listeners have no address field: they bind the
+/// Explicit Listener resources (docs/tcpmapping-semantics.md, row 29). Listeners have no address field: they bind the
 /// gateway's bind address. An unusable Listener is Discarded and its port falls back to an automatic Listener.
 /// </summary>
 internal static class ListenerCatalog
@@ -44,20 +46,20 @@ internal static class ListenerCatalog
 
             if (byPort.TryGetValue(listener.Port, out var kept))
             {
-                entry.Discard("listener.duplicate", $"port {listener.Port} already has {kept.Entry.Ref} (first by namespace and name). " +
+                entry.Discard(DiagnosticCodes.ListenerDuplicate, $"port {listener.Port} already has {kept.Entry.Ref} (first by namespace and name). " +
                     "Merge them, or move one to another port.", "spec.port", kept.Entry.Ref);
                 continue;
             }
 
             if (stack.Value.Contains("HTTP"))
             {
-                entry.Note("listener.http", $"its protocol stack [{string.Join(", ", stack)}] includes HTTP; OrleansGateway serves no HTTP, only TCPMappings " +
+                entry.Note(DiagnosticCodes.ListenerHttp, $"its protocol stack [{string.Join(", ", stack)}] includes HTTP; OrleansGateway serves no HTTP, only TCPMappings " +
                     "(with host, when the stack has TLS) on this port.", "spec.protocolStack");
             }
 
             if (!listener.HasHostBinding)
             {
-                entry.Warn("listener.hostbinding", "Emissary requires hostBinding; it is accepted without one because hostBinding never limits TCPMappings.",
+                entry.Warn(DiagnosticCodes.ListenerHostBinding, "Emissary requires hostBinding; it is accepted without one because hostBinding never limits TCPMappings.",
                     "spec.hostBinding");
             }
 
@@ -72,7 +74,7 @@ internal static class ListenerCatalog
         const string fallback = " The port falls back to an automatic Listener.";
         if (listener.Port is < 1 or > 65535)
         {
-            entry.Discard("listener.port", $"port {listener.Port} is not from 1 to 65535.", "spec.port");
+            entry.Discard(DiagnosticCodes.ListenerPort, $"port {listener.Port} is not from 1 to 65535.", "spec.port");
             return null;
         }
 
@@ -81,14 +83,14 @@ internal static class ListenerCatalog
         {
             if (listener.Protocol is not null)
             {
-                entry.Warn("listener.protocol", $"protocol and protocolStack are both set; using protocolStack and ignoring protocol '{listener.Protocol}'.",
+                entry.Warn(DiagnosticCodes.ListenerProtocol, $"protocol and protocolStack are both set; using protocolStack and ignoring protocol '{listener.Protocol}'.",
                     "spec.protocol");
             }
 
             stack = [.. written.Select(e => e.Trim().ToUpperInvariant())];
             if (stack.FirstOrDefault(e => !StackElements.Contains(e)) is { } unknown)
             {
-                entry.Discard("listener.stack", $"protocolStack element '{unknown}' is unknown; use HTTP, TLS, PROXY, TCP." + fallback, "spec.protocolStack");
+                entry.Discard(DiagnosticCodes.ListenerStack, $"protocolStack element '{unknown}' is unknown; use HTTP, TLS, PROXY, TCP." + fallback, "spec.protocolStack");
                 return null;
             }
         }
@@ -97,45 +99,45 @@ internal static class ListenerCatalog
             var key = protocol.Trim().ToUpperInvariant();
             if (key == "UDP")
             {
-                entry.Discard("listener.udp", "protocol UDP carries no TCPMappings (Emissary uses it only for HTTP/3)." + fallback, "spec.protocol");
+                entry.Discard(DiagnosticCodes.ListenerUdp, "protocol UDP carries no TCPMappings (Emissary uses it only for HTTP/3)." + fallback, "spec.protocol");
                 return null;
             }
 
             if (!Shorthands.TryGetValue(key, out stack))
             {
-                entry.Discard("listener.protocol", $"protocol '{protocol}' is unknown; use TCP, TLS, HTTP, HTTPS, HTTPPROXY or HTTPSPROXY." + fallback, "spec.protocol");
+                entry.Discard(DiagnosticCodes.ListenerProtocol, $"protocol '{protocol}' is unknown; use TCP, TLS, HTTP, HTTPS, HTTPPROXY or HTTPSPROXY." + fallback, "spec.protocol");
                 return null;
             }
         }
         else
         {
-            entry.Discard("listener.protocol", "one of protocol and protocolStack must be set (e.g. protocol: TCP or protocol: TLS)." + fallback, "spec.protocol");
+            entry.Discard(DiagnosticCodes.ListenerProtocol, "one of protocol and protocolStack must be set (e.g. protocol: TCP or protocol: TLS)." + fallback, "spec.protocol");
             return null;
         }
 
         if (stack[^1] != "TCP")
         {
-            entry.Discard("listener.stack", $"protocolStack [{string.Join(", ", stack)}] must end with TCP (UDP carries no TCPMappings)." + fallback,
+            entry.Discard(DiagnosticCodes.ListenerStack, $"protocolStack [{string.Join(", ", stack)}] must end with TCP (UDP carries no TCPMappings)." + fallback,
                 "spec.protocolStack");
             return null;
         }
 
         if (stack.Contains("PROXY"))
         {
-            entry.Discard("listener.proxy", $"protocolStack [{string.Join(", ", stack)}] uses PROXY, and PROXY protocol is not supported yet. " +
+            entry.Discard(DiagnosticCodes.ListenerProxy, $"protocolStack [{string.Join(", ", stack)}] uses PROXY, and PROXY protocol is not supported yet. " +
                 "Remove PROXY from the stack." + fallback, "spec.protocolStack");
             return null;
         }
 
         if (string.IsNullOrWhiteSpace(listener.SecurityModel))
         {
-            entry.Discard("listener.security_model", "securityModel is required (XFP, SECURE or INSECURE)." + fallback, "spec.securityModel");
+            entry.Discard(DiagnosticCodes.ListenerSecurityModel, "securityModel is required (XFP, SECURE or INSECURE)." + fallback, "spec.securityModel");
             return null;
         }
 
         if (!SecurityModels.Contains(listener.SecurityModel.Trim().ToUpperInvariant()))
         {
-            entry.Discard("listener.security_model", $"securityModel '{listener.SecurityModel}' is not XFP, SECURE or INSECURE." + fallback,
+            entry.Discard(DiagnosticCodes.ListenerSecurityModel, $"securityModel '{listener.SecurityModel}' is not XFP, SECURE or INSECURE." + fallback,
                 "spec.securityModel");
             return null;
         }

@@ -1,6 +1,10 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// A TCPMapping that passed every check of its own, waiting for its canary group: where it listens, its
@@ -10,7 +14,6 @@ namespace OrleansGateway.Model;
 internal sealed record MappingCandidate(
     ResourceEntry Entry,
     GroupKey Key,
-    HostPatternKind? HostKind,
     ValidListener? Listener,
     TerminationResult? Termination,
     UpstreamPlan Upstream,
@@ -20,15 +23,15 @@ internal sealed record MappingCandidate(
     public TcpMapping Mapping => (TcpMapping)Entry.Resource;
 }
 
-/// <summary>A canary group's identity (research §6.1): concrete address, port and lower-cased host (null: none).</summary>
-internal sealed record GroupKey(string Address, int Port, string? Host)
+/// <summary>A canary group's identity: concrete address, port and canonical host (null: none).</summary>
+internal sealed record GroupKey(string Address, int Port, HostPattern? Host)
 {
     public ListenerEndpoint Endpoint => new(Address, Port);
 
     public override string ToString() => Host is null ? $"{Endpoint}, no host" : $"{Endpoint}, host {Host}";
 }
 
-/// <summary>The effective values of the group-consistency keys (unset = its default, section 17).</summary>
+/// <summary>The effective values of the group-consistency keys (unset = its default: docs/tcpmapping-semantics.md, row 30).</summary>
 internal sealed record ConsistencyValues(CircuitBreakerPlan CircuitBreakers, bool EnableIpv4, bool EnableIpv6, TimeSpan? IdleTimeout, ResourceRef? Tls)
 {
     /// <summary>(field, this value, other value) for every key on which the two differ, in a fixed order.</summary>

@@ -2,8 +2,12 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// Checks one TCPMapping on its own (everything except its canary group) and builds its upstream. Every
@@ -25,40 +29,37 @@ internal sealed class MappingCompiler(
         var m = (TcpMapping)entry.Resource;
         if (m.Port is < 1 or > 65535)
         {
-            entry.Discard("mapping.port", $"port {m.Port} is not from 1 to 65535.", "spec.port");
+            entry.Discard(DiagnosticCodes.MappingPort, $"port {m.Port} is not from 1 to 65535.", "spec.port");
         }
 
         var address = string.IsNullOrWhiteSpace(m.Address) ? _bindAddress : NormalizeAddress(m.Address);
         if (!IsIpAddress(address))
         {
-            entry.Discard("mapping.address", $"address '{m.Address}' is not an IP address to listen on; use e.g. 0.0.0.0, 127.0.0.1 or ::, or remove it.",
+            entry.Discard(DiagnosticCodes.MappingAddress, $"address '{m.Address}' is not an IP address to listen on; use e.g. 0.0.0.0, 127.0.0.1 or ::, or remove it.",
                 "spec.address");
         }
 
-        (string Pattern, HostPatternKind Kind)? host = null;
+        // An empty host is no host (Emissary's default); anything else must be a host pattern.
+        HostPattern? host = null;
         string? hostError = null;
-        if (!string.IsNullOrWhiteSpace(m.Host))
+        if (!string.IsNullOrEmpty(m.Host) && !HostPattern.TryParse(m.Host, out host, out hostError))
         {
-            host = MappingHost.Parse(m.Host, out hostError);
-            if (hostError is not null)
-            {
-                entry.Discard("mapping.host", hostError, "spec.host");
-            }
+            entry.Discard(DiagnosticCodes.MappingHost, "host " + hostError, "spec.host");
         }
 
         var listener = address == _bindAddress && listeners.TryGetValue(m.Port, out var l) ? l : null;
         if (hostError is null)
         {
-            CheckListener(entry, m, host?.Pattern, listener);
+            CheckListener(entry, m, host, listener);
         }
 
         TerminationResult? tls = null;
-        if (host is { } h && entry.IsAccepted)
+        if (host is not null && entry.IsAccepted)
         {
-            tls = termination.Find(h.Pattern, out var certError, out var related);
+            tls = termination.Find(host, out var certError, out var related);
             if (certError is not null)
             {
-                entry.Discard("tls.no_certificate", certError, "spec.host", related);
+                entry.Discard(DiagnosticCodes.TlsNoCertificate, certError, "spec.host", related);
             }
         }
 
@@ -68,8 +69,7 @@ internal sealed class MappingCompiler(
             return null;
         }
 
-        return new MappingCandidate(entry, new GroupKey(address, m.Port, host?.Pattern), host?.Kind, listener, tls, upstream,
-            upstreamResources, consistency!);
+        return new MappingCandidate(entry, new GroupKey(address, m.Port, host), listener, tls, upstream, upstreamResources, consistency!);
     }
 
     /// <summary>Canonical text of a listen address (<c>[::0]</c> and <c>::</c> are one listener); other text is kept for the error.</summary>
@@ -88,8 +88,8 @@ internal sealed class MappingCompiler(
         ServiceParser.IsIpv4Literal(address) ||
         (address.Contains(':') && IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6);
 
-    // The seed's rule, which Emissary never enforced (research §0 #5, section 17 host-vs-Listener row).
-    private static void CheckListener(ResourceEntry entry, TcpMapping m, string? host, ValidListener? listener)
+    // Emissary's documented rule, which its code never enforced (docs/tcpmapping-semantics.md, row 5).
+    private static void CheckListener(ResourceEntry entry, TcpMapping m, HostPattern? host, ValidListener? listener)
     {
         if (listener is null)
         {
@@ -99,12 +99,12 @@ internal sealed class MappingCompiler(
         var stack = "[" + string.Join(", ", listener.Stack) + "]";
         if (host is not null && !listener.HasTls)
         {
-            entry.Discard("listener.host_without_tls", $"it has host {host}, but {listener.Entry.Ref} on port {m.Port} has protocol stack {stack} " +
+            entry.Discard(DiagnosticCodes.ListenerHostWithoutTls, $"it has host {host}, but {listener.Entry.Ref} on port {m.Port} has protocol stack {stack} " +
                 "without TLS, so no SNI can be read there. Give the Listener TLS (protocol: TLS) or remove host.", "spec.host", listener.Entry.Ref);
         }
         else if (host is null && listener.HasHttp)
         {
-            entry.Discard("listener.cleartext_on_http", $"it has no host, but {listener.Entry.Ref} on port {m.Port} has protocol stack {stack} " +
+            entry.Discard(DiagnosticCodes.ListenerCleartextOnHttp, $"it has no host, but {listener.Entry.Ref} on port {m.Port} has protocol stack {stack} " +
                 "with HTTP, which cannot share a port with a raw TCP route. Give the mapping a host (on a TLS stack), use a TCP or TLS Listener, " +
                 "or move the mapping to another port.", "spec.port", listener.Entry.Ref);
         }
@@ -119,20 +119,20 @@ internal sealed class MappingCompiler(
         if (!resolvers.TryGet(resolverName, out var resolver, out var resolverSource))
         {
             var from = m.Resolver is null ? $" (the default from {module.Source})" : "";
-            entry.Discard("resolver.unknown", $"resolver {resolverName}{from} is unknown; define a KubernetesServiceResolver/KubernetesEndpointResolver/" +
+            entry.Discard(DiagnosticCodes.ResolverUnknown, $"resolver {resolverName}{from} is unknown; define a KubernetesServiceResolver/KubernetesEndpointResolver/" +
                 $"ConsulResolver named {resolverName} or remove `resolver`.", m.Resolver is null ? null : "spec.resolver");
         }
 
         var parsed = ServiceParser.Parse(m.Service, out var serviceError);
         if (parsed is null)
         {
-            entry.Discard("service.malformed", serviceError!, "spec.service");
+            entry.Discard(DiagnosticCodes.ServiceMalformed, serviceError!, "spec.service");
         }
         else
         {
             foreach (var warning in parsed.Warnings)
             {
-                entry.Warn("service.ignored_part", warning, "spec.service");
+                entry.Warn(DiagnosticCodes.ServiceIgnoredPart, warning, "spec.service");
             }
         }
 
@@ -143,7 +143,7 @@ internal sealed class MappingCompiler(
             if (context is null)
             {
                 var discarded = contexts.FindDiscarded(m.Tls.Trim());
-                entry.Discard("tls.unknown_context", discarded is null
+                entry.Discard(DiagnosticCodes.TlsUnknownContext, discarded is null
                     ? $"tls '{m.Tls}' names no TLSContext (looked for that name in every namespace, and for 'name.namespace'). " +
                       "Create the TLSContext, fix the name, or remove tls (https:// alone originates TLS without a client certificate)."
                     : $"tls '{m.Tls}' names {discarded}, which is discarded (see its status). Fix it, or remove tls.", "spec.tls", discarded);
@@ -154,14 +154,14 @@ internal sealed class MappingCompiler(
         var ipv6 = m.EnableIpv6 ?? module.EnableIpv6;
         if (!ipv4 && !ipv6)
         {
-            entry.Discard("ip_family.none", "enable_ipv4 and enable_ipv6 are both false (from the mapping or the ambassador Module), so no address could be " +
+            entry.Discard(DiagnosticCodes.IpFamilyNone, "enable_ipv4 and enable_ipv6 are both false (from the mapping or the ambassador Module), so no address could be " +
                 "dialled. Set one of them to true.", m.EnableIpv4 is false ? "spec.enable_ipv4" : "spec.enable_ipv6");
         }
 
         var breakersSpec = m.CircuitBreakers ?? module.CircuitBreakers;
         if (CircuitBreakerRules.FindInvalid(breakersSpec) is { } breakerProblem)
         {
-            entry.Discard("breakers.invalid", m.CircuitBreakers is null
+            entry.Discard(DiagnosticCodes.BreakersInvalid, m.CircuitBreakers is null
                 ? $"Invalid circuit_breakers inherited from {module.Source}: {breakerProblem}. Fix the Module, or set circuit_breakers on this mapping."
                 : $"Invalid circuit_breakers: {breakerProblem}.", m.CircuitBreakers is null ? null : "spec.circuit_breakers", m.CircuitBreakers is null ? module.Source : null);
         }
@@ -169,7 +169,7 @@ internal sealed class MappingCompiler(
         var (breakers, hasHigh) = CircuitBreakerRules.Effective(breakersSpec);
         if (hasHigh && entry.IsAccepted)
         {
-            entry.Note("breakers.high", "the circuit_breakers entry with priority high has no effect: TCP connections always use the default priority.",
+            entry.Note(DiagnosticCodes.BreakersHigh, "the circuit_breakers entry with priority high has no effect: TCP connections always use the default priority.",
                 "spec.circuit_breakers");
         }
 
@@ -184,7 +184,7 @@ internal sealed class MappingCompiler(
         var originate = parsed.Scheme == "https" || context is not null;
         if (parsed.Scheme == "http" && context is not null)
         {
-            entry.Warn("service.http_with_tls", $"service '{m.Service}' says http://, but tls: {m.Tls} originates TLS anyway" +
+            entry.Warn(DiagnosticCodes.ServiceHttpWithTls, $"service '{m.Service}' says http://, but tls: {m.Tls} originates TLS anyway" +
                 (parsed.Port is null ? " (to port 443)" : "") + ". Write https:// (or no scheme) to say what happens.", "spec.service");
         }
 
@@ -224,7 +224,7 @@ internal sealed class MappingCompiler(
         var value = own ?? fromModule ?? fallback;
         if (value is < 0)
         {
-            entry.Discard("timeout.negative", own is null
+            entry.Discard(DiagnosticCodes.TimeoutNegative, own is null
                 ? $"{name} {value} inherited from {module.Source} is negative; fix the Module, or set {name} on this mapping (0 means none)."
                 : $"{name} {value} is negative; use a number of milliseconds, or 0 for none.", own is null ? null : "spec." + name, own is null ? module.Source : null);
             return null;

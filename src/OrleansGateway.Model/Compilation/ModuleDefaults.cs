@@ -1,10 +1,12 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// The defaults the <c>ambassador</c> Module gives TCPMappings. Unset fields fall back to OrleansGateway's own
-/// defaults: IPv4 and IPv6 both on (section 17; Emissary's code has IPv6 off), connect timeout 3 s, no idle timeout.
+/// defaults: IPv4 and IPv6 both on (docs/tcpmapping-semantics.md, row 2; Emissary's has IPv6 off), connect timeout 3 s, no idle timeout.
 /// </summary>
 internal sealed record ModuleDefaults(
     ResourceRef? Source,
@@ -32,7 +34,7 @@ internal sealed record ModuleDefaults(
         {
             if (!string.Equals(entry.Resource.Name, ModuleName, StringComparison.Ordinal))
             {
-                entry.Ignore("module.other", $"only the Module named '{ModuleName}' sets TCPMapping defaults; " +
+                entry.Ignore(DiagnosticCodes.ModuleOther, $"only the Module named '{ModuleName}' sets TCPMapping defaults; " +
                     "other Modules (tls, authentication, ...) do not concern TCP.");
                 continue;
             }
@@ -43,7 +45,7 @@ internal sealed record ModuleDefaults(
                 continue;
             }
 
-            entry.Discard("module.duplicate",
+            entry.Discard(DiagnosticCodes.ModuleDuplicate,
                 $"only one '{ModuleName}' Module applies and {kept.Ref} comes first by namespace. " +
                 "Merge the settings into that one, or delete this one.", related: kept.Ref);
         }
@@ -57,7 +59,7 @@ internal sealed record ModuleDefaults(
         var invalid = CircuitBreakerRules.FindInvalid(module.CircuitBreakers);
         if (invalid is not null)
         {
-            kept.Warn("module.circuit_breakers",
+            kept.Warn(DiagnosticCodes.ModuleCircuitBreakers,
                 $"circuit_breakers is invalid ({invalid}); every TCPMapping that inherits it (sets no circuit_breakers of its own) is discarded.",
                 "spec.config.circuit_breakers");
         }

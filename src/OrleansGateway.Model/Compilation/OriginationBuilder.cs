@@ -1,12 +1,19 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 
-/// <summary>Upstream TLS settings (research §9, section 17): from the TLSContext named by <c>tls:</c>, or defaults for plain <c>https://</c>.</summary>
+namespace OrleansGateway.Model.Compilation;
+
+/// <summary>
+/// Upstream TLS settings (docs/tcpmapping-semantics.md, "TLS origination"): from the TLSContext named by <c>tls:</c>,
+/// or defaults for plain <c>https://</c>.
+/// </summary>
 internal static class OriginationBuilder
 {
     /// <summary>Builds the origination and adds the TLSContext and Secrets it uses to <paramref name="refs"/>.</summary>
     public static TlsOrigination Build(ValidTlsContext? context, ServiceAddress target, SecretCatalog secrets, List<ResourceRef> refs)
     {
-        // Section 17: without TLSContext.sni the service host is sent when it is a DNS name (Emissary sends none).
+        // Without TLSContext.sni the service host is sent when it is a DNS name; Emissary sends none
+        // (docs/tcpmapping-semantics.md, row 10).
         var defaultSni = target.IsIpLiteral ? null : target.Host;
         if (context is null)
         {

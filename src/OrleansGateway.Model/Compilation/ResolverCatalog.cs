@@ -1,7 +1,11 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// Resolvers by name (research §5): the user's resolver resources, plus Emissary's built-ins
+/// Resolvers by name (docs/tcpmapping-semantics.md, "Resolvers"): the user's resolver resources, plus Emissary's built-ins
 /// <c>kubernetes-service</c>, <c>kubernetes-endpoint</c> (alias <c>endpoint</c>) and <c>consul</c> (alias
 /// <c>consul-endpoint</c>, datacenter <c>dc1</c>) wherever the user defines none of that name.
 /// </summary>
@@ -24,7 +28,7 @@ internal sealed class ResolverCatalog
             if (catalog._byName.TryGetValue(r.Name, out var kept))
             {
                 // Emissary's resolver names are global; the first by namespace keeps the name.
-                entry.Discard("resolver.duplicate", $"resolver names are global and {kept.Source} already uses the name '{r.Name}'. Rename one of them.",
+                entry.Discard(DiagnosticCodes.ResolverDuplicate, $"resolver names are global and {kept.Source} already uses the name '{r.Name}'. Rename one of them.",
                     related: kept.Source);
                 continue;
             }

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// The compiler's running record for one input resource: its state and every message about it. Each resource

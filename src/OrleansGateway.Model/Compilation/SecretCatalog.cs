@@ -1,8 +1,12 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
 /// Kubernetes Secrets by (namespace, name), and the rules for naming them from a TLSContext or Host
-/// (research §9, section 17): <c>name</c> is in the referencing resource's namespace; <c>name.namespace</c>
+/// (docs/tcpmapping-semantics.md, "Secrets"): <c>name</c> is in the referencing resource's namespace; <c>name.namespace</c>
 /// picks another namespace (split at the last dot) unless <c>secret_namespacing: false</c> or a Secret is
 /// literally named so in the referencing namespace.
 /// </summary>
@@ -31,7 +35,7 @@ internal sealed class SecretCatalog
             if (string.Equals(secret.Type, TlsType, StringComparison.Ordinal) && (secret.TlsCrt is null || secret.TlsKey is null))
             {
                 var missing = secret.TlsCrt is null ? "tls.crt" : "tls.key";
-                entry.Discard("secret.incomplete", $"a Secret of type {TlsType} needs both tls.crt and tls.key; {missing} is missing. " +
+                entry.Discard(DiagnosticCodes.SecretIncomplete, $"a Secret of type {TlsType} needs both tls.crt and tls.key; {missing} is missing. " +
                     "Add it, or change the type if this Secret holds only a CA (ca.crt).", "data." + missing);
                 continue;
             }

@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// A <c>service</c> string split into its parts (research §4.1): no namespace qualification and no default
+/// A <c>service</c> string split into its parts (docs/tcpmapping-semantics.md, "Service"): no namespace qualification and no default
 /// port yet (both depend on the resolver and on TLS origination).
 /// </summary>
 /// <param name="Scheme"><c>http</c>, <c>https</c> or null (none written, or an unknown one that was dropped).</param>

@@ -1,7 +1,11 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// Namespace qualification of the service host (research §4.1 step 3, §5): Kubernetes resolvers turn a bare name
+/// Namespace qualification of the service host (docs/tcpmapping-semantics.md, "Service"): Kubernetes resolvers turn a bare name
 /// into <c>name.&lt;mapping namespace&gt;</c> when the mapping is not in the gateway's namespace; Consul never
 /// qualifies, rejects dots and ignores the port.
 /// </summary>
@@ -13,13 +17,13 @@ internal static class ServiceQualifier
         {
             if (parsed.Host.Contains('.'))
             {
-                entry.Discard("resolver.consul_dots", $"The Consul resolver does not allow dots in service names ('{parsed.Host}'); " +
+                entry.Discard(DiagnosticCodes.ResolverConsulDots, $"The Consul resolver does not allow dots in service names ('{parsed.Host}'); " +
                     "write the Consul service name alone, or use a Kubernetes resolver.", "spec.service");
             }
 
             if (parsed.Port is not null)
             {
-                entry.Warn("resolver.consul_port", $"The Consul resolver does not allow overriding service port; ignoring requested port {parsed.Port} " +
+                entry.Warn(DiagnosticCodes.ResolverConsulPort, $"The Consul resolver does not allow overriding service port; ignoring requested port {parsed.Port} " +
                     "(Consul supplies the port of each instance).", "spec.service");
             }
 

@@ -1,22 +1,26 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>The certificate and settings for one SNI route, and the resources they come from.</summary>
 internal sealed record TerminationResult(TlsTermination Termination, ImmutableArray<ResourceRef> Resources);
 
 /// <summary>
-/// Finds where a TCPMapping <c>host</c> gets its certificate (research §8.1, section 17): Hosts first (two-sided
-/// glob, most specific Host wins, not Emissary's ASCII order), then the first TLSContext whose <c>hosts</c>
-/// holds the exact string. Results are cached per host: every member of a canary group asks the same question.
+/// Finds where a TCPMapping <c>host</c> gets its certificate (docs/tcpmapping-semantics.md, "TLS termination"): Hosts
+/// first (hostname overlapping the host, most specific Host wins, not Emissary's ASCII order), then the first TLSContext
+/// whose <c>hosts</c> holds the same pattern. Results are cached per host: every member of a canary group asks the same question.
 /// </summary>
 /// <param name="discarded">Hosts and TLSContexts that were Discarded: when one of them would have served the host, the
 /// mapping's message names it instead of saying that nothing provides a certificate.</param>
 internal sealed class TerminationLookup(HostCatalog hosts, TlsContextCatalog contexts, SecretCatalog secrets, IReadOnlyList<Resource> discarded)
 {
-    private readonly Dictionary<string, (TerminationResult? Result, string? Error, ResourceRef? Related)> _cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<HostPattern, (TerminationResult? Result, string? Error, ResourceRef? Related)> _cache = [];
 
-    public TerminationResult? Find(string host, out string? error, out ResourceRef? related)
+    public TerminationResult? Find(HostPattern host, out string? error, out ResourceRef? related)
     {
         if (!_cache.TryGetValue(host, out var cached))
         {
@@ -29,7 +33,7 @@ internal sealed class TerminationLookup(HostCatalog hosts, TlsContextCatalog con
         return cached.Result;
     }
 
-    private TerminationResult? Compute(string host, out string? error, out ResourceRef? related)
+    private TerminationResult? Compute(HostPattern host, out string? error, out ResourceRef? related)
     {
         error = null;
         related = null;
@@ -81,10 +85,11 @@ internal sealed class TerminationLookup(HostCatalog hosts, TlsContextCatalog con
         return null;
     }
 
-    private static bool WouldServe(Resource resource, string host) => resource switch
+    private static bool WouldServe(Resource resource, HostPattern host) => resource switch
     {
-        HostResource h => (h.TlsSecretName is not null || h.TlsContextName is not null) && HostGlob.Matches((h.Hostname ?? "*").ToLowerInvariant(), host),
-        TlsContextResource c => !c.Hosts.IsDefault && c.Hosts.Any(x => string.Equals(x, host, StringComparison.OrdinalIgnoreCase)),
+        HostResource h => (h.TlsSecretName is not null || h.TlsContextName is not null) && HostCatalog.Hostname(h, out _) is { } hostname
+            && hostname.Overlaps(host),
+        TlsContextResource c => !c.Hosts.IsDefault && c.Hosts.Any(x => HostPattern.TryParse(x, out var listed, out _) && listed == host),
         _ => false,
     };
 

@@ -1,7 +1,13 @@
-namespace OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>A TLSContext that passed validation.</summary>
-/// <param name="Certificate">Its <c>secret</c>, checked; null when it has none (it can still originate TLS, section 17).</param>
+/// <param name="Certificate">Its <c>secret</c>, checked; null when it has none (it can still originate TLS, row 9 of
+/// docs/tcpmapping-semantics.md).</param>
 internal sealed record ValidTlsContext(TlsContextResource Resource, SecretRef? Certificate, TlsSettings Settings)
 {
     public ResourceRef Ref => Resource.Ref;
@@ -9,12 +15,12 @@ internal sealed record ValidTlsContext(TlsContextResource Resource, SecretRef? C
 
 /// <summary>
 /// Valid TLSContexts, found by name (for <c>tls:</c> and Host <c>tlsContext</c>) and by exact <c>hosts</c> entry
-/// (for TLS termination, research §8.1: globs in <c>hosts</c> are compared as plain strings).
+/// (for TLS termination: a glob in <c>hosts</c> is compared as a pattern, equal canonical text, never expanded).
 /// </summary>
 internal sealed class TlsContextCatalog
 {
     private readonly Dictionary<string, List<ValidTlsContext>> _byName = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<ValidTlsContext>> _byHost = new(StringComparer.Ordinal);
+    private readonly Dictionary<HostPattern, List<ValidTlsContext>> _byHost = [];
     private readonly Dictionary<(string Namespace, string Name), ResourceEntry> _discarded = [];
 
     public static TlsContextCatalog Build(IEnumerable<ResourceEntry> contexts, SecretCatalog secrets)
@@ -37,22 +43,47 @@ internal sealed class TlsContextCatalog
                 }
             }
 
+            var hosts = Hosts(entry, ctx);
             if (settings is null || error is not null)
             {
-                entry.Discard("tlscontext.invalid", error!, field);
+                entry.Discard(DiagnosticCodes.TlsContextInvalid, error!, field);
+            }
+
+            if (!entry.IsAccepted)
+            {
                 catalog._discarded.TryAdd((ctx.Namespace, ctx.Name), entry);
                 continue;
             }
 
-            var valid = new ValidTlsContext(ctx, cert, settings);
+            var valid = new ValidTlsContext(ctx, cert, settings!);
             Add(catalog._byName, ctx.Name, valid);
-            foreach (var host in ctx.Hosts.IsDefault ? [] : ctx.Hosts)
+            foreach (var host in hosts)
             {
-                Add(catalog._byHost, host.Trim().ToLowerInvariant(), valid);
+                Add(catalog._byHost, host, valid);
             }
         }
 
         return catalog;
+    }
+
+    /// <summary>The canonical <c>hosts</c>; each entry that is no host pattern discards the TLSContext, naming the entry.</summary>
+    private static List<HostPattern> Hosts(ResourceEntry entry, TlsContextResource ctx)
+    {
+        var hosts = new List<HostPattern>();
+        var written = ctx.Hosts.IsDefault ? [] : ctx.Hosts;
+        for (var i = 0; i < written.Length; i++)
+        {
+            if (HostPattern.TryParse(written[i], out var host, out var error))
+            {
+                hosts.Add(host);
+            }
+            else
+            {
+                entry.Discard(DiagnosticCodes.TlsContextHosts, "hosts entry " + error, $"spec.hosts[{i}]");
+            }
+        }
+
+        return hosts;
     }
 
     /// <summary>
@@ -90,11 +121,12 @@ internal sealed class TlsContextCatalog
         return match;
     }
 
-    /// <summary>Valid TLSContexts whose <c>hosts</c> contains <paramref name="host"/> exactly, first by (namespace, name).</summary>
-    public IReadOnlyList<ValidTlsContext> FindByExactHost(string host) =>
+    /// <summary>Valid TLSContexts whose <c>hosts</c> contains <paramref name="host"/> (canonical forms equal), first by (namespace, name).</summary>
+    public IReadOnlyList<ValidTlsContext> FindByExactHost(HostPattern host) =>
         _byHost.TryGetValue(host, out var list) ? list : [];
 
-    private static void Add(Dictionary<string, List<ValidTlsContext>> index, string key, ValidTlsContext ctx)
+    private static void Add<TKey>(Dictionary<TKey, List<ValidTlsContext>> index, TKey key, ValidTlsContext ctx)
+        where TKey : notnull
     {
         if (!index.TryGetValue(key, out var list))
         {

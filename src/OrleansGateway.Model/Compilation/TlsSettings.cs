@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>Validated TLS parameters of a TLSContext or a Host (versions parsed, secrets resolved and checked).</summary>
 internal sealed record TlsSettings(

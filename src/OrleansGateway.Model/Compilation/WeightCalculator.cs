@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Compilation;
 
 /// <summary>
-/// Canary shares as true percentages (research §6.2 "recommended", section 17), not Emissary's cumulative
+/// Canary shares as true percentages (docs/tcpmapping-semantics.md, row 4), not Emissary's cumulative
 /// thresholds that Envoy reads as relative weights (70/30 became 77/23 there).
 /// </summary>
 internal static class WeightCalculator
@@ -16,8 +16,8 @@ internal static class WeightCalculator
     {
         var n = weights.Count;
 
-        // Checked before the group-of-one rule: a weight over 100 is a mistake whatever the group (section 17),
-        // while Emissary let a lone `weight: 150` through silently.
+        // Checked before the group-of-one rule: a weight over 100 is a mistake whatever the group, while Emissary let a
+        // lone `weight: 150` through silently (docs/tcpmapping-semantics.md, "Weights (canary groups)").
         if (weights.Any(w => w is < 0 or > 100))
         {
             return new Result([], "a weight must be from 0 to 100", false);

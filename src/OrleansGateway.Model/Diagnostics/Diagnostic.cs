@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Diagnostics;
 
 /// <summary>Identifies one resource: kind, namespace and name (what Emissary calls the rkey without the index).</summary>
 public sealed record ResourceRef(string Kind, string Namespace, string Name)

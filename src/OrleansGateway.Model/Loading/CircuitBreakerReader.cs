@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model.Loading;

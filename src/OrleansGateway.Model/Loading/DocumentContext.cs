@@ -1,3 +1,4 @@
+using OrleansGateway.Model.Diagnostics;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model.Loading;
@@ -45,7 +47,7 @@ internal static class DocumentReader
             default:
                 if (!YamlValues.IsNull(root))
                 {
-                    document.Report(Severity.Error, LoaderCodes.DocumentNotMapping, root,
+                    document.Report(Severity.Error, DiagnosticCodes.DocumentNotMapping, root,
                         $"expected a resource (a mapping with apiVersion, kind and metadata), found {YamlValues.Describe(root)}");
                 }
 
@@ -61,7 +63,7 @@ internal static class DocumentReader
         }
         else
         {
-            document.Report(Severity.Error, LoaderCodes.DocumentNotMapping, item,
+            document.Report(Severity.Error, DiagnosticCodes.DocumentNotMapping, item,
                 $"{path}: expected a resource (a mapping with apiVersion, kind and metadata), found {YamlValues.Describe(item)}", path);
         }
     }
@@ -157,7 +159,7 @@ internal static class DocumentReader
         {
             if (kind == "Module" && header.Name != "ambassador")
             {
-                return Foreign(header, reader, Severity.Info, LoaderCodes.KindForeign,
+                return Foreign(header, reader, Severity.Info, DiagnosticCodes.KindForeign,
                     $"Module '{header.Name}' is not interpreted (only the Module named 'ambassador' is); ignored");
             }
 
@@ -167,14 +169,14 @@ internal static class DocumentReader
 
         if (annotationStyle)
         {
-            return Foreign(header, reader, Severity.Warning, LoaderCodes.KindApiVersion,
+            return Foreign(header, reader, Severity.Warning, DiagnosticCodes.KindApiVersion,
                 $"apiVersion {apiVersion} is Emissary's annotation format, which OrleansGateway does not read; " +
                 "write it as a getambassador.io/v3alpha1 resource with metadata and spec; ignored");
         }
 
         if (known && apiVersion.StartsWith(Ambassador, StringComparison.Ordinal))
         {
-            return Foreign(header, reader, Severity.Warning, LoaderCodes.KindApiVersion,
+            return Foreign(header, reader, Severity.Warning, DiagnosticCodes.KindApiVersion,
                 $"apiVersion {apiVersion} is not supported for kind {kind} (use getambassador.io/v3alpha1 or getambassador.io/v2); ignored");
         }
 
@@ -182,7 +184,7 @@ internal static class DocumentReader
         var why = apiVersion.StartsWith(Ambassador, StringComparison.Ordinal)
             ? $"kind {kind} is not handled by OrleansGateway (layer 4 only); ignored"
             : $"kind {kind} ({apiVersion}) is not handled by OrleansGateway; ignored";
-        return Foreign(header, reader, Severity.Info, LoaderCodes.KindForeign, why);
+        return Foreign(header, reader, Severity.Info, DiagnosticCodes.KindForeign, why);
     }
 
     private static ForeignResource Foreign(ResourceHeader header, FieldReader reader, Severity severity, string code, string message)
@@ -211,13 +213,13 @@ internal static class DocumentReader
         var where = prefix.Length == 0 ? "" : prefix.TrimEnd('.') + ": ";
         if (noKind)
         {
-            document.Report(Severity.Error, LoaderCodes.KindMissing, kindNode ?? node,
+            document.Report(Severity.Error, DiagnosticCodes.KindMissing, kindNode ?? node,
                 $"{where}{Missing("kind", kindNode)}; the document was not loaded", prefix + "kind");
         }
 
         if (noApiVersion)
         {
-            document.Report(Severity.Error, LoaderCodes.ApiVersionMissing, apiVersionNode ?? node,
+            document.Report(Severity.Error, DiagnosticCodes.ApiVersionMissing, apiVersionNode ?? node,
                 $"{where}{Missing("apiVersion", apiVersionNode)}; the document was not loaded", prefix + "apiVersion");
         }
 
@@ -226,7 +228,7 @@ internal static class DocumentReader
             var what = metadataNode is null or YamlMappingNode || YamlValues.IsNull(metadataNode)
                 ? Missing("metadata.name", nameNode)
                 : $"metadata must be a mapping with a name, found {YamlValues.Describe(metadataNode)}";
-            document.Report(Severity.Error, LoaderCodes.NameMissing, nameNode ?? metadataNode ?? node,
+            document.Report(Severity.Error, DiagnosticCodes.NameMissing, nameNode ?? metadataNode ?? node,
                 $"{where}{what}; the document was not loaded", prefix + "metadata.name");
         }
     }

@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model.Loading;
@@ -51,10 +53,10 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
         Document.Output.Add(new Diagnostic(severity, code, message, Resource, Document.At(at), field));
 
     public void TypeError(YamlNode at, string field, string expected) =>
-        Error(LoaderCodes.FieldType, at, field, $"expected {expected}, found {YamlValues.Describe(at)}");
+        Error(DiagnosticCodes.FieldType, at, field, $"expected {expected}, found {YamlValues.Describe(at)}");
 
     public void Required(YamlNode at, string field) =>
-        Error(LoaderCodes.FieldRequired, at, field, $"{field} is required");
+        Error(DiagnosticCodes.FieldRequired, at, field, $"{field} is required");
 
     public void Unknown(YamlNode at, string field, string? hint = null)
     {
@@ -64,7 +66,7 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
             hint = "YAML merge keys (<<) are not supported; write the fields out";
         }
 
-        Note(Severity.Warning, LoaderCodes.FieldUnknown, at, field,
+        Note(Severity.Warning, DiagnosticCodes.FieldUnknown, at, field,
             hint is null ? $"unknown field {field}; ignored (check the spelling)" : $"unknown field {field}; ignored: {hint}");
     }
 
@@ -118,14 +120,14 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
             !YamlValues.TryInteger(scalar.Value, out var value))
         {
             var quotedNumber = node is YamlScalarNode s && !YamlValues.IsPlain(s) && YamlValues.TryInteger(s.Value, out _);
-            Error(LoaderCodes.FieldType, node, field,
+            Error(DiagnosticCodes.FieldType, node, field,
                 $"expected {expected}, found {YamlValues.Describe(node)}{(quotedNumber ? " (write the number without quotes)" : "")}");
             return null;
         }
 
         if (value < min || value > max)
         {
-            Error(LoaderCodes.FieldRange, node, field, $"expected {expected}, found {value}");
+            Error(DiagnosticCodes.FieldRange, node, field, $"expected {expected}, found {value}");
             return null;
         }
 

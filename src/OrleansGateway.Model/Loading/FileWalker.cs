@@ -1,3 +1,5 @@
+using OrleansGateway.Model.Diagnostics;
+
 namespace OrleansGateway.Model.Loading;
 
 /// <summary>Which files <see cref="ResourceLoader.LoadPath"/> reads, in a deterministic order.</summary>
@@ -12,7 +14,7 @@ internal static class FileWalker
 
         if (!Directory.Exists(path))
         {
-            diagnostics.Add(new Diagnostic(Severity.Error, LoaderCodes.IoError,
+            diagnostics.Add(new Diagnostic(Severity.Error, DiagnosticCodes.IoError,
                 $"'{path}' does not exist (expected a YAML/JSON file or a directory of them)"));
             return [];
         }
@@ -44,7 +46,7 @@ internal static class FileWalker
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException)
         {
-            diagnostics.Add(new Diagnostic(Severity.Error, LoaderCodes.IoError,
+            diagnostics.Add(new Diagnostic(Severity.Error, DiagnosticCodes.IoError,
                 $"cannot list '{directory}': {ex.Message}; its files were not read"));
             return;
         }

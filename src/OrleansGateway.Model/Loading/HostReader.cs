@@ -1,3 +1,4 @@
+using OrleansGateway.Model.Resources;
 using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model.Loading;

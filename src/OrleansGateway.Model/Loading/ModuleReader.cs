@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model.Loading;
@@ -94,7 +96,7 @@ internal static class ModuleReader
 
         if (ignored is not null)
         {
-            reader.Note(Severity.Info, LoaderCodes.FieldNoEffect, config, "spec.config",
+            reader.Note(Severity.Info, DiagnosticCodes.FieldNoEffect, config, "spec.config",
                 $"{string.Join(", ", ignored)}: no effect on TCP (HTTP or Envoy settings); ignored");
         }
 

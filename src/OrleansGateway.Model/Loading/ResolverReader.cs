@@ -1,3 +1,5 @@
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Loading;
 
 /// <summary>The three resolver kinds. Only ConsulResolver has settings of its own.</summary>

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Loading;
 
 /// <summary>Resources read from files, and every diagnostic about them (never an exception).</summary>
 /// <remarks>
@@ -44,7 +46,7 @@ public static class ResourceLoader
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException)
             {
-                diagnostics.Add(new Diagnostic(Severity.Error, LoaderCodes.IoError, $"cannot read '{file}': {ex.Message}"));
+                diagnostics.Add(new Diagnostic(Severity.Error, DiagnosticCodes.IoError, $"cannot read '{file}': {ex.Message}"));
                 continue;
             }
 
@@ -111,7 +113,7 @@ public static class ResourceLoader
         line += chunkLine - 1;
         return new Diagnostic(
             Severity.Error,
-            LoaderCodes.YamlSyntax,
+            DiagnosticCodes.YamlSyntax,
             $"malformed YAML at line {line}, column {column}: {message}; this document was skipped, the others are still read",
             Source: new SourceLocation(file, documentIndex, line));
     }

@@ -1,4 +1,6 @@
 using System.Text;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model.Loading;
@@ -80,7 +82,7 @@ internal static class SecretReader
         }
         catch (FormatException)
         {
-            reader.Error(LoaderCodes.FieldEncoding, at, field,
+            reader.Error(DiagnosticCodes.FieldEncoding, at, field,
                 "expected base64 (data values are base64-encoded; put plain PEM text under stringData instead), found text that is not valid base64");
             return null;
         }
@@ -91,7 +93,7 @@ internal static class SecretReader
         }
         catch (DecoderFallbackException)
         {
-            reader.Error(LoaderCodes.FieldEncoding, at, field,
+            reader.Error(DiagnosticCodes.FieldEncoding, at, field,
                 "expected base64-encoded PEM text, found binary data (DER?); convert it to PEM (openssl x509 -inform der)");
             return null;
         }

@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model.Loading;
@@ -109,7 +111,7 @@ internal static class TcpMappingReader
 
         if (service is null or "" && !reader.HasErrorOn("spec.service"))
         {
-            reader.Error(LoaderCodes.FieldRequired, missingAt, "spec.service",
+            reader.Error(DiagnosticCodes.FieldRequired, missingAt, "spec.service",
                 emptyService ? "spec.service is required, found an empty string" : "spec.service is required");
         }
 
@@ -150,7 +152,7 @@ internal static class TcpMappingReader
                 return null;
             }
 
-            reader.Error(LoaderCodes.FieldType, value, "spec.tls",
+            reader.Error(DiagnosticCodes.FieldType, value, "spec.tls",
                 $"expected the name of a TLSContext, found {YamlValues.Describe(value)} " +
                 "(tls: true is the getambassador.io/v2 spelling; in v3alpha1 write service: https://... to originate TLS)");
             return null;

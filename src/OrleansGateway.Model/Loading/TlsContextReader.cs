@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Loading;
 

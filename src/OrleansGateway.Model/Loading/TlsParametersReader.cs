@@ -1,3 +1,5 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 using YamlDotNet.RepresentationModel;
 
 namespace OrleansGateway.Model.Loading;
@@ -48,7 +50,7 @@ internal sealed class TlsParametersReader(FieldReader reader, string prefix)
                 // The gateway runs on many machines and in Orleans grains: certificates travel as Secrets, not files.
                 if (!YamlValues.IsNull(value))
                 {
-                    reader.Error(LoaderCodes.FieldUnsupported, value, field,
+                    reader.Error(DiagnosticCodes.FieldUnsupported, value, field,
                         "file paths are not supported; put the certificate in a Secret and use `secret:`" +
                         (key == "cacert_chain_file" ? " (for a CA, `ca_secret:`)" : ""));
                 }
@@ -56,7 +58,7 @@ internal sealed class TlsParametersReader(FieldReader reader, string prefix)
                 break;
             case "crl_secret" or "v3CRLSecret":
                 // Dropping a revocation list silently would accept revoked certificates the user meant to refuse.
-                reader.Note(Severity.Warning, LoaderCodes.FieldUnsupported, value, field,
+                reader.Note(Severity.Warning, DiagnosticCodes.FieldUnsupported, value, field,
                     "certificate revocation lists are not supported by OrleansGateway; ignored (revoked client certificates are NOT refused)");
                 break;
             case "redirect_cleartext_from":

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Plan;
 
 /// <summary>Settings of the gateway installation that the resources do not carry.</summary>
 /// <param name="BindAddress">Address used for resources without <c>address</c> (Emissary: <c>AMBASSADOR_ENVOY_BIND_ADDRESS</c>).</param>
@@ -33,4 +35,17 @@ public sealed record CompileInput(
 public sealed record CompileResult(GatewayPlan Plan, ImmutableArray<ResourceStatus> Statuses, ImmutableArray<Diagnostic> Diagnostics)
 {
     public bool HasDiscarded => Statuses.Any(s => s.State == ResourceState.Discarded);
+
+    /// <summary>
+    /// The canary groups whose weights could not be used (every member Discarded with
+    /// <see cref="DiagnosticCodes.GroupWeights"/>), as data: a source that cannot be refused keeps serving such a
+    /// group's last accepted version instead (docs/control-plane.md, apply flow).
+    /// </summary>
+    public ImmutableArray<RefusedGroup> RefusedGroups { get; init; } = [];
 }
+
+/// <summary>A canary group refused as a whole because of its weights.</summary>
+/// <param name="Group">The group as messages name it, e.g. <c>0.0.0.0:2222, host a.example.com</c>.</param>
+/// <param name="Members">Its members, in (namespace, name) order.</param>
+/// <param name="Reason">Why, in the words of each member's status after "discarded: " (the weights, the total, what to change).</param>
+public sealed record RefusedGroup(string Group, ImmutableArray<ResourceRef> Members, string Reason);

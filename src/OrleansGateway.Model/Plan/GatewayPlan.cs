@@ -1,6 +1,10 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Resources;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Plan;
 
 /// <summary>
 /// What the compiler produces and the data plane consumes: every listener to bind, with its routes.
@@ -43,21 +47,19 @@ public sealed record ListenerPlan(
     RoutePlan? CatchAll,
     ImmutableArray<ResourceRef> Resources);
 
-public enum HostPatternKind
-{
-    /// <summary><c>foo.example.com</c></summary>
-    Exact,
-
-    /// <summary><c>*.example.com</c>: any name ending in <c>.example.com</c>, several labels deep included.</summary>
-    Wildcard,
-
-    /// <summary><c>*</c>: every TLS connection not matched more specifically (with or without SNI).</summary>
-    Any,
-}
-
 /// <summary>A TLS-terminating route selected by SNI.</summary>
-/// <param name="Host">Lower-cased pattern as written in the mapping's <c>host</c>.</param>
-public sealed record SniRoute(string Host, HostPatternKind Kind, TlsTermination Termination, RoutePlan Route);
+/// <param name="Host">The mapping's <c>host</c>, canonical (<see cref="HostPattern"/>).</param>
+public sealed record SniRoute([property: JsonPropertyOrder(-2)] HostPattern Host, TlsTermination Termination, RoutePlan Route)
+{
+    /// <summary>
+    /// The <see cref="HostPattern.Kind"/> of <see cref="Host"/>, written right after it and ignored when read: plans
+    /// stored and sent before host patterns carry it there, and a build of that time takes the kind from it. So listener
+    /// state and messages keep their bytes, and during a rolling upgrade an older silo still tells a wildcard from an
+    /// exact name.
+    /// </summary>
+    [JsonPropertyOrder(-1)]
+    public HostPatternKind Kind => Host.Kind;
+}
 
 /// <summary>Reference to a Secret by namespace and name (namespace already resolved).</summary>
 public sealed record SecretRef(string Namespace, string Name)

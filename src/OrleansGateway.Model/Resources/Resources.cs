@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
 using System.Text.Json.Serialization;
+using OrleansGateway.Model.Diagnostics;
 
-namespace OrleansGateway.Model;
+namespace OrleansGateway.Model.Resources;
 
 /// <summary>
 /// A resource as loaded from YAML/JSON (or, later, the API and Kubernetes). Records are immutable; the loader

@@ -216,7 +216,7 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
     }
 
     /// <summary>On the thread pool; the loop reads the result from the mail (and ignores it if the connection ended meanwhile).</summary>
-    private async Task ResolveAsync(Model.UpstreamPlan plan, CancellationToken token)
+    private async Task ResolveAsync(Model.Plan.UpstreamPlan plan, CancellationToken token)
     {
         try
         {

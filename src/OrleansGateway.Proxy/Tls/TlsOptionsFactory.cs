@@ -5,7 +5,8 @@ using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy.Tls;
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Api.Tests.Infrastructure;
 
@@ -46,7 +47,7 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public IServiceProvider Services => _services.Task.Result;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _directory = Directory.CreateTempSubdirectory("ogw-api-tests-").FullName;
         var keyFile = Path.Combine(_directory, "admin.key");
@@ -58,7 +59,7 @@ public sealed class ApiGateway : IAsyncLifetime
         var apiPort = Ports.Free();
         string[] args =
         [
-            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Ports.Free()}", "--gateway-port", $"{Ports.Free()}",
+            .. Ports.SiloArgs(),
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config,
             .. _withAdminKey ? ["--admin-key-file", keyFile] : Array.Empty<string>(),
         ];
@@ -70,7 +71,7 @@ public sealed class ApiGateway : IAsyncLifetime
         Assert.True(started && !_run.IsCompleted, $"the gateway did not start: {_error}");
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         var exit = await _run.WaitAsync(TimeSpan.FromSeconds(30));
@@ -165,7 +166,7 @@ public sealed class ApiGateway : IAsyncLifetime
         builder.Logging.AddFilter<CapturingLoggerProvider>("OrleansGateway", LogLevel.Trace);
         builder.Logging.AddFilter<CapturingLoggerProvider>("Microsoft.AspNetCore", LogLevel.Debug);
         builder.Services.AddSingleton<IHostedService>(sp => new ServicesProbe(sp, _services));
-        Faults.Install(builder.Services, Grains.GatewayStorage.Name);
+        Faults.Install(builder.Services, GatewayStorage.Name);
     }
 
     /// <summary>Hands the app's services to the tests (the endpoint data source, for one).</summary>

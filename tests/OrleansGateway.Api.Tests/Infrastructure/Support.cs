@@ -4,43 +4,26 @@ using System.Text;
 
 namespace OrleansGateway.Api.Tests.Infrastructure;
 
-internal static class Ports
-{
-    private static readonly HashSet<int> HandedOut = [];
-
-    /// <summary>A port free right now on loopback and never handed out before in this test run.</summary>
-    public static int Free()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            lock (HandedOut)
-            {
-                if (HandedOut.Add(port))
-                {
-                    return port;
-                }
-            }
-        }
-    }
-}
-
-/// <summary>A TCP echo upstream on loopback, serving until disposed.</summary>
+/// <summary>A TCP echo upstream on loopback, serving until disposed; it counts its connections.</summary>
 internal sealed class EchoUpstream : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
+    private readonly byte[]? _greeting;
     private readonly Task _loop;
+    private int _connections;
 
-    public EchoUpstream()
+    /// <param name="greeting">Sent on each connection before the echo, so a client can tell which upstream it reached.</param>
+    public EchoUpstream(string? greeting = null)
     {
+        _greeting = greeting is null ? null : Encoding.UTF8.GetBytes(greeting);
         _listener.Start();
         _loop = AcceptAsync();
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public int Connections => Volatile.Read(ref _connections);
 
     public async ValueTask DisposeAsync()
     {
@@ -63,12 +46,18 @@ internal sealed class EchoUpstream : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            Interlocked.Increment(ref _connections);
             _ = Task.Run(async () =>
             {
                 using (client)
                 {
                     try
                     {
+                        if (_greeting is not null)
+                        {
+                            await client.GetStream().WriteAsync(_greeting, _stop.Token);
+                        }
+
                         await client.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
                         client.Client.Shutdown(SocketShutdown.Send);
                     }

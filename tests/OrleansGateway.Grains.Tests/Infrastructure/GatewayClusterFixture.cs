@@ -3,6 +3,7 @@ using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.TestingHost;
+using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Grains.Tests.Infrastructure;
 
@@ -15,7 +16,7 @@ public sealed class GatewayClusterFixture : IAsyncLifetime
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(3);
         var store = Store;
@@ -38,7 +39,7 @@ public sealed class GatewayClusterFixture : IAsyncLifetime
         await Cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public async ValueTask DisposeAsync() => await Cluster.DisposeAsync();
 
     /// <summary>The grain factory of one silo, as an edge on that silo uses it.</summary>
     public IGrainFactory Silo(int index) => Cluster.Silos[index].ServiceProvider.GetRequiredService<IGrainFactory>();

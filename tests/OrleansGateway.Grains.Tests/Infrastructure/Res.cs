@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Grains.Tests.Infrastructure;
 
@@ -41,38 +43,4 @@ internal static class Res
 
     public static ResourceStatus StatusOf(this TenantView view, Resource resource) =>
         view.Resources.Single(r => r.Resource.Ref == resource.Ref).Status;
-}
-
-internal static class Eventually
-{
-    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes (no fixed sleeps).</summary>
-    public static async Task<T> Get<T>(Func<Task<T>> read, Func<T, bool> condition, TimeSpan? timeout = null, string? what = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            T value;
-            try
-            {
-                value = await read();
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-                continue;
-            }
-
-            if (condition(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                Assert.Fail($"timed out waiting for {what ?? "the condition"}; last value: {value}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
 }

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using OrleansGateway.Grains;
+using OrleansGateway.Certificates;
 
 namespace OrleansGateway.KeyVault.Tests.TestSupport;
 
@@ -40,10 +40,10 @@ public sealed class InProcessGateway : IAsyncDisposable
         var directory = Directory.CreateTempSubdirectory("ogw-kv-api-").FullName;
         var keyFile = Path.Combine(directory, "admin.key");
         await File.WriteAllTextAsync(keyFile, AdminKey);
-        var apiPort = Net.FreePort();
+        var apiPort = Ports.Free();
         List<string> args =
         [
-            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Net.FreePort()}", "--gateway-port", $"{Net.FreePort()}",
+            .. Ports.SiloArgs(),
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--admin-key-file", keyFile,
         ];
         if (vault is not null)
@@ -109,13 +109,13 @@ public sealed class VaultGateway : IAsyncLifetime
 
     public InProcessGateway Gateway { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         Vault = await VaultStandIn.StartAsync();
         Gateway = await InProcessGateway.StartAsync(Vault);
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await Gateway.DisposeAsync();
         await Vault.DisposeAsync();
@@ -127,7 +127,7 @@ public sealed class PlainGateway : IAsyncLifetime
 {
     public InProcessGateway Gateway { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Gateway = await InProcessGateway.StartAsync(null);
+    public async ValueTask InitializeAsync() => Gateway = await InProcessGateway.StartAsync(null);
 
-    public async Task DisposeAsync() => await Gateway.DisposeAsync();
+    public async ValueTask DisposeAsync() => await Gateway.DisposeAsync();
 }

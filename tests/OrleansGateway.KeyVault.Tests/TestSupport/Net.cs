@@ -6,16 +6,9 @@ using System.Text;
 
 namespace OrleansGateway.KeyVault.Tests.TestSupport;
 
-/// <summary>Loopback helpers: free ports, an echo upstream, TLS clients that report the certificate they were served.</summary>
+/// <summary>Loopback helpers: TLS clients that report the certificate they were served.</summary>
 public static class Net
 {
-    public static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     /// <summary>A TLS connection through the gateway: the served certificate's thumbprint and the open stream.</summary>
     public static async Task<(string Thumbprint, SslStream Stream)> ConnectAsync(int port, string sni)
     {
@@ -85,39 +78,5 @@ public sealed class EchoUpstream : IDisposable
         _stop.Cancel();
         _listener.Stop();
         _stop.Dispose();
-    }
-}
-
-internal static class Eventually
-{
-    /// <summary>Polls <paramref name="read"/> until <paramref name="condition"/> holds or the deadline passes (no fixed sleeps).</summary>
-    public static async Task<T> Get<T>(Func<Task<T>> read, Func<T, bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        Exception? last = null;
-        while (true)
-        {
-            try
-            {
-                var value = await read();
-                if (condition(value))
-                {
-                    return value;
-                }
-
-                last = null;
-            }
-            catch (Exception e) when (DateTime.UtcNow < deadline)
-            {
-                last = e;
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                Assert.Fail($"timed out waiting for {what}{(last is null ? "" : $": {last.Message}")}");
-            }
-
-            await Task.Delay(50);
-        }
     }
 }

@@ -4,7 +4,7 @@ using Orleans.Hosting;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.TestingHost;
-using OrleansGateway.Grains;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
 
 namespace OrleansGateway.KeyVault.Tests.TestSupport;
@@ -27,7 +27,7 @@ public sealed class VaultCluster : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainFactory>();
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         Vault = await VaultStandIn.StartAsync();
         var builder = new InProcessTestClusterBuilder(1);
@@ -48,7 +48,7 @@ public sealed class VaultCluster : IAsyncLifetime
         await Cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await Cluster.DisposeAsync();
         await Vault.DisposeAsync();

@@ -1,6 +1,13 @@
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Section 17 "auto Listener": TLS-inspecting when ANY mapping on the port has a host, whatever the order.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, row 6 (automatic listeners): TLS-inspecting when ANY mapping on the port has a host,
+/// whatever the order.
+/// </summary>
 public sealed class AutoListenerTests
 {
     private static readonly Resource[] Certificates = [Res.Ctx("ctx", "cert", ["db.example.com"]), Res.TlsSecret("cert")];
@@ -20,7 +27,7 @@ public sealed class AutoListenerTests
         Assert.Equal("listener-0.0.0.0-9001", l.Name);
         Assert.Null(l.Source);
         Assert.Equal("ingress_tls_9001", l.StatsPrefix);
-        Assert.Equal("db.example.com", Assert.Single(l.SniRoutes).Host);
+        Assert.Equal("db.example.com", Assert.Single(l.SniRoutes).Host.Text);
         Assert.Equal([clear.Ref], l.CatchAll!.Upstreams.Select(u => u.Mapping));
     }
 
@@ -85,8 +92,8 @@ public sealed class AutoListenerTests
         var result = Res.Compile([.. mappings]);
 
         Assert.Equal(["0.0.0.0:22", "0.0.0.0:443", "127.0.0.1:80"], result.Plan.Listeners.Select(l => l.Endpoint.ToString()));
-        Assert.Equal(["a.example.com", "b.example.com", "*.a.example.com", "*.example.com", "*"], result.Listener(443).SniRoutes.Select(r => r.Host));
+        Assert.Equal(["a.example.com", "b.example.com", "*.a.example.com", "*.example.com", "*"], result.Listener(443).SniRoutes.Select(r => r.Host.Text));
         Assert.Equal([HostPatternKind.Exact, HostPatternKind.Exact, HostPatternKind.Wildcard, HostPatternKind.Wildcard, HostPatternKind.Any],
-            result.Listener(443).SniRoutes.Select(r => r.Kind));
+            result.Listener(443).SniRoutes.Select(r => r.Host.Kind));
     }
 }

@@ -1,6 +1,12 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Section 17 "canary group consistency": effective values, symmetric, first by (namespace, name) is the reference.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Group consistency": effective values, symmetric, first by (namespace, name) is the
+/// reference.
+/// </summary>
 public sealed class CanaryGroupTests
 {
     [Fact]
@@ -28,7 +34,7 @@ public sealed class CanaryGroupTests
         var result = Res.Compile(a, b, Res.Ctx("ctx", "cert", ["db.example.com"]), Res.TlsSecret("cert"));
 
         var route = Assert.Single(result.Listener(443).SniRoutes);
-        Assert.Equal("db.example.com", route.Host);
+        Assert.Equal("db.example.com", route.Host.Text);
         Assert.Equal(2, route.Route.Upstreams.Length);
     }
 

@@ -1,6 +1,13 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §11: priorities, the DEFAULT entry's thresholds, Envoy defaults, Module inheritance.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, the `circuit_breakers` field: priorities, the DEFAULT entry's thresholds, Envoy
+/// defaults, Module inheritance.
+/// </summary>
 public sealed class CircuitBreakerTests
 {
     public static TheoryData<CircuitBreakerSpec[]?, CircuitBreakerPlan> Effective => new()

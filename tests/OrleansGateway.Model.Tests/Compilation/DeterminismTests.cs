@@ -1,3 +1,8 @@
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>The compiler is a pure function of the SET of resources: shuffled input, identical output.</summary>
@@ -72,7 +77,7 @@ public sealed class DeterminismTests
 
         var tls = result.Listener(9000);
         Assert.Equal(new ResourceRef("Listener", "default", "tls-9000"), tls.Source);
-        Assert.Equal(["db.example.com", "legacy.internal", "*.example.com"], tls.SniRoutes.Select(r => r.Host));
+        Assert.Equal(["db.example.com", "legacy.internal", "*.example.com"], tls.SniRoutes.Select(r => r.Host.Text));
         Assert.Equal(new ResourceRef("Host", "default", "exact"), tls.SniRoutes[0].Termination.CertificateSource);
         Assert.Equal(new SecretRef("certs", "ctx-cert"), tls.SniRoutes[1].Termination.Certificate);
         Assert.Equal("consul", tls.SniRoutes[1].Route.Upstreams[0].Resolver.Kind.ToString().ToLowerInvariant());

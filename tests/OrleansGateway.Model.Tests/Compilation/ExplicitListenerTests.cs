@@ -1,8 +1,15 @@
 using System.Collections.Immutable;
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §7 and section 17: Listener resources, protocol vs protocolStack, host vs stack.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Explicit Listener resources": Listener resources, protocol vs protocolStack, host vs
+/// stack.
+/// </summary>
 public sealed class ExplicitListenerTests
 {
     private static readonly Resource[] Certificates = [Res.Ctx("ctx", "cert", ["db.example.com"]), Res.TlsSecret("cert")];
@@ -114,7 +121,7 @@ public sealed class ExplicitListenerTests
 
         var result = Res.Compile(listener, m);
 
-        result.AssertDiscarded(m, "contains a port");
+        result.AssertDiscarded(m, "contains ':' (a port?)");
         Assert.Single(result.Status(m).Messages);
     }
 

@@ -1,6 +1,12 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>The ambassador Module's defaults (section 17: IPv4 and IPv6 both on unless changed; connect 3 s; no idle timeout).</summary>
+/// <summary>
+/// The ambassador Module's defaults (docs/tcpmapping-semantics.md, "The ambassador Module": IPv4 and IPv6 both on
+/// unless changed; connect 3 s; no idle timeout).
+/// </summary>
 public sealed class ModuleDefaultsTests
 {
     // module ipv4, module ipv6, mapping ipv4, mapping ipv6, expected ipv4, expected ipv6 (null expected: discarded)

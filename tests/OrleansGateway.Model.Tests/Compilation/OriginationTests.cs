@@ -1,6 +1,12 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §9 and section 17: https:// or tls:, context lookup by name, SNI, verification.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "TLS origination": https:// or tls:, context lookup by name, SNI, verification.
+/// </summary>
 public sealed class OriginationTests
 {
     [Fact]

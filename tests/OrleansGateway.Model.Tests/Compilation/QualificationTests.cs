@@ -1,6 +1,11 @@
+using OrleansGateway.Model.Plan;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §4.1 step 3: Kubernetes resolvers qualify a bare name with the mapping's namespace.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Service" (namespace qualification): Kubernetes resolvers qualify a bare name with the
+/// mapping's namespace.
+/// </summary>
 public sealed class QualificationTests
 {
     // service, mapping namespace, resolver, expected Service

@@ -1,5 +1,9 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Compilation;
 

@@ -1,6 +1,13 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §5: built-in resolvers, user resolvers, the Module default and Consul's rules.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Resolvers": built-in resolvers, user resolvers, the Module default and Consul's
+/// rules.
+/// </summary>
 public sealed class ResolverTests
 {
     public static TheoryData<string?, string, ResolverKind, string?> BuiltIns => new()

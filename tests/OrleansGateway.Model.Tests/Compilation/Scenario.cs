@@ -1,3 +1,6 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
 /// <summary>A mixed input that touches every rule (valid resources, conflicts, errors, ignored ones).</summary>

@@ -1,6 +1,10 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Section 17 secrets: namespaces, name.namespace, usability, external secrets.</summary>
+/// <summary>docs/tcpmapping-semantics.md, "Secrets": namespaces, name.namespace, usability, external secrets.</summary>
 public sealed class SecretTests
 {
     // secret name written in the context (namespace app), secrets present (ns/name), secret_namespacing, expected ref (null: discarded)

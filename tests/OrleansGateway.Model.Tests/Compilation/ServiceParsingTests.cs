@@ -1,6 +1,12 @@
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §4.1 (Emissary's svc_test.go / test_qualify_service.py) and the section-17 "malformed service" row.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Service" and row 26 (cases from Emissary's svc_test.go / test_qualify_service.py).
+/// </summary>
 public sealed class ServiceParsingTests
 {
     // service, normalized Service, target host, target port, TLS originated, IP literal

@@ -1,6 +1,11 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>The four YAML examples of the seed document (emissary-tcpmapping.txt), written as records.</summary>
+/// <summary>The four YAML examples of Emissary's TCPMapping documentation (examples/spec/), written as records.</summary>
 public sealed class SpecExampleTests
 {
     private static readonly TlsContextResource MyContext = Res.Ctx("my-context", "supersecret", ["my-host-1", "my-host-2"]);
@@ -42,10 +47,10 @@ public sealed class SpecExampleTests
         var l = Assert.Single(result.Plan.Listeners);
         Assert.True(l.TlsInspected);
         Assert.Null(l.CatchAll); // any other SNI: the handshake fails
-        Assert.Equal(["my-host-1", "my-host-2"], l.SniRoutes.Select(r => r.Host));
+        Assert.Equal(["my-host-1", "my-host-2"], l.SniRoutes.Select(r => r.Host.Text));
         foreach (var (route, upstream) in l.SniRoutes.Zip(["upstream-host-1", "upstream-host-2"]))
         {
-            Assert.Equal(HostPatternKind.Exact, route.Kind);
+            Assert.Equal(HostPatternKind.Exact, route.Host.Kind);
             Assert.Equal(MyContext.Ref, route.Termination.CertificateSource);
             Assert.Equal(new SecretRef("default", "supersecret"), route.Termination.Certificate);
             var u = Assert.Single(route.Route.Upstreams);

@@ -1,6 +1,14 @@
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Research §8.1 and section 17: Hosts first (most specific wins), then TLSContexts by exact string, else discard.</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "TLS termination: where the certificate comes from": Hosts first (most specific wins),
+/// then TLSContexts by exact string, else discard.
+/// </summary>
 public sealed class TerminationLookupTests
 {
     private static readonly Resource[] Secrets = [Res.TlsSecret("s-any"), Res.TlsSecret("s-wild"), Res.TlsSecret("s-deep"), Res.TlsSecret("s-exact"), Res.TlsSecret("s-ctx")];
@@ -13,7 +21,7 @@ public sealed class TerminationLookupTests
         { "foo.a.example.com", ["wild=*.example.com", "deep=*.a.example.com"], "deep" },
         { "foo.example.com", ["any=*"], "any" },
         { "bar.example.com", ["exact=foo.example.com", "wild=*.example.com"], "wild" },
-        // Two-sided: a specific Host can serve a wildcard mapping host (section 17 glob row).
+        // Overlap both ways: a specific Host can serve a wildcard mapping host.
         { "*.example.com", ["exact=foo.example.com"], "exact" },
         { "*.example.com", ["exact=foo.example.com", "wild=*.example.com"], "wild" },
         { "*.example.com", ["exact=foo.example.com", "deep=*.a.example.com", "any=*"], "exact" },
@@ -113,7 +121,7 @@ public sealed class TerminationLookupTests
 
         result.AssertDiscarded(m, "no Host or TLSContext provides a certificate for host db.example.com; add a Host with hostname db.example.com " +
             "and a tlsSecret, or a TLSContext with hosts: [db.example.com] and a secret");
-        Assert.Equal(["ok.example.com"], result.Listener(443).SniRoutes.Select(r => r.Host));
+        Assert.Equal(["ok.example.com"], result.Listener(443).SniRoutes.Select(r => r.Host.Text));
     }
 
     [Fact]
@@ -215,16 +223,21 @@ public sealed class TerminationLookupTests
     }
 
     [Theory]
-    [InlineData("a.example.com:3002", "contains a port, but the SNI name a client sends never carries one")]
-    [InlineData("a.*.com", "'*' somewhere other than a leading '*.' label")]
-    [InlineData("*example.com", "'*' somewhere other than a leading '*.' label")]
-    [InlineData("example.*", "'*' somewhere other than a leading '*.' label")]
-    [InlineData("a..com", "is not a DNS name")]
+    [InlineData("a.example.com:3002", "host 'a.example.com:3002' contains ':' (a port?), but the name a TLS client sends (SNI) never carries a port")]
+    [InlineData("a.*.com", "host 'a.*.com' has '*' somewhere other than as the whole leftmost label")]
+    [InlineData("*example.com", "host '*example.com' has '*' somewhere other than as the whole leftmost label")]
+    [InlineData("example.*", "host 'example.*' has '*' somewhere other than as the whole leftmost label")]
+    [InlineData("a..com", "host 'a..com' has an empty label")]
+    [InlineData("db_1.example.com", "host 'db_1.example.com' has '_' in the label 'db_1'")]
+    [InlineData("db.example.com\nx", "host 'db.example.com\\u000ax' contains whitespace or a control character")]
     public void Bad_mapping_hosts_are_discarded(string host, string message)
     {
         var m = Res.Tcp("m", 443, "up", host: host);
 
-        Res.Compile(m, Res.Host("any", "*", "cert"), Res.TlsSecret("cert")).AssertDiscarded(m, message);
+        var result = Res.Compile(m, Res.Host("any", "*", "cert"), Res.TlsSecret("cert"));
+
+        result.AssertDiscarded(m, message);
+        Assert.Equal(("mapping.host", "spec.host"), result.Diagnostics.Where(d => d.Resource == m.Ref).Select(d => (d.Code, d.Field)).Single());
     }
 
     [Fact]
@@ -234,6 +247,6 @@ public sealed class TerminationLookupTests
 
         var route = Res.Compile(m, Res.Host("any", "*", "cert"), Res.TlsSecret("cert")).Listener(443).SniRoutes[0];
 
-        Assert.Equal(("*.example.com", HostPatternKind.Wildcard), (route.Host, route.Kind));
+        Assert.Equal(("*.example.com", HostPatternKind.Wildcard), (route.Host.Text, route.Host.Kind));
     }
 }

@@ -1,6 +1,13 @@
+using OrleansGateway.Model.Compilation;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
 namespace OrleansGateway.Model.Tests.Compilation;
 
-/// <summary>Section 17 weights: true percentages (Emissary's cumulative weights gave 70/30 as 77/23).</summary>
+/// <summary>
+/// docs/tcpmapping-semantics.md, "Weights (canary groups)": true percentages (Emissary's cumulative weights gave 70/30
+/// as 77/23).
+/// </summary>
 public sealed class WeightTests
 {
     // weights in member order (a, b, c...; -1 = no weight), expected shares, or null when the group is discarded
@@ -39,8 +46,15 @@ public sealed class WeightTests
             }
 
             Assert.Empty(result.Plan.Listeners);
+            var refused = Assert.Single(result.RefusedGroups);
+            Assert.Equal("0.0.0.0:2222, no host", refused.Group);
+            Assert.Equal(mappings.Select(m => m.Ref), refused.Members);
+            Assert.Contains(message, refused.Reason, StringComparison.Ordinal);
+            Assert.All(mappings, m => Assert.Equal($"{m.Ref} discarded: {refused.Reason}", result.Status(m).Messages.Single()));
             return;
         }
+
+        Assert.Empty(result.RefusedGroups);
 
         var route = result.Listener(2222).CatchAll!;
         Assert.Equal(shares, route.Upstreams.Select(u => u.Share));

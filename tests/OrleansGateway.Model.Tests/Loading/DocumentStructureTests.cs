@@ -1,4 +1,5 @@
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Loading;
 
@@ -69,7 +70,7 @@ public class DocumentStructureTests
 
         Assert.Equal(["a", "l"], result.Resources.Select(r => r.Name).ToArray());
         var error = Assert.Single(result.Diagnostics);
-        Assert.Equal((LoaderCodes.ApiVersionMissing, "items[1].apiVersion"), (error.Code, error.Field));
+        Assert.Equal((DiagnosticCodes.ApiVersionMissing, "items[1].apiVersion"), (error.Code, error.Field));
         Assert.Equal(new SourceLocation(LoaderAssert.File, 0, 9), error.Source);
         Assert.StartsWith("items[1]: apiVersion is missing", error.Message);
     }
@@ -83,15 +84,15 @@ public class DocumentStructureTests
     }
 
     [Theory]
-    [InlineData("apiVersion: getambassador.io/v3alpha1\nmetadata: {name: m}\n", LoaderCodes.KindMissing, "kind is missing", 1)]
-    [InlineData("kind: TCPMapping\nmetadata: {name: m}\n", LoaderCodes.ApiVersionMissing, "apiVersion is missing", 1)]
-    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nspec: {port: 1}\n", LoaderCodes.NameMissing, "metadata.name is missing", 1)]
-    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata:\n  namespace: x\n", LoaderCodes.NameMissing, "metadata.name is missing", 4)]
-    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: {name: ''}\n", LoaderCodes.NameMissing, "must be a non-empty string", 3)]
-    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: [a]\n", LoaderCodes.NameMissing, "metadata must be a mapping", 3)]
-    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: [TCPMapping]\nmetadata: {name: m}\n", LoaderCodes.KindMissing, "kind must be a non-empty string, found a list", 2)]
-    [InlineData("apiVersion: ''\nkind: TCPMapping\nmetadata: {name: m}\n", LoaderCodes.ApiVersionMissing, "apiVersion must be a non-empty string, found the quoted string ''", 1)]
-    [InlineData("just a string\n", LoaderCodes.DocumentNotMapping, "found 'just a string'", 1)]
+    [InlineData("apiVersion: getambassador.io/v3alpha1\nmetadata: {name: m}\n", DiagnosticCodes.KindMissing, "kind is missing", 1)]
+    [InlineData("kind: TCPMapping\nmetadata: {name: m}\n", DiagnosticCodes.ApiVersionMissing, "apiVersion is missing", 1)]
+    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nspec: {port: 1}\n", DiagnosticCodes.NameMissing, "metadata.name is missing", 1)]
+    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata:\n  namespace: x\n", DiagnosticCodes.NameMissing, "metadata.name is missing", 4)]
+    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: {name: ''}\n", DiagnosticCodes.NameMissing, "must be a non-empty string", 3)]
+    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: [a]\n", DiagnosticCodes.NameMissing, "metadata must be a mapping", 3)]
+    [InlineData("apiVersion: getambassador.io/v3alpha1\nkind: [TCPMapping]\nmetadata: {name: m}\n", DiagnosticCodes.KindMissing, "kind must be a non-empty string, found a list", 2)]
+    [InlineData("apiVersion: ''\nkind: TCPMapping\nmetadata: {name: m}\n", DiagnosticCodes.ApiVersionMissing, "apiVersion must be a non-empty string, found the quoted string ''", 1)]
+    [InlineData("just a string\n", DiagnosticCodes.DocumentNotMapping, "found 'just a string'", 1)]
     public void Documents_that_are_not_resources_are_errors_without_a_resource(string yaml, string code, string message, int line)
     {
         var result = LoaderAssert.Parse("---\n" + Mapping("ok") + "\n---\n" + yaml);
@@ -115,7 +116,7 @@ public class DocumentStructureTests
         Assert.Equal(2, result.Resources[1].Source!.DocumentIndex);
         Assert.Equal(14, result.Resources[1].Source!.Line);
         var error = Assert.Single(result.Diagnostics);
-        Assert.Equal((Severity.Error, LoaderCodes.YamlSyntax), (error.Severity, error.Code));
+        Assert.Equal((Severity.Error, DiagnosticCodes.YamlSyntax), (error.Severity, error.Code));
         Assert.Equal(LoaderAssert.File, error.Source!.File);
         Assert.Equal(1, error.Source.DocumentIndex);
         Assert.Equal(11, error.Source.Line); // the line of the unclosed brace
@@ -128,18 +129,18 @@ public class DocumentStructureTests
         var result = LoaderAssert.Parse(LoaderAssert.TcpMapping("port: 1\nport: 2\nservice: a") + "\n---\n" + Mapping("b"));
 
         Assert.Equal("b", Assert.Single(result.Resources).Name);
-        Assert.Equal(LoaderCodes.YamlSyntax, Assert.Single(result.Diagnostics).Code);
+        Assert.Equal(DiagnosticCodes.YamlSyntax, Assert.Single(result.Diagnostics).Code);
         Assert.Contains("Duplicate key", result.Diagnostics[0].Message);
     }
 
     [Theory]
-    [InlineData("Mapping", "getambassador.io/v3alpha1", Severity.Info, LoaderCodes.KindForeign, "kind Mapping is not handled by OrleansGateway (layer 4 only); ignored")]
-    [InlineData("Service", "v1", Severity.Info, LoaderCodes.KindForeign, "kind Service (v1) is not handled by OrleansGateway; ignored")]
-    [InlineData("Deployment", "apps/v1", Severity.Info, LoaderCodes.KindForeign, "ignored")]
-    [InlineData("ConfigMap", "v1", Severity.Info, LoaderCodes.KindForeign, "ignored")]
-    [InlineData("Secret", "v2", Severity.Info, LoaderCodes.KindForeign, "ignored")]
-    [InlineData("TCPMapping", "getambassador.io/v4", Severity.Warning, LoaderCodes.KindApiVersion, "getambassador.io/v3alpha1")]
-    [InlineData("TCPMapping", "x.getambassador.io/v3alpha1", Severity.Info, LoaderCodes.KindForeign, "ignored")]
+    [InlineData("Mapping", "getambassador.io/v3alpha1", Severity.Info, DiagnosticCodes.KindForeign, "kind Mapping is not handled by OrleansGateway (layer 4 only); ignored")]
+    [InlineData("Service", "v1", Severity.Info, DiagnosticCodes.KindForeign, "kind Service (v1) is not handled by OrleansGateway; ignored")]
+    [InlineData("Deployment", "apps/v1", Severity.Info, DiagnosticCodes.KindForeign, "ignored")]
+    [InlineData("ConfigMap", "v1", Severity.Info, DiagnosticCodes.KindForeign, "ignored")]
+    [InlineData("Secret", "v2", Severity.Info, DiagnosticCodes.KindForeign, "ignored")]
+    [InlineData("TCPMapping", "getambassador.io/v4", Severity.Warning, DiagnosticCodes.KindApiVersion, "getambassador.io/v3alpha1")]
+    [InlineData("TCPMapping", "x.getambassador.io/v3alpha1", Severity.Info, DiagnosticCodes.KindForeign, "ignored")]
     public void Foreign_kinds_are_kept_with_a_note(string kind, string apiVersion, Severity severity, string code, string message)
     {
         var result = LoaderAssert.Parse($"apiVersion: {apiVersion}\nkind: {kind}\nmetadata: {{name: f, namespace: n, labels: [not, read]}}\nspec: {{prefix: /}}\n");
@@ -159,7 +160,7 @@ public class DocumentStructureTests
         var result = LoaderAssert.Parse("apiVersion: ambassador/v2\nkind: TCPMapping\nname: old\nport: 1\nservice: a\n");
 
         Assert.Equal("old", Assert.IsType<ForeignResource>(Assert.Single(result.Resources)).Name);
-        Assert.Equal(LoaderCodes.KindApiVersion, Assert.Single(result.Diagnostics).Code);
+        Assert.Equal(DiagnosticCodes.KindApiVersion, Assert.Single(result.Diagnostics).Code);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Loading;
 
@@ -7,28 +8,28 @@ public class FieldErrorTests
 {
     // Spec lines start at line 6 of LoaderAssert.TcpMapping's document.
     [Theory]
-    [InlineData("port: abc\nservice: a", "spec.port", LoaderCodes.FieldType, 6, "expected an integer 1..65535, found 'abc'")]
-    [InlineData("port: 0\nservice: a", "spec.port", LoaderCodes.FieldRange, 6, "expected an integer 1..65535, found 0")]
-    [InlineData("port: 65536\nservice: a", "spec.port", LoaderCodes.FieldRange, 6, "found 65536")]
-    [InlineData("port: '70000'\nservice: a", "spec.port", LoaderCodes.FieldRange, 6, "found 70000")]
-    [InlineData("port: 22.5\nservice: a", "spec.port", LoaderCodes.FieldType, 6, "found '22.5'")]
-    [InlineData("port: [1]\nservice: a", "spec.port", LoaderCodes.FieldType, 6, "found a list")]
-    [InlineData("service: a", "spec.port", LoaderCodes.FieldRequired, 6, "spec.port is required")]
-    [InlineData("port: 1", "spec.service", LoaderCodes.FieldRequired, 6, "spec.service is required")]
-    [InlineData("port: 1\nservice: ''", "spec.service", LoaderCodes.FieldRequired, 6, "found an empty string")]
-    [InlineData("port: 1\nservice: {a: b}", "spec.service", LoaderCodes.FieldType, 7, "expected a string, found a mapping")]
-    [InlineData("port: 1\nservice: a\nweight: -5", "spec.weight", LoaderCodes.FieldRange, 8, "expected an integer >= 0, found -5")]
-    [InlineData("port: 1\nservice: a\nweight: '5'", "spec.weight", LoaderCodes.FieldType, 8, "without quotes")]
-    [InlineData("port: 1\nservice: a\nenable_ipv4: maybe", "spec.enable_ipv4", LoaderCodes.FieldType, 8, "expected true or false, found 'maybe'")]
-    [InlineData("port: 1\nservice: a\nenable_ipv6: 'true'", "spec.enable_ipv6", LoaderCodes.FieldType, 8, "quoted string 'true'")]
-    [InlineData("port: 1\nservice: a\nidle_timeout_ms: soon", "spec.idle_timeout_ms", LoaderCodes.FieldType, 8, "expected an integer >= 0")]
-    [InlineData("port: 1\nservice: a\nconnect_timeout_ms: -1", "spec.connect_timeout_ms", LoaderCodes.FieldRange, 8, "found -1")]
-    [InlineData("port: 1\nservice: a\ncircuit_breakers: {max_connections: 1}", "spec.circuit_breakers", LoaderCodes.FieldType, 8, "found a mapping")]
-    [InlineData("port: 1\nservice: a\ncircuit_breakers:\n- max_connections: 1\n- max_connections: many", "spec.circuit_breakers[1].max_connections", LoaderCodes.FieldType, 10, "found 'many'")]
-    [InlineData("port: 1\nservice: a\ncircuit_breakers:\n- max_retries: -1", "spec.circuit_breakers[0].max_retries", LoaderCodes.FieldRange, 9, "found -1")]
-    [InlineData("port: 1\nservice: a\ncircuit_breakers: [7]", "spec.circuit_breakers[0]", LoaderCodes.FieldType, 8, "found '7'")]
-    [InlineData("port: 1\nservice: a\nambassador_id: {a: 1}", "spec.ambassador_id", LoaderCodes.FieldType, 8, "found a mapping")]
-    [InlineData("port: 1\nservice: a\nambassador_id: [a, [b]]", "spec.ambassador_id[1]", LoaderCodes.FieldType, 8, "found a list")]
+    [InlineData("port: abc\nservice: a", "spec.port", DiagnosticCodes.FieldType, 6, "expected an integer 1..65535, found 'abc'")]
+    [InlineData("port: 0\nservice: a", "spec.port", DiagnosticCodes.FieldRange, 6, "expected an integer 1..65535, found 0")]
+    [InlineData("port: 65536\nservice: a", "spec.port", DiagnosticCodes.FieldRange, 6, "found 65536")]
+    [InlineData("port: '70000'\nservice: a", "spec.port", DiagnosticCodes.FieldRange, 6, "found 70000")]
+    [InlineData("port: 22.5\nservice: a", "spec.port", DiagnosticCodes.FieldType, 6, "found '22.5'")]
+    [InlineData("port: [1]\nservice: a", "spec.port", DiagnosticCodes.FieldType, 6, "found a list")]
+    [InlineData("service: a", "spec.port", DiagnosticCodes.FieldRequired, 6, "spec.port is required")]
+    [InlineData("port: 1", "spec.service", DiagnosticCodes.FieldRequired, 6, "spec.service is required")]
+    [InlineData("port: 1\nservice: ''", "spec.service", DiagnosticCodes.FieldRequired, 6, "found an empty string")]
+    [InlineData("port: 1\nservice: {a: b}", "spec.service", DiagnosticCodes.FieldType, 7, "expected a string, found a mapping")]
+    [InlineData("port: 1\nservice: a\nweight: -5", "spec.weight", DiagnosticCodes.FieldRange, 8, "expected an integer >= 0, found -5")]
+    [InlineData("port: 1\nservice: a\nweight: '5'", "spec.weight", DiagnosticCodes.FieldType, 8, "without quotes")]
+    [InlineData("port: 1\nservice: a\nenable_ipv4: maybe", "spec.enable_ipv4", DiagnosticCodes.FieldType, 8, "expected true or false, found 'maybe'")]
+    [InlineData("port: 1\nservice: a\nenable_ipv6: 'true'", "spec.enable_ipv6", DiagnosticCodes.FieldType, 8, "quoted string 'true'")]
+    [InlineData("port: 1\nservice: a\nidle_timeout_ms: soon", "spec.idle_timeout_ms", DiagnosticCodes.FieldType, 8, "expected an integer >= 0")]
+    [InlineData("port: 1\nservice: a\nconnect_timeout_ms: -1", "spec.connect_timeout_ms", DiagnosticCodes.FieldRange, 8, "found -1")]
+    [InlineData("port: 1\nservice: a\ncircuit_breakers: {max_connections: 1}", "spec.circuit_breakers", DiagnosticCodes.FieldType, 8, "found a mapping")]
+    [InlineData("port: 1\nservice: a\ncircuit_breakers:\n- max_connections: 1\n- max_connections: many", "spec.circuit_breakers[1].max_connections", DiagnosticCodes.FieldType, 10, "found 'many'")]
+    [InlineData("port: 1\nservice: a\ncircuit_breakers:\n- max_retries: -1", "spec.circuit_breakers[0].max_retries", DiagnosticCodes.FieldRange, 9, "found -1")]
+    [InlineData("port: 1\nservice: a\ncircuit_breakers: [7]", "spec.circuit_breakers[0]", DiagnosticCodes.FieldType, 8, "found '7'")]
+    [InlineData("port: 1\nservice: a\nambassador_id: {a: 1}", "spec.ambassador_id", DiagnosticCodes.FieldType, 8, "found a mapping")]
+    [InlineData("port: 1\nservice: a\nambassador_id: [a, [b]]", "spec.ambassador_id[1]", DiagnosticCodes.FieldType, 8, "found a list")]
     public void Bad_tcpmapping_field(string spec, string field, string code, int line, string message)
     {
         var invalid = LoaderAssert.Invalid(LoaderAssert.TcpMapping(spec));
@@ -80,7 +81,7 @@ public class FieldErrorTests
         var invalid = LoaderAssert.Invalid("apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: {name: m}\nspec: [1]\n");
 
         Assert.Equal("spec", invalid.Errors[0].Field);
-        Assert.Equal(LoaderCodes.FieldType, invalid.Errors[0].Code);
+        Assert.Equal(DiagnosticCodes.FieldType, invalid.Errors[0].Code);
     }
 
     [Fact]

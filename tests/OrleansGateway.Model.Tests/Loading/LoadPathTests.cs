@@ -1,4 +1,6 @@
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Loading;
 
@@ -83,7 +85,7 @@ public sealed class LoadPathTests : IDisposable
 
         Assert.Empty(result.Resources);
         var error = Assert.Single(result.Diagnostics);
-        Assert.Equal((Severity.Error, LoaderCodes.IoError), (error.Severity, error.Code));
+        Assert.Equal((Severity.Error, DiagnosticCodes.IoError), (error.Severity, error.Code));
         Assert.Contains(missing, error.Message);
     }
 
@@ -99,7 +101,7 @@ public sealed class LoadPathTests : IDisposable
 
         Assert.Equal("a", Assert.Single(result.Resources).Name);
         var error = Assert.Single(result.Diagnostics);
-        Assert.Equal((Severity.Error, LoaderCodes.IoError), (error.Severity, error.Code));
+        Assert.Equal((Severity.Error, DiagnosticCodes.IoError), (error.Severity, error.Code));
         Assert.Contains(dangling, error.Message);
     }
 }

@@ -1,4 +1,6 @@
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Loading;
 

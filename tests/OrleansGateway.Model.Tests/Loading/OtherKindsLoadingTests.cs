@@ -1,5 +1,6 @@
 using System.Text;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Loading;
 
@@ -46,10 +47,10 @@ public class OtherKindsLoadingTests
     }
 
     [Theory]
-    [InlineData("protocol: TCP", "spec.port", LoaderCodes.FieldRequired)]
-    [InlineData("port: 1\nprotocolStack: TLS", "spec.protocolStack", LoaderCodes.FieldType)]
-    [InlineData("port: 1\nhostBinding: yes", "spec.hostBinding", LoaderCodes.FieldType)]
-    [InlineData("port: 1\nl7Depth: -1", "spec.l7Depth", LoaderCodes.FieldRange)]
+    [InlineData("protocol: TCP", "spec.port", DiagnosticCodes.FieldRequired)]
+    [InlineData("port: 1\nprotocolStack: TLS", "spec.protocolStack", DiagnosticCodes.FieldType)]
+    [InlineData("port: 1\nhostBinding: yes", "spec.hostBinding", DiagnosticCodes.FieldType)]
+    [InlineData("port: 1\nl7Depth: -1", "spec.l7Depth", DiagnosticCodes.FieldRange)]
     public void Listener_errors(string spec, string field, string code)
     {
         var invalid = LoaderAssert.Invalid($"apiVersion: getambassador.io/v3alpha1\nkind: Listener\nmetadata: {{name: l}}\nspec:\n{LoaderAssert.Indent(spec)}\n");
@@ -116,7 +117,7 @@ public class OtherKindsLoadingTests
 
         Assert.IsType<HostResource>(Assert.Single(result.Resources));
         Assert.Equal(["spec.tlsSecret.nmespace", "spec.tls.min_tls"], result.Diagnostics.Select(d => d.Field!).ToArray());
-        Assert.All(result.Diagnostics, d => Assert.Equal(LoaderCodes.FieldUnknown, d.Code));
+        Assert.All(result.Diagnostics, d => Assert.Equal(DiagnosticCodes.FieldUnknown, d.Code));
     }
 
     [Fact]
@@ -164,7 +165,7 @@ public class OtherKindsLoadingTests
 
         var error = Assert.Single(invalid.Errors);
         Assert.Equal("spec." + field, error.Field);
-        Assert.Equal(LoaderCodes.FieldUnsupported, error.Code);
+        Assert.Equal(DiagnosticCodes.FieldUnsupported, error.Code);
         Assert.Contains("put the certificate in a Secret and use `secret:`", error.Message);
     }
 
@@ -174,7 +175,7 @@ public class OtherKindsLoadingTests
         var invalid = LoaderAssert.Invalid("apiVersion: getambassador.io/v3alpha1\nkind: Host\nmetadata: {name: h}\nspec:\n  tls:\n    cert_chain_file: /c.pem\n");
 
         var error = Assert.Single(invalid.Errors);
-        Assert.Equal(("spec.tls.cert_chain_file", LoaderCodes.FieldUnsupported, 6), (error.Field, error.Code, error.Source!.Line));
+        Assert.Equal(("spec.tls.cert_chain_file", DiagnosticCodes.FieldUnsupported, 6), (error.Field, error.Code, error.Source!.Line));
     }
 
     [Fact]
@@ -184,7 +185,7 @@ public class OtherKindsLoadingTests
 
         Assert.IsType<TlsContextResource>(Assert.Single(result.Resources));
         var warning = Assert.Single(result.Diagnostics);
-        Assert.Equal((Severity.Warning, LoaderCodes.FieldUnsupported, "spec.crl_secret"), (warning.Severity, warning.Code, warning.Field));
+        Assert.Equal((Severity.Warning, DiagnosticCodes.FieldUnsupported, "spec.crl_secret"), (warning.Severity, warning.Code, warning.Field));
     }
 
     [Fact]
@@ -218,7 +219,7 @@ public class OtherKindsLoadingTests
         Assert.Equal(2000, module.ConnectTimeoutMs);
         Assert.Equal(["edge"], module.AmbassadorId.ToArray());
         var note = Assert.Single(result.Diagnostics);
-        Assert.Equal((Severity.Info, LoaderCodes.FieldNoEffect), (note.Severity, note.Code));
+        Assert.Equal((Severity.Info, DiagnosticCodes.FieldNoEffect), (note.Severity, note.Code));
         Assert.Contains("use_remote_address, diagnostics", note.Message);
     }
 
@@ -230,7 +231,7 @@ public class OtherKindsLoadingTests
         var foreign = Assert.IsType<ForeignResource>(Assert.Single(result.Resources));
         Assert.Equal("Module", foreign.Kind);
         var note = Assert.Single(result.Diagnostics);
-        Assert.Equal((Severity.Info, LoaderCodes.KindForeign), (note.Severity, note.Code));
+        Assert.Equal((Severity.Info, DiagnosticCodes.KindForeign), (note.Severity, note.Code));
         Assert.Contains("only the Module named 'ambassador'", note.Message);
     }
 
@@ -269,7 +270,7 @@ public class OtherKindsLoadingTests
     {
         var result = LoaderAssert.Parse("apiVersion: getambassador.io/v3alpha1\nkind: KubernetesServiceResolver\nmetadata: {name: r}\nspec: {address: x}\n");
 
-        Assert.Equal((LoaderCodes.FieldUnknown, "spec.address"), (Assert.Single(result.Diagnostics).Code, result.Diagnostics[0].Field));
+        Assert.Equal((DiagnosticCodes.FieldUnknown, "spec.address"), (Assert.Single(result.Diagnostics).Code, result.Diagnostics[0].Field));
     }
 
     private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));

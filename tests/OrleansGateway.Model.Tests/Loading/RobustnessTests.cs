@@ -1,5 +1,7 @@
 using System.Text;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Loading;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Loading;
 
@@ -113,7 +115,7 @@ public class RobustnessTests
 
         Assert.Equal(["before", "after"], result.Resources.Select(r => r.Name).ToArray());
         var error = Assert.Single(result.Diagnostics);
-        Assert.Equal((LoaderCodes.YamlSyntax, 1, 9), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
+        Assert.Equal((DiagnosticCodes.YamlSyntax, 1, 9), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
         Assert.Contains("nested more than 512 levels deep", error.Message);
     }
 
@@ -132,7 +134,7 @@ public class RobustnessTests
 
         Assert.IsType<TcpMapping>(Assert.Single(result.Resources));
         var error = Assert.Single(result.Diagnostics);
-        Assert.Equal((LoaderCodes.YamlSyntax, 0, 11), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
+        Assert.Equal((DiagnosticCodes.YamlSyntax, 0, 11), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
         Assert.Contains("mapping key is a list, mapping or alias", error.Message);
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Tests.Loading;
 
@@ -177,7 +178,7 @@ public class TcpMappingLoadingTests
 
         var error = Assert.Single(invalid.Errors);
         Assert.Equal("spec.tls", error.Field);
-        Assert.Equal(LoaderCodes.FieldType, error.Code);
+        Assert.Equal(DiagnosticCodes.FieldType, error.Code);
         Assert.Contains("https://", error.Message);
     }
 
@@ -208,7 +209,7 @@ public class TcpMappingLoadingTests
         Assert.IsType<TcpMapping>(Assert.Single(result.Resources));
         var warning = Assert.Single(result.Diagnostics);
         Assert.Equal(Severity.Warning, warning.Severity);
-        Assert.Equal(LoaderCodes.FieldUnknown, warning.Code);
+        Assert.Equal(DiagnosticCodes.FieldUnknown, warning.Code);
         Assert.Equal("spec." + field, warning.Field);
         Assert.Equal(new ResourceRef("TCPMapping", "default", "m"), warning.Resource);
         Assert.Equal(8, warning.Source!.Line);
@@ -221,7 +222,7 @@ public class TcpMappingLoadingTests
         var result = LoaderAssert.Parse(LoaderAssert.TcpMapping("port: 1\nservice: a") + "\nhost: x");
 
         var warning = Assert.Single(result.Diagnostics);
-        Assert.Equal(LoaderCodes.FieldUnknown, warning.Code);
+        Assert.Equal(DiagnosticCodes.FieldUnknown, warning.Code);
         Assert.Equal("host", warning.Field);
         Assert.Contains("indented", warning.Message);
     }

@@ -7,14 +7,6 @@ internal static class Net
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
-    /// <summary>A loopback port that is free right now (nothing listens on it once this returns).</summary>
-    public static int FreePort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
     public static async Task<Socket> ConnectAsync(IPEndPoint endPoint)
     {
         var s = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -89,36 +81,6 @@ internal static class Net
         Assert.Equal(data, back);
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? deadline = null)
-    {
-        var until = DateTime.UtcNow + (deadline ?? Deadline);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until)
-            {
-                Assert.Fail($"timed out waiting for: {what}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
-
-    /// <summary>Polls an asynchronous <paramref name="condition"/> until it holds or the deadline passes.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
-    {
-        var until = DateTime.UtcNow + (deadline ?? Deadline);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > until)
-            {
-                Assert.Fail($"timed out waiting for: {what}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
-
     /// <summary>True when a new connection to <paramref name="endPoint"/> is refused.</summary>
     public static async Task<bool> IsRefusedAsync(IPEndPoint endPoint)
     {
@@ -134,6 +96,9 @@ internal static class Net
             return true;
         }
     }
+
+    /// <summary>The reason a test that needs IPv6 reports when it is skipped.</summary>
+    public const string NoIpv6Loopback = "this machine cannot bind the IPv6 loopback address ::1";
 
     public static bool Ipv6LoopbackAvailable()
     {

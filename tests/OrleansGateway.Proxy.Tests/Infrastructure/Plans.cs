@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
-using OrleansGateway.Model;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy.Tests.Infrastructure;
 

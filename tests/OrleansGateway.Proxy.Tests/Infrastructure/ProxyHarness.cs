@@ -1,7 +1,8 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Time.Testing;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy.Tests.Infrastructure;
 

@@ -5,8 +5,12 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
+using OrleansGateway.Certificates;
+using OrleansGateway.Certificates.Development;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Proxy.Tests.Infrastructure;
 
@@ -43,10 +47,7 @@ internal static class TlsKit
             clientCa is null ? null : Secret(clientCa), clientCertificateRequired);
 
     public static SniRoute Sni(string host, string secret, RoutePlan route, TlsTermination? termination = null)
-    {
-        var kind = host == "*" ? HostPatternKind.Any : host.StartsWith("*.", StringComparison.Ordinal) ? HostPatternKind.Wildcard : HostPatternKind.Exact;
-        return new SniRoute(host, kind, termination ?? Terminate(secret), route);
-    }
+        => new(HostPattern.Parse(host), termination ?? Terminate(secret), route);
 
     public static TlsOrigination Originate(string? clientSecret = null, string? sni = null, string? trustedCa = null)
         => new(clientSecret is null && trustedCa is null ? null : new ResourceRef("TLSContext", "default", "upstream-tls"),

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Time.Testing;
-using OrleansGateway.Proxy.Tls;
+using OrleansGateway.Certificates.Development;
 
 namespace OrleansGateway.Proxy.Tests.Tls;
 

@@ -1,8 +1,11 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Time.Testing;
-using OrleansGateway.Model;
-using OrleansGateway.Proxy.Tls;
+using OrleansGateway.Certificates;
+using OrleansGateway.Certificates.Development;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Proxy.Tests.Tls;
 

@@ -1,5 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
-using OrleansGateway.Proxy.Tls;
+using OrleansGateway.Certificates.Development;
 
 namespace OrleansGateway.Proxy.Tests.Tls;
 

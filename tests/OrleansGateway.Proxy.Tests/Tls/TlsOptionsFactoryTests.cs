@@ -3,7 +3,11 @@ using System.Net.Security;
 using System.Runtime.Versioning;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using OrleansGateway.Model;
+using OrleansGateway.Certificates;
+using OrleansGateway.Certificates.Development;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
+using OrleansGateway.Model.Resources;
 using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy.Tests.Tls;

@@ -1,0 +1,39 @@
+using System.Collections.Immutable;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Reporting;
+
+namespace OrleansGateway.Api;
+
+/// <summary>The problem answers of docs/api.md ("Errors"): every one says what is wrong and what to do.</summary>
+internal static class ApiProblems
+{
+    public static IResult BadRequest(string detail, ImmutableArray<DiagnosticReport>? diagnostics = null) =>
+        Problem(400, "The request is not valid", detail, diagnostics);
+
+    public static IResult NotFound(string detail) => Problem(404, "Not found", detail);
+
+    public static IResult Conflict(string detail) => Problem(409, "Already exists", detail);
+
+    public static IResult TooLarge(long limit) =>
+        Problem(413, "Body too large", $"the body is larger than {limit} bytes ({limit / 1024 / 1024} MiB); split the resources over several requests");
+
+    public static IResult UnsupportedType(string? given, IEnumerable<string> accepted) => Problem(
+        415,
+        "Unsupported Content-Type",
+        $"Content-Type '{given ?? "(none)"}' is not accepted here; send one of: {string.Join(", ", accepted)}");
+
+    public static IResult Refused(string detail, ImmutableArray<DiagnosticReport> diagnostics) =>
+        Problem(422, "The change was refused; nothing was persisted", detail, diagnostics);
+
+    public static IResult Unavailable(string detail) => Problem(503, "The cluster cannot be reached", detail);
+
+    public static IResult Problem(int status, string title, string detail, ImmutableArray<DiagnosticReport>? diagnostics = null) =>
+        Results.Json(
+            new ProblemDto($"https://www.rfc-editor.org/rfc/rfc9110#status.{status}", title, status, detail, diagnostics),
+            ApiJson.Answers,
+            ApiJson.ProblemContentType,
+            status);
+
+    /// <summary>In the shape of <c>ogw check --output json</c>'s diagnostics.</summary>
+    public static ImmutableArray<DiagnosticReport> Reports(IEnumerable<Diagnostic> diagnostics) => [.. diagnostics.Select(GatewayReport.Diagnostic)];
+}

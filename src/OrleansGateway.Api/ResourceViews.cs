@@ -1,0 +1,116 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Resources;
+
+namespace OrleansGateway.Api;
+
+/// <summary>Resources, tenants and quotas as the API shows them.</summary>
+internal static class ResourceViews
+{
+    /// <summary>What a Secret's private key reads as in every answer: its presence, never its content.</summary>
+    public const string HiddenKey = "(present; never shown)";
+
+    private static readonly JsonSerializerOptions ResourceJson = new(JsonSerializerDefaults.Web);
+
+    public static ResourceViewDto View(TenantResource stored, bool withResource) => new(
+        stored.Status.Resource.Kind,
+        stored.Status.Resource.Namespace,
+        stored.Status.Resource.Name,
+        stored.Source,
+        stored.Status.State.ToString(),
+        stored.Status.Messages,
+        withResource ? Json(stored.Resource) : null);
+
+    public static ResourceViewDto View(ResourceStatus status, string source) => new(
+        status.Resource.Kind, status.Resource.Namespace, status.Resource.Name, source, status.State.ToString(), status.Messages);
+
+    /// <summary>The resource as JSON (the Model's own shape, <c>$resource</c> naming its kind); a Secret without its key.</summary>
+    public static JsonNode? Json(Resource resource)
+    {
+        if (resource is SecretResource { TlsKey: not null } secret)
+        {
+            resource = secret with { TlsKey = HiddenKey };
+        }
+
+        return JsonSerializer.SerializeToNode(resource, ResourceJson);
+    }
+
+    public static OutcomeDto Outcome(ApplyOutcome outcome, bool dryRun, Func<ResourceRef, string> sourceOf) => new(
+        outcome.Accepted,
+        dryRun,
+        outcome.Version,
+        [.. outcome.Statuses.Select(s => View(s, sourceOf(s.Resource)))],
+        ApiProblems.Reports(outcome.Diagnostics));
+
+    public static QuotaDto Quota(TenantQuota quota) => new(
+        quota.AllowedPorts is { } ports ? [.. ports.Select(p => p.ToString())] : null,
+        quota.MaxListeners,
+        quota.MaxMappings,
+        quota.MaxConcurrentConnections);
+
+    /// <summary>The quota of a request, or a message naming the field that is wrong and what it takes.</summary>
+    public static TenantQuota? ParseQuota(QuotaRequest? request, out string? problem)
+    {
+        problem = null;
+        if (request is null)
+        {
+            return TenantQuota.Unlimited;
+        }
+
+        foreach (var (name, value) in new[] { ("maxListeners", request.MaxListeners), ("maxMappings", request.MaxMappings), ("maxConcurrentConnections", request.MaxConcurrentConnections) })
+        {
+            if (value < 0)
+            {
+                problem = $"quota.{name} is {value}; give a number >= 0, or null for unlimited";
+                return null;
+            }
+        }
+
+        ImmutableArray<PortRange>? ranges = null;
+        if (request.AllowedPorts is { } items)
+        {
+            var list = new List<PortRange>();
+            for (var i = 0; i < items.Length; i++)
+            {
+                var text = items[i].ValueKind switch
+                {
+                    JsonValueKind.Number or JsonValueKind.String => items[i].ToString(),
+                    _ => null,
+                };
+                if (text is null || !TryParseRange(text, out var range))
+                {
+                    problem = $"quota.allowedPorts[{i}] is {items[i].GetRawText()}; give a port (1-65535) or a range \"first-last\", e.g. \"7000-7099\"";
+                    return null;
+                }
+
+                list.Add(range);
+            }
+
+            ranges = [.. list];
+        }
+
+        return new TenantQuota(ranges, request.MaxListeners, request.MaxMappings, request.MaxConcurrentConnections);
+    }
+
+    private static bool TryParseRange(string text, out PortRange range)
+    {
+        range = new PortRange(0, 0);
+        var parts = text.Split('-', 2, StringSplitOptions.TrimEntries);
+        if (!int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var first))
+        {
+            return false;
+        }
+
+        var last = first;
+        if (parts.Length == 2 && !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out last))
+        {
+            return false;
+        }
+
+        range = new PortRange(first, last);
+        return first is >= 1 and <= 65535 && last is >= 1 and <= 65535 && first <= last;
+    }
+}
