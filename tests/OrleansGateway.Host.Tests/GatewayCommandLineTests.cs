@@ -1,3 +1,4 @@
+using OrleansGateway.Proxy;
 using OrleansGateway.Silo;
 
 namespace OrleansGateway.Host.Tests;
@@ -22,7 +23,7 @@ public sealed class GatewayCommandLineTests
         {
             "--config-dir", "--role", "--storage", "--storage-connection-string", "--clustering", "--silo-port", "--gateway-port",
             "--primary-silo", "--cluster-id", "--service-id", "--ambassador-id", "--bind-address", "--namespace", "--api-url",
-            "--handshake-timeout", "--drain-timeout", "--server-first-timeout",
+            "--handshake-timeout", "--drain-timeout", "--server-first-timeout", "--relay-engine",
         })
         {
             Assert.Matches($@"{option} <[^>]+>.*\S", output);
@@ -41,6 +42,7 @@ public sealed class GatewayCommandLineTests
     [InlineData("--server-first-timeout", "0ms", "greater than zero")]
     [InlineData("--api-url", "ftp://127.0.0.1:1", "--api-url")]
     [InlineData("--bind-address", "localhost:80", "--bind-address")]
+    [InlineData("--relay-engine", "epoll", "epoll")]
     [InlineData("--no-such-option", "1", "--no-such-option")]
     public async Task Bad_option_values_exit_2_with_a_clear_message(string option, string value, string expected)
     {
@@ -50,6 +52,19 @@ public sealed class GatewayCommandLineTests
 
         Assert.Equal(2, exit);
         Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_relay_engine_is_native_unless_managed_is_asked_for()
+    {
+        var commandLine = new GatewayCommandLine();
+
+        var defaults = commandLine.Read(commandLine.Root.Parse([]), out var problem);
+        var managed = commandLine.Read(commandLine.Root.Parse(["--relay-engine", "managed"]), out _);
+
+        Assert.Null(problem);
+        Assert.Equal(RelayEngine.Native, defaults.Proxy.RelayEngine);
+        Assert.Equal(RelayEngine.Managed, managed.Proxy.RelayEngine);
     }
 
     [Fact]
