@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy;
@@ -386,9 +387,11 @@ internal sealed class ProxyConnection : IThreadPoolWorkItem
         metrics.Duration.Record(elapsed.TotalSeconds, tags);
         if (_runtime.AccessLog.IsEnabled(LogLevel.Information))
         {
-            ProxyLog.Access(_runtime.AccessLog, _snapshot.Plan.Name, _upstream?.MappingLabel ?? "-", _upstream?.Plan.Tenant ?? _tenantSlot?.Tenant ?? "-",
-                ClientText, _hello?.ServerName ?? "-", _upstreamEndPoint?.ToString() ?? "-", _relay?.BytesUp ?? 0, _relay?.BytesDown ?? 0,
-                (long)elapsed.TotalMilliseconds, reason);
+            // Every text field through LogText.Field: names are the tenants' and the SNI the client's, and none may
+            // add a field or a line (docs/data-plane.md, "What tenants and clients put in logs").
+            ProxyLog.Access(_runtime.AccessLog, LogText.Field(_snapshot.Plan.Name), LogText.Field(_upstream?.MappingLabel),
+                LogText.Field(_upstream?.Plan.Tenant ?? _tenantSlot?.Tenant), ClientText, LogText.Field(_hello?.ServerName),
+                _upstreamEndPoint?.ToString() ?? "-", _relay?.BytesUp ?? 0, _relay?.BytesDown ?? 0, (long)elapsed.TotalMilliseconds, reason);
         }
     }
 }
