@@ -61,9 +61,15 @@ public sealed partial class KeyVaultCertificateSource : ICertificateSource
 
     public string Locate(SecretRef secret) => KeyVaultNames.For(_options.Prefix, secret);
 
-    public async Task<SourcedMaterial?> FetchAsync(SecretRef secret, string? knownVersion, CancellationToken cancellationToken)
+    public Task<SourcedMaterial?> FetchAsync(SecretRef secret, string? knownVersion, CancellationToken cancellationToken)
+        => FetchAsync(Locate(secret), knownVersion, cancellationToken);
+
+    /// <summary>
+    /// The certificate the vault holds under <paramref name="name"/> itself, outside the tenants' name rule: what the
+    /// operator names for the gateway's own use (<c>--api-key-vault-certificate</c>). As <see cref="FetchAsync(SecretRef, string?, CancellationToken)"/>.
+    /// </summary>
+    public async Task<SourcedMaterial?> FetchAsync(string name, string? knownVersion, CancellationToken cancellationToken)
     {
-        var name = Locate(secret);
         KeyVaultCertificateWithPolicy certificate;
         try
         {

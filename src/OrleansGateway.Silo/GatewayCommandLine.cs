@@ -11,6 +11,7 @@ internal sealed class GatewayCommandLine
 {
     private readonly SharedOptions _shared = new();
     private readonly KeyVaultCommandLine _keyVault = new();
+    private readonly ApiServingCommandLine _apiServing = new();
 
     private readonly Option<string> _configDir = new("--config-dir")
     {
@@ -78,7 +79,8 @@ internal sealed class GatewayCommandLine
 
     private readonly Option<string> _apiUrl = new("--api-url")
     {
-        Description = "URL the HTTP endpoints (/healthz, /readyz, /metrics, /status) listen on.",
+        Description = "URL the HTTP endpoints (/healthz, /readyz, /metrics, /status, /api/v1, /dashboard) listen on: http, or https with " +
+            "--api-certificate or --api-key-vault-certificate.",
         DefaultValueFactory = _ => "http://127.0.0.1:8080",
     };
 
@@ -130,7 +132,7 @@ internal sealed class GatewayCommandLine
             _serverFirstTimeout,
             _allowLinkLocal,
         };
-        foreach (var option in _shared.All.Concat(_keyVault.All))
+        foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All))
         {
             Root.Add(option);
         }
@@ -142,8 +144,10 @@ internal sealed class GatewayCommandLine
     public GatewaySettings Read(ParseResult result, out string? problem)
     {
         var keyProblem = ReadAdminKey(result, out var adminKey);
-        problem = Check(result) ?? keyProblem;
         var apiUrl = Uri.TryCreate(result.GetValue(_apiUrl), UriKind.Absolute, out var uri) ? uri : new Uri("http://127.0.0.1:8080");
+        var keyVault = _keyVault.Read(result);
+        var apiServing = _apiServing.Read(result, apiUrl, keyVault is not null, out var servingProblem);
+        problem = Check(result) ?? keyProblem ?? servingProblem;
         var configDir = result.GetValue(_configDir);
         var primary = IPEndPoint.TryParse(result.GetValue(_primarySilo) ?? "", out var endpoint) ? endpoint : null;
         var cluster = new ClusterSettings(
@@ -172,43 +176,54 @@ internal sealed class GatewayCommandLine
                 AllowLinkLocalUpstreams = result.GetValue(_allowLinkLocal),
             },
             cluster,
-            adminKey) { KeyVault = _keyVault.Read(result) };
+            adminKey) { KeyVault = keyVault, ApiServing = apiServing };
     }
 
     /// <summary>The admin key from --admin-key-file, else env OGW_ADMIN_KEY; a problem never quotes the key.</summary>
     private string? ReadAdminKey(ParseResult result, out AdminKey? key)
     {
+        var problem = ReadKey(result.GetValue(_adminKeyFile), "--admin-key-file", "OGW_ADMIN_KEY", "admin key", out var text);
+        key = text is null ? null : new AdminKey(text);
+        return problem;
+    }
+
+    /// <summary>
+    /// A key or token from the file <paramref name="path"/> (trimmed), else from env <paramref name="env"/>; null when
+    /// neither is given. A problem names where it came from and never quotes it.
+    /// </summary>
+    internal static string? ReadKey(string? path, string fileOption, string env, string what, out string? key)
+    {
         key = null;
         string? text;
         string origin;
-        if (result.GetValue(_adminKeyFile) is { } path)
+        if (path is not null)
         {
-            origin = $"--admin-key-file '{path}'";
+            origin = $"{fileOption} '{path}'";
             try
             {
                 text = File.ReadAllText(path).Trim();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
             {
-                return $"{origin} cannot be read ({e.Message}); give a readable file holding the admin key";
+                return $"{origin} cannot be read ({e.Message}); give a readable file holding the {what}";
             }
         }
         else
         {
-            origin = "env OGW_ADMIN_KEY";
-            text = Environment.GetEnvironmentVariable("OGW_ADMIN_KEY")?.Trim();
+            origin = $"env {env}";
+            text = Environment.GetEnvironmentVariable(env)?.Trim();
             if (string.IsNullOrEmpty(text))
             {
                 return null;
             }
         }
 
-        if (text.Length < AdminKey.MinLength)
+        if (text.Length < ConfiguredKey.MinLength)
         {
-            return $"the admin key from {origin} has {text.Length} characters; give at least {AdminKey.MinLength} (e.g. openssl rand -base64 32)";
+            return $"the {what} from {origin} has {text.Length} characters; give at least {ConfiguredKey.MinLength} (e.g. openssl rand -base64 32)";
         }
 
-        key = new AdminKey(text);
+        key = text;
         return null;
     }
 

@@ -59,6 +59,7 @@ public static class Program
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(settings.ApiUrl.ToString());
+        ApiCertificate.Serve(builder, settings);
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -81,7 +82,10 @@ public static class Program
                 silo.AddDashboard();
             }
         });
-        builder.AddManagementApi(new ApiOptions(settings.AmbassadorId, settings.Compile, settings.AdminKey, HasCertificateSource: settings.KeyVault is not null));
+        builder.AddManagementApi(new ApiOptions(settings.AmbassadorId, settings.Compile, settings.AdminKey, HasCertificateSource: settings.KeyVault is not null)
+        {
+            MetricsToken = settings.ApiServing.MetricsToken,
+        });
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
             .WithMetrics(m => m.AddPrometheusExporter());
@@ -113,7 +117,7 @@ public static class Program
         configure?.Invoke(builder);
         await using var app = builder.Build();
         var c = settings.Cluster;
-        Log.Starting(app.Logger, c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort);
+        Log.Starting(app.Logger, c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort, settings.ApiUrl);
         app.MapManagementApi();
         if (settings.AdminKey is not null)
         {
@@ -121,7 +125,7 @@ public static class Program
         }
 
         app.MapGatewayEndpoints();
-        app.MapPrometheusScrapingEndpoint();
+        app.MapPrometheusScrapingEndpoint(ApiSetup.MetricsPath).RequireAuthorization(ApiPolicies.Metrics);
 
         try
         {
