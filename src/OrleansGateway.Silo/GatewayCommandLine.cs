@@ -108,6 +108,14 @@ internal sealed class GatewayCommandLine
             "answers there. Upstreams on a local address at this process's --silo-port, --gateway-port or --api-url port are always refused.",
     };
 
+    private readonly Option<string> _logLevel = new("--log-level")
+    {
+        Description = "Level of the gateway's own log (categories OrleansGateway.*): trace, debug, information, warning, error, critical " +
+            "or none. Default: env OGW_LOG_LEVEL, else information. The framework (Orleans, ASP.NET Core, ...) logs warnings and errors " +
+            "(Logging__LogLevel__Default changes that).",
+        HelpName = "level",
+    };
+
     public GatewayCommandLine()
     {
         _role.AcceptOnlyFromAmong("all", "edge", "core");
@@ -131,6 +139,7 @@ internal sealed class GatewayCommandLine
             _drainTimeout,
             _serverFirstTimeout,
             _allowLinkLocal,
+            _logLevel,
         };
         foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All))
         {
@@ -147,7 +156,8 @@ internal sealed class GatewayCommandLine
         var apiUrl = Uri.TryCreate(result.GetValue(_apiUrl), UriKind.Absolute, out var uri) ? uri : new Uri("http://127.0.0.1:8080");
         var keyVault = _keyVault.Read(result);
         var apiServing = _apiServing.Read(result, apiUrl, keyVault is not null, out var servingProblem);
-        problem = Check(result) ?? keyProblem ?? servingProblem;
+        var levelProblem = LogLevelOf(result, out var logLevel);
+        problem = Check(result) ?? keyProblem ?? servingProblem ?? levelProblem;
         var configDir = result.GetValue(_configDir);
         var primary = IPEndPoint.TryParse(result.GetValue(_primarySilo) ?? "", out var endpoint) ? endpoint : null;
         var cluster = new ClusterSettings(
@@ -176,7 +186,7 @@ internal sealed class GatewayCommandLine
                 AllowLinkLocalUpstreams = result.GetValue(_allowLinkLocal),
             },
             cluster,
-            adminKey) { KeyVault = keyVault, ApiServing = apiServing };
+            adminKey) { KeyVault = keyVault, ApiServing = apiServing, LogLevel = logLevel };
     }
 
     /// <summary>The admin key from --admin-key-file, else env OGW_ADMIN_KEY; a problem never quotes the key.</summary>
@@ -276,6 +286,27 @@ internal sealed class GatewayCommandLine
         }
 
         return _shared.Validate(result) ?? _keyVault.Check(result);
+    }
+
+    /// <summary>--log-level, else env OGW_LOG_LEVEL; null when neither is given (the configuration's level stays).</summary>
+    private string? LogLevelOf(ParseResult result, out LogLevel? level)
+    {
+        level = null;
+        var (text, origin) = result.GetValue(_logLevel) is { } given ? (given, "--log-level")
+            : Environment.GetEnvironmentVariable("OGW_LOG_LEVEL") is { Length: > 0 } env ? (env, "env OGW_LOG_LEVEL")
+            : (null, "");
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!Enum.TryParse<LogLevel>(text, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(text, out _))
+        {
+            return $"{origin} '{text}' is not a level; give trace, debug, information, warning, error, critical or none";
+        }
+
+        level = parsed;
+        return null;
     }
 
     private static string DefaultConnectionString() =>

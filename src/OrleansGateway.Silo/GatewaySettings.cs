@@ -67,4 +67,7 @@ internal sealed record GatewaySettings(
 
     /// <summary>The metrics token and the API's HTTPS certificate (docs/api.md, "Serving the API").</summary>
     public ApiServing ApiServing { get; init; } = new(null, null, null);
+
+    /// <summary>The level of the gateway's own categories (<c>--log-level</c>); null: the configuration's (Information).</summary>
+    public LogLevel? LogLevel { get; init; }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Orleans.Dashboard;
@@ -19,6 +20,9 @@ namespace OrleansGateway.Silo;
 public static class Program
 {
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>The prefix of every category of the gateway's own code, the ones <c>--log-level</c> sets.</summary>
+    private const string GatewayCategory = "OrleansGateway";
 
     public static Task<int> Main(string[] args)
     {
@@ -60,6 +64,13 @@ public static class Program
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(settings.ApiUrl.ToString());
         ApiCertificate.Serve(builder, settings);
+
+        // Quiet by default (appsettings.json: the framework at Warning, the gateway at Information), one escaped line per entry.
+        builder.Logging.AddConsoleFormatter<GatewayConsoleFormatter, ConsoleFormatterOptions>();
+        if (settings.LogLevel is { } level)
+        {
+            builder.Logging.AddFilter(GatewayCategory, level);
+        }
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -117,7 +128,8 @@ public static class Program
         configure?.Invoke(builder);
         await using var app = builder.Build();
         var c = settings.Cluster;
-        Log.Starting(app.Logger, c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort, settings.ApiUrl);
+        Log.Starting(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansGateway.Silo"),
+            c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort, settings.ApiUrl);
         app.MapManagementApi();
         if (settings.AdminKey is not null)
         {
