@@ -21,7 +21,11 @@ public static partial class ApiSetup
     /// <summary>The paths whose keys are the metrics token and the admin key only.</summary>
     public static readonly IReadOnlyList<string> MetricsPaths = [StatusPath, MetricsPath];
 
-    public static void AddManagementApi(this WebApplicationBuilder builder, ApiOptions options)
+    public static void AddManagementApi(this WebApplicationBuilder builder, ApiOptions options) => builder.AddManagementApi(_ => options);
+
+    /// <param name="options">Made once, at the first request: for options known only once the host has started (an admin key
+    /// read from Key Vault).</param>
+    public static void AddManagementApi(this WebApplicationBuilder builder, Func<IServiceProvider, ApiOptions> options)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(options);

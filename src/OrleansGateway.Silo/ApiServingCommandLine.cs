@@ -42,7 +42,19 @@ internal sealed class ApiServingCommandLine
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OGW_API_KEY_VAULT_CERTIFICATE") is { Length: > 0 } name ? name : null!,
     };
 
-    public IEnumerable<Option> All => [_metricsTokenFile, _certificate, _certificatePassword, _vaultCertificate];
+    private readonly Option<string> _adminKeyVaultSecret = new("--admin-key-vault-secret")
+    {
+        Description = "Read the management API's admin key from this secret of --key-vault-uri (its name in the vault; trimmed, at least " +
+            "16 characters) once at start: restart the gateway after a rotation. Default: env OGW_ADMIN_KEY_VAULT_SECRET. " +
+            "Replaces --admin-key-file and env OGW_ADMIN_KEY.",
+        HelpName = "name",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OGW_ADMIN_KEY_VAULT_SECRET") is { Length: > 0 } name ? name : null!,
+    };
+
+    public IEnumerable<Option> All => [_metricsTokenFile, _certificate, _certificatePassword, _vaultCertificate, _adminKeyVaultSecret];
+
+    /// <summary>The name of the admin key's secret in the vault (option, else env); null when none is given.</summary>
+    public string? AdminKeyVaultSecret(ParseResult result) => result.GetValue(_adminKeyVaultSecret);
 
     /// <summary>What the options say, or a message naming the wrong one and what to give instead.</summary>
     /// <param name="apiUrl">The parsed <c>--api-url</c>: its scheme must say whether there is a certificate.</param>
@@ -50,7 +62,15 @@ internal sealed class ApiServingCommandLine
     public ApiServing Read(ParseResult result, Uri apiUrl, bool hasVault, out string? problem)
     {
         problem = GatewayCommandLine.ReadKey(result.GetValue(_metricsTokenFile), "--metrics-token-file", "OGW_METRICS_TOKEN", "metrics token", out var token);
-        var serving = new ApiServing(token is null ? null : new MetricsToken(token), null, result.GetValue(_vaultCertificate));
+        var serving = new ApiServing(token is null ? null : new MetricsToken(token), null, result.GetValue(_vaultCertificate))
+        {
+            AdminKeyVaultSecret = AdminKeyVaultSecret(result),
+        };
+        if (serving.AdminKeyVaultSecret is { } secret && !hasVault)
+        {
+            problem ??= $"--admin-key-vault-secret '{secret}' needs --key-vault-uri, the vault that holds it";
+        }
+
         var path = result.GetValue(_certificate);
         var passwordFile = result.GetValue(_certificatePassword);
         if (path is not null && serving.KeyVaultCertificate is not null)
@@ -131,5 +151,8 @@ internal sealed class ApiServingCommandLine
 /// <param name="KeyVaultCertificate">The name of the HTTPS certificate in --key-vault-uri; null otherwise.</param>
 internal sealed record ApiServing(MetricsToken? MetricsToken, CertificateMaterial? Certificate, string? KeyVaultCertificate)
 {
+    /// <summary>The name of the admin key's secret in --key-vault-uri (read at start by <see cref="AdminKeyFromVault"/>); null otherwise.</summary>
+    public string? AdminKeyVaultSecret { get; init; }
+
     public bool Https => Certificate is not null || KeyVaultCertificate is not null;
 }

@@ -152,10 +152,10 @@ internal sealed class GatewayCommandLine
     /// <summary>The settings, or a message saying which value is wrong and what to give instead.</summary>
     public GatewaySettings Read(ParseResult result, out string? problem)
     {
-        var keyProblem = ReadAdminKey(result, out var adminKey);
         var apiUrl = Uri.TryCreate(result.GetValue(_apiUrl), UriKind.Absolute, out var uri) ? uri : new Uri("http://127.0.0.1:8080");
         var keyVault = _keyVault.Read(result);
         var apiServing = _apiServing.Read(result, apiUrl, keyVault is not null, out var servingProblem);
+        var keyProblem = ReadAdminKey(result, apiServing.AdminKeyVaultSecret, out var adminKey);
         var levelProblem = LogLevelOf(result, out var logLevel);
         problem = Check(result) ?? keyProblem ?? servingProblem ?? levelProblem;
         var configDir = result.GetValue(_configDir);
@@ -189,9 +189,19 @@ internal sealed class GatewayCommandLine
             adminKey) { KeyVault = keyVault, ApiServing = apiServing, LogLevel = logLevel };
     }
 
-    /// <summary>The admin key from --admin-key-file, else env OGW_ADMIN_KEY; a problem never quotes the key.</summary>
-    private string? ReadAdminKey(ParseResult result, out AdminKey? key)
+    /// <summary>
+    /// The admin key from --admin-key-file, else env OGW_ADMIN_KEY; none when it comes from the vault
+    /// (<paramref name="vaultSecret"/>, read at start). A problem never quotes the key.
+    /// </summary>
+    private string? ReadAdminKey(ParseResult result, string? vaultSecret, out AdminKey? key)
     {
+        key = null;
+        if (vaultSecret is not null)
+        {
+            return result.GetValue(_adminKeyFile) is null ? null
+                : $"--admin-key-file and --admin-key-vault-secret (or env OGW_ADMIN_KEY_VAULT_SECRET) both name the admin key; give one";
+        }
+
         var problem = ReadKey(result.GetValue(_adminKeyFile), "--admin-key-file", "OGW_ADMIN_KEY", "admin key", out var text);
         key = text is null ? null : new AdminKey(text);
         return problem;
