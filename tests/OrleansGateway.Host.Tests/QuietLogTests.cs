@@ -1,3 +1,7 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace OrleansGateway.Host.Tests;
@@ -56,6 +60,49 @@ public sealed partial class QuietLogTests
     }
 
     [Fact]
+    public async Task No_key_or_token_reaches_the_output_even_with_every_category_at_trace()
+    {
+        using var dir = new TempConfigDir();
+        var adminKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(33));
+        var metricsToken = Convert.ToBase64String(RandomNumberGenerator.GetBytes(33));
+        using var gateway = GatewayProcess.Start(
+            [.. Ports.SiloArgs(), "--admin-key-file", dir.Write("admin.key", adminKey), "--metrics-token-file", dir.Write("metrics.token", metricsToken), "--log-level", "trace"],
+            new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Trace" });
+        await gateway.WaitReadyAsync(TimeSpan.FromSeconds(60));
+
+        using var created = await SendAsync(gateway, HttpMethod.Post, "/api/v1/tenants", "Bearer " + adminKey, """{"name":"acme"}""");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var issued = await SendAsync(gateway, HttpMethod.Post, "/api/v1/tenants/acme/keys", "Bearer " + adminKey, "{}");
+        var tenantToken = JsonDocument.Parse(await issued.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("token").GetString()!;
+        var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:" + adminKey));
+
+        // Every way a key travels, accepted and refused (a near miss is the kind of value a careless log would print).
+        foreach (var (path, authorization, expected) in new (string, string, HttpStatusCode)[]
+        {
+            ("/api/v1/tenants", "Bearer " + adminKey, HttpStatusCode.OK),
+            ("/api/v1/tenants", "Bearer " + adminKey + "x", HttpStatusCode.Unauthorized),
+            ("/api/v1/tenants/acme/status", "Bearer " + tenantToken, HttpStatusCode.OK),
+            ("/api/v1/tenants", "Bearer " + tenantToken, HttpStatusCode.Forbidden),
+            ("/metrics", "Bearer " + metricsToken, HttpStatusCode.OK),
+            ("/status", "Bearer " + metricsToken + "x", HttpStatusCode.Unauthorized),
+            ("/dashboard/", "Basic " + basic, HttpStatusCode.OK),
+        })
+        {
+            using var response = await SendAsync(gateway, HttpMethod.Get, path, authorization, null);
+            Assert.True(response.StatusCode == expected, $"{path}: {(int)response.StatusCode}");
+        }
+
+        Assert.Equal(0, await gateway.TerminateAsync(TimeSpan.FromSeconds(30)));
+        var output = gateway.Output;
+        Assert.Contains(" trce: ", output, StringComparison.Ordinal);
+        Assert.Contains(" dbug: Microsoft.AspNetCore", output, StringComparison.Ordinal);
+        foreach (var secret in new[] { adminKey, metricsToken, tenantToken, tenantToken.Split('.')[^1], basic })
+        {
+            Assert.DoesNotContain(secret, output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_level_that_is_none_is_a_usage_error_from_the_option_or_the_environment()
     {
         var (exit, _, error) = await GatewayProcess.RunAsync(new Dictionary<string, string> { ["OGW_LOG_LEVEL"] = "loud" }, "--storage", "memory");
@@ -65,5 +112,15 @@ public sealed partial class QuietLogTests
         var (optionExit, _, optionError) = await GatewayProcess.RunAsync(new Dictionary<string, string>(), "--storage", "memory", "--log-level", "7");
         Assert.Equal(2, optionExit);
         Assert.Contains("--log-level '7' is not a level", optionError, StringComparison.Ordinal);
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(GatewayProcess gateway, HttpMethod method, string path, string authorization, string? json)
+    {
+        using var request = new HttpRequestMessage(method, path)
+        {
+            Content = json is null ? null : new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        return await gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
     }
 }
