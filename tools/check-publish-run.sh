@@ -76,6 +76,7 @@ args=()
 pod_env=()
 dropped=""
 skip_value=0
+plain_url=0
 while IFS= read -r line; do
   kind=${line%% *}
   rest=${line#* }
@@ -93,7 +94,10 @@ while IFS= read -r line; do
   fi
 
   if [ "$skip_value" = 1 ]; then skip_value=0; continue; fi
+  # Without the vault the API has no certificate (--api-key-vault-certificate is dropped): it answers plain HTTP.
+  if [ "$plain_url" = 1 ]; then args+=("${rest/#https:/http:}"); plain_url=0; continue; fi
   case "$rest" in
+    --api-url) args+=("$rest"); plain_url=1 ;;
     --storage-endpoint) args+=(--storage-connection-string "UseDevelopmentStorage=true"); skip_value=1 ;;
     --key-vault-uri|--api-key-vault-certificate|--admin-key-vault-secret) dropped="$dropped $rest"; skip_value=1 ;;
     *) args+=("$rest") ;;

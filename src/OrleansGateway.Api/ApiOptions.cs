@@ -8,4 +8,8 @@ namespace OrleansGateway.Api;
 /// <param name="AdminKey">The admin key; null when none is configured (admin endpoints answer 401).</param>
 /// <param name="HasCertificateSource">Whether a certificate source (Key Vault) takes uploaded certificates; otherwise
 /// an upload is stored as the tenant's Secret resource.</param>
-public sealed record ApiOptions(string AmbassadorId, CompileOptions Compile, AdminKey? AdminKey, bool HasCertificateSource);
+public sealed record ApiOptions(string AmbassadorId, CompileOptions Compile, AdminKey? AdminKey, bool HasCertificateSource)
+{
+    /// <summary>The read-only token of /status and /metrics; null when none is configured (then only the admin key reads them).</summary>
+    public MetricsToken? MetricsToken { get; init; }
+}

@@ -12,7 +12,20 @@ public static partial class ApiSetup
     /// <summary>Where the host maps the Orleans Dashboard; its requests are authenticated here, for the admin key only.</summary>
     public const string DashboardPath = "/dashboard";
 
-    public static void AddManagementApi(this WebApplicationBuilder builder, ApiOptions options)
+    /// <summary>The host's status report: the metrics token or the admin key (<see cref="ApiPolicies.Metrics"/>).</summary>
+    public const string StatusPath = "/status";
+
+    /// <summary>The host's Prometheus endpoint: the metrics token or the admin key (<see cref="ApiPolicies.Metrics"/>).</summary>
+    public const string MetricsPath = "/metrics";
+
+    /// <summary>The paths whose keys are the metrics token and the admin key only.</summary>
+    public static readonly IReadOnlyList<string> MetricsPaths = [StatusPath, MetricsPath];
+
+    public static void AddManagementApi(this WebApplicationBuilder builder, ApiOptions options) => builder.AddManagementApi(_ => options);
+
+    /// <param name="options">Made once, at the first request: for options known only once the host has started (an admin key
+    /// read from Key Vault).</param>
+    public static void AddManagementApi(this WebApplicationBuilder builder, Func<IServiceProvider, ApiOptions> options)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(options);

@@ -37,6 +37,12 @@ internal static class CertificateEndpoints
             return ApiProblems.BadRequest("send {\"name\": \"web-tls\", \"pem\": \"-----BEGIN CERTIFICATE-----...\"} or {\"name\": ..., \"pfx\": \"<base64>\", \"password\": ...}: a name and exactly one of pem and pfx");
         }
 
+        // The name becomes a Secret resource or a vault certificate: the resource name rules apply (docs/resource-model.md, "Names").
+        if ((ResourceNames.NameProblem(request.Name) ?? ResourceNames.NamespaceProblem(request.Namespace ?? "default")) is { } nameProblem)
+        {
+            return ApiProblems.Problem(422, "Invalid certificate name", $"{nameProblem}; \"name\" and \"namespace\" name the certificate as a Secret's metadata does");
+        }
+
         byte[] content;
         try
         {

@@ -1,12 +1,11 @@
 using System.Collections.Immutable;
-using System.Text.RegularExpressions;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Api;
 
 /// <summary>Tenants and their keys (admin only): docs/api.md "Tenants (admin)".</summary>
-internal static partial class TenantEndpoints
+internal static class TenantEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
@@ -24,10 +23,6 @@ internal static partial class TenantEndpoints
         tenants.MapDelete("/{tenant}/keys/{keyId}", RevokeKeyAsync).WithName("RevokeKey").Produces(StatusCodes.Status204NoContent).ProducesProblem(404);
     }
 
-    /// <summary>DNS labels, as docs/api.md says: they appear in tokens, grain keys and URLs.</summary>
-    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
-    private static partial Regex TenantName();
-
     private static async Task<IResult> ListAsync(IGrainFactory grains)
     {
         var entries = await grains.GetTenantRegistry().ListAsync();
@@ -44,7 +39,8 @@ internal static partial class TenantEndpoints
         }
 
         var name = body.Value!.Name;
-        if (name is null || !TenantName().IsMatch(name))
+        // DNS labels, as docs/api.md says: they appear in tokens, grain keys and URLs.
+        if (name is null || !ResourceNames.IsDnsLabel(name))
         {
             return ApiProblems.BadRequest(
                 $"\"name\" {(name is null ? "is missing" : $"'{name}' is not a tenant name")}: give a DNS label (lowercase letters, digits and '-', " +
@@ -183,7 +179,7 @@ internal static partial class TenantEndpoints
             return NoTenant(tenant);
         }
 
-        if (!ApiToken.IsDnsLabel(tenant))
+        if (!ResourceNames.IsDnsLabel(tenant))
         {
             // A tenant registered by the config directory may have any name; a token names its tenant as a DNS label.
             return ApiProblems.BadRequest($"tenant '{tenant}' is not a DNS label, so it cannot have API keys; manage it through the config directory, or create a tenant with a DNS label name");

@@ -169,6 +169,35 @@ public static class CertificateFiles
         }
     }
 
+    /// <summary>
+    /// The certificate, its chain and key, prepared for <see cref="System.Net.Security.SslStream"/> as a server certificate
+    /// (chain built offline from the material only). Check the material with <see cref="Check"/> first; throws
+    /// <see cref="FormatException"/> when it still cannot serve.
+    /// </summary>
+    public static System.Net.Security.SslStreamCertificateContext ToServerContext(CertificateMaterial material)
+    {
+        ArgumentNullException.ThrowIfNull(material);
+        if (material.TlsCrt is null || material.TlsKey is null)
+        {
+            throw new FormatException("the certificate needs tls.crt and tls.key to be served.");
+        }
+
+        var pair = PemReader.ReadKeyPair(material.TlsCrt, material.TlsKey);
+        if (pair.Certificate is null)
+        {
+            throw new FormatException($"the certificate and its key cannot be read as a pair ({pair.Problem}).");
+        }
+
+        try
+        {
+            return System.Net.Security.SslStreamCertificateContext.Create(pair.Certificate, pair.Chain, offline: true);
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException or NotSupportedException)
+        {
+            throw new FormatException($"the certificate '{pair.Certificate.Subject}' cannot serve TLS: {e.Message}", e);
+        }
+    }
+
     /// <summary>The material as a PKCS#12 file without password (certificate with key, then the chain), for stores that take PFX.</summary>
     public static byte[] ToPkcs12(CertificateMaterial material)
     {

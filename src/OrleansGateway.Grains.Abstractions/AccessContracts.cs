@@ -120,7 +120,7 @@ public static class ApiToken
         }
 
         var parts = token[Prefix.Length..].Split('.');
-        if (parts.Length != 3 || !IsDnsLabel(parts[0]) || parts[1].Length != 8 || !parts[1].All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'))
+        if (parts.Length != 3 || !OrleansGateway.Model.Resources.ResourceNames.IsDnsLabel(parts[0]) || parts[1].Length != 8 || !parts[1].All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'))
             || parts[2].Length != SecretChars || !parts[2].All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
             return false;
@@ -145,11 +145,6 @@ public static class ApiToken
         keyId = parts[1];
         return true;
     }
-
-    /// <summary>^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$, the tenant name rule of the API.</summary>
-    public static bool IsDnsLabel(string name) =>
-        name.Length is >= 1 and <= 63 && name[0] != '-' && name[^1] != '-'
-        && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
 
     /// <summary>32 bytes in base64url without padding.</summary>
     private const int SecretChars = 43;

@@ -61,9 +61,15 @@ public sealed partial class KeyVaultCertificateSource : ICertificateSource
 
     public string Locate(SecretRef secret) => KeyVaultNames.For(_options.Prefix, secret);
 
-    public async Task<SourcedMaterial?> FetchAsync(SecretRef secret, string? knownVersion, CancellationToken cancellationToken)
+    public Task<SourcedMaterial?> FetchAsync(SecretRef secret, string? knownVersion, CancellationToken cancellationToken)
+        => FetchAsync(Locate(secret), knownVersion, cancellationToken);
+
+    /// <summary>
+    /// The certificate the vault holds under <paramref name="name"/> itself, outside the tenants' name rule: what the
+    /// operator names for the gateway's own use (<c>--api-key-vault-certificate</c>). As <see cref="FetchAsync(SecretRef, string?, CancellationToken)"/>.
+    /// </summary>
+    public async Task<SourcedMaterial?> FetchAsync(string name, string? knownVersion, CancellationToken cancellationToken)
     {
-        var name = Locate(secret);
         KeyVaultCertificateWithPolicy certificate;
         try
         {
@@ -104,6 +110,36 @@ public sealed partial class KeyVaultCertificateSource : ICertificateSource
         return new SourcedMaterial(version, ToMaterial(name, version, keySecret.Value, contentType));
     }
 
+    /// <summary>
+    /// The current value of the plain secret <paramref name="name"/> (<c>GET /secrets/{name}</c>): what the operator names
+    /// for the gateway's own use (<c>--admin-key-vault-secret</c>); null when the vault has no secret of that name. The
+    /// value never reaches a message or the log.
+    /// </summary>
+    public async Task<string?> ReadSecretAsync(string name, CancellationToken cancellationToken)
+    {
+        KeyVaultSecret secret;
+        try
+        {
+            secret = (await _secrets.GetSecretAsync(name, version: null, cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+        catch (Exception e) when (Failure(e, name, "read", "secret") is { } failure)
+        {
+            throw failure;
+        }
+
+        if (secret.Properties.Enabled == false)
+        {
+            throw new CertificateSourceException($"Key Vault secret '{name}' version {secret.Properties.Version} is disabled; enable it or set a new version", refused: true);
+        }
+
+        LogSecretRead(_logger, name, secret.Properties.Version);
+        return secret.Value;
+    }
+
     public async Task<string> ImportAsync(SecretRef secret, CertificateMaterial material, CancellationToken cancellationToken)
     {
         var name = Locate(secret);
@@ -135,18 +171,21 @@ public sealed partial class KeyVaultCertificateSource : ICertificateSource
     }
 
     /// <summary>The exceptions a vault call can end with → a message with the status and what to do; null for others.</summary>
-    private static CertificateSourceException? Failure(Exception e, string name, string action) => e switch
+    private static CertificateSourceException? Failure(Exception e, string name, string action, string kind = "certificate") => e switch
     {
         RequestFailedException { Status: 401 or 403 } r => new CertificateSourceException(
-            $"Key Vault refused to {action} certificate '{name}' (HTTP {r.Status} {r.ErrorCode}); grant the gateway's identity the roles " +
+            $"Key Vault refused to {action} {kind} '{name}' (HTTP {r.Status} {r.ErrorCode}); grant the gateway's identity the roles " +
             "'Key Vault Certificate User' and 'Key Vault Secrets User' on the vault", refused: false, e),
         RequestFailedException r => new CertificateSourceException(
-            $"Key Vault could not {action} certificate '{name}' (HTTP {(r.Status == 0 ? "no response" : r.Status.ToString(System.Globalization.CultureInfo.InvariantCulture))} {r.ErrorCode})", refused: false, e),
+            $"Key Vault could not {action} {kind} '{name}' (HTTP {(r.Status == 0 ? "no response" : r.Status.ToString(System.Globalization.CultureInfo.InvariantCulture))} {r.ErrorCode})", refused: false, e),
         AuthenticationFailedException or CredentialUnavailableException => new CertificateSourceException(
-            $"could not get a token for Key Vault to {action} certificate '{name}' ({e.GetType().Name}); check the managed identity or the developer login (az login)", refused: false, e),
+            $"could not get a token for Key Vault to {action} {kind} '{name}' ({e.GetType().Name}); check the managed identity or the developer login (az login)", refused: false, e),
         _ => null,
     };
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Key Vault certificate {Name}: read version {Version} ({ContentType})")]
     private static partial void LogRead(ILogger logger, string name, string version, string? contentType);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Key Vault secret {Name}: read version {Version}")]
+    private static partial void LogSecretRead(ILogger logger, string name, string? version);
 }

@@ -1,6 +1,7 @@
 using Azure.Core;
 using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Certificates;
 
@@ -15,8 +16,19 @@ public static class KeyVaultServices
     /// </summary>
     public static IServiceCollection AddKeyVaultCertificates(this IServiceCollection services, KeyVaultOptions options, TokenCredential? credential = null)
     {
+        AddKeyVaultClient(services, options, credential);
+        return services.AddSingleton<ICertificateSource>(sp => sp.GetRequiredService<KeyVaultCertificateSource>());
+    }
+
+    /// <summary>
+    /// The vault's client (<see cref="KeyVaultCertificateSource"/>) alone, for certificates the gateway itself serves
+    /// (the API's); once per process whoever asks for it.
+    /// </summary>
+    public static IServiceCollection AddKeyVaultClient(this IServiceCollection services, KeyVaultOptions options, TokenCredential? credential = null)
+    {
         ArgumentNullException.ThrowIfNull(options);
-        return services.AddSingleton<ICertificateSource>(sp => new KeyVaultCertificateSource(
+        services.TryAddSingleton(sp => new KeyVaultCertificateSource(
             options, credential ?? new DefaultAzureCredential(), sp.GetRequiredService<ILogger<KeyVaultCertificateSource>>()));
+        return services;
     }
 }

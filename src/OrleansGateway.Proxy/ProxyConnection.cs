@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy;

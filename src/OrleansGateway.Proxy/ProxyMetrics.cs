@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using OrleansGateway.Model.Diagnostics;
 
 namespace OrleansGateway.Proxy;
 
@@ -46,12 +47,13 @@ internal sealed class ProxyMetrics : IDisposable
     public void AddBytes(UpstreamEntry upstream, Peer from, long count)
         => Bytes.Add(count, from == Peer.Client ? upstream.BytesUpTags : upstream.BytesDownTags);
 
+    /// <remarks>Tag values are the tenants' (stats names, tenant names): escaped and cut to <see cref="LogText.MaxTagLength"/>.</remarks>
     public static TagList Tags(string listener, string? mapping)
     {
-        var tags = new TagList { { "listener", listener } };
+        var tags = new TagList { { "listener", LogText.Tag(listener) } };
         if (mapping is not null)
         {
-            tags.Add("mapping", mapping);
+            tags.Add("mapping", LogText.Tag(mapping));
         }
 
         return tags;
@@ -59,7 +61,7 @@ internal sealed class ProxyMetrics : IDisposable
 
     public static TagList With(TagList tags, string key, string value)
     {
-        tags.Add(key, value);
+        tags.Add(key, LogText.Tag(value));
         return tags;
     }
 

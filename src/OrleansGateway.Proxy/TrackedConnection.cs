@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy;
@@ -174,8 +175,11 @@ internal abstract class TrackedConnection
         metrics.Duration.Record(elapsed.TotalSeconds, tags);
         if (Runtime.AccessLog.IsEnabled(LogLevel.Information))
         {
-            ProxyLog.Access(Runtime.AccessLog, Snapshot.Plan.Name, Upstream?.MappingLabel ?? "-", Upstream?.Plan.Tenant ?? _tenantSlot?.Tenant ?? "-",
-                ClientText, Hello?.ServerName ?? "-", UpstreamEndPoint?.ToString() ?? "-", bytesUp, bytesDown, (long)elapsed.TotalMilliseconds, reason);
+            // Every text field through LogText.Field: names are the tenants' and the SNI the client's, and none may
+            // add a field or a line (docs/data-plane.md, "What tenants and clients put in logs").
+            ProxyLog.Access(Runtime.AccessLog, LogText.Field(Snapshot.Plan.Name), LogText.Field(Upstream?.MappingLabel),
+                LogText.Field(Upstream?.Plan.Tenant ?? _tenantSlot?.Tenant), ClientText, LogText.Field(Hello?.ServerName),
+                UpstreamEndPoint?.ToString() ?? "-", bytesUp, bytesDown, (long)elapsed.TotalMilliseconds, reason);
         }
 
         Listener.ConnectionClosed();

@@ -11,6 +11,7 @@ internal sealed class GatewayCommandLine
 {
     private readonly SharedOptions _shared = new();
     private readonly KeyVaultCommandLine _keyVault = new();
+    private readonly ApiServingCommandLine _apiServing = new();
 
     private readonly Option<string> _configDir = new("--config-dir")
     {
@@ -78,7 +79,8 @@ internal sealed class GatewayCommandLine
 
     private readonly Option<string> _apiUrl = new("--api-url")
     {
-        Description = "URL the HTTP endpoints (/healthz, /readyz, /metrics, /status) listen on.",
+        Description = "URL the HTTP endpoints (/healthz, /readyz, /metrics, /status, /api/v1, /dashboard) listen on: http, or https with " +
+            "--api-certificate or --api-key-vault-certificate.",
         DefaultValueFactory = _ => "http://127.0.0.1:8080",
     };
 
@@ -113,6 +115,14 @@ internal sealed class GatewayCommandLine
         DefaultValueFactory = _ => "native",
     };
 
+    private readonly Option<string> _logLevel = new("--log-level")
+    {
+        Description = "Level of the gateway's own log (categories OrleansGateway.*): trace, debug, information, warning, error, critical " +
+            "or none. Default: env OGW_LOG_LEVEL, else information. The framework (Orleans, ASP.NET Core, ...) logs warnings and errors " +
+            "(Logging__LogLevel__Default changes that).",
+        HelpName = "level",
+    };
+
     public GatewayCommandLine()
     {
         _role.AcceptOnlyFromAmong("all", "edge", "core");
@@ -138,8 +148,9 @@ internal sealed class GatewayCommandLine
             _serverFirstTimeout,
             _allowLinkLocal,
             _relayEngine,
+            _logLevel,
         };
-        foreach (var option in _shared.All.Concat(_keyVault.All))
+        foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All))
         {
             Root.Add(option);
         }
@@ -150,9 +161,12 @@ internal sealed class GatewayCommandLine
     /// <summary>The settings, or a message saying which value is wrong and what to give instead.</summary>
     public GatewaySettings Read(ParseResult result, out string? problem)
     {
-        var keyProblem = ReadAdminKey(result, out var adminKey);
-        problem = Check(result) ?? keyProblem;
         var apiUrl = Uri.TryCreate(result.GetValue(_apiUrl), UriKind.Absolute, out var uri) ? uri : new Uri("http://127.0.0.1:8080");
+        var keyVault = _keyVault.Read(result);
+        var apiServing = _apiServing.Read(result, apiUrl, keyVault is not null, out var servingProblem);
+        var keyProblem = ReadAdminKey(result, apiServing.AdminKeyVaultSecret, out var adminKey);
+        var levelProblem = LogLevelOf(result, out var logLevel);
+        problem = Check(result) ?? keyProblem ?? servingProblem ?? levelProblem;
         var configDir = result.GetValue(_configDir);
         var primary = IPEndPoint.TryParse(result.GetValue(_primarySilo) ?? "", out var endpoint) ? endpoint : null;
         var cluster = new ClusterSettings(
@@ -182,43 +196,64 @@ internal sealed class GatewayCommandLine
                 RelayEngine = Enum.Parse<RelayEngine>(result.GetValue(_relayEngine)!, ignoreCase: true),
             },
             cluster,
-            adminKey) { KeyVault = _keyVault.Read(result) };
+            adminKey) { KeyVault = keyVault, ApiServing = apiServing, LogLevel = logLevel };
     }
 
-    /// <summary>The admin key from --admin-key-file, else env OGW_ADMIN_KEY; a problem never quotes the key.</summary>
-    private string? ReadAdminKey(ParseResult result, out AdminKey? key)
+    /// <summary>
+    /// The admin key from --admin-key-file, else env OGW_ADMIN_KEY; none when it comes from the vault
+    /// (<paramref name="vaultSecret"/>, read at start). A problem never quotes the key.
+    /// </summary>
+    private string? ReadAdminKey(ParseResult result, string? vaultSecret, out AdminKey? key)
+    {
+        key = null;
+        if (vaultSecret is not null)
+        {
+            return result.GetValue(_adminKeyFile) is null ? null
+                : $"--admin-key-file and --admin-key-vault-secret (or env OGW_ADMIN_KEY_VAULT_SECRET) both name the admin key; give one";
+        }
+
+        var problem = ReadKey(result.GetValue(_adminKeyFile), "--admin-key-file", "OGW_ADMIN_KEY", "admin key", out var text);
+        key = text is null ? null : new AdminKey(text);
+        return problem;
+    }
+
+    /// <summary>
+    /// A key or token from the file <paramref name="path"/> (trimmed), else from env <paramref name="env"/>; null when
+    /// neither is given. A problem names where it came from and never quotes it.
+    /// </summary>
+    internal static string? ReadKey(string? path, string fileOption, string env, string what, out string? key)
     {
         key = null;
         string? text;
         string origin;
-        if (result.GetValue(_adminKeyFile) is { } path)
+        if (path is not null)
         {
-            origin = $"--admin-key-file '{path}'";
+            origin = $"{fileOption} '{path}'";
             try
             {
                 text = File.ReadAllText(path).Trim();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
             {
-                return $"{origin} cannot be read ({e.Message}); give a readable file holding the admin key";
+                return $"{origin} cannot be read ({e.Message}); give a readable file holding the {what}";
             }
         }
         else
         {
-            origin = "env OGW_ADMIN_KEY";
-            text = Environment.GetEnvironmentVariable("OGW_ADMIN_KEY")?.Trim();
+            origin = $"env {env}";
+            text = Environment.GetEnvironmentVariable(env)?.Trim();
             if (string.IsNullOrEmpty(text))
             {
                 return null;
             }
         }
 
-        if (text.Length < AdminKey.MinLength)
+        if (text.Length < ConfiguredKey.MinLength)
         {
-            return $"the admin key from {origin} has {text.Length} characters; give at least {AdminKey.MinLength} (e.g. openssl rand -base64 32)";
+            return $"the {what} from {origin} has {text.Length} characters; give at least {ConfiguredKey.MinLength} (e.g. openssl rand -base64 32)";
         }
 
-        key = new AdminKey(text);
+        key = text;
         return null;
     }
 
@@ -271,6 +306,27 @@ internal sealed class GatewayCommandLine
         }
 
         return _shared.Validate(result) ?? _keyVault.Check(result);
+    }
+
+    /// <summary>--log-level, else env OGW_LOG_LEVEL; null when neither is given (the configuration's level stays).</summary>
+    private string? LogLevelOf(ParseResult result, out LogLevel? level)
+    {
+        level = null;
+        var (text, origin) = result.GetValue(_logLevel) is { } given ? (given, "--log-level")
+            : Environment.GetEnvironmentVariable("OGW_LOG_LEVEL") is { Length: > 0 } env ? (env, "env OGW_LOG_LEVEL")
+            : (null, "");
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!Enum.TryParse<LogLevel>(text, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(text, out _))
+        {
+            return $"{origin} '{text}' is not a level; give trace, debug, information, warning, error, critical or none";
+        }
+
+        level = parsed;
+        return null;
     }
 
     private static string DefaultConnectionString() =>

@@ -1,3 +1,4 @@
+using OrleansGateway.Api;
 using OrleansGateway.Edge;
 using OrleansGateway.Reporting;
 using OrleansGateway.Sources.ConfigDirectory;
@@ -15,7 +16,7 @@ internal static class GatewayEndpoints
 
         app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status) => Readiness(settings, state, edges, status));
 
-        app.MapGet("/status", async (GatewayStatus status, ILogger<GatewayStatus> logger) =>
+        app.MapGet(ApiSetup.StatusPath, async (GatewayStatus status, ILogger<GatewayStatus> logger) =>
         {
             if (!status.HasSynced)
             {
@@ -32,7 +33,7 @@ internal static class GatewayEndpoints
                 Log.StatusFailed(logger, e);
                 return Results.Json(new { cluster = "unreachable", error = "the tenant grains cannot be read: " + e.Message }, GatewayReport.Json, statusCode: 503);
             }
-        });
+        }).RequireAuthorization(ApiPolicies.Metrics);
     }
 
     private static IResult Readiness(GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status)
@@ -74,18 +75,8 @@ internal static class GatewayEndpoints
 
         if (!edge.AllBound)
         {
-            return NotReady(new
-            {
-                ready = false,
-                generation = edge.Apply.Generation,
-                unbound = edge.Apply.Failed.Select(l => new
-                {
-                    address = l.Endpoint.Address,
-                    port = l.Endpoint.Port,
-                    error = l.Error,
-                    resources = l.Resources.Select(GatewayReport.Describe),
-                }),
-            });
+            // Anyone may ask /readyz: a count, never the tenants' addresses, ports or resources (/status has them, with a key).
+            return NotReady(new { ready = false, generation = edge.Apply.Generation, unbound = edge.Apply.Failed.Count() });
         }
 
         return Results.Json(new { ready = true, generation = edge.Apply.Generation, directoryVersion = edge.Snapshot.DirectoryVersion }, GatewayReport.Json);

@@ -64,4 +64,10 @@ internal sealed record GatewaySettings(
 {
     /// <summary>Azure Key Vault as the certificate source (<c>--key-vault-uri</c>); null when none is configured.</summary>
     public KeyVault.KeyVaultOptions? KeyVault { get; init; }
+
+    /// <summary>The metrics token and the API's HTTPS certificate (docs/api.md, "Serving the API").</summary>
+    public ApiServing ApiServing { get; init; } = new(null, null, null);
+
+    /// <summary>The level of the gateway's own categories (<c>--log-level</c>); null: the configuration's (Information).</summary>
+    public LogLevel? LogLevel { get; init; }
 }

@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Orleans.Dashboard;
 using OrleansGateway.Api;
 using OrleansGateway.Edge;
+using OrleansGateway.KeyVault;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
 using OrleansGateway.Sources.ConfigDirectory;
@@ -19,6 +21,9 @@ namespace OrleansGateway.Silo;
 public static class Program
 {
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>The prefix of every category of the gateway's own code, the ones <c>--log-level</c> sets.</summary>
+    private const string GatewayCategory = "OrleansGateway";
 
     public static Task<int> Main(string[] args)
     {
@@ -59,6 +64,23 @@ public static class Program
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(settings.ApiUrl.ToString());
+        ApiCertificate.Serve(builder, settings);
+        if (settings.ApiServing.AdminKeyVaultSecret is not null)
+        {
+            // Before the silo and the server: the gateway does not start without the key it was told to use.
+            builder.Services.AddKeyVaultClient(settings.KeyVault!);
+            builder.Services.AddSingleton<AdminKeyFromVault>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<AdminKeyFromVault>());
+        }
+
+        var hasAdminKey = settings.AdminKey is not null || settings.ApiServing.AdminKeyVaultSecret is not null;
+
+        // Quiet by default (appsettings.json: the framework at Warning, the gateway at Information), one escaped line per entry.
+        builder.Logging.AddConsoleFormatter<GatewayConsoleFormatter, ConsoleFormatterOptions>();
+        if (settings.LogLevel is { } level)
+        {
+            builder.Logging.AddFilter(GatewayCategory, level);
+        }
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -76,12 +98,19 @@ public static class Program
             SiloSetup.Configure(silo, settings);
 
             // Only the admin may open the dashboard: without an admin key nobody could, and it costs seconds at start.
-            if (settings.AdminKey is not null)
+            if (hasAdminKey)
             {
                 silo.AddDashboard();
             }
         });
-        builder.AddManagementApi(new ApiOptions(settings.AmbassadorId, settings.Compile, settings.AdminKey, HasCertificateSource: settings.KeyVault is not null));
+        builder.AddManagementApi(services => new ApiOptions(
+            settings.AmbassadorId,
+            settings.Compile,
+            settings.ApiServing.AdminKeyVaultSecret is null ? settings.AdminKey : services.GetRequiredService<AdminKeyFromVault>().Key,
+            HasCertificateSource: settings.KeyVault is not null)
+        {
+            MetricsToken = settings.ApiServing.MetricsToken,
+        });
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
             .WithMetrics(m => m.AddPrometheusExporter());
@@ -113,20 +142,26 @@ public static class Program
         configure?.Invoke(builder);
         await using var app = builder.Build();
         var c = settings.Cluster;
-        Log.Starting(app.Logger, c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort);
+        Log.Starting(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansGateway.Silo"),
+            c.Role, c.Storage, c.Clustering, c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort, settings.ApiUrl);
         app.MapManagementApi();
-        if (settings.AdminKey is not null)
+        if (hasAdminKey)
         {
             app.MapOrleansDashboard(ApiSetup.DashboardPath).RequireAuthorization(ApiPolicies.Admin);
         }
 
         app.MapGatewayEndpoints();
-        app.MapPrometheusScrapingEndpoint();
+        app.MapPrometheusScrapingEndpoint(ApiSetup.MetricsPath).RequireAuthorization(ApiPolicies.Metrics);
 
         try
         {
             await app.RunAsync(stop);
             return ExitCodes.Ok;
+        }
+        catch (Exception e) when (StartFailureIn(e) is { } failure)
+        {
+            await error.WriteLineAsync($"gateway: {failure.Message}");
+            return ExitCodes.Failed;
         }
         catch (IOException e)
         {
@@ -135,6 +170,10 @@ public static class Program
             return ExitCodes.Failed;
         }
     }
+
+    /// <summary>The host rethrows a hosted service's failure to start, alone or among others.</summary>
+    private static StartFailure? StartFailureIn(Exception e) =>
+        e as StartFailure ?? (e as AggregateException)?.Flatten().InnerExceptions.OfType<StartFailure>().FirstOrDefault();
 
     private static int UsageError(TextWriter error, IEnumerable<string> problems)
     {

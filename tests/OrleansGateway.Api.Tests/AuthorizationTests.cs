@@ -45,6 +45,7 @@ public sealed class AuthorizationTests(ApiGateway gateway)
                 .Replace("{name}", "db", StringComparison.Ordinal);
             path = System.Text.RegularExpressions.Regex.Replace(path, "\\{[^}]*\\}", "1");
             var isDashboard = path.StartsWith("/dashboard", StringComparison.Ordinal);
+            var isMetrics = ApiSetup.MetricsPaths.Contains(pattern);
 
             foreach (var (key, expected, what) in new (string?, HttpStatusCode, string)[]
             {
@@ -52,12 +53,15 @@ public sealed class AuthorizationTests(ApiGateway gateway)
                 ("not-a-key", HttpStatusCode.Unauthorized, "a garbage key"),
                 ("ogw.victim.0000abcd.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", HttpStatusCode.Unauthorized, "a forged key"),
                 (revoked, HttpStatusCode.Unauthorized, "a revoked key"),
-                (intruderToken, HttpStatusCode.Forbidden, "another tenant's key"),
+
+                // /status and /metrics take the metrics token and the admin key only: a tenant key is not one of them.
+                (intruderToken, isMetrics ? HttpStatusCode.Unauthorized : HttpStatusCode.Forbidden, "another tenant's key"),
+                (ApiGateway.MetricsToken, HttpStatusCode.Forbidden, "the metrics token"),
             })
             {
-                if (pattern == "/api/v1/whoami" && key == intruderToken)
+                if ((pattern == "/api/v1/whoami" && key == intruderToken) || (isMetrics && key == ApiGateway.MetricsToken))
                 {
-                    continue; // any valid key may ask who it is; the answer is about itself
+                    continue; // any valid key may ask who it is (the answer is about itself); the metrics token reads /status and /metrics
                 }
 
                 using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = Body(method, path, port) };
@@ -84,7 +88,9 @@ public sealed class AuthorizationTests(ApiGateway gateway)
         }
 
         Assert.Equal(before, (await gateway.SnapshotAsync(Victim), await gateway.SnapshotAsync(Intruder)));
-        Assert.True(checkedCalls >= endpoints.Count * 4);
+        Assert.True(checkedCalls >= endpoints.Count * 5);
+        Assert.Contains(endpoints, e => e.Pattern == ApiSetup.StatusPath);
+        Assert.Contains(endpoints, e => e.Pattern == ApiSetup.MetricsPath);
     }
 
     [Fact]
@@ -125,7 +131,7 @@ public sealed class AuthorizationTests(ApiGateway gateway)
         var source = gateway.Services.GetRequiredService<EndpointDataSource>();
         return [.. source.Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText is { } raw
-                && (raw.StartsWith("/api/v1", StringComparison.Ordinal) || raw.StartsWith("/dashboard", StringComparison.Ordinal))
+                && (raw.StartsWith("/api/v1", StringComparison.Ordinal) || raw.StartsWith("/dashboard", StringComparison.Ordinal) || ApiSetup.MetricsPaths.Contains(raw))
                 && raw != "/api/v1/openapi.json")
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (m, e.RoutePattern.RawText!)))
             .Distinct()];

@@ -118,7 +118,7 @@ public sealed class TenantLifecycleTests(ApiGateway gateway)
 
     [Theory]
     [InlineData("/healthz")]
-    [InlineData("/metrics")]
+    [InlineData("/readyz")]
     public async Task Paths_outside_the_API_ignore_any_Authorization_header(string path)
     {
         using var garbage = await gateway.SendAsync(HttpMethod.Get, path, "ogw.whatever.0a1b2c3d." + new string('A', 43));

@@ -25,11 +25,21 @@ internal sealed class GatewayProcess : IDisposable
         process.BeginErrorReadLine();
     }
 
-    public static GatewayProcess Start(string[] args)
+    /// <param name="environment">Added to the child's environment only (never this process's, which parallel tests share).</param>
+    public static GatewayProcess Start(string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var apiPort = Ports.Free();
-        return new GatewayProcess(Process.Start(StartInfo([.. args, "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"]))!, apiPort);
+        var start = StartInfo([.. args, "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"]);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        return new GatewayProcess(Process.Start(start)!, apiPort);
     }
+
+    /// <summary>A client of the process's API (no Authorization header of its own).</summary>
+    public HttpClient Http => _http;
 
     /// <summary>
     /// Runs the gateway process with <paramref name="args"/> and <paramref name="environment"/> added to its own environment

@@ -4,19 +4,28 @@ using System.Text.Json;
 
 namespace OrleansGateway.Host.Tests;
 
-/// <summary>The real gateway host, run in-process on a free API port, stopped at dispose.</summary>
+/// <summary>
+/// The real gateway host, run in-process on a free API port, stopped at dispose. It has a metrics token, which
+/// <see cref="Http"/> sends, so that /status and /metrics answer (docs/api.md, "Serving the API").
+/// </summary>
 internal sealed class RunningGateway : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly StringWriter _error = new();
     private readonly Task<int> _run;
+    private readonly string _tokenFile;
 
     private RunningGateway(string[] args, int apiPort)
     {
+        var token = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        _tokenFile = Path.GetTempFileName();
+        File.WriteAllText(_tokenFile, token + "\n");
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(10) };
-        _run = Task.Run(() => Silo.Program.RunAsync(args, TextWriter.Null, _error, _stop.Token));
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        _run = Task.Run(() => Silo.Program.RunAsync([.. args, "--metrics-token-file", _tokenFile], TextWriter.Null, _error, _stop.Token));
     }
 
+    /// <summary>Sends the metrics token with every request.</summary>
     public HttpClient Http { get; }
 
     /// <summary>Starts a single-silo gateway on memory storage with <paramref name="configDir"/> (listeners on 127.0.0.1) and waits for its first apply.</summary>
@@ -40,6 +49,7 @@ internal sealed class RunningGateway : IAsyncDisposable
             await gateway._stop.CancelAsync();
             var exit = await gateway._run.WaitAsync(TimeSpan.FromSeconds(30));
             gateway.Http.Dispose();
+            File.Delete(gateway._tokenFile);
             throw new InvalidOperationException(
                 $"the gateway did not apply its first configuration within {startTimeout ?? TimeSpan.FromSeconds(20)} (exit code {exit}): {gateway._error}");
         }
@@ -97,5 +107,6 @@ internal sealed class RunningGateway : IAsyncDisposable
         Assert.True(exit == 0, $"gateway exited with {exit}: {_error}");
         Http.Dispose();
         _stop.Dispose();
+        File.Delete(_tokenFile);
     }
 }

@@ -232,7 +232,7 @@ internal static partial class Manifests
 
         if (api.IsLoopback)
         {
-            problems.Add($"{where}: --api-url {apiUrl} listens on loopback only; the kubelet probes the pod's address (give http://0.0.0.0:{api.Port})");
+            problems.Add($"{where}: --api-url {apiUrl} listens on loopback only; the kubelet probes the pod's address (give {api.Scheme}://0.0.0.0:{api.Port})");
         }
 
         foreach (var (probe, path) in new[] { ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", "/healthz") })

@@ -6,8 +6,11 @@ namespace OrleansGateway.Model.Diagnostics;
 /// <summary>Identifies one resource: kind, namespace and name (what Emissary calls the rkey without the index).</summary>
 public sealed record ResourceRef(string Kind, string Namespace, string Name)
 {
-    /// <summary>Human form used in messages, e.g. <c>TCPMapping 'ssh' (namespace default)</c>.</summary>
-    public override string ToString() => $"{Kind} '{Name}' (namespace {Namespace})";
+    /// <summary>
+    /// Human form used in messages, e.g. <c>TCPMapping 'ssh' (namespace default)</c>; escaped and bounded
+    /// (<see cref="LogText"/>), since the names are the tenant's and the messages reach logs and terminals.
+    /// </summary>
+    public override string ToString() => $"{LogText.Escape(LogText.Cut(Kind, LogText.MaxValueLength))} {LogText.Quote(Name)} (namespace {LogText.Escape(LogText.Cut(Namespace, LogText.MaxValueLength))})";
 }
 
 /// <summary>Where a document came from: the file, the 0-based index of the YAML document in it, and its 1-based line.</summary>

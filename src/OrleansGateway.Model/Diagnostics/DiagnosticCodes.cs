@@ -34,6 +34,9 @@ public static class DiagnosticCodes
     /// <summary>A field this gateway refuses on purpose, e.g. certificate file paths (Error).</summary>
     public const string FieldUnsupported = "field.unsupported";
 
+    /// <summary>A metadata.name that is not a DNS-1123 subdomain or a metadata.namespace that is not a DNS-1123 label (Error).</summary>
+    public const string FieldName = "field.name";
+
     /// <summary>A field the loader does not know (Warning; the resource still loads).</summary>
     public const string FieldUnknown = "field.unknown";
 

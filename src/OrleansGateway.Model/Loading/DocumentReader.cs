@@ -138,10 +138,11 @@ internal static class DocumentReader
         }
 
         var header = new ResourceHeader(apiVersion, kind, name, identity.Namespace, ImmutableDictionary<string, string>.Empty, source, node, specNode);
-        resources.Add(Dispatch(header, reader, annotationStyle, labelsNode));
+        resources.Add(Dispatch(header, reader, annotationStyle, labelsNode, () => CheckNames(header, reader, nameNode!, namespaceNode)));
     }
 
-    private static Resource Dispatch(ResourceHeader header, FieldReader reader, bool annotationStyle, YamlNode? labelsNode)
+    /// <param name="checkNames">Run for the kinds this gateway reads: a foreign resource's name is none of our business.</param>
+    private static Resource Dispatch(ResourceHeader header, FieldReader reader, bool annotationStyle, YamlNode? labelsNode, Action checkNames)
     {
         // Labels are read only for kinds this gateway handles: a foreign resource's fields are none of our business.
         ResourceHeader Labelled() => labelsNode is null
@@ -151,6 +152,7 @@ internal static class DocumentReader
         var (apiVersion, kind) = (header.ApiVersion, header.Kind);
         if (apiVersion == "v1" && kind == "Secret")
         {
+            checkNames();
             return SecretReader.Read(Labelled(), reader);
         }
 
@@ -164,6 +166,7 @@ internal static class DocumentReader
             }
 
             WarnUnknownTopLevel(header, reader);
+            checkNames();
             return read!(Labelled() with { IsV2 = apiVersion != "getambassador.io/v3alpha1" }, reader);
         }
 
@@ -185,6 +188,24 @@ internal static class DocumentReader
             ? $"kind {kind} is not handled by OrleansGateway (layer 4 only); ignored"
             : $"kind {kind} ({apiVersion}) is not handled by OrleansGateway; ignored";
         return Foreign(header, reader, Severity.Info, DiagnosticCodes.KindForeign, why);
+    }
+
+    /// <summary>
+    /// The Kubernetes name rules (<see cref="ResourceNames"/>): a resource named otherwise is an error on the resource,
+    /// which is then Discarded (config directory, <c>ogw check</c>) or refused (the API's Strict apply).
+    /// </summary>
+    private static void CheckNames(ResourceHeader header, FieldReader reader, YamlNode nameNode, YamlNode? namespaceNode)
+    {
+        if (ResourceNames.NameProblem(header.Name) is { } name)
+        {
+            reader.Error(DiagnosticCodes.FieldName, nameNode, "metadata.name", name);
+        }
+
+        // An absent namespace is "default"; an empty one already has its type error.
+        if (namespaceNode is not null && !reader.HasErrorOn("metadata.namespace") && ResourceNames.NamespaceProblem(header.Namespace) is { } ns)
+        {
+            reader.Error(DiagnosticCodes.FieldName, namespaceNode, "metadata.namespace", ns);
+        }
     }
 
     private static ForeignResource Foreign(ResourceHeader header, FieldReader reader, Severity severity, string code, string message)

@@ -83,11 +83,14 @@ internal static class YamlValues
             case YamlScalarNode scalar when IsNull(scalar):
                 return "null";
             case YamlScalarNode scalar:
+                // Escaped: the value is the tenant's, and the message goes to logs and terminals.
                 var text = scalar.Value ?? "";
                 if (text.Length > MaxShownLength)
                 {
                     text = string.Concat(text.AsSpan(0, MaxShownLength), "...");
                 }
+
+                text = Diagnostics.LogText.Escape(text);
 
                 return IsPlain(scalar) ? $"'{text}'" : $"the quoted string '{text}'";
             default:

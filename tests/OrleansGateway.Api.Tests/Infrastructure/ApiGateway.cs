@@ -21,6 +21,9 @@ public sealed class ApiGateway : IAsyncLifetime
     public const string AdminKey = "admin-key-for-tests-0123456789abcdef";
     public const string ConfigTenant = "legacy";
 
+    /// <summary>The read-only token of /status and /metrics (<c>--metrics-token-file</c>).</summary>
+    public const string MetricsToken = "metrics-token-for-tests-0123456789";
+
     private readonly bool _withAdminKey;
     private readonly CancellationTokenSource _stop = new();
     private readonly StringWriter _error = new();
@@ -52,6 +55,8 @@ public sealed class ApiGateway : IAsyncLifetime
         _directory = Directory.CreateTempSubdirectory("ogw-api-tests-").FullName;
         var keyFile = Path.Combine(_directory, "admin.key");
         await File.WriteAllTextAsync(keyFile, AdminKey + "\n");
+        var tokenFile = Path.Combine(_directory, "metrics.token");
+        await File.WriteAllTextAsync(tokenFile, MetricsToken + "\n");
         var config = Path.Combine(_directory, "config");
         Directory.CreateDirectory(Path.Combine(config, ConfigTenant));
         await File.WriteAllTextAsync(Path.Combine(config, ConfigTenant, "m.yaml"), Yaml.TcpMapping("old", ConfigPort, "127.0.0.1:9"));
@@ -60,7 +65,7 @@ public sealed class ApiGateway : IAsyncLifetime
         string[] args =
         [
             .. Ports.SiloArgs(),
-            "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config,
+            "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config, "--metrics-token-file", tokenFile,
             .. _withAdminKey ? ["--admin-key-file", keyFile] : Array.Empty<string>(),
         ];
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(20) };

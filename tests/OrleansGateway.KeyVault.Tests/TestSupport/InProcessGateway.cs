@@ -35,27 +35,50 @@ public sealed class InProcessGateway : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<InProcessGateway> StartAsync(VaultStandIn? vault)
+    /// <param name="options">More options; without <c>--admin-key-vault-secret</c> among them the admin key is
+    /// <see cref="AdminKey"/> from <c>--admin-key-file</c>.</param>
+    /// <param name="scheme">The scheme of <c>--api-url</c>; https needs <paramref name="handler"/>, which trusts the API's certificate.</param>
+    public static async Task<InProcessGateway> StartAsync(VaultStandIn? vault, string[]? options = null, string scheme = "http", HttpMessageHandler? handler = null)
     {
+        var gateway = Launch(vault, options, scheme, handler);
+        await Eventually.Get(async () => gateway._run.IsCompleted || (await gateway.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, ok => ok, "the gateway to start", TimeSpan.FromSeconds(60));
+        Assert.False(gateway._run.IsCompleted, $"the gateway stopped: {gateway._error}");
+        return gateway;
+    }
+
+    /// <summary>Runs the gateway until it exits by itself (a start that must fail): its exit code and error output.</summary>
+    public static async Task<(int Exit, string Error)> RunToExitAsync(VaultStandIn vault, string[] options)
+    {
+        await using var gateway = Launch(vault, options, "http", null);
+        var exit = await gateway._run.WaitAsync(TimeSpan.FromSeconds(60));
+        return (exit, gateway._error.ToString());
+    }
+
+    private static InProcessGateway Launch(VaultStandIn? vault, string[]? options, string scheme, HttpMessageHandler? handler)
+    {
+        options ??= [];
         var directory = Directory.CreateTempSubdirectory("ogw-kv-api-").FullName;
         var keyFile = Path.Combine(directory, "admin.key");
-        await File.WriteAllTextAsync(keyFile, AdminKey);
+        File.WriteAllText(keyFile, AdminKey);
         var apiPort = Ports.Free();
         List<string> args =
         [
-            .. Ports.SiloArgs(),
-            "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--admin-key-file", keyFile,
+            .. Ports.SiloArgs(), .. options,
+            "--api-url", $"{scheme}://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1",
         ];
+        if (!options.Contains("--admin-key-vault-secret"))
+        {
+            args.AddRange(["--admin-key-file", keyFile]);
+        }
+
         if (vault is not null)
         {
             args.AddRange(["--key-vault-uri", vault.VaultUri.ToString()]);
         }
 
-        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        var http = new HttpClient(handler ?? new HttpClientHandler()) { BaseAddress = new Uri($"{scheme}://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
         var gateway = new InProcessGateway(vault, directory, http);
         gateway._run = Task.Run(() => Silo.Program.RunAsync([.. args], TextWriter.Null, gateway._error, gateway.Configure, gateway._stop.Token));
-        await Eventually.Get(async () => gateway._run.IsCompleted || (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, ok => ok, "the gateway to start", TimeSpan.FromSeconds(60));
-        Assert.False(gateway._run.IsCompleted, $"the gateway stopped: {gateway._error}");
         return gateway;
     }
 
@@ -94,9 +117,10 @@ public sealed class InProcessGateway : IAsyncDisposable
         builder.Logging.AddFilter<CapturedLogs>("OrleansGateway", LogLevel.Trace);
         if (_vault is not null)
         {
-            // The gateway registered Key Vault with DefaultAzureCredential; the stand-in needs its own trust and token.
+            // The gateway registered Key Vault with DefaultAzureCredential; the stand-in needs its own trust and token. Every
+            // user of the vault (tenants' certificates, the API's certificate, the admin key) asks for this one client.
             var options = _vault.Options();
-            builder.Services.AddSingleton<ICertificateSource>(sp =>
+            builder.Services.AddSingleton(sp =>
                 new KeyVaultCertificateSource(options, new FixedTokenCredential(), sp.GetRequiredService<ILogger<KeyVaultCertificateSource>>()));
         }
     }

@@ -19,7 +19,8 @@ namespace OrleansGateway.KeyVault.Tests.TestSupport;
 /// <summary>
 /// A protocol-level stand-in for Azure Key Vault (no emulator can run here; docs/key-vault.md): a Kestrel HTTPS
 /// server on 127.0.0.1 with a certificate made here, answering the REST calls the real SDK clients make —
-/// <c>GET /certificates/{name}[/{version}]</c>, <c>GET /secrets/{name}/{version}</c>,
+/// <c>GET /certificates/{name}[/{version}]</c>, <c>GET /secrets/{name}[/{version}]</c> (a certificate's key, or a plain
+/// secret stored with <see cref="PutSecret"/>),
 /// <c>POST /certificates/{name}/import</c> — with versions, after the bearer challenge (401 + WWW-Authenticate,
 /// then the token of <see cref="FixedTokenCredential"/>). <see cref="Outage"/> makes every call fail with 503.
 /// </summary>
@@ -30,6 +31,7 @@ public sealed class VaultStandIn : IAsyncDisposable
     public const string PfxContentType = "application/x-pkcs12";
 
     private readonly ConcurrentDictionary<string, List<Version>> _certificates = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, (string Version, string Value)> _plainSecrets = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _requests = new();
     private readonly X509Certificate2 _tls;
     private readonly WebApplication _app;
@@ -107,6 +109,14 @@ public sealed class VaultStandIn : IAsyncDisposable
     public string PutPem(string name, X509Certificate2 certificate, string certificatePem, string keyPem) =>
         Put(name, certificate, certificatePem + "\n" + keyPem, PemContentType);
 
+    /// <summary>Stores a new version of the plain secret <paramref name="name"/> (what <c>az keyvault secret set</c> does).</summary>
+    public string PutSecret(string name, string value)
+    {
+        var version = Interlocked.Increment(ref _nextVersion).ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
+        _plainSecrets[name] = (version, value);
+        return version;
+    }
+
     public bool Has(string name) => _certificates.ContainsKey(name);
 
     public int Requests(string method, string pathStart) =>
@@ -148,6 +158,9 @@ public sealed class VaultStandIn : IAsyncDisposable
                 break;
             case ("GET", ["certificates", var name, var version]):
                 await Certificate(context, name, version);
+                break;
+            case ("GET", ["secrets", var name]):
+                await PlainSecret(context, name);
                 break;
             case ("GET", ["secrets", var name, var version]):
                 await Secret(context, name, version);
@@ -192,6 +205,24 @@ public sealed class VaultStandIn : IAsyncDisposable
             ["kid"] = $"{baseUri}/keys/{name}/{v.Id}",
             ["managed"] = true,
             ["attributes"] = Attributes(v),
+        });
+    }
+
+    private async Task PlainSecret(HttpContext context, string name)
+    {
+        if (!_plainSecrets.TryGetValue(name, out var secret))
+        {
+            context.Response.StatusCode = 404;
+            await Error(context, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.");
+            return;
+        }
+
+        await Json(context, new JsonObject
+        {
+            ["value"] = secret.Value,
+            ["contentType"] = "text/plain",
+            ["id"] = $"{BaseUri(context)}/secrets/{name}/{secret.Version}",
+            ["attributes"] = new JsonObject { ["enabled"] = true, ["recoveryLevel"] = "Recoverable+Purgeable" },
         });
     }
 
