@@ -66,9 +66,8 @@ internal static class UpstreamConnector
         {
             var address = ordered[i];
             var endPoint = new IPEndPoint(address, target.Port);
-            if (runtime.Guard.Refusal(endPoint) is { } why)
+            if (runtime.Guard.Refusal(upstream, endPoint) is not null)
             {
-                ProxyLog.UpstreamForbidden(runtime.Log, $"{upstream.Mapping.Namespace}/{upstream.Mapping.Name}", upstream.Tenant, endPoint.ToString(), why);
                 failure = CloseReason.UpstreamForbidden;
                 detail = detail is null ? $"{endPoint}: forbidden" : $"{detail}; {endPoint}: forbidden";
                 continue;
