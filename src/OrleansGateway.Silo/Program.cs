@@ -81,6 +81,7 @@ public static class Program
                 silo.AddDashboard();
             }
         });
+        builder.Services.AddHostedService<SiloEndpointsReporter>();
         builder.AddManagementApi(new ApiOptions(settings.AmbassadorId, settings.Compile, settings.AdminKey, HasCertificateSource: settings.KeyVault is not null));
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
