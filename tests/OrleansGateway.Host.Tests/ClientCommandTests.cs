@@ -64,10 +64,14 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
 
     private static void Succeeds(Result result) => Assert.True(result.Exit == 0, result.ToString());
 
-    /// <summary>Creates <paramref name="tenant"/> and returns a new key of it, as an admin would with <c>ogw</c>.</summary>
+    /// <summary>
+    /// Creates <paramref name="tenant"/> and returns a new key of it, as an admin would with <c>ogw</c>; without
+    /// <paramref name="quota"/> options it may use any port and host name and reach loopback (the tests' echo server).
+    /// </summary>
     private string TenantWithKey(string tenant, params string[] quota)
     {
-        Succeeds(Ogw(Admin, ["tenants", "create", tenant, .. quota]));
+        string[] options = quota.Length > 0 ? quota : ["--unlimited", "--upstreams", "127.0.0.0/8"];
+        Succeeds(Ogw(Admin, ["tenants", "create", tenant, .. options]));
         var issued = Ogw(Admin, "tenants", "keys", "issue", tenant, "-o", "json");
         Succeeds(issued);
         using var key = JsonDocument.Parse(issued.Output);
@@ -113,9 +117,13 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
         Succeeds(tenants);
         Assert.Contains(tenants.Output.Split('\n'), l => l.StartsWith("admin-flow ", StringComparison.Ordinal));
 
+        // update replaces the whole quota: lists not given grant nothing, limits not given are lifted; --unlimited opens the lists.
         var updated = Ogw(Admin, "tenants", "update", "admin-flow", "--max-mappings", "5");
         Succeeds(updated);
-        Assert.Contains("ports any, listeners unlimited, mappings 5, connections unlimited", updated.Output);
+        Assert.Contains("ports none, listeners unlimited, mappings 5, connections unlimited, upstreams none, hosts none", updated.Output);
+        var opened = Ogw(Admin, "tenants", "update", "admin-flow", "--unlimited", "--hosts", "*.Shop.Example.", "--upstreams", "10.1.2.3,*.svc.cluster.local");
+        Succeeds(opened);
+        Assert.Contains("ports any, listeners unlimited, mappings unlimited, connections unlimited, upstreams 10.1.2.3/32,*.svc.cluster.local, hosts *.shop.example", opened.Output);
 
         Succeeds(Ogw(Admin, "tenants", "keys", "revoke", "admin-flow", keyId));
         var revoked = Ogw(As(token), "whoami");

@@ -115,10 +115,19 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public static StringContent YamlBody(string yaml) => new(yaml, Encoding.UTF8, "application/yaml");
 
-    /// <summary>Creates a tenant (with a quota allowing <paramref name="ports"/>) and issues a key; returns the token.</summary>
+    /// <summary>
+    /// Creates a tenant and issues a key; returns the token. Its quota allows <paramref name="ports"/> (none given: any
+    /// port), upstreams on loopback (the tests' servers listen there) and every host name; a test of the quota itself
+    /// creates its tenant explicitly.
+    /// </summary>
     public async Task<string> CreateTenantAsync(string name, params int[] ports)
     {
-        var quota = ports.Length == 0 ? null : new { allowedPorts = ports.Select(p => $"{p}").ToArray() };
+        var quota = new
+        {
+            allowedPorts = ports.Length == 0 ? null : ports.Select(p => $"{p}").ToArray(),
+            allowedUpstreams = new[] { "127.0.0.0/8" },
+            allowedHosts = new[] { "*" },
+        };
         var (created, body) = await CallAsync(HttpMethod.Post, "/api/v1/tenants", AdminKey, JsonBody(new { name, quota }));
         Assert.True(created == HttpStatusCode.Created, body.ToString());
         return await IssueKeyAsync(name);
