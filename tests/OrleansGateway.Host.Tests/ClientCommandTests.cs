@@ -137,6 +137,33 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
     }
 
     [Fact]
+    public void A_tenant_created_without_quota_options_may_use_nothing_and_a_bad_entry_is_named()
+    {
+        var created = Ogw(Admin, "tenants", "create", "cli-deny-all");
+        Succeeds(created);
+        Assert.Contains("ports none, listeners unlimited, mappings unlimited, connections unlimited, upstreams none, hosts none", created.Output);
+        var issued = Ogw(Admin, "tenants", "keys", "issue", "cli-deny-all", "-o", "json");
+        Succeeds(issued);
+        using var key = JsonDocument.Parse(issued.Output);
+        using var dir = new TempConfigDir();
+        dir.Write("m.yaml", Yaml.TcpMapping("m", Ports.Free(), gateway.Upstream));
+
+        var refused = Ogw(As(key.RootElement.GetProperty("token").GetString()!), "apply", "-f", dir.Path);
+
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("quota AllowedPorts", refused.Error);
+
+        var bad = Ogw(Admin, "tenants", "create", "cli-bad-range", "--upstreams", "10.0.0.0/8,10.0.0.1/8");
+        Assert.Equal(1, bad.Exit);
+        Assert.Contains("allowedUpstreams[1]", bad.Error);
+        Assert.Contains("10.0.0.0/8", bad.Error);
+        var badHost = Ogw(Admin, "tenants", "create", "cli-bad-host", "--hosts", "shop*.example.com");
+        Assert.Equal(1, badHost.Exit);
+        Assert.Contains("allowedHosts[0]", badHost.Error);
+        Assert.Equal(1, Ogw(Admin, "tenants", "get", "cli-bad-range").Exit);
+    }
+
+    [Fact]
     public async Task A_tenant_applies_a_directory_sees_it_Accepted_and_bound_connects_through_it_and_deletes_it()
     {
         var token = TenantWithKey("tenant-flow");

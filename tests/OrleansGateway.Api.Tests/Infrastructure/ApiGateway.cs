@@ -45,6 +45,13 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public int ConfigPort { get; } = Ports.Free();
 
+    /// <summary>The gateway's own ports (an attacker's favourite upstreams and listener ports).</summary>
+    public int SiloPort { get; } = Ports.Free();
+
+    public int OrleansGatewayPort { get; } = Ports.Free();
+
+    public int ApiPort => Http.BaseAddress!.Port;
+
     public IServiceProvider Services => _services.Task.Result;
 
     public async ValueTask InitializeAsync()
@@ -59,7 +66,7 @@ public sealed class ApiGateway : IAsyncLifetime
         var apiPort = Ports.Free();
         string[] args =
         [
-            .. Ports.SiloArgs(),
+            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{SiloPort}", "--gateway-port", $"{OrleansGatewayPort}",
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config,
             .. _withAdminKey ? ["--admin-key-file", keyFile] : Array.Empty<string>(),
         ];
