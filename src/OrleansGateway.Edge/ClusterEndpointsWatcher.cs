@@ -39,7 +39,7 @@ public sealed partial class ClusterEndpointsWatcher : IAsyncDisposable
             throw new InvalidOperationException("The cluster endpoints watcher is already started.");
         }
 
-        _loop = Task.Run(() => RunAsync(_stop.Token));
+        _loop = Task.Run(() => EdgeReporting.RepeatAsync(RefreshAsync, Interval, _time, e => LogReadFailed(_logger, e), _stop.Token));
     }
 
     /// <summary>
@@ -63,34 +63,6 @@ public sealed partial class ClusterEndpointsWatcher : IAsyncDisposable
         }
 
         _stop.Dispose();
-    }
-
-    private async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RefreshAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                LogReadFailed(_logger, e);
-            }
-
-            try
-            {
-                await Task.Delay(Interval, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
     }
 
     private async Task RefreshAsync(CancellationToken cancellationToken)

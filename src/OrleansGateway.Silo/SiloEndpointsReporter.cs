@@ -19,34 +19,13 @@ internal sealed partial class SiloEndpointsReporter(
     TimeProvider time,
     ILogger<SiloEndpointsReporter> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await grains.GetClusterEndpointsGrain().ReportAsync(Current())
-                    .WaitAsync(EdgeReporting.Interval, time, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                LogReportFailed(logger, e);
-            }
-
-            try
-            {
-                await Task.Delay(EdgeReporting.Interval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        EdgeReporting.RepeatAsync(
+            cancellationToken => grains.GetClusterEndpointsGrain().ReportAsync(Current()).WaitAsync(EdgeReporting.Interval, time, cancellationToken),
+            EdgeReporting.Interval,
+            time,
+            e => LogReportFailed(logger, e),
+            stoppingToken);
 
     private SiloEndpoints Current()
     {
