@@ -39,8 +39,8 @@ echo "gateway ready on $api (log: $log)"
 echo; echo "## As the admin (OGW_TOKEN is the admin key)"
 step ogw whoami
 OGW_TOKEN="$OGW_ADMIN_KEY" ogw whoami
-step ogw tenants create demo --ports 2222,7000-7099,7443 --max-listeners 4 --max-connections 100
-OGW_TOKEN="$OGW_ADMIN_KEY" ogw tenants create demo --ports 2222,7000-7099,7443 --max-listeners 4 --max-connections 100
+step ogw tenants create demo --ports 2222,7000-7099,7443 --upstreams "'127.0.0.1,*'" --hosts "'*'" --max-listeners 4 --max-connections 100
+OGW_TOKEN="$OGW_ADMIN_KEY" ogw tenants create demo --ports 2222,7000-7099,7443 --upstreams '127.0.0.1,*' --hosts '*' --max-listeners 4 --max-connections 100
 step ogw tenants keys issue demo --description walkthrough
 issued="$(OGW_TOKEN="$OGW_ADMIN_KEY" ogw tenants keys issue demo --description walkthrough)"
 # The token is shown once; the walkthrough keeps it and prints it masked.
@@ -55,8 +55,8 @@ step ogw apply -f examples/spec/1-plain-tcp "   # refused: the quota does not al
 (cd "$root" && ogw apply -f examples/spec/1-plain-tcp) || echo "(exit code $?)"
 
 echo; echo "## The admin widens the quota (update replaces it whole)"
-step ogw tenants update demo --ports 2222,7000-7099,7443,26257 --max-listeners 4 --max-connections 100
-OGW_TOKEN="$OGW_ADMIN_KEY" ogw tenants update demo --ports 2222,7000-7099,7443,26257 --max-listeners 4 --max-connections 100
+step ogw tenants update demo --ports 2222,7000-7099,7443,26257 --upstreams "'127.0.0.1,*'" --hosts "'*'" --max-listeners 4 --max-connections 100
+OGW_TOKEN="$OGW_ADMIN_KEY" ogw tenants update demo --ports 2222,7000-7099,7443,26257 --upstreams '127.0.0.1,*' --hosts '*' --max-listeners 4 --max-connections 100
 unset OGW_ADMIN_KEY
 
 echo; echo "## The tenant again"

@@ -7,8 +7,10 @@ namespace OrleansGateway.Api;
 
 // The JSON shapes of docs/api.md. The `ogw` client and scripts rely on the field names: append, never rename.
 
+/// <summary>A tenant's quota: a null list is unlimited, an empty one grants nothing; a null number is no limit.</summary>
 internal sealed record QuotaDto(
-    ImmutableArray<string>? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections);
+    ImmutableArray<string>? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections,
+    ImmutableArray<string>? AllowedUpstreams, ImmutableArray<string>? AllowedHosts);
 
 internal sealed record TenantDto(string Name, QuotaDto Quota, long Version, int Resources, int Keys, DateTimeOffset CreatedAt);
 
@@ -63,9 +65,38 @@ internal sealed record CreateTenantRequest(string? Name, QuotaRequest? Quota);
 
 internal sealed record UpdateTenantRequest(QuotaRequest? Quota);
 
-/// <param name="AllowedPorts">Each item a port (number or string) or a range <c>"first-last"</c>.</param>
-internal sealed record QuotaRequest(
-    ImmutableArray<System.Text.Json.JsonElement>? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections);
+/// <summary>
+/// A quota as an admin sends it. The lists tell a member that is absent (grants nothing) from one that is JSON
+/// <c>null</c> (unlimited), so each setter records that its member was present; the numbers are no limit either way.
+/// </summary>
+internal sealed class QuotaRequest
+{
+    private readonly HashSet<string> _present = new(StringComparer.Ordinal);
+
+    /// <summary>Each item a port (number or string) or a range <c>"first-last"</c>.</summary>
+    public ImmutableArray<System.Text.Json.JsonElement>? AllowedPorts { get; init => Set(out field, value); }
+
+    /// <summary>Address ranges (<c>10.0.0.0/8</c>, a single address) and host globs (<c>*.svc.cluster.local</c>, <c>*</c>).</summary>
+    public ImmutableArray<string>? AllowedUpstreams { get; init => Set(out field, value); }
+
+    /// <summary>Host globs that must cover every SNI name the tenant claims.</summary>
+    public ImmutableArray<string>? AllowedHosts { get; init => Set(out field, value); }
+
+    public int? MaxListeners { get; init; }
+
+    public int? MaxMappings { get; init; }
+
+    public int? MaxConcurrentConnections { get; init; }
+
+    /// <summary>Whether the member of <paramref name="property"/> (its C# name) was in the JSON, as a value or as null.</summary>
+    public bool IsPresent(string property) => _present.Contains(property);
+
+    private void Set<T>(out T field, T value, [System.Runtime.CompilerServices.CallerMemberName] string property = "")
+    {
+        field = value;
+        _present.Add(property);
+    }
+}
 
 internal sealed record IssueKeyRequest(string? Description);
 

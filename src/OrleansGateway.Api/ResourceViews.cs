@@ -49,28 +49,42 @@ internal static class ResourceViews
         quota.AllowedPorts is { } ports ? [.. ports.Select(p => p.ToString())] : null,
         quota.MaxListeners,
         quota.MaxMappings,
-        quota.MaxConcurrentConnections);
+        quota.MaxConcurrentConnections,
+        quota.AllowedUpstreams,
+        quota.AllowedHosts);
 
-    /// <summary>The quota of a request, or a message naming the field that is wrong and what it takes.</summary>
+    /// <summary>
+    /// The quota of a request, or a message naming the field that is wrong and what it takes. No quota at all is
+    /// <see cref="TenantQuota.DenyAll"/>; a list that is absent grants nothing, a list that is null is unlimited; a number
+    /// that is absent or null is no limit (docs/api.md, "Tenants").
+    /// </summary>
     public static TenantQuota? ParseQuota(QuotaRequest? request, out string? problem)
     {
         problem = null;
         if (request is null)
         {
-            return TenantQuota.Unlimited;
+            return TenantQuota.DenyAll;
         }
 
         foreach (var (name, value) in new[] { ("maxListeners", request.MaxListeners), ("maxMappings", request.MaxMappings), ("maxConcurrentConnections", request.MaxConcurrentConnections) })
         {
             if (value < 0)
             {
-                problem = $"quota.{name} is {value}; give a number >= 0, or null for unlimited";
+                problem = $"quota.{name} is {value}; give a number >= 0, or null for no limit";
                 return null;
             }
         }
 
-        ImmutableArray<PortRange>? ranges = null;
-        if (request.AllowedPorts is { } items)
+        ImmutableArray<PortRange>? ranges;
+        if (!request.IsPresent(nameof(QuotaRequest.AllowedPorts)))
+        {
+            ranges = [];
+        }
+        else if (request.AllowedPorts is not { } items)
+        {
+            ranges = null;
+        }
+        else
         {
             var list = new List<PortRange>();
             for (var i = 0; i < items.Length; i++)
@@ -92,8 +106,21 @@ internal static class ResourceViews
             ranges = [.. list];
         }
 
-        return new TenantQuota(ranges, request.MaxListeners, request.MaxMappings, request.MaxConcurrentConnections);
+        var quota = new TenantQuota(ranges, request.MaxListeners, request.MaxMappings, request.MaxConcurrentConnections,
+            List(request, nameof(QuotaRequest.AllowedUpstreams), request.AllowedUpstreams),
+            List(request, nameof(QuotaRequest.AllowedHosts), request.AllowedHosts));
+        if (!quota.TryCanonicalize(out var canonical, out var error))
+        {
+            problem = $"quota.{error}";
+            return null;
+        }
+
+        return canonical;
     }
+
+    /// <summary>A list member: absent grants nothing (<c>[]</c>), null is unlimited.</summary>
+    private static ImmutableArray<string>? List(QuotaRequest request, string property, ImmutableArray<string>? value) =>
+        request.IsPresent(property) ? value : [];
 
     private static bool TryParseRange(string text, out PortRange range)
     {

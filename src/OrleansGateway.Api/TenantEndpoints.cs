@@ -90,7 +90,8 @@ internal static class TenantEndpoints
 
         if (body.Value!.Quota is null)
         {
-            return ApiProblems.BadRequest("\"quota\" is missing; send {\"quota\": {...}} with the whole new quota ({} for unlimited)");
+            return ApiProblems.BadRequest("\"quota\" is missing; send {\"quota\": {...}} with the whole new quota: a list that is absent grants nothing " +
+                "({} grants nothing at all), a list that is null is unlimited");
         }
 
         var quota = ResourceViews.ParseQuota(body.Value.Quota, out var problem);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using OrleansGateway.Certificates;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Networks;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Model.Resources;
 
@@ -209,6 +210,8 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
             .ThenBy(l => l.Endpoint.Port)])
         {
             ConnectionLimits = view.ConnectionLimits ?? ImmutableDictionary<string, int>.Empty,
+            UpstreamPolicies = (view.AllowedUpstreams ?? ImmutableDictionary<string, ImmutableArray<string>>.Empty)
+                .ToImmutableDictionary(p => p.Key, p => UpstreamPolicy.FromStored(p.Value), StringComparer.Ordinal),
         };
 
         var referenced = plan.SecretUses().Secrets();

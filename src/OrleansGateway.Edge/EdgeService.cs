@@ -14,7 +14,8 @@ public sealed record EdgeOptions(string AmbassadorId, string EdgeName);
 /// The edge: an <see cref="EdgeRouteCache"/> on this silo feeds every new snapshot of the grains' routes to the data
 /// plane. The cache runs beside the proxy, so no connection ever waits on a grain call; when the cluster is gone the
 /// proxy keeps the last snapshot. An <see cref="EdgeStatusReporter"/> tells the cluster what this edge serves
-/// (every <see cref="EdgeReporting.Interval"/> and right after each apply), named by <see cref="EdgeOptions.EdgeName"/>.
+/// (every <see cref="EdgeReporting.Interval"/> and right after each apply), named by <see cref="EdgeOptions.EdgeName"/>; a
+/// <see cref="ClusterEndpointsWatcher"/> keeps the data plane away from every silo's control ports.
 /// What it serves is published in <see cref="EdgeState"/> (for <c>/readyz</c> and <c>/status</c>).
 /// </summary>
 public sealed partial class EdgeService(
@@ -37,6 +38,7 @@ public sealed partial class EdgeService(
     private readonly CancellationTokenSource _stopping = new();
     private EdgeRouteCache? _cache;
     private EdgeStatusReporter? _reporter;
+    private ClusterEndpointsWatcher? _endpoints;
     private Task _bindRetries = Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -44,6 +46,8 @@ public sealed partial class EdgeService(
         _reporter = new EdgeStatusReporter(grains, options.AmbassadorId, options.EdgeName, proxy.GetStatus,
             loggers.CreateLogger<EdgeStatusReporter>(), time);
         _reporter.Start();
+        _endpoints = new ClusterEndpointsWatcher(grains, proxy, loggers.CreateLogger<ClusterEndpointsWatcher>(), time);
+        _endpoints.Start();
         _cache = new EdgeRouteCache(grains, options.AmbassadorId, ApplyAsync, loggers.CreateLogger<EdgeRouteCache>(), time);
         state.Attach(_cache);
         _cache.Start();
@@ -59,6 +63,11 @@ public sealed partial class EdgeService(
         {
             // Its last report expires at the grain on its own (no report is sent on the way out).
             await _reporter.DisposeAsync();
+        }
+
+        if (_endpoints is not null)
+        {
+            await _endpoints.DisposeAsync();
         }
 
         if (_cache is not null)
@@ -132,6 +141,8 @@ public sealed partial class EdgeService(
 
     private async Task ApplyLockedAsync(EdgeSnapshot snapshot, CancellationToken cancellationToken)
     {
+        // No route is served before the data plane knows every silo's control ports (the cache offers the snapshot again).
+        await _endpoints!.EnsureReadAsync(cancellationToken);
         var apply = await proxy.ApplyAsync(snapshot.Plan, snapshot.Certificates, cancellationToken);
         state.Publish(new EdgeServing(snapshot, apply, time.GetUtcNow()));
         _reporter?.ReportNow();

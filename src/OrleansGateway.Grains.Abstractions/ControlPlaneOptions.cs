@@ -1,3 +1,5 @@
+using OrleansGateway.Model.Networks;
+
 namespace OrleansGateway.Grains.Abstractions;
 
 /// <summary>
@@ -14,6 +16,12 @@ public sealed class ControlPlaneOptions
 
     /// <summary>The gateway's own namespace (<see cref="Model.Plan.CompileOptions.AmbassadorNamespace"/>).</summary>
     public string AmbassadorNamespace { get; set; } = "default";
+
+    /// <summary>
+    /// The gateway's own egress rules (the operator's <c>--allow-upstream</c> ranges and <c>--allow-link-local-upstreams</c>),
+    /// which tenant grains check for IP-literal upstreams when applying; edges check the same rules when connecting.
+    /// </summary>
+    public GatewayEgress Egress { get; set; } = GatewayEgress.Default;
 }
 
 /// <summary>The grain storage the control plane's grains persist to; silos that host them must register it.</summary>

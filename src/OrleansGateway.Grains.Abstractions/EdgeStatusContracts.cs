@@ -49,4 +49,41 @@ public static class EdgeReporting
     /// that a slow cluster or a long GC pause does not make a live edge flicker out of the status.
     /// </summary>
     public static readonly TimeSpan Expiry = Interval * 5;
+
+    /// <summary>
+    /// Runs <paramref name="tick"/> now and then every <paramref name="interval"/> until <paramref name="cancellationToken"/>
+    /// is cancelled: the loop of the silos' reporters and the edges' readers of these grains. A failed tick goes to
+    /// <paramref name="failed"/> and the next one follows (the cluster may be gone for a while); cancellation ends the
+    /// loop without an exception.
+    /// </summary>
+    public static async Task RepeatAsync(
+        Func<CancellationToken, Task> tick, TimeSpan interval, TimeProvider time, Action<Exception> failed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tick);
+        ArgumentNullException.ThrowIfNull(failed);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await tick(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                failed(e);
+            }
+
+            try
+            {
+                await Task.Delay(interval, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
 }

@@ -23,6 +23,14 @@ public static class GatewayGrains
         return grains.GetGrain<IEdgeStatusGrain>(ambassadorId);
     }
 
+    /// <summary>The port grain of <paramref name="key"/>'s port: it arbitrates listen addresses between tenants on that port.</summary>
+    public static IListenerPortGrain GetListenerPortGrain(this IGrainFactory grains, ListenerKey key) =>
+        grains.GetGrain<IListenerPortGrain>(key.ToPortKey());
+
+    /// <summary>The one grain of the cluster's own endpoints (the gateway's ports are the same for every installation).</summary>
+    public static IClusterEndpointsGrain GetClusterEndpointsGrain(this IGrainFactory grains) =>
+        grains.GetGrain<IClusterEndpointsGrain>("cluster");
+
     public static ICertificateGrain GetCertificateGrain(this IGrainFactory grains, SecretRef secret) =>
         grains.GetGrain<ICertificateGrain>(CertificateKey.For(secret));
 }

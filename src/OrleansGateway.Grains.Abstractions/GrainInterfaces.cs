@@ -49,6 +49,37 @@ public interface IListenerGrain : IGrainWithStringKey
 }
 
 /// <summary>
+/// The listen addresses tenants hold on one port of one installation (key: <see cref="ListenerKey.ToPortKey"/>), persisted.
+/// Listener grains are keyed by address:port, so two tenants on overlapping addresses of one port (<c>0.0.0.0</c> and
+/// <c>127.0.0.1</c>, <c>::</c> and anything, <c>::ffff:127.0.0.1</c> and <c>127.0.0.1</c>) would reach two grains; the
+/// listener grains ask this one (<see cref="Model.Networks.Addresses.ListenOverlaps"/>), so the second tenant is refused
+/// whatever order the claims come in. Only listener grains call it, each for its own address, so a listener grain is
+/// the one writer of its address's entry.
+/// </summary>
+[Alias("OrleansGateway.IListenerPortGrain")]
+public interface IListenerPortGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Records that <paramref name="tenant"/> listens on <paramref name="address"/>, unless another tenant holds an
+    /// overlapping different address (the same address is one listener grain, which arbitrates by SNI). False when
+    /// refused; nothing is recorded for a dry run.
+    /// </summary>
+    [Alias("Reserve")]
+    Task<bool> ReserveAsync(string tenant, string address, bool dryRun);
+
+    /// <summary>Forgets that <paramref name="tenant"/> listens on <paramref name="address"/>; idempotent.</summary>
+    [Alias("Release")]
+    Task ReleaseAsync(string tenant, string address);
+
+    /// <summary>
+    /// The listener grain of <paramref name="address"/> says which tenants hold claims there (on activation): the entry
+    /// is set to exactly them, which repairs a reservation its grain never stored (a crash between the two writes).
+    /// </summary>
+    [Alias("Sync")]
+    Task SyncAsync(string address, System.Collections.Immutable.ImmutableArray<string> tenants);
+}
+
+/// <summary>
 /// What the edges of one ambassador id (key) serve: every listener with routes and every certificate, with
 /// versions; persisted. Edges subscribe for low latency and poll <see cref="GetAsync"/> as a fallback.
 /// </summary>
@@ -72,6 +103,17 @@ public interface IListenerDirectoryGrain : IGrainWithStringKey
     /// </summary>
     [Alias("PublishConnectionLimit")]
     Task PublishConnectionLimitAsync(string tenant, int? limit);
+
+    /// <summary>
+    /// Called by a tenant grain with its connection limit: the canonical entries of its quota's <c>AllowedUpstreams</c>;
+    /// null removes them (unlimited). Edges enforce them for every address they dial from the next directory version.
+    /// </summary>
+    [Alias("PublishAllowedUpstreams")]
+    Task PublishAllowedUpstreamsAsync(string tenant, System.Collections.Immutable.ImmutableArray<string>? allowed);
+
+    /// <summary>The ports of every listener with routes (the gateway's own ports: an upstream there would be a loop).</summary>
+    [Alias("GetListenerPorts")]
+    Task<System.Collections.Immutable.ImmutableArray<int>> GetListenerPortsAsync();
 
     /// <summary>Subscribes (or renews) an observer; subscriptions expire, so edges renew them periodically.</summary>
     [Alias("Subscribe")]

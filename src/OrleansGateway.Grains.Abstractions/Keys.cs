@@ -15,6 +15,9 @@ public sealed record ListenerKey(
     /// <summary>The grain key, e.g. <c>default/0.0.0.0:8443</c> or <c>default/[::]:8443</c>.</summary>
     public string Value => $"{AmbassadorId}/{Endpoint}";
 
+    /// <summary>The key of the <see cref="IListenerPortGrain"/> of this listener's port, e.g. <c>default/8443</c>.</summary>
+    public string ToPortKey() => $"{AmbassadorId}/{Endpoint.Port.ToString(CultureInfo.InvariantCulture)}";
+
     public static ListenerKey For(string ambassadorId, ListenerEndpoint endpoint)
     {
         KeyParts.CheckSegment(ambassadorId, "ambassador id");

@@ -60,4 +60,11 @@ public sealed record DirectoryView(
     /// <summary>Concurrent-connection limit per tenant, enforced by each edge (tenants without a limit are absent).</summary>
     [Id(3)]
     public ImmutableDictionary<string, int> ConnectionLimits { get; init; } = ImmutableDictionary<string, int>.Empty;
+
+    /// <summary>
+    /// Per tenant, the canonical entries of its quota's <c>AllowedUpstreams</c>, enforced by each edge for every address
+    /// it dials (tenants without a restriction are absent).
+    /// </summary>
+    [Id(4)]
+    public ImmutableDictionary<string, ImmutableArray<string>> AllowedUpstreams { get; init; } = ImmutableDictionary<string, ImmutableArray<string>>.Empty;
 }

@@ -1,4 +1,7 @@
 using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
+using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Networks;
 using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Model.Resources;
 
@@ -78,18 +81,67 @@ public sealed record PortRange([property: Id(0)] int First, [property: Id(1)] in
     public override string ToString() => First == Last ? $"{First}" : $"{First}-{Last}";
 }
 
-/// <summary>Limits of one tenant; every null limit is unlimited. Enforced when the tenant applies.</summary>
+/// <summary>
+/// Limits of one tenant, enforced when the tenant applies (and, for connections and upstream addresses, by the data
+/// plane). A null list is unlimited; an empty list grants nothing. A null number is no limit.
+/// </summary>
 /// <param name="AllowedPorts">Ports the tenant's Listeners and TCPMappings may use; null = any port.</param>
 /// <param name="MaxListeners">Listeners (address:port) the tenant's plan may have.</param>
 /// <param name="MaxMappings">TCPMappings the tenant may have (whatever their status).</param>
 /// <param name="MaxConcurrentConnections">Open client connections of the tenant on each edge; enforced by the data plane
 /// (the tenant grain publishes it through the listener directory), not when applying.</param>
+/// <param name="AllowedUpstreams">Address ranges and host globs the tenant's upstreams may reach, canonical
+/// (<see cref="Model.Networks.UpstreamPolicy"/>); null = any. Checked when applying and, for every resolved address, by
+/// the data plane (published through the listener directory like the connection limit).</param>
+/// <param name="AllowedHosts">Host globs, canonical (<see cref="Model.Hosts.HostPattern"/>), that must cover every SNI
+/// name the tenant claims (TCPMapping host, Host hostname, TLSContext hosts); a host-less catch-all on a TLS-inspected
+/// listener needs <c>*</c>. Null = any.</param>
+/// <remarks>
+/// State stored before <see cref="AllowedUpstreams"/> and <see cref="AllowedHosts"/> existed reads them as null: such a
+/// tenant keeps reaching and claiming what it could when its quota was set, until an admin sets its quota again.
+/// </remarks>
 [GenerateSerializer, Immutable, Alias("OrleansGateway.TenantQuota")]
 public sealed record TenantQuota(
     [property: Id(0)] ImmutableArray<PortRange>? AllowedPorts = null,
     [property: Id(1)] int? MaxListeners = null,
     [property: Id(2)] int? MaxMappings = null,
-    [property: Id(3)] int? MaxConcurrentConnections = null)
+    [property: Id(3)] int? MaxConcurrentConnections = null,
+    [property: Id(4)] ImmutableArray<string>? AllowedUpstreams = null,
+    [property: Id(5)] ImmutableArray<string>? AllowedHosts = null)
 {
+    /// <summary>Everything (the config directory's tenants, and any tenant an admin makes unlimited explicitly).</summary>
     public static readonly TenantQuota Unlimited = new();
+
+    /// <summary>Nothing: no port, no upstream, no host name (a tenant created through the API without a quota).</summary>
+    public static readonly TenantQuota DenyAll = new(AllowedPorts: [], AllowedUpstreams: [], AllowedHosts: []);
+
+    /// <summary>
+    /// This quota with <see cref="AllowedUpstreams"/> and <see cref="AllowedHosts"/> in canonical form, as they are stored
+    /// and compared; otherwise <paramref name="error"/> names the entry (<c>allowedHosts[1]: ...</c>) and why.
+    /// </summary>
+    public bool TryCanonicalize([NotNullWhen(true)] out TenantQuota? canonical, [NotNullWhen(false)] out string? error)
+    {
+        canonical = null;
+        if (!UpstreamPolicy.TryParse(AllowedUpstreams?.ToList(), out var upstreams, out var upstreamError))
+        {
+            error = $"allowedUpstreams{upstreamError}";
+            return false;
+        }
+
+        var hosts = ImmutableArray.CreateBuilder<string>();
+        for (var i = 0; i < (AllowedHosts?.Length ?? 0); i++)
+        {
+            if (!HostPattern.TryParse(AllowedHosts!.Value[i], out var pattern, out var hostError))
+            {
+                error = $"allowedHosts[{i}]: {hostError} Give host globs such as db.example.com, *.example.com or *.";
+                return false;
+            }
+
+            hosts.Add(pattern.Text);
+        }
+
+        canonical = this with { AllowedUpstreams = upstreams.Entries, AllowedHosts = AllowedHosts is null ? null : hosts.ToImmutable() };
+        error = null;
+        return true;
+    }
 }

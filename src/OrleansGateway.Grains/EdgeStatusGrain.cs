@@ -9,7 +9,7 @@ namespace OrleansGateway.Grains;
 /// </summary>
 public sealed class EdgeStatusGrain(TimeProvider time) : Grain, IEdgeStatusGrain
 {
-    private readonly EdgeReportBook _book = new(time, EdgeReporting.Expiry);
+    private readonly ReportBook<EdgeReport> _book = EdgeReports(time);
 
     public Task ReportAsync(EdgeReport report)
     {
@@ -19,43 +19,46 @@ public sealed class EdgeStatusGrain(TimeProvider time) : Grain, IEdgeStatusGrain
     }
 
     public Task<ImmutableArray<EdgeReport>> GetAsync() => Task.FromResult(_book.Current());
+
+    internal static ReportBook<EdgeReport> EdgeReports(TimeProvider time) => new(time, EdgeReporting.Expiry, r => r.Edge, r => r.ReportedAt);
 }
 
 /// <summary>
-/// The latest report of each edge with the time it arrived. Ages are measured on this clock, not by the edges'
-/// <see cref="EdgeReport.ReportedAt"/>: the machines' clocks may disagree.
+/// The latest report of each reporter (an edge, a silo) with the time it arrived. Ages are measured on this clock, not
+/// by the reporters' own time stamps: the machines' clocks may disagree.
 /// </summary>
-internal sealed class EdgeReportBook(TimeProvider time, TimeSpan expiry)
+internal sealed class ReportBook<TReport>(TimeProvider time, TimeSpan expiry, Func<TReport, string> nameOf, Func<TReport, DateTimeOffset> reportedAt)
 {
-    private readonly Dictionary<string, (EdgeReport Report, DateTimeOffset ReceivedAt)> _reports = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (TReport Report, DateTimeOffset ReceivedAt)> _reports = new(StringComparer.Ordinal);
 
-    /// <summary>Keeps <paramref name="report"/> unless the edge already sent a newer one (a late retry of an old report).</summary>
-    public void Add(EdgeReport report)
+    /// <summary>Keeps <paramref name="report"/> unless its reporter already sent a newer one (a late retry of an old report).</summary>
+    public void Add(TReport report)
     {
         var now = time.GetUtcNow();
-        if (_reports.TryGetValue(report.Edge, out var known) && known.Report.ReportedAt > report.ReportedAt)
+        var name = nameOf(report);
+        if (_reports.TryGetValue(name, out var known) && reportedAt(known.Report) > reportedAt(report))
         {
             return;
         }
 
-        _reports[report.Edge] = (report, now);
+        _reports[name] = (report, now);
         DropExpired(now);
     }
 
-    /// <summary>The reports received within the expiry, by edge name.</summary>
-    public ImmutableArray<EdgeReport> Current()
+    /// <summary>The reports received within the expiry, by reporter name.</summary>
+    public ImmutableArray<TReport> Current()
     {
         DropExpired(time.GetUtcNow());
-        return [.. _reports.Values.Select(r => r.Report).OrderBy(r => r.Edge, StringComparer.Ordinal)];
+        return [.. _reports.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Value.Report)];
     }
 
     private void DropExpired(DateTimeOffset now)
     {
-        foreach (var (edge, entry) in _reports)
+        foreach (var (name, entry) in _reports)
         {
             if (now - entry.ReceivedAt > expiry)
             {
-                _reports.Remove(edge);
+                _reports.Remove(name);
             }
         }
     }

@@ -27,9 +27,11 @@ public static class LastGoodGroups
         ImmutableArray<TenantResource> previous,
         TenantQuota quota,
         ControlPlaneOptions options,
+        ClusterEndpoints cluster,
+        IReadOnlyCollection<int> listenerPorts,
         bool secretsExternal = false)
     {
-        var first = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], quota, options, secretsExternal);
+        var first = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], quota, options, cluster, listenerPorts, secretsExternal);
 
         // Each member of a refused group, with the compiler's reason for its group.
         var refusals = first.RefusedGroups
@@ -65,7 +67,7 @@ public static class LastGoodGroups
             }
         }
 
-        var second = TenantCompilation.Compile(tenant, served, quota, options, secretsExternal);
+        var second = TenantCompilation.Compile(tenant, served, quota, options, cluster, listenerPorts, secretsExternal);
         var byRef = second.Statuses.ToDictionary(s => s.Resource);
         var diagnostics = second.Diagnostics.ToBuilder();
         var statuses = first.Statuses.Select(s =>

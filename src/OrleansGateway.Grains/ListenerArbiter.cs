@@ -137,6 +137,19 @@ internal static class ListenerArbiter
         };
     }
 
+    /// <summary>Every mapping of <paramref name="plan"/>, refused with <paramref name="message"/>.</summary>
+    public static ImmutableArray<RefusedMapping> RefuseAll(ListenerPlan plan, string message)
+    {
+        var refusals = ImmutableArray.CreateBuilder<RefusedMapping>();
+        foreach (var route in plan.SniRoutes)
+        {
+            Refuse(refusals, route.Route, message);
+        }
+
+        Refuse(refusals, plan.CatchAll, message);
+        return refusals.ToImmutable();
+    }
+
     private static void Refuse(ImmutableArray<RefusedMapping>.Builder refusals, RoutePlan? route, string message)
     {
         foreach (var upstream in route?.Upstreams ?? [])

@@ -19,6 +19,9 @@ public sealed class DirectoryState
 
     /// <summary>Tenant → concurrent-connection limit per edge (only tenants that have one).</summary>
     [Id(3)] public Dictionary<string, int> ConnectionLimits { get; set; } = [];
+
+    /// <summary>Tenant → canonical entries of its quota's AllowedUpstreams (only tenants that have a restriction).</summary>
+    [Id(4)] public Dictionary<string, ImmutableArray<string>> AllowedUpstreams { get; set; } = [];
 }
 
 /// <summary>
@@ -44,6 +47,7 @@ public sealed partial class ListenerDirectoryGrain(
             [.. s.Certificates.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new DirectoryCertificate(CertificateKey.Parse(c.Key), c.Value))])
         {
             ConnectionLimits = s.ConnectionLimits.ToImmutableDictionary(StringComparer.Ordinal),
+            AllowedUpstreams = s.AllowedUpstreams.ToImmutableDictionary(StringComparer.Ordinal),
         });
     }
 
@@ -96,6 +100,24 @@ public sealed partial class ListenerDirectoryGrain(
 
         return changed ? CommitAsync() : Task.CompletedTask;
     }
+
+    public Task PublishAllowedUpstreamsAsync(string tenant, ImmutableArray<string>? allowed)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        var all = state.State.AllowedUpstreams;
+        var changed = allowed is { } entries
+            ? !all.TryGetValue(tenant, out var known) || !known.SequenceEqual(entries)
+            : all.Remove(tenant);
+        if (allowed is { } set)
+        {
+            all[tenant] = set;
+        }
+
+        return changed ? CommitAsync() : Task.CompletedTask;
+    }
+
+    public Task<ImmutableArray<int>> GetListenerPortsAsync() =>
+        Task.FromResult(state.State.Listeners.Keys.Select(k => ListenerKey.Parse(k).Endpoint.Port).Distinct().Order().ToImmutableArray());
 
     public Task SubscribeAsync(IRouteObserver observer)
     {

@@ -32,7 +32,27 @@ public sealed partial class ListenerGrain(
     /// </summary>
     private bool _publishPending = true;
 
+    /// <summary>
+    /// True once the port grain was told which tenants hold claims here in this activation (on activation, else before
+    /// the first claim): that repairs a reservation recorded there whose claim was never stored here, and records the
+    /// claims of state written before port grains existed.
+    /// </summary>
+    private bool _portSynced;
+
     private ListenerKey Key => ListenerKey.Parse(this.GetPrimaryKeyString());
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SyncPortAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not fatal to the activation: the first claim syncs again (and fails if the port grain still cannot answer).
+            LogSyncFailed(logger, this.GetPrimaryKeyString(), e);
+        }
+    }
 
     public async Task<ClaimOutcome> ClaimAsync(ListenerClaim claim, bool dryRun)
     {
@@ -43,11 +63,29 @@ public sealed partial class ListenerGrain(
             throw new ArgumentException($"a claim for {p.Endpoint} was sent to listener {key}.", nameof(claim));
         }
 
+        if (!_portSynced)
+        {
+            await SyncPortAsync();
+        }
+
         var claims = state.State.Claims;
         var existing = claims.FirstOrDefault(c => c.Tenant == claim.Tenant);
         var others = claims.Where(c => c.Tenant != claim.Tenant).OrderBy(c => c.Sequence).Select(c => c.Plan).ToList();
         var refused = ImmutableArray<RefusedMapping>.Empty;
         var accepted = claim.Plan is null ? null : ListenerArbiter.Arbitrate(claim.Plan, others, out refused);
+
+        // Other listen addresses of this port: another tenant's overlapping address (0.0.0.0 beside 127.0.0.1, ::, an
+        // IPv4-mapped spelling) takes the port first, whatever grain the claims arrive at.
+        var port = GrainFactory.GetListenerPortGrain(key);
+        if (accepted is not null && !await port.ReserveAsync(claim.Tenant, key.Endpoint.Address, dryRun))
+        {
+            refused = [.. refused, .. ListenerArbiter.RefuseAll(accepted,
+                $"listen address {key.Endpoint.Address} overlaps an address another tenant already listens on at port {key.Endpoint.Port} " +
+                "(0.0.0.0 takes every IPv4 address, :: every address, and ::ffff:a.b.c.d is a.b.c.d), so only one of them could be bound. " +
+                "Listen on the address the port is already used with (TLS ports are shared by SNI name), or use another port.")];
+            accepted = null;
+        }
+
         if (!refused.IsEmpty)
         {
             LogRefused(logger, key.Value, claim.Tenant, refused.Length);
@@ -79,10 +117,23 @@ public sealed partial class ListenerGrain(
                 // The activation must keep what storage holds, or it would arbitrate (and publish) a claim never stored.
                 // NextSequence may stay advanced: sequences only order claims, gaps are harmless.
                 (state.State.Claims, state.State.Version) = (previousClaims, previousVersion);
+                if (existing is null && accepted is not null)
+                {
+                    // The reservation of a claim never stored; if this fails too, the next activation's sync repairs it.
+                    await port.ReleaseAsync(claim.Tenant, key.Endpoint.Address).ConfigureAwait(
+                        ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+                }
+
                 throw;
             }
 
             _publishPending = true;
+        }
+
+        if (accepted is null)
+        {
+            // Idempotent: also releases a reservation left by an earlier attempt that crashed before storing its claim.
+            await port.ReleaseAsync(claim.Tenant, key.Endpoint.Address);
         }
 
         if (_publishPending)
@@ -103,6 +154,16 @@ public sealed partial class ListenerGrain(
     /// </summary>
     private static bool SamePlan(ListenerPlan? a, ListenerPlan? b) =>
         a is null || b is null ? a is null && b is null : JsonSerializer.Serialize(a) == JsonSerializer.Serialize(b);
+
+    private async Task SyncPortAsync()
+    {
+        var key = Key;
+        await GrainFactory.GetListenerPortGrain(key).SyncAsync(key.Endpoint.Address, [.. state.State.Claims.Select(c => c.Tenant)]);
+        _portSynced = true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Listener {Listener}: telling its port grain which tenants hold claims failed; the next claim tries again")]
+    private static partial void LogSyncFailed(ILogger logger, string listener, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listener {Listener}: {Count} mapping(s) of tenant {Tenant} refused (overlap with another tenant)")]
     private static partial void LogRefused(ILogger logger, string listener, string tenant, int count);

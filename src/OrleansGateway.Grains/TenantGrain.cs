@@ -94,10 +94,17 @@ public sealed partial class TenantGrain(
             throw new ArgumentException("quota limits must be >= 0 (or null for unlimited).", nameof(quota));
         }
 
+        // Stored canonical, so that every reader (this grain, the edges) compares the same text.
+        if (!quota.TryCanonicalize(out var canonical, out var error))
+        {
+            throw new ArgumentException($"quota {error}", nameof(quota));
+        }
+
+        quota = canonical;
         await WriteAsync(s => s.Quota = quota);
 
         // After the write: a failed publish fails the call, and a retry (or the tenant's next change) publishes again.
-        await PublishConnectionLimitAsync();
+        await PublishDataPlaneQuotaAsync();
     }
 
     private async Task<ApplyOutcome> ChangeAsync(Dictionary<ResourceRef, (Resource Resource, string Source)> next, ApplyMode mode, bool dryRun)
@@ -105,14 +112,17 @@ public sealed partial class TenantGrain(
         var tenant = Tenant;
         var ambassadorId = options.Value.AmbassadorId;
         var secretsExternal = ServiceProvider.GetService<ICertificateSource>() is not null;
+        var gateway = await GatewayEndpointsAsync();
         TenantCompilation compiled;
         if (mode == ApplyMode.PerResource)
         {
-            (compiled, next) = LastGoodGroups.Compile(tenant, next, state.State.Resources, state.State.Quota, options.Value, secretsExternal);
+            (compiled, next) = LastGoodGroups.Compile(tenant, next, state.State.Resources, state.State.Quota, options.Value,
+                gateway.Cluster, gateway.ListenerPorts, secretsExternal);
         }
         else
         {
-            compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value, secretsExternal);
+            compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value,
+                gateway.Cluster, gateway.ListenerPorts, secretsExternal);
         }
 
         var claims = compiled.Plan.Listeners.ToDictionary(l => ListenerKey.For(ambassadorId, l.Endpoint), l => l);
@@ -152,13 +162,13 @@ public sealed partial class TenantGrain(
         try
         {
             certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal);
-            await PublishConnectionLimitAsync();
+            await PublishDataPlaneQuotaAsync();
             outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
         }
         catch (Exception e) when (strict)
         {
             // The caller gets the error and retries; Strict must not leave the half-applied change stored meanwhile.
-            await TryRollBackAsync(before, claims.Keys, e);
+            await TryRollBackAsync(before, claims.Keys, gateway, e);
             throw;
         }
 
@@ -167,7 +177,7 @@ public sealed partial class TenantGrain(
         {
             // Another tenant claimed the same host between the trial and now (a trial reserves nothing): Strict
             // promises all or nothing, so the previous resources, claims and Secrets come back and the change is refused.
-            await RollBackAsync(before, claims.Keys);
+            await RollBackAsync(before, claims.Keys, gateway);
             LogRefused(logger, tenant, finalStatuses.Count(s => s.State == ResourceState.Discarded));
             return new ApplyOutcome(false, finalStatuses, finalDiagnostics, state.State.Version);
         }
@@ -195,12 +205,12 @@ public sealed partial class TenantGrain(
     /// Undoes a Strict change whose real claims were refused: every listener gets the previous plan back (or is
     /// released), the previous Secrets are pushed again and the previous state is stored.
     /// </summary>
-    private async Task RollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched)
+    private async Task RollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched, GatewayView gateway)
     {
         var tenant = Tenant;
         var accepted = before.Resources.Where(r => r.Status.State == ResourceState.Accepted).Select(r => r.Resource).ToList();
         var secretsExternal = ServiceProvider.GetService<ICertificateSource>() is not null;
-        var previous = TenantCompilation.Compile(tenant, accepted, before.Quota, options.Value, secretsExternal);
+        var previous = TenantCompilation.Compile(tenant, accepted, before.Quota, options.Value, gateway.Cluster, gateway.ListenerPorts, secretsExternal);
         var plans = previous.Plan.Listeners.ToDictionary(l => ListenerKey.For(options.Value.AmbassadorId, l.Endpoint), l => l);
         await Task.WhenAll(touched.Union(before.Claimed).Union(plans.Keys).Select(k =>
             GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, plans.GetValueOrDefault(k)), false)));
@@ -215,11 +225,11 @@ public sealed partial class TenantGrain(
     }
 
     /// <summary>Best effort after a failure: if the rollback fails too, the stored Claimed list lets the next change release.</summary>
-    private async Task TryRollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched, Exception cause)
+    private async Task TryRollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched, GatewayView gateway, Exception cause)
     {
         try
         {
-            await RollBackAsync(before, touched);
+            await RollBackAsync(before, touched, gateway);
         }
         catch (Exception e)
         {
@@ -324,11 +334,26 @@ public sealed partial class TenantGrain(
     }
 
     /// <summary>
-    /// The data plane enforces the limit on each edge, so it goes out through the directory with the routes. Also
-    /// sent on every change (a no-op at the directory when unchanged), so a publish lost with a silo catches up.
+    /// The data plane enforces the connection limit and the allowed upstreams on each edge, so they go out through the
+    /// directory with the routes, before the claims (an edge never serves a route without its tenant's upstream rules).
+    /// Also sent on every change (a no-op at the directory when unchanged), so a publish lost with a silo catches up.
     /// </summary>
-    private Task PublishConnectionLimitAsync() =>
-        GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId).PublishConnectionLimitAsync(Tenant, state.State.Quota.MaxConcurrentConnections);
+    private async Task PublishDataPlaneQuotaAsync()
+    {
+        var directory = GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId);
+        await directory.PublishAllowedUpstreamsAsync(Tenant, state.State.Quota.AllowedUpstreams);
+        await directory.PublishConnectionLimitAsync(Tenant, state.State.Quota.MaxConcurrentConnections);
+    }
+
+    /// <summary>The gateway's own endpoints and every listener's port, which the compile keeps tenants away from.</summary>
+    private async Task<GatewayView> GatewayEndpointsAsync()
+    {
+        var cluster = GrainFactory.GetClusterEndpointsGrain().GetAsync();
+        var ports = GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId).GetListenerPortsAsync();
+        return new GatewayView(await cluster, await ports);
+    }
+
+    private sealed record GatewayView(ClusterEndpoints Cluster, ImmutableArray<int> ListenerPorts);
 
     private ApplyOutcome Refused(string message) =>
         new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, DiagnosticCodes.ApplyInvalid, message)], state.State.Version);

@@ -28,11 +28,16 @@ public sealed record ProxyOptions
     public int BufferSize { get; init; } = 64 * 1024;
 
     /// <summary>Ports of the gateway process itself (silo, Orleans gateway, management API): an upstream on a local
-    /// address (loopback, unspecified, an interface of this machine) with one of these ports is refused.</summary>
+    /// address (loopback, unspecified, an interface of this machine) with one of these ports is refused, and no listener
+    /// binds them. The cluster's other silos add theirs (<see cref="ProxyServer.UseClusterEndpoints"/>).</summary>
     public ImmutableHashSet<int> ProtectedPorts { get; init; } = [];
 
     /// <summary>Whether upstreams may be link-local (169.254.0.0/16, fe80::/10), where cloud instance metadata answers.</summary>
     public bool AllowLinkLocalUpstreams { get; init; }
+
+    /// <summary>Ranges the operator opens in the gateway's own egress rules (<c>--allow-upstream</c>): an address in one
+    /// is not refused for being link-local, cloud metadata or an endpoint of the gateway (tenants' quotas still apply).</summary>
+    public ImmutableArray<IPNetwork> AllowedUpstreamNetworks { get; init; } = [];
 
     /// <summary>
     /// Which engine relays connections (docs/data-plane.md, "The native relay engine"). <see cref="RelayEngine.Native"/>
@@ -107,7 +112,8 @@ public enum CloseReason
     /// <summary>The upstream host name did not resolve to a usable address.</summary>
     ResolveFailed,
 
-    /// <summary>Every upstream address was a protected endpoint (a port of the gateway itself, or link-local); none was dialled.</summary>
+    /// <summary>Every upstream address was refused before dialling: an endpoint of the gateway itself, link-local, cloud
+    /// metadata, or outside the tenant's quota <c>AllowedUpstreams</c>; no byte reached any of them.</summary>
     UpstreamForbidden,
 
     /// <summary>The upstream cluster's circuit breaker (max_connections / max_pending_requests) was full.</summary>

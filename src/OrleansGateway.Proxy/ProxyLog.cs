@@ -35,8 +35,9 @@ internal static partial class ProxyLog
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "Connection from {Client} on {Endpoint}: {Reason}: {Detail}")]
     public static partial void ConnectionProblem(ILogger logger, string client, string endpoint, CloseReason reason, string detail);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Mapping {Mapping} of tenant {Tenant} targets {EndPoint}, {Why}: not connected")]
-    public static partial void UpstreamForbidden(ILogger logger, string mapping, string tenant, string endPoint, string why);
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning,
+        Message = "Mapping {Mapping} of tenant {Tenant} targets {EndPoint}, {Why}: not connected ({HeldBack} more refusal(s) of this mapping not logged in the last minute)")]
+    public static partial void UpstreamForbidden(ILogger logger, string mapping, string tenant, string endPoint, string why, int heldBack);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Relay engine: {Engine}")]
     public static partial void Engine(ILogger logger, string engine);

@@ -18,8 +18,8 @@ internal sealed class ProxyRuntime(
     public ProxyMetrics Metrics { get; } = metrics;
     public CircuitBreakers Breakers { get; } = new();
     public TenantConnectionLimiter Tenants { get; } = new(metrics);
-    public UpstreamGuard Guard { get; } = new(options);
     public ILogger Log { get; } = loggerFactory.CreateLogger<ProxyServer>();
+    public UpstreamGuard Guard { get; } = new(options, loggerFactory.CreateLogger<ProxyServer>(), time);
     public ILogger AccessLog { get; } = loggerFactory.CreateLogger(ProxyLog.AccessLogCategory);
 }
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Certificates;
+using OrleansGateway.Model.Networks;
 using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Proxy;
@@ -69,6 +70,7 @@ public sealed class ProxyServer : IAsyncDisposable
             // Removed listeners release their ports first: a new listener may need the same port on another
             // address (0.0.0.0:8080 replaced by 127.0.0.1:8080 would otherwise fail with "in use").
             _runtime.Tenants.Apply(plan);
+            _runtime.Guard.UsePlan(plan);
             var wanted = plan.Listeners.Select(l => l.Endpoint).ToHashSet();
             var removed = new List<Task>();
             foreach (var (endpoint, old) in _listeners)
@@ -115,7 +117,9 @@ public sealed class ProxyServer : IAsyncDisposable
                 }
 
                 var snapshot = Build(listenerPlan, certificates);
-                var error = WildcardConflict(endpoint, byPort);
+                var error = _runtime.Guard.IsReservedListenPort(endpoint.Port)
+                    ? $"port {endpoint.Port} is reserved for the gateway itself (a silo, Orleans gateway or management API port of the cluster); use another port"
+                    : WildcardConflict(endpoint, byPort);
                 var bound = error is null ? ProxyListener.TryBind(snapshot, _runtime, Engine(), out error) : null;
                 if (bound is null)
                 {
@@ -198,6 +202,18 @@ public sealed class ProxyServer : IAsyncDisposable
         return snapshot;
     }
 
+    /// <summary>
+    /// The gateway's own addresses and control ports across the cluster (every silo's silo, Orleans gateway and API
+    /// port): no upstream is dialled there and no listener binds those ports from now on (listeners already bound stay).
+    /// This process's own ports (<see cref="ProxyOptions.ProtectedPorts"/>) and the plan's listener ports always count.
+    /// </summary>
+    public void UseClusterEndpoints(IEnumerable<IPAddress> hosts, IEnumerable<int> controlPorts)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        ArgumentNullException.ThrowIfNull(controlPorts);
+        _runtime.Guard.UseCluster(hosts, controlPorts);
+    }
+
     /// <summary>The last applied bind results (for /readyz and status views).</summary>
     public ApplyResult? LastApply => Volatile.Read(ref _lastApply);
 
@@ -266,8 +282,8 @@ public sealed class ProxyServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// A wildcard address (0.0.0.0, ::) takes the port on every address, so another listener of the same plan on
-    /// that port cannot bind; say so instead of blaming "another process".
+    /// A wildcard address (0.0.0.0, ::) takes the port on every address (<see cref="Addresses.ListenOverlaps"/>), so
+    /// another listener of the same plan on that port cannot bind; say so instead of blaming "another process".
     /// </summary>
     private static string? WildcardConflict(ListenerEndpoint endpoint, Dictionary<int, List<(ListenerEndpoint Endpoint, ProxyListener Listener)>> byPort)
     {
@@ -278,18 +294,14 @@ public sealed class ProxyServer : IAsyncDisposable
 
         foreach (var (other, listener) in onPort)
         {
-            if (IPAddress.TryParse(other.Address, out var otherAddress)
-                && (Covers(otherAddress, address) || Covers(address, otherAddress)))
+            if (IPAddress.TryParse(other.Address, out var otherAddress) && Addresses.ListenOverlaps(address, otherAddress))
             {
-                return $"{endpoint} conflicts with listener '{listener.Current.Plan.Name}' on {other}: a wildcard address takes port {endpoint.Port} on every address; use one listener for the port, or different ports";
+                return $"{endpoint} conflicts with listener '{listener.Current.Plan.Name}' on {other}: a wildcard address takes port {endpoint.Port} on every address " +
+                    "(and ::ffff:a.b.c.d is a.b.c.d); use one listener for the port, or different ports";
             }
         }
 
         return null;
-
-        // 0.0.0.0 takes every IPv4 address; :: (dual-mode by default on Linux) takes every address.
-        static bool Covers(IPAddress wildcard, IPAddress other)
-            => wildcard.Equals(IPAddress.IPv6Any) || (wildcard.Equals(IPAddress.Any) && other.AddressFamily == AddressFamily.InterNetwork);
     }
 
     private void TrackDraining(ProxyListener listener)

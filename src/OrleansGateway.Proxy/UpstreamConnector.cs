@@ -67,17 +67,16 @@ internal static class UpstreamConnector
         => Fail(CloseReason.ConnectTimeout, $"{endPoint} did not accept within the connect timeout {timeout}");
 
     /// <summary>
-    /// Whether <paramref name="endPoint"/> may be dialled (<see cref="UpstreamGuard"/>); a refusal is logged with the
-    /// mapping and tenant and recorded in <paramref name="failures"/>.
+    /// Whether <paramref name="endPoint"/> may be dialled (<see cref="UpstreamGuard"/>, which logs a refusal with the
+    /// mapping and tenant); a refusal is recorded in <paramref name="failures"/>.
     /// </summary>
     public static bool Admissible(UpstreamPlan upstream, IPEndPoint endPoint, ProxyRuntime runtime, ref DialFailures failures)
     {
-        if (runtime.Guard.Refusal(endPoint) is not { } why)
+        if (runtime.Guard.Refusal(upstream, endPoint) is null)
         {
             return true;
         }
 
-        ProxyLog.UpstreamForbidden(runtime.Log, $"{upstream.Mapping.Namespace}/{upstream.Mapping.Name}", upstream.Tenant, endPoint.ToString(), why);
         failures.Add(CloseReason.UpstreamForbidden, endPoint, "forbidden");
         return false;
     }

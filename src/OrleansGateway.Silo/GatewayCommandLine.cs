@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
 using System.CommandLine;
 using System.Net;
 using OrleansGateway.Api;
+using OrleansGateway.Model.Networks;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
 
@@ -105,7 +107,16 @@ internal sealed class GatewayCommandLine
     private readonly Option<bool> _allowLinkLocal = new("--allow-link-local-upstreams")
     {
         Description = "Let mappings reach link-local upstreams (169.254.0.0/16, fe80::/10). Off by default: cloud instance metadata " +
-            "answers there. Upstreams on a local address at this process's --silo-port, --gateway-port or --api-url port are always refused.",
+            "answers there. The metadata addresses themselves stay refused unless --allow-upstream opens them.",
+    };
+
+    private readonly Option<string[]> _allowUpstream = new("--allow-upstream")
+    {
+        Description = "Open an address range the gateway's own egress rules refuse to every tenant (e.g. 168.63.129.16/32): cloud metadata " +
+            "and WireServer addresses, link-local, and the gateway's own endpoints (its listeners, every silo's silo, Orleans gateway and API " +
+            "port). Repeatable. Tenants' quotas (allowedUpstreams) still apply.",
+        HelpName = "CIDR",
+        AllowMultipleArgumentsPerToken = false,
     };
 
     private readonly Option<string> _relayEngine = new("--relay-engine")
@@ -149,6 +160,7 @@ internal sealed class GatewayCommandLine
             _allowLinkLocal,
             _relayEngine,
             _logLevel,
+            _allowUpstream,
         };
         foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All))
         {
@@ -194,6 +206,7 @@ internal sealed class GatewayCommandLine
                 ProtectedPorts = [cluster.SiloPort, cluster.GatewayPort, apiUrl.Port],
                 AllowLinkLocalUpstreams = result.GetValue(_allowLinkLocal),
                 RelayEngine = Enum.Parse<RelayEngine>(result.GetValue(_relayEngine)!, ignoreCase: true),
+                AllowedUpstreamNetworks = AllowedUpstreams(result, out _),
             },
             cluster,
             adminKey) { KeyVault = keyVault, ApiServing = apiServing, LogLevel = logLevel };
@@ -305,7 +318,28 @@ internal sealed class GatewayCommandLine
             return "--cluster-id and --service-id must not be empty";
         }
 
-        return _shared.Validate(result) ?? _keyVault.Check(result);
+        AllowedUpstreams(result, out var rangeProblem);
+        return rangeProblem ?? _shared.Validate(result) ?? _keyVault.Check(result);
+    }
+
+    /// <summary>The ranges of --allow-upstream; a range that does not read is a problem naming it (and is left out).</summary>
+    private ImmutableArray<IPNetwork> AllowedUpstreams(ParseResult result, out string? problem)
+    {
+        problem = null;
+        var networks = ImmutableArray.CreateBuilder<IPNetwork>();
+        foreach (var text in result.GetValue(_allowUpstream) ?? [])
+        {
+            if (Addresses.TryParseNetwork(text, out var network, out var error))
+            {
+                networks.Add(network);
+            }
+            else
+            {
+                problem ??= $"--allow-upstream {error}";
+            }
+        }
+
+        return networks.ToImmutable();
     }
 
     /// <summary>--log-level, else env OGW_LOG_LEVEL; null when neither is given (the configuration's level stays).</summary>

@@ -103,6 +103,7 @@ public static class Program
                 silo.AddDashboard();
             }
         });
+        builder.Services.AddHostedService<SiloEndpointsReporter>();
         builder.AddManagementApi(services => new ApiOptions(
             settings.AmbassadorId,
             settings.Compile,

@@ -6,6 +6,7 @@ using Orleans.Storage;
 using OrleansGateway.Grains;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.KeyVault;
+using OrleansGateway.Model.Networks;
 
 namespace OrleansGateway.Silo;
 
@@ -45,6 +46,7 @@ internal static class SiloSetup
             o.AmbassadorId = settings.AmbassadorId;
             o.BindAddress = settings.Compile.BindAddress;
             o.AmbassadorNamespace = settings.Compile.AmbassadorNamespace;
+            o.Egress = new GatewayEgress(settings.Proxy.AllowedUpstreamNetworks, settings.Proxy.AllowLinkLocalUpstreams);
         });
 
         if (cluster.HostsGrains)

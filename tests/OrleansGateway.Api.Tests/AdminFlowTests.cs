@@ -36,10 +36,15 @@ public sealed class AdminFlowTests(ApiGateway gateway)
         Assert.Equal(names.Order(StringComparer.Ordinal), names);
 
         var (updated, after) = await gateway.CallAsync(HttpMethod.Put, "/api/v1/tenants/acme", Admin,
-            ApiGateway.JsonBody(new { quota = new { maxConcurrentConnections = 5 } }));
+            ApiGateway.JsonBody(new { quota = new { maxConcurrentConnections = 5, allowedPorts = (string[]?)null } }));
         Assert.Equal(HttpStatusCode.OK, updated);
         Assert.Equal(5, after.GetProperty("quota").GetProperty("maxConcurrentConnections").GetInt32());
+
+        // The whole quota is replaced: null is unlimited, an absent list grants nothing, an absent number is no limit.
         Assert.Equal(JsonValueKind.Null, after.GetProperty("quota").GetProperty("allowedPorts").ValueKind);
+        Assert.Empty(after.GetProperty("quota").GetProperty("allowedUpstreams").EnumerateArray());
+        Assert.Empty(after.GetProperty("quota").GetProperty("allowedHosts").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, after.GetProperty("quota").GetProperty("maxListeners").ValueKind);
 
         Assert.Equal(HttpStatusCode.NoContent, (await gateway.CallAsync(HttpMethod.Delete, "/api/v1/tenants/acme", Admin)).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await gateway.CallAsync(HttpMethod.Get, "/api/v1/tenants/acme", Admin)).Status);
@@ -106,11 +111,11 @@ public sealed class AdminFlowTests(ApiGateway gateway)
         Assert.Equal(HttpStatusCode.OK, (await gateway.CallAsync(HttpMethod.Post, "/api/v1/tenants/second/resources", second,
             ApiGateway.YamlBody(Yaml.TcpMapping("mine", port, "127.0.0.1:9")))).Status);
 
-        // A tenant created again under the deleted name starts empty, with the quota of its request.
+        // A tenant created again under the deleted name starts empty, with the quota of its request (none: deny-all).
         var (created, again) = await gateway.CallAsync(HttpMethod.Post, "/api/v1/tenants", Admin, ApiGateway.JsonBody(new { name = "first" }));
         Assert.Equal(HttpStatusCode.Created, created);
         Assert.Equal(0, again.GetProperty("resources").GetInt32());
         Assert.Equal(0, again.GetProperty("keys").GetInt32());
-        Assert.Equal(JsonValueKind.Null, again.GetProperty("quota").GetProperty("allowedPorts").ValueKind);
+        Assert.Empty(again.GetProperty("quota").GetProperty("allowedPorts").EnumerateArray());
     }
 }

@@ -106,7 +106,7 @@ public sealed class BadInputTests(ApiGateway gateway)
         Assert.Contains($"port {other}", message);
 
         Assert.Equal(HttpStatusCode.OK, (await gateway.CallAsync(HttpMethod.Put, $"/api/v1/tenants/{Tenant}", ApiGateway.AdminKey,
-            ApiGateway.JsonBody(new { quota = new { allowedPorts = new[] { $"{Port}" }, maxMappings = 1 } }))).Status);
+            ApiGateway.JsonBody(new { quota = new { allowedPorts = new[] { $"{Port}" }, allowedUpstreams = new[] { "127.0.0.1" }, allowedHosts = new[] { "*" }, maxMappings = 1 } }))).Status);
         var mappings = await RefusedAsync(ApiGateway.YamlBody(Yaml.TcpMapping("a", Port, "127.0.0.1:9") + Yaml.TcpMapping("b", Port, "127.0.0.1:9", "  host: b.example")), (HttpStatusCode)422);
         var limit = Assert.Single(mappings.GetProperty("diagnostics").EnumerateArray()).GetProperty("message").GetString();
         Assert.Contains("MaxMappings", limit);

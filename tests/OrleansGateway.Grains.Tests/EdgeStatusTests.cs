@@ -19,7 +19,7 @@ public sealed class EdgeStatusTests(GatewayClusterFixture fixture)
     public void Reports_are_kept_per_edge_and_dropped_once_older_than_the_expiry()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-26T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var book = new EdgeReportBook(time, EdgeReporting.Expiry);
+        var book = EdgeStatusGrain.EdgeReports(time);
 
         book.Add(Report("edge-1", time.GetUtcNow(), active: 1));
         book.Add(Report("edge-2", time.GetUtcNow(), active: 2));
@@ -43,7 +43,7 @@ public sealed class EdgeStatusTests(GatewayClusterFixture fixture)
     public void A_late_older_report_does_not_replace_a_newer_one()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var book = new EdgeReportBook(time, EdgeReporting.Expiry);
+        var book = EdgeStatusGrain.EdgeReports(time);
         var now = time.GetUtcNow();
 
         book.Add(Report("edge-1", now, active: 5));

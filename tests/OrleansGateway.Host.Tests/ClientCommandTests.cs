@@ -64,10 +64,14 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
 
     private static void Succeeds(Result result) => Assert.True(result.Exit == 0, result.ToString());
 
-    /// <summary>Creates <paramref name="tenant"/> and returns a new key of it, as an admin would with <c>ogw</c>.</summary>
+    /// <summary>
+    /// Creates <paramref name="tenant"/> and returns a new key of it, as an admin would with <c>ogw</c>; without
+    /// <paramref name="quota"/> options it may use any port and host name and reach loopback (the tests' echo server).
+    /// </summary>
     private string TenantWithKey(string tenant, params string[] quota)
     {
-        Succeeds(Ogw(Admin, ["tenants", "create", tenant, .. quota]));
+        string[] options = quota.Length > 0 ? quota : ["--unlimited", "--upstreams", "127.0.0.0/8"];
+        Succeeds(Ogw(Admin, ["tenants", "create", tenant, .. options]));
         var issued = Ogw(Admin, "tenants", "keys", "issue", tenant, "-o", "json");
         Succeeds(issued);
         using var key = JsonDocument.Parse(issued.Output);
@@ -113,9 +117,13 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
         Succeeds(tenants);
         Assert.Contains(tenants.Output.Split('\n'), l => l.StartsWith("admin-flow ", StringComparison.Ordinal));
 
+        // update replaces the whole quota: lists not given grant nothing, limits not given are lifted; --unlimited opens the lists.
         var updated = Ogw(Admin, "tenants", "update", "admin-flow", "--max-mappings", "5");
         Succeeds(updated);
-        Assert.Contains("ports any, listeners unlimited, mappings 5, connections unlimited", updated.Output);
+        Assert.Contains("ports none, listeners unlimited, mappings 5, connections unlimited, upstreams none, hosts none", updated.Output);
+        var opened = Ogw(Admin, "tenants", "update", "admin-flow", "--unlimited", "--hosts", "*.Shop.Example.", "--upstreams", "10.1.2.3,*.svc.cluster.local");
+        Succeeds(opened);
+        Assert.Contains("ports any, listeners unlimited, mappings unlimited, connections unlimited, upstreams 10.1.2.3/32,*.svc.cluster.local, hosts *.shop.example", opened.Output);
 
         Succeeds(Ogw(Admin, "tenants", "keys", "revoke", "admin-flow", keyId));
         var revoked = Ogw(As(token), "whoami");
@@ -126,6 +134,33 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
         var gone = Ogw(Admin, "tenants", "get", "admin-flow");
         Assert.Equal(1, gone.Exit);
         Assert.Contains("not found (404", gone.Error);
+    }
+
+    [Fact]
+    public void A_tenant_created_without_quota_options_may_use_nothing_and_a_bad_entry_is_named()
+    {
+        var created = Ogw(Admin, "tenants", "create", "cli-deny-all");
+        Succeeds(created);
+        Assert.Contains("ports none, listeners unlimited, mappings unlimited, connections unlimited, upstreams none, hosts none", created.Output);
+        var issued = Ogw(Admin, "tenants", "keys", "issue", "cli-deny-all", "-o", "json");
+        Succeeds(issued);
+        using var key = JsonDocument.Parse(issued.Output);
+        using var dir = new TempConfigDir();
+        dir.Write("m.yaml", Yaml.TcpMapping("m", Ports.Free(), gateway.Upstream));
+
+        var refused = Ogw(As(key.RootElement.GetProperty("token").GetString()!), "apply", "-f", dir.Path);
+
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("quota AllowedPorts", refused.Error);
+
+        var bad = Ogw(Admin, "tenants", "create", "cli-bad-range", "--upstreams", "10.0.0.0/8,10.0.0.1/8");
+        Assert.Equal(1, bad.Exit);
+        Assert.Contains("allowedUpstreams[1]", bad.Error);
+        Assert.Contains("10.0.0.0/8", bad.Error);
+        var badHost = Ogw(Admin, "tenants", "create", "cli-bad-host", "--hosts", "shop*.example.com");
+        Assert.Equal(1, badHost.Exit);
+        Assert.Contains("allowedHosts[0]", badHost.Error);
+        Assert.Equal(1, Ogw(Admin, "tenants", "get", "cli-bad-range").Exit);
     }
 
     [Fact]

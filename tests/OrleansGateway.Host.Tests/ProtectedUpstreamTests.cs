@@ -6,7 +6,10 @@ using OrleansGateway.Silo;
 
 namespace OrleansGateway.Host.Tests;
 
-/// <summary>The real gateway refuses a tenant's mapping to its own control ports (here: the --api-url port).</summary>
+/// <summary>
+/// The real gateway refuses a tenant's mapping to its own control ports (here: the --api-url port): an address literal
+/// when applying, a name (which only resolution can tell) when connecting, before any byte reaches the port.
+/// </summary>
 public sealed class ProtectedUpstreamTests
 {
     [Fact]
@@ -16,15 +19,24 @@ public sealed class ProtectedUpstreamTests
         using var dir = new TempConfigDir();
         await using var gateway = await RunningGateway.StartAsync(dir.Path);
         var apiPort = gateway.Http.BaseAddress!.Port;
-        int guardedPort = Ports.Free(), controlPort = Ports.Free();
+        int literalPort = Ports.Free(), namedPort = Ports.Free(), controlPort = Ports.Free();
 
-        // One file, so both listeners come with the same apply: once the control echoes, the guarded one is bound too.
-        dir.Write("sneaky.yaml", Yaml.TcpMapping("sneaky", guardedPort, $"127.0.0.1:{apiPort}")
+        // One file, so all listeners come with the same apply: once the control echoes, the named one is bound too.
+        dir.Write("sneaky.yaml", Yaml.TcpMapping("sneaky", literalPort, $"127.0.0.1:{apiPort}")
+            + "\n" + Yaml.TcpMapping("sneaky-name", namedPort, $"localhost:{apiPort}")
             + "\n" + Yaml.TcpMapping("control", controlPort, $"127.0.0.1:{echo.Endpoint.Port}"));
         Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(controlPort, "up") == "up", TimeSpan.FromSeconds(5)),
             "the control mapping was not served");
 
-        var answer = await HttpThroughAsync(guardedPort);
+        // The literal is refused when applying (the config directory's tenant is unlimited: this is the gateway's own rule).
+        var status = await gateway.StatusAsync();
+        var literal = RunningGateway.Resource(status, "TCPMapping", "sneaky")!.Value;
+        Assert.Equal("Discarded", literal.GetProperty("status").GetString());
+        Assert.Contains("gateway itself", literal.GetProperty("messages").ToString());
+
+        // The name resolves to loopback: accepted, and closed at connect before any byte reaches the API.
+        Assert.Equal("Accepted", RunningGateway.Resource(status, "TCPMapping", "sneaky-name")!.Value.GetProperty("status").GetString());
+        var answer = await HttpThroughAsync(namedPort);
 
         Assert.False(answer.StartsWith("HTTP/", StringComparison.Ordinal), $"the API answered through the gateway: {answer}");
         Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/healthz"));
@@ -47,12 +59,28 @@ public sealed class ProtectedUpstreamTests
     }
 
     [Fact]
+    public void Allow_upstream_opens_ranges_and_a_bad_range_is_named()
+    {
+        var commandLine = new GatewayCommandLine();
+
+        var opened = commandLine.Read(commandLine.Root.Parse(["--allow-upstream", "168.63.129.16", "--allow-upstream", "10.0.0.0/8"]), out var problem);
+        commandLine.Read(commandLine.Root.Parse(["--allow-upstream", "10.0.0.1/8"]), out var bad);
+
+        Assert.Null(problem);
+        Assert.Equal(["168.63.129.16/32", "10.0.0.0/8"], opened.Proxy.AllowedUpstreamNetworks.Select(n => n.ToString()));
+        Assert.NotNull(bad);
+        Assert.Contains("--allow-upstream '10.0.0.1/8'", bad);
+        Assert.Contains("10.0.0.0/8", bad);
+    }
+
+    [Fact]
     public async Task Help_documents_the_link_local_switch()
     {
         var output = new StringWriter();
 
         Assert.Equal(0, await Program.RunAsync(["--help"], output, TextWriter.Null, CancellationToken.None));
         Assert.Contains("--allow-link-local-upstreams", output.ToString());
+        Assert.Contains("--allow-upstream", output.ToString());
     }
 
     /// <summary>Sends <c>GET /healthz</c> through <paramref name="port"/> and returns what came back before the gateway closed.</summary>

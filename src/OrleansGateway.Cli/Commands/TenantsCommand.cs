@@ -75,8 +75,10 @@ internal static class TenantsCommand
         var name = Name();
         var quota = new QuotaOptions();
         var command = update
-            ? new Command("update", "Replace the tenant's quota: limits not given become unlimited (as PUT /api/v1/tenants/NAME).") { name }
-            : new Command("create", "Create a tenant, with a quota if any limit is given (else unlimited).") { name };
+            ? new Command("update", "Replace the tenant's whole quota (as PUT /api/v1/tenants/NAME): ports, upstreams and hosts not given " +
+                "grant nothing, limits not given are lifted; --unlimited makes everything not given unlimited.") { name }
+            : new Command("create", "Create a tenant with the quota the options give. Without any it may use nothing (no port, upstream or " +
+                "host) until an admin grants it; --unlimited grants everything not given.") { name };
         quota.AddTo(command);
         var commandName = $"ogw tenants {command.Name}";
         ClientSession.Bind(command, commandName, context, tenantScoped: false, async (session, result, cancellationToken) =>
@@ -84,8 +86,10 @@ internal static class TenantsCommand
             var tenant = result.GetValue(name)!;
             var limits = quota.From(result);
             var response = update
-                ? await session.CallAsync(HttpMethod.Put, $"{Tenants}/{Views.Segment(tenant)}", ClientSession.JsonBody(new { quota = limits ?? new Quota(null, null, null, null) }), cancellationToken)
-                : await session.CallAsync(HttpMethod.Post, Tenants, ClientSession.JsonBody(new { name = tenant, quota = limits }), cancellationToken);
+                ? await session.CallAsync(HttpMethod.Put, $"{Tenants}/{Views.Segment(tenant)}", ClientSession.JsonBody(new { quota = limits }), cancellationToken)
+                : await session.CallAsync(HttpMethod.Post, Tenants, ClientSession.JsonBody(limits.Count == 0
+                    ? new Dictionary<string, object?> { ["name"] = tenant }
+                    : new Dictionary<string, object?> { ["name"] = tenant, ["quota"] = limits }), cancellationToken);
             session.Print(response, t =>
             {
                 session.Output.WriteLine(update ? $"Updated tenant '{tenant}'." : $"Created tenant '{tenant}'.");
@@ -198,15 +202,29 @@ internal static class TenantsCommand
     }
 }
 
-/// <summary>A tenant's limits as the API takes them (docs/api.md, Quota); null means unlimited.</summary>
-internal sealed record Quota(string[]? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections);
-
-/// <summary><c>--ports 7000-7099,8443 --max-listeners N --max-mappings N --max-connections N</c>.</summary>
+/// <summary>
+/// <c>--ports 7000-7099,8443 --upstreams 10.0.0.0/8,*.svc.cluster.local --hosts *.example.com --max-listeners N
+/// --max-mappings N --max-connections N --unlimited</c>: the quota as the API takes it (docs/api.md, Quota). A list not
+/// given is left out of the request (it grants nothing); <c>--unlimited</c> sends null (unlimited) for every field not given.
+/// </summary>
 internal sealed class QuotaOptions
 {
     private readonly Option<string?> _ports = new("--ports")
     {
-        Description = "Ports the tenant may listen on: a comma-separated list of ports and ranges, e.g. 7000-7099,8443 (default: any).",
+        Description = "Ports the tenant may listen on: a comma-separated list of ports and ranges, e.g. 7000-7099,8443 (not given: none).",
+    };
+
+    private readonly Option<string?> _upstreams = new("--upstreams")
+    {
+        Description = "Upstreams the tenant's mappings may reach: comma-separated address ranges (10.0.0.0/8, 127.0.0.1, 2001:db8::/32) and " +
+            "host globs (db.example.com, *.svc.cluster.local, *). Every address a name resolves to must be in a range; loopback only by a " +
+            "range inside 127.0.0.0/8 or ::1 (not given: none).",
+    };
+
+    private readonly Option<string?> _hosts = new("--hosts")
+    {
+        Description = "Host globs covering every SNI name the tenant may route (TCPMapping host, Host hostname, TLSContext hosts), e.g. " +
+            "*.example.com; '*' also allows a mapping without host on a TLS port (not given: none).",
     };
 
     private readonly Option<int?> _maxListeners = new("--max-listeners") { Description = "Most listeners (address:port) the tenant may have (default: unlimited)." };
@@ -218,19 +236,50 @@ internal sealed class QuotaOptions
         Description = "Most concurrent connections across the tenant's listeners; more are refused (default: unlimited).",
     };
 
+    private readonly Option<bool> _unlimited = new("--unlimited")
+    {
+        Description = "Everything not given by another option is unlimited: any port, upstream and host. Say it only for a tenant you trust.",
+    };
+
     public void AddTo(Command command)
     {
         command.Add(_ports);
+        command.Add(_upstreams);
+        command.Add(_hosts);
         command.Add(_maxListeners);
         command.Add(_maxMappings);
         command.Add(_maxConnections);
+        command.Add(_unlimited);
     }
 
-    /// <summary>The quota the options give, or null when none is given.</summary>
-    public Quota? From(ParseResult result)
+    /// <summary>The quota's JSON members the options give (empty when none is given and --unlimited is not).</summary>
+    public Dictionary<string, object?> From(ParseResult result)
     {
-        var ports = result.GetValue(_ports)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var quota = new Quota(ports, result.GetValue(_maxListeners), result.GetValue(_maxMappings), result.GetValue(_maxConnections));
-        return quota == new Quota(null, null, null, null) ? null : quota;
+        var quota = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (result.GetValue(_unlimited))
+        {
+            foreach (var field in new[] { "allowedPorts", "allowedUpstreams", "allowedHosts", "maxListeners", "maxMappings", "maxConcurrentConnections" })
+            {
+                quota[field] = null;
+            }
+        }
+
+        Add("allowedPorts", List(result.GetValue(_ports)));
+        Add("allowedUpstreams", List(result.GetValue(_upstreams)));
+        Add("allowedHosts", List(result.GetValue(_hosts)));
+        Add("maxListeners", result.GetValue(_maxListeners));
+        Add("maxMappings", result.GetValue(_maxMappings));
+        Add("maxConcurrentConnections", result.GetValue(_maxConnections));
+        return quota;
+
+        void Add(string field, object? value)
+        {
+            if (value is not null)
+            {
+                quota[field] = value;
+            }
+        }
+
+        static string[]? List(string? text) => text?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 }

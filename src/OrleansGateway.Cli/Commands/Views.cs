@@ -54,18 +54,30 @@ internal static class Views
         }
     }
 
-    /// <summary>A quota for people: each limit, or "unlimited".</summary>
+    /// <summary>A quota on one line: a null list is <c>any</c>, an empty one <c>none</c>; a null number <c>unlimited</c>.</summary>
     public static string Quota(JsonElement quota)
     {
-        var ports = Array(quota, "allowedPorts").Select(p => p.ValueKind == JsonValueKind.String ? p.GetString()! : p.GetRawText()).ToList();
         var parts = new List<string>
         {
-            $"ports {(Object(quota, "allowedPorts").ValueKind == JsonValueKind.Array ? string.Join(",", ports) : "any")}",
+            $"ports {List("allowedPorts")}",
             $"listeners {Value(quota, "maxListeners", "unlimited")}",
             $"mappings {Value(quota, "maxMappings", "unlimited")}",
             $"connections {Value(quota, "maxConcurrentConnections", "unlimited")}",
+            $"upstreams {List("allowedUpstreams")}",
+            $"hosts {List("allowedHosts")}",
         };
         return string.Join(", ", parts);
+
+        string List(string field)
+        {
+            if (Object(quota, field).ValueKind != JsonValueKind.Array)
+            {
+                return "any";
+            }
+
+            var items = Array(quota, field).Select(p => p.ValueKind == JsonValueKind.String ? p.GetString()! : p.GetRawText()).ToList();
+            return items.Count == 0 ? "none" : string.Join(",", items);
+        }
     }
 
     /// <summary>The path segment of a tenant or resource name, escaped.</summary>

@@ -127,6 +127,18 @@ public static class DiagnosticCodes
     public const string QuotaMappings = "quota.mappings";
     public const string QuotaListeners = "quota.listeners";
 
+    /// <summary>An upstream outside the tenant's quota <c>AllowedUpstreams</c> (address ranges and host globs).</summary>
+    public const string QuotaUpstreams = "quota.upstreams";
+
+    /// <summary>An SNI name (TCPMapping host, Host hostname, TLSContext hosts) outside the tenant's quota <c>AllowedHosts</c>.</summary>
+    public const string QuotaHosts = "quota.hosts";
+
+    /// <summary>A Listener or TCPMapping on a port of the gateway itself (a silo, Orleans gateway or management API port).</summary>
+    public const string PortReserved = "port.reserved";
+
+    /// <summary>An IP-literal upstream the gateway refuses whatever the quota: its own endpoints, link-local, cloud metadata.</summary>
+    public const string UpstreamForbidden = "upstream.forbidden";
+
     /// <summary>Another tenant already holds the port, catch-all or SNI name (the message never names it).</summary>
     public const string ListenerClaimRefused = "listener.claim-refused";
 
@@ -150,5 +162,6 @@ public static class DiagnosticCodes
     /// A code only the tenant grain gives (claims and quota): what its stored outcome adds to an offline compile of the
     /// same resources, which gives every other code itself.
     /// </summary>
-    public static bool IsControlPlaneOnly(string code) => code is ListenerClaimRefused or QuotaPorts or QuotaMappings or QuotaListeners;
+    public static bool IsControlPlaneOnly(string code) =>
+        code is ListenerClaimRefused or QuotaPorts or QuotaMappings or QuotaListeners or QuotaUpstreams or QuotaHosts or PortReserved or UpstreamForbidden;
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Networks;
 using OrleansGateway.Model.Resources;
 
 namespace OrleansGateway.Model.Plan;
@@ -19,6 +20,12 @@ public sealed record GatewayPlan(string AmbassadorId, ImmutableArray<ListenerPla
     /// tenant absent here is unlimited. A connection belongs to the tenant of the route it takes.
     /// </summary>
     public ImmutableDictionary<string, int> ConnectionLimits { get; init; } = ImmutableDictionary<string, int>.Empty;
+
+    /// <summary>
+    /// The upstreams each tenant may reach (its quota's <c>allowedUpstreams</c>), checked by the data plane for every
+    /// address it would dial; a tenant absent here is unlimited (only the gateway's own rules hold for it).
+    /// </summary>
+    public ImmutableDictionary<string, UpstreamPolicy> UpstreamPolicies { get; init; } = ImmutableDictionary<string, UpstreamPolicy>.Empty;
 }
 
 /// <summary>A socket to bind: the address is always concrete (the gateway's bind address fills an unset one).</summary>

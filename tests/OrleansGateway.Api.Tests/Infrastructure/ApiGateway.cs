@@ -48,6 +48,13 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public int ConfigPort { get; } = Ports.Free();
 
+    /// <summary>The gateway's own ports (an attacker's favourite upstreams and listener ports).</summary>
+    public int SiloPort { get; } = Ports.Free();
+
+    public int OrleansGatewayPort { get; } = Ports.Free();
+
+    public int ApiPort => Http.BaseAddress!.Port;
+
     public IServiceProvider Services => _services.Task.Result;
 
     public async ValueTask InitializeAsync()
@@ -64,7 +71,7 @@ public sealed class ApiGateway : IAsyncLifetime
         var apiPort = Ports.Free();
         string[] args =
         [
-            .. Ports.SiloArgs(),
+            "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{SiloPort}", "--gateway-port", $"{OrleansGatewayPort}",
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config, "--metrics-token-file", tokenFile,
             .. _withAdminKey ? ["--admin-key-file", keyFile] : Array.Empty<string>(),
         ];
@@ -120,10 +127,19 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public static StringContent YamlBody(string yaml) => new(yaml, Encoding.UTF8, "application/yaml");
 
-    /// <summary>Creates a tenant (with a quota allowing <paramref name="ports"/>) and issues a key; returns the token.</summary>
+    /// <summary>
+    /// Creates a tenant and issues a key; returns the token. Its quota allows <paramref name="ports"/> (none given: any
+    /// port), upstreams on loopback (the tests' servers listen there) and every host name; a test of the quota itself
+    /// creates its tenant explicitly.
+    /// </summary>
     public async Task<string> CreateTenantAsync(string name, params int[] ports)
     {
-        var quota = ports.Length == 0 ? null : new { allowedPorts = ports.Select(p => $"{p}").ToArray() };
+        var quota = new
+        {
+            allowedPorts = ports.Length == 0 ? null : ports.Select(p => $"{p}").ToArray(),
+            allowedUpstreams = new[] { "127.0.0.0/8" },
+            allowedHosts = new[] { "*" },
+        };
         var (created, body) = await CallAsync(HttpMethod.Post, "/api/v1/tenants", AdminKey, JsonBody(new { name, quota }));
         Assert.True(created == HttpStatusCode.Created, body.ToString());
         return await IssueKeyAsync(name);

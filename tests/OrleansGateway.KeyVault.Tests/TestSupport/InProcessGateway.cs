@@ -94,7 +94,9 @@ public sealed class InProcessGateway : IAsyncDisposable
     /// <summary>Creates a tenant and issues a key; returns the token.</summary>
     public async Task<string> CreateTenantAsync(string name)
     {
-        var (created, body) = await CallAsync(HttpMethod.Post, "/api/v1/tenants", AdminKey, Json(new { name }));
+        // Any port and host name, upstreams on loopback only (a tenant created without a quota may use nothing).
+        var quota = new { allowedPorts = (string[]?)null, allowedUpstreams = new[] { "127.0.0.0/8" }, allowedHosts = new[] { "*" } };
+        var (created, body) = await CallAsync(HttpMethod.Post, "/api/v1/tenants", AdminKey, Json(new { name, quota }));
         Assert.True(created == HttpStatusCode.Created, body.ToString());
         var (_, key) = await CallAsync(HttpMethod.Post, $"/api/v1/tenants/{name}/keys", AdminKey, Json(new { description = "test" }));
         return key.GetProperty("token").GetString()!;
