@@ -195,9 +195,14 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         await ApplyAsync(tenant, "chain.vault.test", "web-tls", Ports.Free(), 9, secret);
         var status = await Certificate(tenant, "web-tls").GetStatusAsync();
 
+        // The Secret's key is kept in the vault as a version of the same name, and exactly that version is served.
         Assert.Equal(CertificateSources.Secret, status.Source);
         Assert.Equal(inSecret.Thumbprint, status.Serving!.Thumbprint);
-        Assert.Equal(0, fixture.Vault.Requests("GET", "/certificates/" + VaultName(tenant, "web-tls")));
+        Assert.Equal(VaultName(tenant, "web-tls"), status.Location);
+        var versions = fixture.Vault.Versions(VaultName(tenant, "web-tls"));
+        Assert.Equal(2, versions.Count);
+        Assert.Equal(versions[1].Id, status.SourceVersion);
+        Assert.True(versions[1].Tags.ContainsKey(KeyVaultCertificateSource.SecretTag));
     }
 
     [Fact]
