@@ -10,9 +10,10 @@ using OrleansGateway.Certificates;
 namespace OrleansGateway.KeyVault.Tests.TestSupport;
 
 /// <summary>
-/// The real gateway process (Program.RunAsync) in-process on memory storage and free ports, with an admin key and
-/// every log line captured. With a <see cref="VaultStandIn"/> it runs with <c>--key-vault-uri</c> at the stand-in,
-/// and its Key Vault source gets the stand-in's trust and token (the only difference from production).
+/// The real gateway process (Program.RunAsync) in-process on free ports, with an admin key and every log line
+/// captured; on memory storage, or on Azure Table storage (an Azurite) with a config directory. With a
+/// <see cref="VaultStandIn"/> it runs with <c>--key-vault-uri</c> at the stand-in, and its Key Vault source gets the
+/// stand-in's trust and token (the only difference from production).
 /// </summary>
 public sealed class InProcessGateway : IAsyncDisposable
 {
@@ -35,7 +36,9 @@ public sealed class InProcessGateway : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<InProcessGateway> StartAsync(VaultStandIn? vault)
+    /// <param name="storage">An Azure Table storage connection string (an Azurite); memory storage when null.</param>
+    /// <param name="configDir">Given as <c>--config-dir</c> when set.</param>
+    public static async Task<InProcessGateway> StartAsync(VaultStandIn? vault, string? storage = null, string? configDir = null)
     {
         var directory = Directory.CreateTempSubdirectory("ogw-kv-api-").FullName;
         var keyFile = Path.Combine(directory, "admin.key");
@@ -43,9 +46,14 @@ public sealed class InProcessGateway : IAsyncDisposable
         var apiPort = Ports.Free();
         List<string> args =
         [
-            .. Ports.SiloArgs(),
+            .. storage is null ? Ports.SiloArgs() : ["--storage", "azure", "--storage-connection-string", storage, .. Ports.ClusterArgs()],
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--admin-key-file", keyFile,
         ];
+        if (configDir is not null)
+        {
+            args.AddRange(["--config-dir", configDir]);
+        }
+
         if (vault is not null)
         {
             args.AddRange(["--key-vault-uri", vault.VaultUri.ToString()]);
