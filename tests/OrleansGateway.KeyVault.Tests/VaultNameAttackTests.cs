@@ -1,0 +1,217 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using OrleansGateway.KeyVault.Tests.TestSupport;
+using OrleansGateway.Model.Plan;
+
+namespace OrleansGateway.KeyVault.Tests;
+
+/// <summary>
+/// Tenant B holds a key and wants tenant A's certificates out of Key Vault (docs/key-vault.md, "The name rule"): it
+/// names them in its Hosts, reads, refreshes and uploads under every spelling it can think of — A's secret names, A's
+/// vault names, separators, path segments, other cases, newlines — through the real API, with TLS through real sockets.
+/// Every name it reaches is inside its own vault prefix, none of A's certificates is served to it or changed by it,
+/// and A keeps serving.
+/// </summary>
+public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<VaultGateway>
+{
+    private const string Victim = "vn-a";
+    private const string Attacker = "vn-b";
+
+    /// <summary>(namespace or null for the default, name) as the attacker spells them.</summary>
+    private static readonly (string? Namespace, string Name)[] Spellings =
+    [
+        (null, "web-tls"),
+        (null, "sec-tls"),
+        (null, "WEB-TLS"),
+        ("Default", "web-tls"),
+        (null, "web-dtls"),
+        (null, "web.tls"),
+        (null, "web-tls\n"),
+        (null, "web-tls\r\nx-ms-version: 1"),
+        (null, "web-tls "),
+        (null, VaultName(Victim, "web-tls")),
+        (null, VaultName(Victim, "web-tls").ToUpperInvariant()),
+        (null, "vn-a--default--web-tls"),
+        ("default--web", "tls"),
+        (Victim, "web-tls"),
+        ("../" + Victim, "web-tls"),
+        (null, "../../vn-a/certificates/web-tls"),
+        (null, "web-tls.default"),
+        (null, "web-tls%0a"),
+    ];
+
+    private VaultStandIn Vault => fixture.Vault;
+
+    private InProcessGateway Gateway => fixture.Gateway;
+
+    [Fact]
+    public async Task Another_tenant_reaches_none_of_a_tenants_vault_certificates_by_any_spelling_of_their_names()
+    {
+        // A: one certificate uploaded into the vault, one kept there from its Secret resource; both served.
+        using var uploaded = Certs.Valid("up.victim.test");
+        using var fromSecret = Certs.Valid("sec.victim.test");
+        using var upstream = new EchoUpstream();
+        var victimPort = Ports.Free();
+        var victim = await Gateway.CreateTenantAsync(Victim);
+        await UploadAsync(Victim, victim, null, "web-tls", uploaded, HttpStatusCode.OK);
+        var (applied, appliedBody) = await ApplyAsync(Victim, victim,
+            Secret(null, "sec-tls", fromSecret) + "\n---\n" + Route("up", "up.victim.test", null, "web-tls", victimPort, upstream.Port) +
+            "\n---\n" + Route("sec", "sec.victim.test", null, "sec-tls", victimPort, upstream.Port));
+        Assert.True(applied == HttpStatusCode.OK, appliedBody.ToString());
+        await Eventually.Get(() => Net.HandshakeAsync(victimPort, "up.victim.test"), t => t == uploaded.Thumbprint, "A's uploaded certificate");
+        await Eventually.Get(() => Net.HandshakeAsync(victimPort, "sec.victim.test"), t => t == fromSecret.Thumbprint, "A's Secret's certificate");
+        string[] victimNames = [VaultName(Victim, "web-tls"), VaultName(Victim, "sec-tls")];
+        var victimVersions = victimNames.ToDictionary(n => n, n => Vault.Versions(n).Select(v => v.Id).ToList());
+        Assert.All(victimVersions.Values, v => Assert.NotEmpty(v));
+        var forbidden = new HashSet<string> { uploaded.Thumbprint, fromSecret.Thumbprint };
+
+        var attacker = await Gateway.CreateTenantAsync(Attacker);
+        var attackerPrefix = KeyVaultNames.TenantPrefix("ogw", Attacker);
+
+        // B's key on A's routes, whatever the spelling of A's name: refused before anything is looked up.
+        foreach (var tenant in new[] { Victim, "VN-A", "vn-a%0A", "vn-a.", Attacker + "%2F..%2F" + Victim })
+        {
+            foreach (var (method, path) in new[] { (HttpMethod.Get, "/certificates/web-tls"), (HttpMethod.Post, "/certificates/web-tls/refresh"), (HttpMethod.Get, "/certificates") })
+            {
+                var (status, body) = await Gateway.CallAsync(method, $"/api/v1/tenants/{tenant}{path}", attacker);
+                Assert.True(status is HttpStatusCode.Forbidden or HttpStatusCode.NotFound, $"{method} {tenant}{path}: {status} {body}");
+                Assert.DoesNotContain(uploaded.Thumbprint, body.ToString(), StringComparison.OrdinalIgnoreCase);
+            }
+        }
+
+        // B reads and refreshes A's names as its own: it has no such certificate.
+        foreach (var (ns, name) in Spellings)
+        {
+            var query = ns is null ? "" : "?namespace=" + Uri.EscapeDataString(ns);
+            foreach (var method in new[] { HttpMethod.Get, HttpMethod.Post })
+            {
+                var path = $"/api/v1/tenants/{Attacker}/certificates/{Uri.EscapeDataString(name)}{(method == HttpMethod.Post ? "/refresh" : "")}{query}";
+                var (status, body) = await Gateway.CallAsync(method, path, attacker);
+                Assert.True(status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity, $"{method} {path}: {status} {body}");
+            }
+        }
+
+        // B names them in its Hosts, one change each: refused naming the field (422), or accepted; then a route of its own
+        // whose certificate, once served, proves that every accepted route is in service.
+        var attackerPort = Ports.Free();
+        var accepted = new List<string>();
+        for (var i = 0; i < Spellings.Length; i++)
+        {
+            var (status, body) = await ApplyAsync(Attacker, attacker, Route($"x{i}", $"x{i}.attacker.test", Spellings[i].Namespace, Spellings[i].Name, attackerPort, upstream.Port));
+            Assert.True(status is HttpStatusCode.OK or HttpStatusCode.UnprocessableEntity, $"Host naming {Spellings[i]}: {status} {body}");
+            if (status == HttpStatusCode.OK)
+            {
+                accepted.Add($"x{i}.attacker.test");
+            }
+            else
+            {
+                Assert.Contains("tlsSecret", body.ToString(), StringComparison.Ordinal);
+            }
+        }
+
+        // A's own secret names and A's vault name are good names for B's Secrets: B may name them, in its own scope.
+        Assert.Contains("x0.attacker.test", accepted);
+        Assert.Contains("x1.attacker.test", accepted);
+        Assert.Contains("x9.attacker.test", accepted);
+
+        using var own = Certs.Valid("own.attacker.test");
+        await UploadAsync(Attacker, attacker, null, "own-tls", own, HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(Attacker, attacker, Route("own", "own.attacker.test", null, "own-tls", attackerPort, upstream.Port))).Status);
+        await Eventually.Get(() => Net.HandshakeAsync(attackerPort, "own.attacker.test"), t => t == own.Thumbprint, "B's own certificate");
+        var (_, listed) = await Gateway.CallAsync(HttpMethod.Get, $"/api/v1/tenants/{Attacker}/certificates", attacker);
+        foreach (var name in new[] { "web-tls", "sec-tls" })
+        {
+            Assert.Contains(listed.EnumerateArray(), c => c.GetProperty("namespace").GetString() == "default" && c.GetProperty("name").GetString() == name);
+        }
+
+        foreach (var certificate in listed.EnumerateArray())
+        {
+            Assert.StartsWith(attackerPrefix, certificate.GetProperty("location").GetString(), StringComparison.OrdinalIgnoreCase);
+            Assert.False(forbidden.Contains(certificate.GetProperty("thumbprint").GetString() ?? ""), certificate.ToString());
+            if (certificate.GetProperty("name").GetString() != "own-tls")
+            {
+                Assert.True(certificate.GetProperty("state").GetString() == "NotFound", certificate.ToString());
+            }
+        }
+
+        await Net.AssertRefusedAndNeverServedAsync(attackerPort, accepted, forbidden);
+
+        // B stores certificates under those names, by upload and as Secret resources: new names in its own prefix, A's untouched.
+        using var planted = Certs.Valid("up.victim.test");
+        foreach (var (ns, name) in Spellings)
+        {
+            var (status, body) = await UploadAsync(Attacker, attacker, ns, name, planted, null);
+            Assert.True(status is HttpStatusCode.OK or HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity, $"upload {ns}/{name}: {status} {body}");
+        }
+
+        foreach (var (ns, name) in Spellings)
+        {
+            var (status, body) = await ApplyAsync(Attacker, attacker, Secret(ns, name, planted));
+            Assert.True(status is HttpStatusCode.OK or HttpStatusCode.UnprocessableEntity, $"Secret {ns}/{name}: {status} {body}");
+        }
+
+        Assert.All(Vault.Names(KeyVaultNames.TenantPrefix("ogw", Victim)), n => Assert.Contains(n, victimNames));
+        foreach (var (name, versions) in victimVersions)
+        {
+            Assert.Equal(versions, Vault.Versions(name).Select(v => v.Id));
+        }
+
+        Assert.NotEmpty(Vault.Names(attackerPrefix));
+        Assert.All(Vault.Names(), n => Assert.True(n.StartsWith(attackerPrefix, StringComparison.OrdinalIgnoreCase) || victimNames.Contains(n), n));
+
+        // A still serves its own certificates, after B's attempts and a refresh.
+        foreach (var name in new[] { "web-tls", "sec-tls" })
+        {
+            var (refreshed, body) = await Gateway.CallAsync(HttpMethod.Post, $"/api/v1/tenants/{Victim}/certificates/{name}/refresh", victim);
+            Assert.True(refreshed == HttpStatusCode.OK && body.GetProperty("state").GetString() == "Ready", body.ToString());
+        }
+
+        Assert.Equal(uploaded.Thumbprint, await Net.HandshakeAsync(victimPort, "up.victim.test"));
+        Assert.Equal(fromSecret.Thumbprint, await Net.HandshakeAsync(victimPort, "sec.victim.test"));
+    }
+
+    private static string VaultName(string tenant, string secret) => KeyVaultNames.For("ogw", new SecretRef("default", secret) { Tenant = tenant });
+
+    /// <param name="expected">The status the upload must get; null to return whatever it got.</param>
+    private async Task<(HttpStatusCode Status, JsonElement Body)> UploadAsync(string tenant, string key, string? ns, string name, X509Certificate2 certificate, HttpStatusCode? expected)
+    {
+        var (status, body) = await Gateway.CallAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/certificates", key,
+            InProcessGateway.Json(new { name, @namespace = ns, pem = certificate.ExportCertificatePem() + "\n" + Certs.KeyPem(certificate) }));
+        Assert.True(expected is null || status == expected, $"upload {ns}/{name}: {status} {body}");
+        return (status, body);
+    }
+
+    private Task<(HttpStatusCode Status, JsonElement Body)> ApplyAsync(string tenant, string key, string yaml) =>
+        Gateway.CallAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/resources", key, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
+
+    /// <summary>A Host naming the secret exactly as given (JSON-quoted, so newlines and all reach the gateway) and its TCPMapping.</summary>
+    private static string Route(string name, string host, string? secretNamespace, string secret, int port, int upstream)
+    {
+        var tlsSecret = secretNamespace is null
+            ? $"{{ name: {JsonSerializer.Serialize(secret)} }}"
+            : $"{{ name: {JsonSerializer.Serialize(secret)}, namespace: {JsonSerializer.Serialize(secretNamespace)} }}";
+        return $$"""
+            apiVersion: getambassador.io/v3alpha1
+            kind: Host
+            metadata: { name: {{name}} }
+            spec: { hostname: {{host}}, tlsSecret: {{tlsSecret}} }
+            ---
+            apiVersion: getambassador.io/v3alpha1
+            kind: TCPMapping
+            metadata: { name: {{name}} }
+            spec: { port: {{port}}, address: 127.0.0.1, host: {{host}}, service: "127.0.0.1:{{upstream}}" }
+            """;
+    }
+
+    private static string Secret(string? ns, string name, X509Certificate2 certificate) => $$"""
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: {{JsonSerializer.Serialize(name)}}{{(ns is null ? "" : ", namespace: " + JsonSerializer.Serialize(ns))}} }
+        type: kubernetes.io/tls
+        stringData:
+          tls.crt: {{JsonSerializer.Serialize(certificate.ExportCertificatePem())}}
+          tls.key: {{JsonSerializer.Serialize(Certs.KeyPem(certificate))}}
+        """;
+}
