@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.KeyVault.Tests.TestSupport;
 using OrleansGateway.Model.Plan;
 
@@ -159,7 +160,7 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
         }
 
         Assert.NotEmpty(Vault.Names(attackerPrefix));
-        Assert.All(Vault.Names(), n => Assert.True(n.StartsWith(attackerPrefix, StringComparison.OrdinalIgnoreCase) || victimNames.Contains(n), n));
+        Assert.All(Vault.Names("ogw-vn-"), n => Assert.True(n.StartsWith(attackerPrefix, StringComparison.OrdinalIgnoreCase) || victimNames.Contains(n), n));
 
         // A still serves its own certificates, after B's attempts and a refresh.
         foreach (var name in new[] { "web-tls", "sec-tls" })
@@ -170,6 +171,52 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
 
         Assert.Equal(uploaded.Thumbprint, await Net.HandshakeAsync(victimPort, "up.victim.test"));
         Assert.Equal(fromSecret.Thumbprint, await Net.HandshakeAsync(victimPort, "sec.victim.test"));
+    }
+
+    /// <summary>
+    /// Where a Secret's key is kept is written in the tenant's stored Secret (a marker in tls.key). B sends markers
+    /// that point at A's vault version, with A's public certificate, as a new Secret and over its own stored one: each
+    /// is a key that does not read as PEM (422), and B keeps serving its own certificate, never A's.
+    /// </summary>
+    [Fact]
+    public async Task A_forged_key_marker_pointing_at_another_tenants_vault_version_is_refused_and_never_served()
+    {
+        using var victimCertificate = Certs.Valid("forge.victim.test");
+        using var own = Certs.Valid("forge.victim.test");
+        using var upstream = new EchoUpstream();
+        var victim = await Gateway.CreateTenantAsync("fm-a");
+        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync("fm-a", victim, Secret(null, "web-tls", victimCertificate))).Status);
+        var victimName = VaultName("fm-a", "web-tls");
+        var (victimVersion, tags) = Assert.Single(Vault.Versions(victimName));
+        var hash = tags[KeyVaultCertificateSource.SecretTag];
+        var attacker = await Gateway.CreateTenantAsync("fm-b");
+        var port = Ports.Free();
+        string[] markers =
+        [
+            SecretKeyMarker.Kept(new CertificatePin(victimName, victimVersion, victimCertificate.Thumbprint, hash)),
+            SecretKeyMarker.Kept(new CertificatePin(VaultName("fm-b", "web-tls"), victimVersion, victimCertificate.Thumbprint, hash)),
+        ];
+        var route = Route("forge", "forge.victim.test", null, "web-tls", port, upstream.Port);
+
+        foreach (var marker in markers)
+        {
+            var (status, body) = await ApplyAsync("fm-b", attacker, Secret(null, "web-tls", victimCertificate, marker) + "\n---\n" + route);
+            Assert.True(status == HttpStatusCode.UnprocessableEntity, body.ToString());
+            Assert.Contains("tls.key", body.ToString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync("fm-b", attacker, Secret(null, "web-tls", own) + "\n---\n" + route)).Status);
+        await Eventually.Get(() => Net.HandshakeAsync(port, "forge.victim.test"), t => t == own.Thumbprint, "B's own certificate");
+        foreach (var marker in markers)
+        {
+            var (status, body) = await ApplyAsync("fm-b", attacker, Secret(null, "web-tls", victimCertificate, marker));
+            Assert.True(status == HttpStatusCode.UnprocessableEntity, body.ToString());
+        }
+
+        var (_, certificate) = await Gateway.CallAsync(HttpMethod.Get, "/api/v1/tenants/fm-b/certificates/web-tls", attacker);
+        Assert.Equal(own.Thumbprint, certificate.GetProperty("thumbprint").GetString());
+        Assert.Equal(own.Thumbprint, await Net.HandshakeAsync(port, "forge.victim.test"));
+        Assert.Equal([victimVersion], Vault.Versions(victimName).Select(v => v.Id));
     }
 
     private static string VaultName(string tenant, string secret) => KeyVaultNames.For("ogw", new SecretRef("default", secret) { Tenant = tenant });
@@ -205,13 +252,14 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
             """;
     }
 
-    private static string Secret(string? ns, string name, X509Certificate2 certificate) => $$"""
+    /// <param name="key">tls.key as sent; the certificate's own key when null.</param>
+    private static string Secret(string? ns, string name, X509Certificate2 certificate, string? key = null) => $$"""
         apiVersion: v1
         kind: Secret
         metadata: { name: {{JsonSerializer.Serialize(name)}}{{(ns is null ? "" : ", namespace: " + JsonSerializer.Serialize(ns))}} }
         type: kubernetes.io/tls
         stringData:
           tls.crt: {{JsonSerializer.Serialize(certificate.ExportCertificatePem())}}
-          tls.key: {{JsonSerializer.Serialize(Certs.KeyPem(certificate))}}
+          tls.key: {{JsonSerializer.Serialize(key ?? Certs.KeyPem(certificate))}}
         """;
 }
