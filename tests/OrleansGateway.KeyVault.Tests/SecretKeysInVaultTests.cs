@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using OrleansGateway.KeyVault.Tests.TestSupport;
+using static OrleansGateway.KeyVault.Tests.TestSupport.TestYaml;
 
 namespace OrleansGateway.KeyVault.Tests;
 
@@ -27,7 +28,7 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         var port = Ports.Free();
         var name = VaultStorageGateway.VaultName(tenant, "web-tls");
 
-        var (status, body) = await ApplyAsync(tenant, key, Resources(certificate, host, port));
+        var (status, body) = await Gateway.ApplyAsync(tenant, key, Resources(certificate, host, port));
 
         Assert.True(status == HttpStatusCode.OK, body.ToString());
         var version = Assert.Single(Vault.Versions(name));
@@ -42,7 +43,7 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         Assert.Equal(version.Id, served.GetProperty("version").GetString());
 
         // Applying the same Secret again stores nothing new.
-        var (again, _) = await ApplyAsync(tenant, key, Resources(certificate, host, port));
+        var (again, _) = await Gateway.ApplyAsync(tenant, key, Resources(certificate, host, port));
         Assert.Equal(HttpStatusCode.OK, again);
         Assert.Single(Vault.Versions(name));
         Assert.Equal(1, Vault.Requests("POST", $"/certificates/{name}/import"));
@@ -96,11 +97,11 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         using var other = Certs.Valid(host);
         var port = Ports.Free();
         var name = VaultStorageGateway.VaultName(tenant, "web-tls");
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(tenant, key, Resources(v1, host, port))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync(tenant, key, Resources(v1, host, port))).Status);
         await Eventually.Get(() => Net.HandshakeAsync(port, host), t => t == v1.Thumbprint, "TLS with v1");
 
         // A new certificate together with a mapping that is Discarded (a port outside 1..65535): all or nothing.
-        var (refused, problem) = await ApplyAsync(tenant, key, Resources(v2, host, port) + """
+        var (refused, problem) = await Gateway.ApplyAsync(tenant, key, Resources(v2, host, port) + """
 
             ---
             apiVersion: getambassador.io/v3alpha1
@@ -111,7 +112,7 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         Assert.True(refused == HttpStatusCode.UnprocessableEntity, problem.ToString());
 
         // A key that is not its certificate's: refused, naming the field, before anything reaches the vault.
-        var (mismatch, mismatchProblem) = await ApplyAsync(tenant, key, Resources(v2, host, port, keyOf: other));
+        var (mismatch, mismatchProblem) = await Gateway.ApplyAsync(tenant, key, Resources(v2, host, port, keyOf: other));
         Assert.True(mismatch == HttpStatusCode.UnprocessableEntity, mismatchProblem.ToString());
         Assert.Contains(mismatchProblem.GetProperty("diagnostics").EnumerateArray(), d => d.GetProperty("code").GetString() == "secret.key-mismatch");
 
@@ -130,7 +131,7 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         using var v1 = Certs.Valid(host);
         using var v2 = Certs.Valid(host);
         var port = Ports.Free();
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(tenant, key, Resources(v1, host, port))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync(tenant, key, Resources(v1, host, port))).Status);
         await Eventually.Get(() => Net.HandshakeAsync(port, host), t => t == v1.Thumbprint, "TLS with v1");
         var before = (await Gateway.CallAsync(HttpMethod.Get, $"/api/v1/tenants/{tenant}", InProcessGateway.AdminKey)).Body.GetProperty("version").GetInt64();
 
@@ -138,7 +139,7 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         (HttpStatusCode Status, JsonElement Body) answer;
         try
         {
-            answer = await ApplyAsync(tenant, key, Resources(v2, host, port));
+            answer = await Gateway.ApplyAsync(tenant, key, Resources(v2, host, port));
         }
         finally
         {
@@ -153,7 +154,7 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         Assert.Equal(v1.Thumbprint, await Net.HandshakeAsync(port, host));
 
         // Sent again once the vault answers, it is applied.
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(tenant, key, Resources(v2, host, port))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync(tenant, key, Resources(v2, host, port))).Status);
         await Eventually.Get(() => Net.HandshakeAsync(port, host), t => t == v2.Thumbprint, "TLS with v2 after the outage");
         await AssertNoKeyInTablesAsync(v1, v2);
     }
@@ -205,9 +206,6 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         Assert.Empty(await fixture.FindInTablesAsync([.. certificates.SelectMany(VaultStorageGateway.KeyNeedles)]));
     }
 
-    private Task<(HttpStatusCode Status, JsonElement Body)> ApplyAsync(string tenant, string key, string yaml) =>
-        Gateway.CallAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/resources", key, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-
     private async Task<JsonElement> Resource(string tenant, string kind, string name) =>
         (await Gateway.CallAsync(HttpMethod.Get, $"/api/v1/tenants/{tenant}/resources/{kind}/default/{name}", InProcessGateway.AdminKey)).Body;
 
@@ -218,7 +216,7 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         resource.ValueKind == JsonValueKind.Object && resource.TryGetProperty("messages", out var m) ? m.ToString() : "";
 
     /// <summary>A Secret web-tls with <paramref name="certificate"/>, a Host for <paramref name="host"/> and a TLS mapping on <paramref name="port"/> to the echo upstream.</summary>
-    private string Resources(X509Certificate2 certificate, string host, int port, X509Certificate2? keyOf = null) => Secret("web-tls", certificate, keyOf) + $$"""
+    private string Resources(X509Certificate2 certificate, string host, int port, X509Certificate2? keyOf = null) => Secret("web-tls", certificate, key: keyOf is null ? null : Certs.KeyPem(keyOf)) + $$"""
 
         ---
         apiVersion: getambassador.io/v3alpha1
@@ -230,15 +228,5 @@ public sealed class SecretKeysInVaultTests(VaultStorageGateway fixture) : IClass
         kind: TCPMapping
         metadata: { name: web }
         spec: { port: {{port}}, address: 127.0.0.1, host: {{host}}, service: "127.0.0.1:{{fixture.Upstream.Port}}" }
-        """;
-
-    private static string Secret(string name, X509Certificate2 certificate, X509Certificate2? keyOf = null) => $$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: { name: {{name}} }
-        type: kubernetes.io/tls
-        data:
-          tls.crt: {{Convert.ToBase64String(Encoding.UTF8.GetBytes(certificate.ExportCertificatePem()))}}
-          tls.key: {{Convert.ToBase64String(Encoding.UTF8.GetBytes(Certs.KeyPem(keyOf ?? certificate)))}}
         """;
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using OrleansGateway.KeyVault.Tests.TestSupport;
+using static OrleansGateway.KeyVault.Tests.TestSupport.TestYaml;
 using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.KeyVault.Tests;
@@ -30,7 +31,7 @@ public sealed class TenantPurgeTests(VaultGateway fixture) : IClassFixture<Vault
         var (upload, uploadBody) = await Gateway.CallAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/certificates", key,
             InProcessGateway.Json(new { name = "up-tls", pem = uploaded.ExportCertificatePem() + "\n" + Certs.KeyPem(uploaded) }));
         Assert.True(upload == HttpStatusCode.OK, uploadBody.ToString());
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(tenant, key, Secret("sec-tls", fromSecret) + "\n---\n" + Routes(port, upstream.Port))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync(tenant, key, Secret("sec-tls", fromSecret) + "\n---\n" + Routes(port, upstream.Port))).Status);
         await Eventually.Get(() => Net.HandshakeAsync(port, "up.purge.test"), t => t == uploaded.Thumbprint, "the uploaded certificate");
         await Eventually.Get(() => Net.HandshakeAsync(port, "sec.purge.test"), t => t == fromSecret.Thumbprint, "the Secret's certificate");
         var prefix = KeyVaultNames.TenantPrefix("ogw", tenant);
@@ -45,7 +46,7 @@ public sealed class TenantPurgeTests(VaultGateway fixture) : IClassFixture<Vault
 
         // Whoever gets the name next names the same certificates, without Secret resources of its own.
         var attacker = await Gateway.CreateTenantAsync(tenant);
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(tenant, attacker, Routes(port, upstream.Port))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync(tenant, attacker, Routes(port, upstream.Port))).Status);
         foreach (var name in new[] { "up-tls", "sec-tls" })
         {
             var (_, certificate) = await Gateway.CallAsync(HttpMethod.Get, $"/api/v1/tenants/{tenant}/certificates/{name}", attacker);
@@ -68,7 +69,7 @@ public sealed class TenantPurgeTests(VaultGateway fixture) : IClassFixture<Vault
         var key = await Gateway.CreateTenantAsync(tenant);
 
         Assert.False(Vault.Has(Name(tenant, "web-tls")));
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(tenant, key, Route("web", "left.purge.test", "web-tls", port, upstream.Port))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync(tenant, key, Route("web", "left.purge.test", "web-tls", port, upstream.Port))).Status);
         var (_, certificate) = await Gateway.CallAsync(HttpMethod.Get, $"/api/v1/tenants/{tenant}/certificates/web-tls", key);
         Assert.Equal("NotFound", certificate.GetProperty("state").GetString());
         await AssertNeverServedAsync(port, ("left.purge.test", leftover));
@@ -117,7 +118,7 @@ public sealed class TenantPurgeTests(VaultGateway fixture) : IClassFixture<Vault
         using var certificate = Certs.Valid("protected.purge.test");
         using var other = Certs.Valid("protected.purge.test");
         var key = await Gateway.CreateTenantAsync(tenant);
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(tenant, key, Secret("web-tls", certificate))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync(tenant, key, Secret("web-tls", certificate))).Status);
 
         Vault.PurgeProtection = true;
         try
@@ -129,7 +130,7 @@ public sealed class TenantPurgeTests(VaultGateway fixture) : IClassFixture<Vault
 
             // The next tenant of the name cannot store a key under it (Key Vault keeps the deleted name) and is told why.
             var next = await Gateway.CreateTenantAsync(tenant);
-            var (refused, body) = await ApplyAsync(tenant, next, Secret("web-tls", other));
+            var (refused, body) = await Gateway.ApplyAsync(tenant, next, Secret("web-tls", other));
             Assert.True(refused == HttpStatusCode.ServiceUnavailable, body.ToString());
             Assert.Contains("purge", body.GetProperty("diagnostics")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
         }
@@ -145,31 +146,6 @@ public sealed class TenantPurgeTests(VaultGateway fixture) : IClassFixture<Vault
     private static Task AssertNeverServedAsync(int port, params (string Host, X509Certificate2 Certificate)[] earlier) =>
         Net.AssertRefusedAndNeverServedAsync(port, earlier.Select(e => e.Host), earlier.Select(e => e.Certificate.Thumbprint).ToHashSet());
 
-    private Task<(HttpStatusCode Status, JsonElement Body)> ApplyAsync(string tenant, string key, string yaml) =>
-        Gateway.CallAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/resources", key, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-
     private static string Routes(int port, int upstream) =>
         Route("up", "up.purge.test", "up-tls", port, upstream) + "\n---\n" + Route("sec", "sec.purge.test", "sec-tls", port, upstream);
-
-    private static string Route(string name, string host, string secret, int port, int upstream) => $$"""
-        apiVersion: getambassador.io/v3alpha1
-        kind: Host
-        metadata: { name: {{name}} }
-        spec: { hostname: {{host}}, tlsSecret: { name: {{secret}} } }
-        ---
-        apiVersion: getambassador.io/v3alpha1
-        kind: TCPMapping
-        metadata: { name: {{name}} }
-        spec: { port: {{port}}, address: 127.0.0.1, host: {{host}}, service: "127.0.0.1:{{upstream}}" }
-        """;
-
-    private static string Secret(string name, X509Certificate2 certificate) => $$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: { name: {{name}} }
-        type: kubernetes.io/tls
-        stringData:
-          tls.crt: {{JsonSerializer.Serialize(certificate.ExportCertificatePem())}}
-          tls.key: {{JsonSerializer.Serialize(Certs.KeyPem(certificate))}}
-        """;
 }

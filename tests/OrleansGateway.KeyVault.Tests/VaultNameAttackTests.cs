@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.KeyVault.Tests.TestSupport;
+using static OrleansGateway.KeyVault.Tests.TestSupport.TestYaml;
 using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.KeyVault.Tests;
@@ -57,9 +58,9 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
         var victimPort = Ports.Free();
         var victim = await Gateway.CreateTenantAsync(Victim);
         await UploadAsync(Victim, victim, null, "web-tls", uploaded, HttpStatusCode.OK);
-        var (applied, appliedBody) = await ApplyAsync(Victim, victim,
-            Secret(null, "sec-tls", fromSecret) + "\n---\n" + Route("up", "up.victim.test", null, "web-tls", victimPort, upstream.Port) +
-            "\n---\n" + Route("sec", "sec.victim.test", null, "sec-tls", victimPort, upstream.Port));
+        var (applied, appliedBody) = await Gateway.ApplyAsync(Victim, victim,
+            Secret("sec-tls", fromSecret) + "\n---\n" + Route("up", "up.victim.test", "web-tls", victimPort, upstream.Port) +
+            "\n---\n" + Route("sec", "sec.victim.test", "sec-tls", victimPort, upstream.Port));
         Assert.True(applied == HttpStatusCode.OK, appliedBody.ToString());
         await Eventually.Get(() => Net.HandshakeAsync(victimPort, "up.victim.test"), t => t == uploaded.Thumbprint, "A's uploaded certificate");
         await Eventually.Get(() => Net.HandshakeAsync(victimPort, "sec.victim.test"), t => t == fromSecret.Thumbprint, "A's Secret's certificate");
@@ -100,7 +101,7 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
         var accepted = new List<string>();
         for (var i = 0; i < Spellings.Length; i++)
         {
-            var (status, body) = await ApplyAsync(Attacker, attacker, Route($"x{i}", $"x{i}.attacker.test", Spellings[i].Namespace, Spellings[i].Name, attackerPort, upstream.Port));
+            var (status, body) = await Gateway.ApplyAsync(Attacker, attacker, Route($"x{i}", $"x{i}.attacker.test", Spellings[i].Name, attackerPort, upstream.Port, Spellings[i].Namespace));
             Assert.True(status is HttpStatusCode.OK or HttpStatusCode.UnprocessableEntity, $"Host naming {Spellings[i]}: {status} {body}");
             if (status == HttpStatusCode.OK)
             {
@@ -119,7 +120,7 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
 
         using var own = Certs.Valid("own.attacker.test");
         await UploadAsync(Attacker, attacker, null, "own-tls", own, HttpStatusCode.OK);
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync(Attacker, attacker, Route("own", "own.attacker.test", null, "own-tls", attackerPort, upstream.Port))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync(Attacker, attacker, Route("own", "own.attacker.test", "own-tls", attackerPort, upstream.Port))).Status);
         await Eventually.Get(() => Net.HandshakeAsync(attackerPort, "own.attacker.test"), t => t == own.Thumbprint, "B's own certificate");
         var (_, listed) = await Gateway.CallAsync(HttpMethod.Get, $"/api/v1/tenants/{Attacker}/certificates", attacker);
         foreach (var name in new[] { "web-tls", "sec-tls" })
@@ -149,7 +150,7 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
 
         foreach (var (ns, name) in Spellings)
         {
-            var (status, body) = await ApplyAsync(Attacker, attacker, Secret(ns, name, planted));
+            var (status, body) = await Gateway.ApplyAsync(Attacker, attacker, Secret(name, planted, ns));
             Assert.True(status is HttpStatusCode.OK or HttpStatusCode.UnprocessableEntity, $"Secret {ns}/{name}: {status} {body}");
         }
 
@@ -185,7 +186,7 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
         using var own = Certs.Valid("forge.victim.test");
         using var upstream = new EchoUpstream();
         var victim = await Gateway.CreateTenantAsync("fm-a");
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync("fm-a", victim, Secret(null, "web-tls", victimCertificate))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync("fm-a", victim, Secret("web-tls", victimCertificate))).Status);
         var victimName = VaultName("fm-a", "web-tls");
         var (victimVersion, tags) = Assert.Single(Vault.Versions(victimName));
         var hash = tags[KeyVaultCertificateSource.SecretTag];
@@ -196,20 +197,20 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
             SecretKeyMarker.Kept(new CertificatePin(victimName, victimVersion, victimCertificate.Thumbprint, hash)),
             SecretKeyMarker.Kept(new CertificatePin(VaultName("fm-b", "web-tls"), victimVersion, victimCertificate.Thumbprint, hash)),
         ];
-        var route = Route("forge", "forge.victim.test", null, "web-tls", port, upstream.Port);
+        var route = Route("forge", "forge.victim.test", "web-tls", port, upstream.Port);
 
         foreach (var marker in markers)
         {
-            var (status, body) = await ApplyAsync("fm-b", attacker, Secret(null, "web-tls", victimCertificate, marker) + "\n---\n" + route);
+            var (status, body) = await Gateway.ApplyAsync("fm-b", attacker, Secret("web-tls", victimCertificate, key: marker) + "\n---\n" + route);
             Assert.True(status == HttpStatusCode.UnprocessableEntity, body.ToString());
             Assert.Contains("tls.key", body.ToString(), StringComparison.Ordinal);
         }
 
-        Assert.Equal(HttpStatusCode.OK, (await ApplyAsync("fm-b", attacker, Secret(null, "web-tls", own) + "\n---\n" + route)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.ApplyAsync("fm-b", attacker, Secret("web-tls", own) + "\n---\n" + route)).Status);
         await Eventually.Get(() => Net.HandshakeAsync(port, "forge.victim.test"), t => t == own.Thumbprint, "B's own certificate");
         foreach (var marker in markers)
         {
-            var (status, body) = await ApplyAsync("fm-b", attacker, Secret(null, "web-tls", victimCertificate, marker));
+            var (status, body) = await Gateway.ApplyAsync("fm-b", attacker, Secret("web-tls", victimCertificate, key: marker));
             Assert.True(status == HttpStatusCode.UnprocessableEntity, body.ToString());
         }
 
@@ -230,36 +231,4 @@ public sealed class VaultNameAttackTests(VaultGateway fixture) : IClassFixture<V
         return (status, body);
     }
 
-    private Task<(HttpStatusCode Status, JsonElement Body)> ApplyAsync(string tenant, string key, string yaml) =>
-        Gateway.CallAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/resources", key, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-
-    /// <summary>A Host naming the secret exactly as given (JSON-quoted, so newlines and all reach the gateway) and its TCPMapping.</summary>
-    private static string Route(string name, string host, string? secretNamespace, string secret, int port, int upstream)
-    {
-        var tlsSecret = secretNamespace is null
-            ? $"{{ name: {JsonSerializer.Serialize(secret)} }}"
-            : $"{{ name: {JsonSerializer.Serialize(secret)}, namespace: {JsonSerializer.Serialize(secretNamespace)} }}";
-        return $$"""
-            apiVersion: getambassador.io/v3alpha1
-            kind: Host
-            metadata: { name: {{name}} }
-            spec: { hostname: {{host}}, tlsSecret: {{tlsSecret}} }
-            ---
-            apiVersion: getambassador.io/v3alpha1
-            kind: TCPMapping
-            metadata: { name: {{name}} }
-            spec: { port: {{port}}, address: 127.0.0.1, host: {{host}}, service: "127.0.0.1:{{upstream}}" }
-            """;
-    }
-
-    /// <param name="key">tls.key as sent; the certificate's own key when null.</param>
-    private static string Secret(string? ns, string name, X509Certificate2 certificate, string? key = null) => $$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: { name: {{JsonSerializer.Serialize(name)}}{{(ns is null ? "" : ", namespace: " + JsonSerializer.Serialize(ns))}} }
-        type: kubernetes.io/tls
-        stringData:
-          tls.crt: {{JsonSerializer.Serialize(certificate.ExportCertificatePem())}}
-          tls.key: {{JsonSerializer.Serialize(key ?? Certs.KeyPem(certificate))}}
-        """;
 }

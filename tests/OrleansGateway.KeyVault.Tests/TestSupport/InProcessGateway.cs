@@ -94,6 +94,10 @@ public sealed class InProcessGateway : IAsyncDisposable
         return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
 
+    /// <summary>Applies <paramref name="yaml"/> to <paramref name="tenant"/> through the API with <paramref name="key"/>.</summary>
+    public Task<(HttpStatusCode Status, JsonElement Body)> ApplyAsync(string tenant, string key, string yaml) =>
+        CallAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/resources", key, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
+
     public static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 
     private void Configure(WebApplicationBuilder builder)
