@@ -19,8 +19,8 @@ internal static class CertificateEndpoints
         tenant.MapPost("/certificates", UploadAsync).WithName("UploadCertificate").Body<UploadCertificateRequest>(ApiBody.Json)
             .Produces<CertificateDto>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(422).ProducesProblem(503);
         tenant.MapGet("/certificates", ListAsync).WithName("ListCertificates").Produces<ImmutableArray<CertificateDto>>().ProducesProblem(404);
-        tenant.MapGet("/certificates/{name}", GetAsync).WithName("GetCertificate").Produces<CertificateDto>().ProducesProblem(404);
-        tenant.MapPost("/certificates/{name}/refresh", RefreshAsync).WithName("RefreshCertificate").Produces<CertificateDto>().ProducesProblem(404);
+        tenant.MapGet("/certificates/{name}", GetAsync).WithName("GetCertificate").Produces<CertificateDto>().ProducesProblem(400).ProducesProblem(404);
+        tenant.MapPost("/certificates/{name}/refresh", RefreshAsync).WithName("RefreshCertificate").Produces<CertificateDto>().ProducesProblem(400).ProducesProblem(404);
     }
 
     private static async Task<IResult> UploadAsync(string tenant, HttpContext context, IGrainFactory grains, ApiOptions settings, CancellationToken cancellationToken)
@@ -119,7 +119,7 @@ internal static class CertificateEndpoints
             return TenantEndpoints.NoTenant(tenant);
         }
 
-        return await AnswerAsync(new SecretRef(@namespace ?? "default", name) { Tenant = tenant }, grains);
+        return Reference(tenant, @namespace, name, out var problem) is { } secret ? await AnswerAsync(secret, grains) : problem!;
     }
 
     private static async Task<IResult> RefreshAsync(string tenant, string name, string? @namespace, ClaimsPrincipal user, IGrainFactory grains)
@@ -129,9 +129,30 @@ internal static class CertificateEndpoints
             return TenantEndpoints.NoTenant(tenant);
         }
 
-        var secret = new SecretRef(@namespace ?? "default", name) { Tenant = tenant };
+        if (Reference(tenant, @namespace, name, out var problem) is not { } secret)
+        {
+            return problem!;
+        }
+
         var status = await grains.GetCertificateGrain(secret).RefreshAsync();
         return status.Source is null ? NoCertificate(secret) : Results.Json(Dto(secret, status), ApiJson.Answers);
+    }
+
+    /// <summary>The tenant's secret a request names, or (null and) a 400 saying why it cannot name a certificate, e.g. a '/' in it.</summary>
+    private static SecretRef? Reference(string tenant, string? @namespace, string name, out IResult? problem)
+    {
+        var secret = new SecretRef(@namespace ?? "default", name) { Tenant = tenant };
+        try
+        {
+            CertificateKey.For(secret);
+            problem = null;
+            return secret;
+        }
+        catch (ArgumentException e)
+        {
+            problem = ApiProblems.BadRequest($"no certificate can have that name: {e.Message}");
+            return null;
+        }
     }
 
     private static async Task<IResult> AnswerAsync(SecretRef secret, IGrainFactory grains)

@@ -16,7 +16,7 @@ internal static class ResourceEndpoints
         var tenant = api.MapGroup("/tenants/{tenant}").RequireAuthorization(ApiPolicies.Tenant).WithTags("resources (tenant)");
         tenant.MapPost("/resources", ApplyAsync).WithName("ApplyResources")
             .Body<string>([.. ApiBody.ApplyTypes])
-            .Produces<OutcomeDto>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
+            .Produces<OutcomeDto>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422).ProducesProblem(503);
         tenant.MapGet("/resources", ListAsync).WithName("ListResources").Produces<ImmutableArray<ResourceViewDto>>().ProducesProblem(404);
         tenant.MapGet("/resources/{kind}/{namespace}/{name}", GetAsync).WithName("GetResource").Produces<ResourceViewDto>().ProducesProblem(404);
         tenant.MapDelete("/resources/{kind}/{namespace}/{name}", DeleteOneAsync).WithName("DeleteResource")
@@ -156,6 +156,15 @@ internal static class ResourceEndpoints
         }
 
         var errors = outcome.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();
+        if (errors.Any(d => d.Code == DiagnosticCodes.SecretStoreUnavailable))
+        {
+            // Not the request's fault: the vault that keeps Secret keys did not take one. Sending it again succeeds.
+            return ApiProblems.Problem(503, "Key Vault is not available",
+                "the certificate source (Key Vault) could not store the key of a Secret of this change, so nothing was persisted; " +
+                "send it again once the vault answers (the diagnostics name the Secret and the vault's answer)",
+                ApiProblems.Reports(errors.Where(d => d.Code == DiagnosticCodes.SecretStoreUnavailable)));
+        }
+
         var discarded = outcome.Statuses.Where(s => s.State == ResourceState.Discarded).Select(s => GatewayReportName(s.Resource)).ToList();
         return ApiProblems.Refused(
             $"the change would leave {discarded.Count} resource(s) Discarded ({string.Join(", ", discarded.Take(5))}{(discarded.Count > 5 ? ", ..." : "")}); " +

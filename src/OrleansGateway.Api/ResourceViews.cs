@@ -27,12 +27,15 @@ internal static class ResourceViews
     public static ResourceViewDto View(ResourceStatus status, string source) => new(
         status.Resource.Kind, status.Resource.Namespace, status.Resource.Name, source, status.State.ToString(), status.Messages);
 
-    /// <summary>The resource as JSON (the Model's own shape, <c>$resource</c> naming its kind); a Secret without its key.</summary>
+    /// <summary>
+    /// The resource as JSON (the Model's own shape, <c>$resource</c> naming its kind); a Secret without its key: its
+    /// presence only (also where Key Vault keeps it), null when it has none or it was not stored (its status says why).
+    /// </summary>
     public static JsonNode? Json(Resource resource)
     {
         if (resource is SecretResource { TlsKey: not null } secret)
         {
-            resource = secret with { TlsKey = HiddenKey };
+            resource = secret with { TlsKey = SecretKeyMarker.ReadNotStored(secret.TlsKey) is null ? HiddenKey : null };
         }
 
         return JsonSerializer.SerializeToNode(resource, ResourceJson);

@@ -12,11 +12,11 @@ internal static class TenantEndpoints
         var tenants = api.MapGroup("/tenants").RequireAuthorization(ApiPolicies.Admin).WithTags("tenants (admin)");
         tenants.MapGet("", ListAsync).WithName("ListTenants").Produces<ImmutableArray<TenantDto>>();
         tenants.MapPost("", CreateAsync).WithName("CreateTenant").Body<CreateTenantRequest>(ApiBody.Json)
-            .Produces<TenantDto>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409);
+            .Produces<TenantDto>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409).ProducesProblem(503);
         tenants.MapGet("/{tenant}", GetAsync).WithName("GetTenant").Produces<TenantDto>().ProducesProblem(404);
         tenants.MapPut("/{tenant}", UpdateAsync).WithName("UpdateTenant").Body<UpdateTenantRequest>(ApiBody.Json)
             .Produces<TenantDto>().ProducesProblem(400).ProducesProblem(404);
-        tenants.MapDelete("/{tenant}", DeleteAsync).WithName("DeleteTenant").Produces(StatusCodes.Status204NoContent).ProducesProblem(404);
+        tenants.MapDelete("/{tenant}", DeleteAsync).WithName("DeleteTenant").Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(503);
         tenants.MapGet("/{tenant}/keys", ListKeysAsync).WithName("ListKeys").Produces<ImmutableArray<KeyDto>>().ProducesProblem(404);
         tenants.MapPost("/{tenant}/keys", IssueKeyAsync).WithName("IssueKey").Body<IssueKeyRequest>(ApiBody.Json)
             .Produces<IssuedKeyDto>(StatusCodes.Status201Created).ProducesProblem(404);
@@ -58,15 +58,24 @@ internal static class TenantEndpoints
             return ApiProblems.Conflict($"tenant '{name}' exists; change it with PUT /api/v1/tenants/{name}, or pick another name");
         }
 
+        string? leftovers;
         try
         {
-            await StartCleanAsync(grains, name, quota);
+            leftovers = await StartCleanAsync(grains, name, quota);
         }
         catch
         {
             // Without its quota (or with leftovers) the tenant must not exist: a retry of the create then succeeds.
             await grains.GetTenantRegistry().RemoveAsync(name);
             throw;
+        }
+
+        if (leftovers is not null)
+        {
+            await grains.GetTenantRegistry().RemoveAsync(name);
+            return ApiProblems.Problem(503, "Key Vault is not available",
+                $"tenant '{name}' was not created: certificates of an earlier tenant of that name may be left in Key Vault and could not be " +
+                $"removed ({leftovers}); create it again once the vault answers");
         }
 
         var entry = await grains.GetTenantRegistry().GetAsync(name);
@@ -112,7 +121,9 @@ internal static class TenantEndpoints
 
     /// <summary>
     /// Keys first, so no tenant request can start after that point (authentication and every resource endpoint ask
-    /// the registry and the keys grain); then resources (releasing the listener claims), quota and the registry entry.
+    /// the registry and the keys grain); then resources (releasing the listener claims), its certificates in Key Vault
+    /// (deleted and purged), quota and the registry entry. If the vault cannot purge, the tenant stays listed (without
+    /// keys or resources) and the delete can be sent again: its name is not free before its certificates are gone.
     /// </summary>
     private static async Task<IResult> DeleteAsync(string tenant, IGrainFactory grains)
     {
@@ -124,6 +135,13 @@ internal static class TenantEndpoints
         await grains.GetTenantKeysGrain(tenant).RemoveAllAsync();
         var grain = grains.GetTenantGrain(tenant);
         await DeleteResourcesAsync(grain);
+        if (await grain.PurgeCertificatesAsync() is { } problem)
+        {
+            return ApiProblems.Problem(503, "Key Vault is not available",
+                $"tenant '{tenant}' is not deleted yet: its keys are revoked and its resources deleted, but its certificates could not be " +
+                $"removed from Key Vault ({problem}); send the delete again once the vault answers");
+        }
+
         await grain.SetQuotaAsync(TenantQuota.Unlimited);
         await grains.GetTenantRegistry().RemoveAsync(tenant);
         return Results.NoContent();
@@ -131,9 +149,11 @@ internal static class TenantEndpoints
 
     /// <summary>
     /// A new tenant starts clean: the tenant grain of an unregistered name may still hold resources or keys of an
-    /// earlier tenant (a delete that failed half way); they are removed before the quota of the request is set.
+    /// earlier tenant (a delete that failed half way), and Key Vault certificates under its name (a late apply of the
+    /// deleted tenant); they are removed before the quota of the request is set. Returns why the vault could not be
+    /// cleaned (the tenant must then not be created), or null.
     /// </summary>
-    private static async Task StartCleanAsync(IGrainFactory grains, string tenant, TenantQuota quota)
+    private static async Task<string?> StartCleanAsync(IGrainFactory grains, string tenant, TenantQuota quota)
     {
         var keys = grains.GetTenantKeysGrain(tenant);
         if (!(await keys.ListAsync()).IsEmpty)
@@ -143,7 +163,13 @@ internal static class TenantEndpoints
 
         var grain = grains.GetTenantGrain(tenant);
         await DeleteResourcesAsync(grain);
+        if (await grain.PurgeCertificatesAsync() is { } problem)
+        {
+            return problem;
+        }
+
         await grain.SetQuotaAsync(quota);
+        return null;
     }
 
     private static async Task DeleteResourcesAsync(ITenantGrain grain)

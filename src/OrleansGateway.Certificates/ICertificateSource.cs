@@ -24,7 +24,8 @@ public interface ICertificateSource
     string Locate(SecretRef secret);
 
     /// <summary>
-    /// The current material of <paramref name="secret"/>; null when the source has none. When its version equals
+    /// The current material of <paramref name="secret"/> (its newest version that no Secret resource stored, see
+    /// <see cref="StoreSecretAsync"/>); null when the source has none. When its version equals
     /// <paramref name="knownVersion"/> the material is not read again (<see cref="SourcedMaterial.Material"/> null).
     /// Throws <see cref="CertificateSourceException"/> when the source cannot be reached or its content is unreadable.
     /// </summary>
@@ -32,6 +33,26 @@ public interface ICertificateSource
 
     /// <summary>Stores <paramref name="material"/> (certificate, chain and key) as the new version of <paramref name="secret"/>.</summary>
     Task<string> ImportAsync(SecretRef secret, CertificateMaterial material, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Keeps the key of a tenant's Secret resource: stores <paramref name="material"/> as a version of
+    /// <paramref name="secret"/> marked as the Secret's, whose hash is <paramref name="hash"/>, and returns its version.
+    /// When the source's current version already is that material (same hash), nothing is stored and its version is
+    /// returned, so applying the same Secret again adds no version. A version stored here is served only through
+    /// <see cref="FetchVersionAsync"/> (by the Secret that names it), never by <see cref="FetchAsync"/>. Throws
+    /// <see cref="CertificateSourceException"/> when the source cannot take it.
+    /// </summary>
+    Task<string> StoreSecretAsync(SecretRef secret, CertificateMaterial material, string hash, CancellationToken cancellationToken);
+
+    /// <summary>Version <paramref name="version"/> of <paramref name="secret"/>; null when the source has no such version.</summary>
+    Task<SourcedMaterial?> FetchVersionAsync(SecretRef secret, string version, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes every certificate the source keeps for <paramref name="tenant"/>, for good where the source can (Key
+    /// Vault: delete, then purge), and returns them. Throws <see cref="CertificateSourceException"/> when one is left
+    /// that could still be served.
+    /// </summary>
+    Task<IReadOnlyList<SecretRef>> PurgeTenantAsync(string tenant, CancellationToken cancellationToken);
 }
 
 /// <param name="Version">The source's version id of the material.</param>

@@ -28,6 +28,15 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Replaces the quota. It applies from the next change on; resources already stored are not re-checked.</summary>
     [Alias("SetQuota")]
     Task SetQuotaAsync(TenantQuota quota);
+
+    /// <summary>
+    /// The tenant is deleted, or created again under its name: removes every certificate the certificate source keeps
+    /// for it (Key Vault: delete and purge) and empties its certificate grains, so nothing of an earlier tenant of the
+    /// name is ever served. Null when done (or when no source is configured); otherwise why not (nothing was skipped
+    /// that could still be served only when the source answered). Call after its resources are deleted.
+    /// </summary>
+    [Alias("PurgeCertificates")]
+    Task<string?> PurgeCertificatesAsync();
 }
 
 /// <summary>
@@ -152,6 +161,14 @@ public interface ICertificateGrain : IGrainWithStringKey
     /// </summary>
     [Alias("UseSource")]
     Task<CertificateStatus> UseSourceAsync();
+
+    /// <summary>
+    /// The tenant's Secret resource whose key the certificate source keeps (<paramref name="pin"/>, stored by the tenant
+    /// grain): serve exactly that version, whatever else the source holds under the name. <paramref name="material"/>
+    /// is the pinned material when the caller has it (it just stored it), so it need not be read back.
+    /// </summary>
+    [Alias("UseStoredSecret")]
+    Task<CertificateStatus> UseStoredSecretAsync(CertificatePin pin, CertificateMaterial? material);
 
     [Alias("Get")]
     Task<CertificateView> GetAsync();

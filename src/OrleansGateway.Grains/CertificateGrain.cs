@@ -10,9 +10,11 @@ using OrleansGateway.Model.Plan;
 namespace OrleansGateway.Grains;
 
 /// <summary>
-/// What a certificate grain persists. For Secret-sourced material the PEM (key included) is here, as it already is in
-/// the tenant's stored Secret. For a certificate source (Key Vault) only the reference, the source's version and the
-/// thumbprint: the material itself lives in memory and is read again after a reactivation.
+/// What a certificate grain persists. For Secret-sourced material without a certificate source, the PEM (key included)
+/// is here, as it is in the tenant's stored Secret. With a certificate source (Key Vault) only references: the source's
+/// name and version and the thumbprint, for a Secret resource whose key the source keeps (pinned) and for a certificate
+/// the tenant names without a Secret (the source's current version). That material lives in memory and is read again
+/// after a reactivation.
 /// </summary>
 [GenerateSerializer, Alias("OrleansGateway.CertificateState")]
 public sealed class CertificateState
@@ -33,14 +35,21 @@ public sealed class CertificateState
     [Id(4)] public string? SourceVersion { get; set; }
 
     [Id(5)] public string? Thumbprint { get; set; }
+
+    /// <summary>
+    /// The source's version a Secret resource names (its key is kept there; <see cref="Source"/> is
+    /// <see cref="CertificateSources.Secret"/>): exactly this version is served. Null otherwise.
+    /// </summary>
+    [Id(6)] public string? Pinned { get; set; }
 }
 
 /// <summary>
-/// See <see cref="ICertificateGrain"/>. The chain: a tenant Secret resource (pushed by the tenant grain) wins; a
-/// certificate the tenant references without one comes from the <see cref="ICertificateSource"/> (Key Vault), read
-/// on activation, on a reminder every <see cref="ICertificateSource.RefreshInterval"/> and on demand. A new version is
-/// published only when the material changed, and only after it passed <see cref="CertificateFiles.Check"/>: a refused
-/// or unreachable version leaves the last good material in service and shows in the status and the log.
+/// See <see cref="ICertificateGrain"/>. The chain: a tenant Secret resource (pushed by the tenant grain) wins; with a
+/// certificate source its key is kept there and the grain serves the version the Secret names (pinned). A certificate
+/// the tenant references without a Secret comes from the <see cref="ICertificateSource"/>'s current version (Key
+/// Vault), read on activation, on a reminder every <see cref="ICertificateSource.RefreshInterval"/> and on demand. A
+/// new version is published only when the material changed, and only after it passed <see cref="CertificateFiles.Check"/>:
+/// a refused or unreachable version leaves the last good material in service and shows in the status and the log.
 /// </summary>
 public sealed partial class CertificateGrain(
     [PersistentState("certificate", GatewayStorage.Name)] IPersistentState<CertificateState> state,
@@ -55,7 +64,7 @@ public sealed partial class CertificateGrain(
     /// <summary>True until the directory has this activation's version (see ListenerGrain: a write may not have been published).</summary>
     private bool _publishPending = true;
 
-    /// <summary>Material from the certificate source: in memory only.</summary>
+    /// <summary>Material from the certificate source (current or pinned version): in memory only.</summary>
     private CertificateMaterial? _sourced;
 
     /// <summary>
@@ -75,7 +84,14 @@ public sealed partial class CertificateGrain(
 
     private TimeProvider Time => ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
 
+    /// <summary>Serves the source's current version (a certificate without a Secret resource).</summary>
     private bool FromSource => state.State.Source == CertificateSources.KeyVault;
+
+    /// <summary>Serves the source's version a Secret resource names.</summary>
+    private bool IsPinned => state.State is { Source: CertificateSources.Secret, Pinned: not null };
+
+    /// <summary>The material is read from the source and held in memory only.</summary>
+    private bool UsesSource => FromSource || IsPinned;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -90,7 +106,7 @@ public sealed partial class CertificateGrain(
 
     public async Task SetAsync(CertificateMaterial? material)
     {
-        if (FromSource)
+        if (UsesSource)
         {
             await StopRefreshingAsync();
         }
@@ -137,6 +153,7 @@ public sealed partial class CertificateGrain(
         {
             // Switching from a Secret: its material is no longer the tenant's; the source's replaces it when read.
             _serving = null;
+            _sourced = null;
             await CommitAsync(new CertificateState { Source = CertificateSources.KeyVault, Location = location });
         }
 
@@ -144,16 +161,78 @@ public sealed partial class CertificateGrain(
         return await RefreshFromSourceAsync(source);
     }
 
+    public async Task<CertificateStatus> UseStoredSecretAsync(CertificatePin pin, CertificateMaterial? material)
+    {
+        ArgumentNullException.ThrowIfNull(pin);
+        var secret = Secret;
+        if (Source is not { } source)
+        {
+            // Keys were kept in a vault this silo does not have: nothing can be served until it has it again.
+            _sourced = null;
+            _serving = null;
+            SetHealth(CertificateHealth.Unavailable,
+                $"the key of Secret {secret} is kept in the certificate source ('{pin.Location}' version {pin.Version}), but this silo has none " +
+                "configured; start every silo with the same --key-vault-uri, or apply the Secret again");
+            await CommitAsync(new CertificateState { Source = CertificateSources.Secret, Location = pin.Location, Pinned = pin.Version });
+            return Status();
+        }
+
+        if (IsPinned && state.State.Pinned == pin.Version && state.State.SourceVersion == pin.Version && _sourced is not null)
+        {
+            await StartRefreshingAsync(source);
+            return Status();
+        }
+
+        if (material?.TlsCrt is { } crt && CertificateFiles.Describe(crt) is { } info && info.Thumbprint == pin.Thumbprint)
+        {
+            // Just stored by the tenant grain: no need to read it back.
+            _sourced = material;
+            _serving = info;
+            _lastChecked = null;
+            SetHealth(CertificateHealth.Ready, null);
+            await CommitAsync(new CertificateState
+            {
+                Version = PublishedVersion(material),
+                Source = CertificateSources.Secret,
+                Location = pin.Location,
+                SourceVersion = pin.Version,
+                Thumbprint = info.Thumbprint,
+                Pinned = pin.Version,
+            });
+            await StartRefreshingAsync(source);
+            return Status();
+        }
+
+        if (state.State is { Source: CertificateSources.Secret, Material: { } stored })
+        {
+            // The key was in grain state (before the vault): keep serving it from memory until the pinned version is read.
+            _sourced = stored;
+        }
+
+        // What is published stays until the pinned version is read: edges keep serving it meanwhile.
+        await CommitAsync(new CertificateState
+        {
+            Version = _sourced is null ? null : state.State.Version,
+            Source = CertificateSources.Secret,
+            Location = pin.Location,
+            SourceVersion = _sourced is null ? null : state.State.SourceVersion,
+            Thumbprint = _sourced is null ? null : state.State.Thumbprint,
+            Pinned = pin.Version,
+        });
+        await StartRefreshingAsync(source);
+        return await RefreshPinnedAsync(source);
+    }
+
     public async Task<CertificateView> GetAsync()
     {
-        if (!FromSource)
+        if (!UsesSource)
         {
             return new CertificateView(state.State.Version, state.State.Material);
         }
 
         if (_sourced is null && Source is { } source && state.State.Location is not null)
         {
-            await RefreshFromSourceAsync(source);
+            await ReadAsync(source);
         }
 
         if (_sourced is null)
@@ -165,7 +244,7 @@ public sealed partial class CertificateGrain(
     }
 
     public async Task<CertificateStatus> RefreshAsync() =>
-        FromSource && Source is { } source && state.State.Location is not null ? await RefreshFromSourceAsync(source) : Status();
+        UsesSource && Source is { } source && state.State.Location is not null ? await ReadAsync(source) : Status();
 
     public Task<CertificateStatus> GetStatusAsync() => Task.FromResult(Status());
 
@@ -198,7 +277,69 @@ public sealed partial class CertificateGrain(
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status) =>
-        FromSource && Source is { } source && state.State.Location is not null ? RefreshFromSourceAsync(source) : StopRefreshingAsync();
+        UsesSource && Source is { } source && state.State.Location is not null ? ReadAsync(source) : StopRefreshingAsync();
+
+    private Task<CertificateStatus> ReadAsync(ICertificateSource source) => IsPinned ? RefreshPinnedAsync(source) : RefreshFromSourceAsync(source);
+
+    /// <summary>
+    /// Reads the pinned version when it is not the one in memory. A version never changes, so once it is read the
+    /// reminder costs no request; it only retries a read that failed (an outage, or a reactivation during one).
+    /// </summary>
+    private async Task<CertificateStatus> RefreshPinnedAsync(ICertificateSource source)
+    {
+        var pinned = state.State.Pinned!;
+        if (_sourced is not null && state.State.SourceVersion == pinned)
+        {
+            SetHealth(CertificateHealth.Ready, null);
+            return Status();
+        }
+
+        var secret = Secret;
+        _lastChecked = Time.GetUtcNow();
+        SourcedMaterial? fetched;
+        try
+        {
+            using var cancel = new CancellationTokenSource(FetchTimeout);
+            fetched = await source.FetchVersionAsync(secret, pinned, cancel.Token);
+        }
+        catch (CertificateSourceException e)
+        {
+            return Degrade(e.Refused ? CertificateHealth.Refused : CertificateHealth.Unavailable, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            return Degrade(CertificateHealth.Unavailable, $"{source.Name} did not answer within {FetchTimeout.TotalSeconds:0} s");
+        }
+
+        if (fetched?.Material is not { } material)
+        {
+            _sourced = null;
+            _serving = null;
+            SetHealth(CertificateHealth.NotFound,
+                $"{source.Name} has no version {pinned} of '{state.State.Location}', which holds the key of Secret {secret}; delete the Secret resource and apply it again.");
+            await CommitAsync(new CertificateState { Source = CertificateSources.Secret, Location = state.State.Location, Pinned = pinned });
+            return Status();
+        }
+
+        if (material.TlsKey is null || material.TlsCrt is null || CertificateFiles.Describe(material.TlsCrt) is not { } info)
+        {
+            return Degrade(CertificateHealth.Refused, $"version {pinned} of '{state.State.Location}' is refused: it has no readable certificate and key");
+        }
+
+        _sourced = material;
+        _serving = info;
+        SetHealth(CertificateHealth.Ready, null);
+        await CommitAsync(new CertificateState
+        {
+            Version = PublishedVersion(material),
+            Source = CertificateSources.Secret,
+            Location = state.State.Location,
+            SourceVersion = pinned,
+            Thumbprint = info.Thumbprint,
+            Pinned = pinned,
+        });
+        return Status();
+    }
 
     private async Task<CertificateStatus> RefreshFromSourceAsync(ICertificateSource source)
     {
@@ -244,22 +385,31 @@ public sealed partial class CertificateGrain(
         _sourced = fetched.Material;
         _serving = info;
         SetHealth(CertificateHealth.Ready, null);
-        var version = VersionOf(fetched.Material);
-        if (_handedOutEmpty)
-        {
-            version += "-" + now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-            _handedOutEmpty = false;
-        }
-
         await CommitAsync(new CertificateState
         {
-            Version = version,
+            Version = PublishedVersion(fetched.Material),
             Source = CertificateSources.KeyVault,
             Location = state.State.Location,
             SourceVersion = fetched.Version,
             Thumbprint = info!.Thumbprint,
         });
         return Status();
+    }
+
+    /// <summary>
+    /// The version to publish for material read from the source: its hash, made different when an edge was handed this
+    /// grain's version without material meanwhile (reactivated during an outage), or it would never fetch it again.
+    /// </summary>
+    private string PublishedVersion(CertificateMaterial material)
+    {
+        var version = VersionOf(material);
+        if (_handedOutEmpty)
+        {
+            version += "-" + Time.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _handedOutEmpty = false;
+        }
+
+        return version;
     }
 
     /// <summary>The source failed: keep the last good material in service, say why in the status and the log.</summary>
@@ -298,7 +448,8 @@ public sealed partial class CertificateGrain(
     {
         var current = state.State;
         var changed = next.Version != current.Version || next.Source != current.Source || next.Location != current.Location
-            || next.SourceVersion != current.SourceVersion || next.Thumbprint != current.Thumbprint || !Equals(next.Material, current.Material);
+            || next.SourceVersion != current.SourceVersion || next.Thumbprint != current.Thumbprint || next.Pinned != current.Pinned
+            || !Equals(next.Material, current.Material);
         var publish = next.Version != current.Version;
         if (changed)
         {

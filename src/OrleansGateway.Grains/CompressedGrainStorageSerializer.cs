@@ -53,20 +53,28 @@ public sealed class CompressedGrainStorageSerializer(IGrainStorageSerializer inn
     public T? Deserialize<T>(BinaryData input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var data = input.ToMemory();
-        if (data.Length < HeaderLength || !data.Span.StartsWith(Magic))
+        return inner.Deserialize<T>(new BinaryData(Unpack(input.ToMemory(), typeof(T).Name)));
+    }
+
+    /// <summary>
+    /// The inner serializer's bytes of a stored state: decompressed when it starts with the header, as they are
+    /// otherwise (state written before this serializer). Also what tests read to look into stored state.
+    /// </summary>
+    public static ReadOnlyMemory<byte> Unpack(ReadOnlyMemory<byte> stored, string what = "a grain")
+    {
+        if (stored.Length < HeaderLength || !stored.Span.StartsWith(Magic))
         {
-            return inner.Deserialize<T>(input);
+            return stored;
         }
 
-        var length = BinaryPrimitives.ReadInt32LittleEndian(data.Span[Magic.Length..]);
+        var length = BinaryPrimitives.ReadInt32LittleEndian(stored.Span[Magic.Length..]);
         var raw = new byte[length];
-        if (!BrotliDecoder.TryDecompress(data.Span[HeaderLength..], raw, out var written) || written != length)
+        if (!BrotliDecoder.TryDecompress(stored.Span[HeaderLength..], raw, out var written) || written != length)
         {
-            throw new InvalidDataException($"the stored grain state of {typeof(T).Name} is not a complete compressed record " +
-                $"({data.Length} bytes, {written} of {length} bytes decompressed); the storage entry is damaged.");
+            throw new InvalidDataException($"the stored grain state of {what} is not a complete compressed record " +
+                $"({stored.Length} bytes, {written} of {length} bytes decompressed); the storage entry is damaged.");
         }
 
-        return inner.Deserialize<T>(new BinaryData(raw));
+        return raw;
     }
 }

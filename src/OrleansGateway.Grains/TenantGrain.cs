@@ -34,7 +34,12 @@ public sealed partial class TenantGrain(
     IOptions<ControlPlaneOptions> options,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
+    /// <summary>Within the 30 s of a grain call; a tenant with more certificates than fit finishes with the next attempt.</summary>
+    private static readonly TimeSpan PurgeTimeout = TimeSpan.FromSeconds(25);
+
     private string Tenant => this.GetPrimaryKeyString();
+
+    private TimeProvider Time => ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
 
     public Task<ApplyOutcome> ApplyAsync(ApplyRequest request)
     {
@@ -81,6 +86,39 @@ public sealed partial class TenantGrain(
 
     public Task<ImmutableArray<SecretRef>> GetCertificatesAsync() => Task.FromResult(state.State.Certificates);
 
+    public async Task<string?> PurgeCertificatesAsync()
+    {
+        var tenant = Tenant;
+        var held = state.State.Certificates.ToHashSet();
+        string? problem = null;
+        if (ServiceProvider.GetService<ICertificateSource>() is { } source)
+        {
+            try
+            {
+                using var cancel = new CancellationTokenSource(PurgeTimeout);
+                held.UnionWith(await source.PurgeTenantAsync(tenant, cancel.Token));
+            }
+            catch (CertificateSourceException e)
+            {
+                problem = e.Message;
+            }
+            catch (OperationCanceledException)
+            {
+                problem = $"{source.Name} did not finish within {PurgeTimeout.TotalSeconds:0} s (what is removed stays removed; the next attempt continues)";
+            }
+        }
+
+        // Certificate grains keep a source's material in memory: emptied, a tenant created again under the name can
+        // never be served what they held, whatever it names.
+        await Task.WhenAll(held.Select(r => GrainFactory.GetCertificateGrain(r).SetAsync(null)));
+        if (problem is not null)
+        {
+            LogPurgeFailed(logger, tenant, problem);
+        }
+
+        return problem;
+    }
+
     public async Task SetQuotaAsync(TenantQuota quota)
     {
         ArgumentNullException.ThrowIfNull(quota);
@@ -111,7 +149,8 @@ public sealed partial class TenantGrain(
     {
         var tenant = Tenant;
         var ambassadorId = options.Value.AmbassadorId;
-        var secretsExternal = ServiceProvider.GetService<ICertificateSource>() is not null;
+        var source = ServiceProvider.GetService<ICertificateSource>();
+        var secretsExternal = source is not null;
         var gateway = await GatewayEndpointsAsync();
         TenantCompilation compiled;
         if (mode == ApplyMode.PerResource)
@@ -124,6 +163,10 @@ public sealed partial class TenantGrain(
             compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value,
                 gateway.Cluster, gateway.ListenerPorts, secretsExternal);
         }
+
+        // With a certificate source, Secret keys go there and never into grain state (docs/key-vault.md, "Secret resources").
+        var keys = source is null ? null : SecretKeys.Read(tenant, next, state.State.Resources, source, Time);
+        compiled = keys?.Discard(compiled) ?? compiled;
 
         var claims = compiled.Plan.Listeners.ToDictionary(l => ListenerKey.For(ambassadorId, l.Endpoint), l => l);
         var releases = state.State.Claimed.Where(k => !claims.ContainsKey(k)).ToList();
@@ -145,6 +188,20 @@ public sealed partial class TenantGrain(
             }
         }
 
+        if (keys is not null)
+        {
+            // Only now, when nothing but a concurrent claim can refuse the change: a version stored for a change that is
+            // refused after all is named by no Secret, and only the Secret that names a version serves it.
+            await keys.StoreAsync(source!);
+            if (strict && keys.Unavailable(compiled) is { } unavailable)
+            {
+                LogRefused(logger, tenant, unavailable.Statuses.Count(s => s.State == ResourceState.Discarded));
+                return new ApplyOutcome(false, unavailable.Statuses, unavailable.Diagnostics, state.State.Version);
+            }
+
+            (next, compiled) = keys.Apply(next, compiled);
+        }
+
         // Persist before claiming, with every listener this change may touch in Claimed: if the silo dies between
         // the two steps, the next change still releases whatever was claimed.
         var before = Snapshot.Of(state.State);
@@ -161,7 +218,7 @@ public sealed partial class TenantGrain(
         List<ClaimOutcome> outcomes;
         try
         {
-            certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal);
+            certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal, keys?.Stored);
             await PublishDataPlaneQuotaAsync();
             outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
         }
@@ -309,17 +366,19 @@ public sealed partial class TenantGrain(
     }
 
     /// <summary>
-    /// Pushes every usable Secret of the tenant to its certificate grain; with a certificate source (Key Vault), points
+    /// Pushes every usable Secret of the tenant to its certificate grain (a Secret whose key the certificate source keeps
+    /// as its pin, with the material of <paramref name="stored"/> when this change stored it); with a certificate source (Key Vault), points
     /// the certificate grains of the plan's certificates that have no Secret resource at it (the chain of
     /// docs/key-vault.md); clears the ones that are gone.
     /// </summary>
-    private async Task<ImmutableArray<SecretRef>> PublishCertificatesAsync(IEnumerable<Resource> resources, TenantCompilation compiled, bool sourceConfigured)
+    private async Task<ImmutableArray<SecretRef>> PublishCertificatesAsync(
+        IEnumerable<Resource> resources, TenantCompilation compiled, bool sourceConfigured, IReadOnlyDictionary<SecretRef, CertificateMaterial>? stored = null)
     {
         var accepted = compiled.Statuses.Where(s => s.State == ResourceState.Accepted).Select(s => s.Resource).ToHashSet();
         var all = resources.OfType<SecretResource>().ToList();
         var secrets = all
             .Where(s => accepted.Contains(s.Ref) && (s.TlsCrt is not null || s.CaCrt is not null))
-            .ToDictionary(s => new SecretRef(s.Namespace, s.Name) { Tenant = Tenant }, s => new CertificateMaterial(s.Type, s.TlsCrt, s.TlsKey, s.CaCrt));
+            .ToDictionary(s => new SecretRef(s.Namespace, s.Name) { Tenant = Tenant }, s => s);
 
         // A Secret resource that exists but is unusable is not replaced by the vault: its status says what to fix.
         var declared = all.Select(s => new SecretRef(s.Namespace, s.Name) { Tenant = Tenant }).ToHashSet();
@@ -327,7 +386,9 @@ public sealed partial class TenantGrain(
         var sourced = sourceConfigured ? compiled.Plan.SecretUses().Secrets(withKeyOnly: true).Where(r => !declared.Contains(r)).ToList() : [];
         var gone = state.State.Certificates.Where(r => !secrets.ContainsKey(r) && !sourced.Contains(r));
         await Task.WhenAll(
-            secrets.Select(s => GrainFactory.GetCertificateGrain(s.Key).SetAsync(s.Value))
+            secrets.Select(s => SecretKeyMarker.ReadKept(s.Value.TlsKey) is { } pin
+                    ? (Task)GrainFactory.GetCertificateGrain(s.Key).UseStoredSecretAsync(pin, stored?.GetValueOrDefault(s.Key))
+                    : GrainFactory.GetCertificateGrain(s.Key).SetAsync(new CertificateMaterial(s.Value.Type, s.Value.TlsCrt, s.Value.TlsKey, s.Value.CaCrt)))
                 .Concat(sourced.Select(r => (Task)GrainFactory.GetCertificateGrain(r).UseSourceAsync()))
                 .Concat(gone.Select(r => GrainFactory.GetCertificateGrain(r).SetAsync(null))));
         return [.. secrets.Keys, .. sourced];
@@ -357,6 +418,9 @@ public sealed partial class TenantGrain(
 
     private ApplyOutcome Refused(string message) =>
         new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, DiagnosticCodes.ApplyInvalid, message)], state.State.Version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: its certificates could not be removed from the certificate source: {Problem}")]
+    private static partial void LogPurgeFailed(ILogger logger, string tenant, string problem);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
     private static partial void LogRefused(ILogger logger, string tenant, int discarded);

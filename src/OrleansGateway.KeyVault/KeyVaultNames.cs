@@ -46,6 +46,29 @@ public static class KeyVaultNames
         return prefix.ToLowerInvariant() + "-" + Escape(tenant) + "--";
     }
 
+    /// <summary>
+    /// Reads a name made by <see cref="For"/> back: true, with the tenant's secret, when <paramref name="name"/> is
+    /// <paramref name="tenant"/>'s under <paramref name="prefix"/> (vault names ignore case, so does this).
+    /// </summary>
+    public static bool TryRead(string prefix, string tenant, string name, out SecretRef secret)
+    {
+        secret = null!;
+        var start = TenantPrefix(prefix, tenant);
+        if (!name.StartsWith(start, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var parts = name[start.Length..].ToLowerInvariant().Split("--");
+        if (parts.Length != 2 || Unescape(parts[0]) is not { } ns || Unescape(parts[1]) is not { } secretName)
+        {
+            return false;
+        }
+
+        secret = new SecretRef(ns, secretName) { Tenant = tenant };
+        return true;
+    }
+
     private static string Escape(string part)
     {
         ArgumentException.ThrowIfNullOrEmpty(part);
@@ -76,5 +99,51 @@ public static class KeyVaultNames
         }
 
         return result.ToString();
+    }
+
+    /// <summary>The inverse of <see cref="Escape"/>; null for text <see cref="Escape"/> never writes.</summary>
+    private static string? Unescape(string part)
+    {
+        var bytes = new List<byte>(part.Length);
+        for (var i = 0; i < part.Length; i++)
+        {
+            var c = part[i];
+            if (c is >= 'a' and <= 'z' or >= '0' and <= '9')
+            {
+                bytes.Add((byte)c);
+                continue;
+            }
+
+            if (c != '-' || i + 1 >= part.Length)
+            {
+                return null;
+            }
+
+            switch (part[++i])
+            {
+                case 'd':
+                    bytes.Add((byte)'-');
+                    break;
+                case 'p':
+                    bytes.Add((byte)'.');
+                    break;
+                case 'x' when i + 2 < part.Length && byte.TryParse(part.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var b):
+                    bytes.Add(b);
+                    i += 2;
+                    break;
+                default:
+                    return null;
+            }
+        }
+
+        try
+        {
+            var text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString([.. bytes]);
+            return text.Length > 0 && Escape(text) == part ? text : null;
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
     }
 }

@@ -41,7 +41,9 @@ public sealed class LegacyStateTests
 
         // DirectoryState gained AllowedUpstreams (id 4; read as empty: no tenant restricted).
         AssertAsBefore("directory-state", b => Storage.Deserialize<DirectoryState>(b), v => Storage.Serialize(v), appended: true);
-        AssertAsBefore("certificate-state", b => Storage.Deserialize<CertificateState>(b), v => Storage.Serialize(v));
+
+        // CertificateState gained Pinned (id 6; read as null: not a Secret kept in Key Vault, as before it existed).
+        AssertAsBefore("certificate-state", b => Storage.Deserialize<CertificateState>(b), v => Storage.Serialize(v), appended: true);
         AssertAsBefore("tenant-registry-state", b => Storage.Deserialize<TenantRegistryState>(b), v => Storage.Serialize(v));
         AssertAsBefore("tenant-keys-state", b => Storage.Deserialize<TenantKeysState>(b), v => Storage.Serialize(v));
     }

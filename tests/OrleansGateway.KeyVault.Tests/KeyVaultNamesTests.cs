@@ -57,6 +57,8 @@ public sealed class KeyVaultNamesTests
 
             Assert.Matches("^[0-9a-z-]{1,127}$", name);
             Assert.StartsWith(KeyVaultNames.TenantPrefix("ogw", secret.Tenant), name, StringComparison.Ordinal);
+            Assert.True(KeyVaultNames.TryRead("ogw", secret.Tenant, name.ToUpperInvariant(), out var back), name);
+            Assert.Equal(secret, back);
             if (seen.TryGetValue(name, out var earlier))
             {
                 Assert.Equal(earlier, secret);
@@ -70,6 +72,26 @@ public sealed class KeyVaultNamesTests
         foreach (var (name, secret) in seen.Take(500))
         {
             Assert.Equal([secret.Tenant], tenants.Where(t => name.StartsWith(KeyVaultNames.TenantPrefix("ogw", t), StringComparison.OrdinalIgnoreCase)));
+        }
+    }
+
+    /// <summary>What a tenant's purge reads back from the vault's list: only its own names, and only names the rule writes.</summary>
+    [Theory]
+    [InlineData("ogw-acme--default--web-dtls", true)]
+    [InlineData("ogw-acme-dx--default--web", false)]
+    [InlineData("ogw-acme--default", false)]
+    [InlineData("ogw-acme--default--web--x", false)]
+    [InlineData("ogw-acme--default--web-q", false)]
+    [InlineData("ogw-acme--default--web-", false)]
+    [InlineData("ogw-acme--default--web-x4", false)]
+    [InlineData("ogw-acme--default--w-x2d", false)]
+    [InlineData("other-acme--default--web", false)]
+    public void Only_a_name_the_rule_writes_for_the_tenant_reads_back(string name, bool read)
+    {
+        Assert.Equal(read, KeyVaultNames.TryRead("ogw", "acme", name, out var secret));
+        if (read)
+        {
+            Assert.Equal(Ref("acme", "default", "web-tls"), secret);
         }
     }
 

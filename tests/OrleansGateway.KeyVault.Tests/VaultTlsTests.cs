@@ -7,6 +7,7 @@ using OrleansGateway.Edge;
 using OrleansGateway.Grains;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.KeyVault.Tests.TestSupport;
+using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Model.Resources;
 using OrleansGateway.Proxy;
@@ -195,9 +196,83 @@ public sealed class VaultTlsTests(VaultCluster fixture)
         await ApplyAsync(tenant, "chain.vault.test", "web-tls", Ports.Free(), 9, secret);
         var status = await Certificate(tenant, "web-tls").GetStatusAsync();
 
+        // The Secret's key is kept in the vault as a version of the same name, and exactly that version is served.
         Assert.Equal(CertificateSources.Secret, status.Source);
         Assert.Equal(inSecret.Thumbprint, status.Serving!.Thumbprint);
-        Assert.Equal(0, fixture.Vault.Requests("GET", "/certificates/" + VaultName(tenant, "web-tls")));
+        Assert.Equal(VaultName(tenant, "web-tls"), status.Location);
+        var versions = fixture.Vault.Versions(VaultName(tenant, "web-tls"));
+        Assert.Equal(2, versions.Count);
+        Assert.Equal(versions[1].Id, status.SourceVersion);
+        Assert.True(versions[1].Tags.ContainsKey(KeyVaultCertificateSource.SecretTag));
+    }
+
+    [Fact]
+    public async Task A_version_stored_from_a_Secret_is_served_only_while_that_Secret_names_it()
+    {
+        const string tenant = "t-owned";
+        const string host = "owned.vault.test";
+        using var uploaded = Certs.Valid(host);
+        using var fromSecret = Certs.Valid(host);
+        using var orphan = Certs.Valid(host);
+        var name = VaultName(tenant, "web-tls");
+        var uploadedVersion = fixture.Vault.PutPfx(name, uploaded);
+        var secret = new SecretResource
+        {
+            Name = "web-tls", ApiVersion = "v1", Type = "kubernetes.io/tls",
+            TlsCrt = fromSecret.ExportCertificatePem(), TlsKey = Certs.KeyPem(fromSecret),
+        };
+        await ApplyAsync(tenant, host, "web-tls", Ports.Free(), 9, secret);
+        var grain = Certificate(tenant, "web-tls");
+        Assert.Equal(fromSecret.Thumbprint, (await grain.GetStatusAsync()).Serving!.Thumbprint);
+
+        // The Secret is deleted while its Host still names it: the vault's own version is served, not the Secret's key.
+        var deleted = await fixture.Grains.GetTenantGrain(tenant).DeleteAsync(new DeleteRequest([new ResourceRef("Secret", "default", "web-tls")], ApplyMode.Strict));
+        Assert.True(deleted.Accepted, string.Join("\n", deleted.Diagnostics));
+        var status = await grain.GetStatusAsync();
+        Assert.Equal(CertificateSources.KeyVault, status.Source);
+        Assert.Equal(uploadedVersion, status.SourceVersion);
+        Assert.Equal(uploaded.Thumbprint, status.Serving!.Thumbprint);
+
+        // A Secret's version that nothing names (a change refused after it was stored) is newer, and still not served.
+        fixture.Vault.Put(name, orphan, Convert.ToBase64String(orphan.Export(X509ContentType.Pkcs12)), VaultStandIn.PfxContentType,
+            tags: new Dictionary<string, string> { [KeyVaultCertificateSource.SecretTag] = new string('0', 64) });
+        status = await grain.RefreshAsync();
+        Assert.Equal(CertificateHealth.Ready, status.State);
+        Assert.Equal(uploaded.Thumbprint, status.Serving!.Thumbprint);
+        Assert.Equal(uploaded.Thumbprint, CertificateFiles.Describe((await grain.GetAsync()).Material!.TlsCrt!)!.Thumbprint);
+
+        // A name that holds only Secret versions has no certificate of its own.
+        fixture.Vault.Put(VaultName("t-owned-only", "web-tls"), orphan, Convert.ToBase64String(orphan.Export(X509ContentType.Pkcs12)), VaultStandIn.PfxContentType,
+            tags: new Dictionary<string, string> { [KeyVaultCertificateSource.SecretTag] = new string('0', 64) });
+        await ApplyAsync("t-owned-only", host, "web-tls", Ports.Free(), 9);
+        Assert.Equal(CertificateHealth.NotFound, (await Certificate("t-owned-only", "web-tls").GetStatusAsync()).State);
+        Assert.Null((await Certificate("t-owned-only", "web-tls").GetAsync()).Material);
+    }
+
+    [Fact]
+    public async Task Without_soft_delete_a_tenants_purge_removes_its_certificates_at_once_and_only_its_own()
+    {
+        using var certificate = Certs.Valid("purge.vault.test");
+        var source = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<ICertificateSource>();
+        fixture.Vault.PutPfx(VaultName("t-purge", "a"), certificate);
+        fixture.Vault.PutPfx(KeyVaultNames.For("ogw", new SecretRef("shop", "b.c") { Tenant = "t-purge" }), certificate);
+        fixture.Vault.PutPfx(VaultName("t-purge-x", "a"), certificate);
+        fixture.Vault.SoftDelete = false;
+        try
+        {
+            var purged = await source.PurgeTenantAsync("t-purge", TestContext.Current.CancellationToken);
+
+            Assert.Equal(
+                [new SecretRef("default", "a") { Tenant = "t-purge" }, new SecretRef("shop", "b.c") { Tenant = "t-purge" }],
+                purged.OrderBy(r => r.Namespace, StringComparer.Ordinal));
+            Assert.Empty(fixture.Vault.Names(KeyVaultNames.TenantPrefix("ogw", "t-purge")));
+            Assert.False(fixture.Vault.HasDeleted(VaultName("t-purge", "a")));
+            Assert.True(fixture.Vault.Has(VaultName("t-purge-x", "a")));
+        }
+        finally
+        {
+            fixture.Vault.SoftDelete = true;
+        }
     }
 
     [Fact]

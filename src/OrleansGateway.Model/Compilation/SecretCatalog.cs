@@ -32,6 +32,13 @@ internal sealed class SecretCatalog
         foreach (var entry in secrets)
         {
             var secret = (SecretResource)entry.Resource;
+            if (Unnamable(new SecretRef(secret.Namespace, secret.Name) { Tenant = tenant }) is { } unnamable)
+            {
+                entry.Discard(DiagnosticCodes.ResourceInvalid, unnamable + ". Rename it.",
+                    secret.Name.Length == 0 || secret.Name.Contains('/', StringComparison.Ordinal) ? "metadata.name" : "metadata.namespace");
+                continue;
+            }
+
             if (string.Equals(secret.Type, TlsType, StringComparison.Ordinal) && (secret.TlsCrt is null || secret.TlsKey is null))
             {
                 var missing = secret.TlsCrt is null ? "tls.crt" : "tls.key";
@@ -66,6 +73,11 @@ internal sealed class SecretCatalog
     /// <summary>Null when <paramref name="secret"/> can serve as a certificate with its key; otherwise why not.</summary>
     public string? CheckCertificate(SecretRef secret)
     {
+        if (Unnamable(secret) is { } unnamable)
+        {
+            return unnamable;
+        }
+
         if (!_secrets.TryGetValue((secret.Namespace, secret.Name), out var s))
         {
             return _external ? null : $"found no certificate in Secret {secret}: there is no such Secret (or it was discarded)";
@@ -79,6 +91,11 @@ internal sealed class SecretCatalog
     /// <summary>Null when <paramref name="secret"/> holds a CA (<c>ca.crt</c>, or <c>tls.crt</c> without a key); otherwise why not.</summary>
     public string? CheckCa(SecretRef secret)
     {
+        if (Unnamable(secret) is { } unnamable)
+        {
+            return unnamable;
+        }
+
         if (!_secrets.TryGetValue((secret.Namespace, secret.Name), out var s))
         {
             return _external ? null : $"found no CA certificate in Secret {secret}: there is no such Secret (or it was discarded)";
@@ -88,6 +105,16 @@ internal sealed class SecretCatalog
             ? null
             : $"found no CA certificate in Secret {secret}: it needs ca.crt (or tls.crt without tls.key)";
     }
+
+    /// <summary>
+    /// Why no Secret can be named so: Kubernetes names have no '/' and are never empty. Checked before the lookup, because
+    /// with an external source (Key Vault) a reference to a Secret that is not there is still followed, and a '/' would
+    /// reach places that split on it (certificate grain keys).
+    /// </summary>
+    private static string? Unnamable(SecretRef secret) =>
+        secret.Namespace.Length == 0 || secret.Name.Length == 0 || secret.Namespace.Contains('/', StringComparison.Ordinal) || secret.Name.Contains('/', StringComparison.Ordinal)
+            ? $"no Secret can be named {secret}: a Secret's name and namespace are non-empty and contain no '/'"
+            : null;
 
     /// <summary>The Secret resource behind a reference, for listing the resources a listener depends on.</summary>
     public ResourceRef? RefOf(SecretRef secret) =>

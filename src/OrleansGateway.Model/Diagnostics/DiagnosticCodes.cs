@@ -144,6 +144,15 @@ public static class DiagnosticCodes
 
     public const string ApplyInvalid = "apply.invalid";
 
+    /// <summary>
+    /// The certificate source (Key Vault) that keeps Secret keys could not take a Secret's key: the API answers 503, a
+    /// per-resource source keeps the Secret's last accepted version (docs/key-vault.md, "Secret resources").
+    /// </summary>
+    public const string SecretStoreUnavailable = "secret.store-unavailable";
+
+    /// <summary>The certificate source cannot keep this Secret's key whatever its state, e.g. its vault name would be too long (Error).</summary>
+    public const string SecretStoreRefused = "secret.store-refused";
+
     // Management API: the request itself.
 
     public const string KindUnknown = "kind.unknown";
@@ -159,9 +168,10 @@ public static class DiagnosticCodes
     public const string SecretNotYetValid = "secret.not-yet-valid";
 
     /// <summary>
-    /// A code only the tenant grain gives (claims and quota): what its stored outcome adds to an offline compile of the
+    /// A code only the tenant grain gives (claims, quota, the certificate source): what its stored outcome adds to an offline compile of the
     /// same resources, which gives every other code itself.
     /// </summary>
     public static bool IsControlPlaneOnly(string code) =>
-        code is ListenerClaimRefused or QuotaPorts or QuotaMappings or QuotaListeners or QuotaUpstreams or QuotaHosts or PortReserved or UpstreamForbidden;
+        code is ListenerClaimRefused or QuotaPorts or QuotaMappings or QuotaListeners or QuotaUpstreams or QuotaHosts or PortReserved or UpstreamForbidden
+            or SecretStoreUnavailable or SecretStoreRefused;
 }

@@ -10,9 +10,10 @@ using OrleansGateway.Certificates;
 namespace OrleansGateway.KeyVault.Tests.TestSupport;
 
 /// <summary>
-/// The real gateway process (Program.RunAsync) in-process on memory storage and free ports, with an admin key and
-/// every log line captured. With a <see cref="VaultStandIn"/> it runs with <c>--key-vault-uri</c> at the stand-in,
-/// and its Key Vault source gets the stand-in's trust and token (the only difference from production).
+/// The real gateway process (Program.RunAsync) in-process on free ports, with an admin key and every log line
+/// captured; on memory storage, or on Azure Table storage (an Azurite) with a config directory. With a
+/// <see cref="VaultStandIn"/> it runs with <c>--key-vault-uri</c> at the stand-in, and its Key Vault source gets the
+/// stand-in's trust and token (the only difference from production).
 /// </summary>
 public sealed class InProcessGateway : IAsyncDisposable
 {
@@ -38,9 +39,12 @@ public sealed class InProcessGateway : IAsyncDisposable
     /// <param name="options">More options; without <c>--admin-key-vault-secret</c> among them the admin key is
     /// <see cref="AdminKey"/> from <c>--admin-key-file</c>.</param>
     /// <param name="scheme">The scheme of <c>--api-url</c>; https needs <paramref name="handler"/>, which trusts the API's certificate.</param>
-    public static async Task<InProcessGateway> StartAsync(VaultStandIn? vault, string[]? options = null, string scheme = "http", HttpMessageHandler? handler = null)
+    /// <param name="storage">An Azure Table storage connection string (an Azurite); memory storage when null.</param>
+    /// <param name="configDir">Given as <c>--config-dir</c> when set.</param>
+    public static async Task<InProcessGateway> StartAsync(VaultStandIn? vault, string[]? options = null, string scheme = "http",
+        HttpMessageHandler? handler = null, string? storage = null, string? configDir = null)
     {
-        var gateway = Launch(vault, options, scheme, handler);
+        var gateway = Launch(vault, options, scheme, handler, storage, configDir);
         await Eventually.Get(async () => gateway._run.IsCompleted || (await gateway.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, ok => ok, "the gateway to start", TimeSpan.FromSeconds(60));
         Assert.False(gateway._run.IsCompleted, $"the gateway stopped: {gateway._error}");
         return gateway;
@@ -49,12 +53,12 @@ public sealed class InProcessGateway : IAsyncDisposable
     /// <summary>Runs the gateway until it exits by itself (a start that must fail): its exit code and error output.</summary>
     public static async Task<(int Exit, string Error)> RunToExitAsync(VaultStandIn vault, string[] options)
     {
-        await using var gateway = Launch(vault, options, "http", null);
+        await using var gateway = Launch(vault, options, "http", null, null, null);
         var exit = await gateway._run.WaitAsync(TimeSpan.FromSeconds(60));
         return (exit, gateway._error.ToString());
     }
 
-    private static InProcessGateway Launch(VaultStandIn? vault, string[]? options, string scheme, HttpMessageHandler? handler)
+    private static InProcessGateway Launch(VaultStandIn? vault, string[]? options, string scheme, HttpMessageHandler? handler, string? storage, string? configDir)
     {
         options ??= [];
         var directory = Directory.CreateTempSubdirectory("ogw-kv-api-").FullName;
@@ -63,9 +67,15 @@ public sealed class InProcessGateway : IAsyncDisposable
         var apiPort = Ports.Free();
         List<string> args =
         [
-            .. Ports.SiloArgs(), .. options,
+            .. storage is null ? Ports.SiloArgs() : ["--storage", "azure", "--storage-connection-string", storage, .. Ports.ClusterArgs()],
+            .. options,
             "--api-url", $"{scheme}://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1",
         ];
+        if (configDir is not null)
+        {
+            args.AddRange(["--config-dir", configDir]);
+        }
+
         if (!options.Contains("--admin-key-vault-secret"))
         {
             args.AddRange(["--admin-key-file", keyFile]);
@@ -110,6 +120,10 @@ public sealed class InProcessGateway : IAsyncDisposable
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
+
+    /// <summary>Applies <paramref name="yaml"/> to <paramref name="tenant"/> through the API with <paramref name="key"/>.</summary>
+    public Task<(HttpStatusCode Status, JsonElement Body)> ApplyAsync(string tenant, string key, string yaml) =>
+        CallAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/resources", key, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
 
     public static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 

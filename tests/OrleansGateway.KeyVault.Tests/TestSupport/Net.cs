@@ -29,6 +29,40 @@ public static class Net
         Assert.Equal(text, Encoding.ASCII.GetString(back));
     }
 
+    /// <summary>
+    /// For each host, handshakes until the gateway has refused several in a row; fails as soon as one is served a
+    /// certificate whose thumbprint is in <paramref name="forbidden"/> (a certificate this host must never get).
+    /// </summary>
+    public static async Task AssertRefusedAndNeverServedAsync(int port, IEnumerable<string> hosts, IReadOnlySet<string> forbidden)
+    {
+        foreach (var host in hosts)
+        {
+            var refusals = 0;
+            string? leaked = null;
+            await Eventually.Until(async () =>
+            {
+                try
+                {
+                    var served = await HandshakeAsync(port, host);
+                    if (forbidden.Contains(served))
+                    {
+                        leaked = served;
+                        return true;
+                    }
+
+                    refusals = 0;
+                }
+                catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException or SocketException or TimeoutException)
+                {
+                    refusals++;
+                }
+
+                return refusals >= 5;
+            }, $"handshakes for {host} to be refused");
+            Assert.True(leaked is null, $"a handshake for {host} was served the forbidden certificate {leaked}");
+        }
+    }
+
     /// <summary>A handshake and one echo; the thumbprint of the certificate served.</summary>
     public static async Task<string> HandshakeAsync(int port, string sni)
     {

@@ -19,10 +19,13 @@ namespace OrleansGateway.KeyVault.Tests.TestSupport;
 /// <summary>
 /// A protocol-level stand-in for Azure Key Vault (no emulator can run here; docs/key-vault.md): a Kestrel HTTPS
 /// server on 127.0.0.1 with a certificate made here, answering the REST calls the real SDK clients make —
-/// <c>GET /certificates/{name}[/{version}]</c>, <c>GET /secrets/{name}[/{version}]</c> (a certificate's key, or a plain
-/// secret stored with <see cref="PutSecret"/>),
-/// <c>POST /certificates/{name}/import</c> — with versions, after the bearer challenge (401 + WWW-Authenticate,
-/// then the token of <see cref="FixedTokenCredential"/>). <see cref="Outage"/> makes every call fail with 503.
+/// <c>GET /certificates</c>, <c>GET /certificates/{name}[/{version}]</c>, <c>GET /certificates/{name}/versions</c>,
+/// <c>GET /secrets/{name}[/{version}]</c> (a certificate's key, or a plain secret stored with <see cref="PutSecret"/>),
+/// <c>POST /certificates/{name}/import</c> (with tags),
+/// <c>DELETE /certificates/{name}</c>, <c>GET /deletedcertificates[/{name}]</c>, <c>DELETE /deletedcertificates/{name}</c>
+/// (purge) — with versions, soft-delete (<see cref="SoftDelete"/>) and purge protection (<see cref="PurgeProtection"/>),
+/// after the bearer challenge (401 + WWW-Authenticate, then the token of <see cref="FixedTokenCredential"/>).
+/// <see cref="Outage"/> makes every call fail with 503.
 /// </summary>
 public sealed class VaultStandIn : IAsyncDisposable
 {
@@ -32,10 +35,12 @@ public sealed class VaultStandIn : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, List<Version>> _certificates = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, (string Version, string Value)> _plainSecrets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, List<Version>> _deleted = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _requests = new();
     private readonly X509Certificate2 _tls;
     private readonly WebApplication _app;
     private int _nextVersion;
+    private long _lastCreated;
 
     private VaultStandIn(X509Certificate2 tls, WebApplication app)
     {
@@ -45,6 +50,12 @@ public sealed class VaultStandIn : IAsyncDisposable
 
     /// <summary>Every call answers 503 while true.</summary>
     public bool Outage { get; set; }
+
+    /// <summary>A deleted certificate is kept (recoverable, purgeable) until purged, as Key Vault does by default; false: deleted at once.</summary>
+    public bool SoftDelete { get; set; } = true;
+
+    /// <summary>Purging answers 403, as a vault with purge protection does: deleted certificates stay until their retention ends.</summary>
+    public bool PurgeProtection { get; set; }
 
     public Uri VaultUri { get; private set; } = null!;
 
@@ -89,13 +100,22 @@ public sealed class VaultStandIn : IAsyncDisposable
     };
 
     /// <summary>Stores a new version of <paramref name="name"/>: its certificate and, as its secret, <paramref name="secretValue"/>.</summary>
-    public string Put(string name, X509Certificate2 certificate, string secretValue, string contentType, bool enabled = true)
+    public string Put(string name, X509Certificate2 certificate, string secretValue, string contentType, bool enabled = true, IReadOnlyDictionary<string, string>? tags = null)
     {
         var version = Interlocked.Increment(ref _nextVersion).ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
+
+        // Key Vault's timestamps have seconds; strictly increasing here, so "the newest version" is never a tie.
+        long created;
+        lock (_deleted)
+        {
+            created = _lastCreated = Math.Max(_lastCreated + 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        }
+
         var list = _certificates.GetOrAdd(name, _ => []);
         lock (list)
         {
-            list.Add(new Version(version, certificate.RawData, secretValue, contentType, enabled, certificate.NotBefore, certificate.NotAfter));
+            list.Add(new Version(version, certificate.RawData, secretValue, contentType, enabled, certificate.NotBefore, certificate.NotAfter,
+                created, tags ?? new Dictionary<string, string>()));
         }
 
         return version;
@@ -118,6 +138,26 @@ public sealed class VaultStandIn : IAsyncDisposable
     }
 
     public bool Has(string name) => _certificates.ContainsKey(name);
+
+    /// <summary>Whether <paramref name="name"/> is deleted and not purged (soft-delete).</summary>
+    public bool HasDeleted(string name) => _deleted.ContainsKey(name);
+
+    /// <summary>The certificates (not deleted) whose names start with <paramref name="prefix"/>.</summary>
+    public IReadOnlyList<string> Names(string prefix = "") => [.. _certificates.Keys.Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))];
+
+    /// <summary>The versions of <paramref name="name"/>, oldest first, with their tags.</summary>
+    public IReadOnlyList<(string Id, IReadOnlyDictionary<string, string> Tags)> Versions(string name)
+    {
+        if (!_certificates.TryGetValue(name, out var list))
+        {
+            return [];
+        }
+
+        lock (list)
+        {
+            return [.. list.Select(v => (v.Id, v.Tags))];
+        }
+    }
 
     public int Requests(string method, string pathStart) =>
         _requests.Where(r => r.Key.StartsWith(method + " " + pathStart, StringComparison.OrdinalIgnoreCase)).Sum(r => r.Value);
@@ -153,8 +193,14 @@ public sealed class VaultStandIn : IAsyncDisposable
         _requests.AddOrUpdate(request.Method + " /" + string.Join('/', parts), 1, (_, n) => n + 1);
         switch (request.Method, parts)
         {
+            case ("GET", ["certificates"]):
+                await List(context, _certificates, deleted: false);
+                break;
             case ("GET", ["certificates", var name]):
                 await Certificate(context, name, null);
+                break;
+            case ("GET", ["certificates", var name, "versions"]):
+                await VersionList(context, name);
                 break;
             case ("GET", ["certificates", var name, var version]):
                 await Certificate(context, name, version);
@@ -167,6 +213,18 @@ public sealed class VaultStandIn : IAsyncDisposable
                 break;
             case ("POST", ["certificates", var name, "import"]):
                 await Import(context, name);
+                break;
+            case ("DELETE", ["certificates", var name]):
+                await Delete(context, name);
+                break;
+            case ("GET", ["deletedcertificates"]):
+                await List(context, _deleted, deleted: true);
+                break;
+            case ("GET", ["deletedcertificates", var name]):
+                await Deleted(context, name);
+                break;
+            case ("DELETE", ["deletedcertificates", var name]):
+                await Purge(context, name);
                 break;
             default:
                 context.Response.StatusCode = 400;
@@ -228,7 +286,15 @@ public sealed class VaultStandIn : IAsyncDisposable
 
     private async Task Import(HttpContext context, string name)
     {
+        if (_deleted.ContainsKey(name))
+        {
+            context.Response.StatusCode = 409;
+            await Error(context, "Conflict", $"Certificate {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.");
+            return;
+        }
+
         var body = (await JsonNode.ParseAsync(context.Request.Body))!;
+        var tags = body["tags"]?.AsObject().ToDictionary(t => t.Key, t => t.Value!.GetValue<string>());
         var contentType = body["policy"]?["secret_props"]?["contentType"]?.GetValue<string>() ?? PfxContentType;
         var value = body["value"]!.GetValue<string>();
         var password = body["pwd"]?.GetValue<string>();
@@ -246,9 +312,133 @@ public sealed class VaultStandIn : IAsyncDisposable
             secretValue = value;
         }
 
-        Put(name, certificate, secretValue, contentType);
+        Put(name, certificate, secretValue, contentType, tags: tags);
         await Json(context, Bundle(context, name, Find(name, null)!));
     }
+
+    private async Task List(HttpContext context, ConcurrentDictionary<string, List<Version>> store, bool deleted)
+    {
+        var baseUri = BaseUri(context);
+        var items = new JsonArray();
+        foreach (var name in store.Keys.Order(StringComparer.Ordinal))
+        {
+            if (Last(store, name) is not { } v)
+            {
+                continue;
+            }
+
+            var item = Item(baseUri, name, v, withVersion: false);
+            if (deleted)
+            {
+                AddDeletion(item, baseUri, name);
+            }
+
+            items.Add(item);
+        }
+
+        await Json(context, new JsonObject { ["value"] = items, ["nextLink"] = null });
+    }
+
+    private async Task VersionList(HttpContext context, string name)
+    {
+        if (!_certificates.TryGetValue(name, out var list))
+        {
+            context.Response.StatusCode = 404;
+            await Error(context, "CertificateNotFound", $"A certificate with (name/id) {name} was not found in this key vault.");
+            return;
+        }
+
+        var baseUri = BaseUri(context);
+        JsonArray items;
+        lock (list)
+        {
+            items = [.. list.Select(v => (JsonNode)Item(baseUri, name, v, withVersion: true))];
+        }
+
+        await Json(context, new JsonObject { ["value"] = items, ["nextLink"] = null });
+    }
+
+    private async Task Delete(HttpContext context, string name)
+    {
+        if (!_certificates.TryRemove(name, out var versions))
+        {
+            context.Response.StatusCode = 404;
+            await Error(context, "CertificateNotFound", $"A certificate with (name/id) {name} was not found in this key vault.");
+            return;
+        }
+
+        var bundle = Bundle(context, name, versions[^1]);
+        if (SoftDelete)
+        {
+            _deleted[name] = versions;
+            AddDeletion(bundle, BaseUri(context), name);
+        }
+
+        await Json(context, bundle);
+    }
+
+    private async Task Deleted(HttpContext context, string name)
+    {
+        if (Last(_deleted, name) is not { } v)
+        {
+            context.Response.StatusCode = 404;
+            await Error(context, "CertificateNotFound", $"Deleted Certificate not found: {name}");
+            return;
+        }
+
+        var bundle = Bundle(context, name, v);
+        AddDeletion(bundle, BaseUri(context), name);
+        await Json(context, bundle);
+    }
+
+    private async Task Purge(HttpContext context, string name)
+    {
+        if (PurgeProtection)
+        {
+            context.Response.StatusCode = 403;
+            await Error(context, "Forbidden", $"Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.");
+            return;
+        }
+
+        if (!_deleted.TryRemove(name, out _))
+        {
+            context.Response.StatusCode = 404;
+            await Error(context, "CertificateNotFound", $"Deleted Certificate not found: {name}");
+            return;
+        }
+
+        context.Response.StatusCode = 204;
+    }
+
+    private static Version? Last(ConcurrentDictionary<string, List<Version>> store, string name)
+    {
+        if (!store.TryGetValue(name, out var list))
+        {
+            return null;
+        }
+
+        lock (list)
+        {
+            return list.Count == 0 ? null : list[^1];
+        }
+    }
+
+    private static JsonObject Item(string baseUri, string name, Version v, bool withVersion) => new()
+    {
+        ["id"] = withVersion ? $"{baseUri}/certificates/{name}/{v.Id}" : $"{baseUri}/certificates/{name}",
+        ["x5t"] = Base64Url(SHA1.HashData(v.Cer)),
+        ["attributes"] = Attributes(v),
+        ["tags"] = Tags(v),
+    };
+
+    private static void AddDeletion(JsonObject bundle, string baseUri, string name)
+    {
+        bundle["recoveryId"] = $"{baseUri}/deletedcertificates/{name}";
+        bundle["deletedDate"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        bundle["scheduledPurgeDate"] = DateTimeOffset.UtcNow.AddDays(90).ToUnixTimeSeconds();
+    }
+
+    private static JsonObject Tags(Version v) => new([.. v.Tags.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)t.Value))]);
 
     private Version? Find(string name, string? version)
     {
@@ -274,6 +464,7 @@ public sealed class VaultStandIn : IAsyncDisposable
             ["x5t"] = Base64Url(SHA1.HashData(v.Cer)),
             ["cer"] = Convert.ToBase64String(v.Cer),
             ["attributes"] = Attributes(v),
+            ["tags"] = Tags(v),
             ["policy"] = new JsonObject
             {
                 ["id"] = $"{baseUri}/certificates/{name}/policy",
@@ -291,8 +482,8 @@ public sealed class VaultStandIn : IAsyncDisposable
         ["enabled"] = v.Enabled,
         ["nbf"] = new DateTimeOffset(v.NotBefore.ToUniversalTime()).ToUnixTimeSeconds(),
         ["exp"] = new DateTimeOffset(v.NotAfter.ToUniversalTime()).ToUnixTimeSeconds(),
-        ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-        ["updated"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        ["created"] = v.Created,
+        ["updated"] = v.Created,
         ["recoveryLevel"] = "Recoverable+Purgeable",
     };
 
@@ -309,7 +500,8 @@ public sealed class VaultStandIn : IAsyncDisposable
     private static Task Error(HttpContext context, string code, string message) =>
         Json(context, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } });
 
-    private sealed record Version(string Id, byte[] Cer, string SecretValue, string ContentType, bool Enabled, DateTime NotBefore, DateTime NotAfter);
+    private sealed record Version(
+        string Id, byte[] Cer, string SecretValue, string ContentType, bool Enabled, DateTime NotBefore, DateTime NotAfter, long Created, IReadOnlyDictionary<string, string> Tags);
 }
 
 /// <summary>A <see cref="TokenCredential"/> that hands out the stand-in's token (and counts how often it was asked).</summary>
