@@ -29,18 +29,19 @@ internal static class UpstreamConnector
         var token = timeoutCts.Token;
         var target = upstream.Target;
 
-        // An IP literal is used as written: the family switches are about what a name resolves to.
-        IReadOnlyList<IPAddress> ordered;
+        // An IP literal is used as written: the family switches are about what a name resolves to. A name may resolve to
+        // endpoints with ports of their own (Kubernetes endpoints: a pod's address and target port).
+        IReadOnlyList<IPEndPoint> ordered;
         if (literalAddresses is not null)
         {
-            ordered = literalAddresses;
+            ordered = [.. literalAddresses.Select(a => new IPEndPoint(a, target.Port))];
         }
         else
         {
-            IPAddress[] resolved;
+            IPEndPoint[] resolved;
             try
             {
-                resolved = await runtime.Resolver.ResolveAsync(target.Host, upstream.Resolver, token).ConfigureAwait(false);
+                resolved = await runtime.Resolver.ResolveEndpointsAsync(target, upstream.Resolver, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -64,8 +65,7 @@ internal static class UpstreamConnector
         var started = runtime.Time.GetTimestamp();
         for (var i = 0; i < ordered.Count; i++)
         {
-            var address = ordered[i];
-            var endPoint = new IPEndPoint(address, target.Port);
+            var endPoint = ordered[i];
             if (runtime.Guard.Refusal(endPoint) is { } why)
             {
                 ProxyLog.UpstreamForbidden(runtime.Log, $"{upstream.Mapping.Namespace}/{upstream.Mapping.Name}", upstream.Tenant, endPoint.ToString(), why);
@@ -74,7 +74,7 @@ internal static class UpstreamConnector
                 continue;
             }
 
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
             // While other addresses are left, one attempt gets only its fair part of what remains of the timeout, so
             // an IPv6 address that swallows SYNs still leaves time for the IPv4 fallback (docs/data-plane.md, "Dial").
@@ -121,17 +121,21 @@ internal static class UpstreamConnector
 
     /// <summary>IPv6 first, then IPv4, each in resolver order; families that are switched off are dropped.</summary>
     internal static List<IPAddress> Order(IPAddress[] addresses, bool enableIpv4, bool enableIpv6)
+        => [.. Order([.. addresses.Select(a => new IPEndPoint(a, 0))], enableIpv4, enableIpv6).Select(e => e.Address)];
+
+    /// <summary>The same order for endpoints (an IPv4-mapped address is dialled as IPv4 at its own port).</summary>
+    internal static List<IPEndPoint> Order(IPEndPoint[] endpoints, bool enableIpv4, bool enableIpv6)
     {
-        var ordered = new List<IPAddress>(addresses.Length);
+        var ordered = new List<IPEndPoint>(endpoints.Length);
         if (enableIpv6)
         {
-            ordered.AddRange(addresses.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6 && !a.IsIPv4MappedToIPv6));
+            ordered.AddRange(endpoints.Where(e => e.AddressFamily == AddressFamily.InterNetworkV6 && !e.Address.IsIPv4MappedToIPv6));
         }
 
         if (enableIpv4)
         {
-            ordered.AddRange(addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork).Concat(
-                addresses.Where(a => a.IsIPv4MappedToIPv6).Select(a => a.MapToIPv4())));
+            ordered.AddRange(endpoints.Where(e => e.AddressFamily == AddressFamily.InterNetwork).Concat(
+                endpoints.Where(e => e.Address.IsIPv4MappedToIPv6).Select(e => new IPEndPoint(e.Address.MapToIPv4(), e.Port))));
         }
 
         return ordered;
