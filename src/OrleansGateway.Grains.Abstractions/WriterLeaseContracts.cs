@@ -20,10 +20,6 @@ public interface IWriterLeaseGrain : IGrainWithStringKey
     /// <summary>Frees the lease if <paramref name="holder"/> holds it (a silo that stops hands over at once).</summary>
     [Alias("Release")]
     Task ReleaseAsync(string holder);
-
-    /// <summary>The current holder, or null when the lease is free or expired.</summary>
-    [Alias("GetHolder")]
-    Task<string?> GetHolderAsync();
 }
 
 /// <summary>References to <see cref="IWriterLeaseGrain"/> by job.</summary>

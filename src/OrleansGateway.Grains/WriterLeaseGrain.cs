@@ -14,8 +14,6 @@ public sealed class WriterLeaseGrain(TimeProvider time) : Grain, IWriterLeaseGra
         _lease.Release(holder);
         return Task.CompletedTask;
     }
-
-    public Task<string?> GetHolderAsync() => Task.FromResult(_lease.Holder);
 }
 
 /// <summary>The lease's rules on an injected clock.</summary>
@@ -25,7 +23,7 @@ internal sealed class WriterLease(TimeProvider time)
     private DateTimeOffset _expires;
 
     /// <summary>The holder whose term has not run out, or null.</summary>
-    public string? Holder => _holder is not null && time.GetUtcNow() < _expires ? _holder : null;
+    private string? Holder => _holder is not null && time.GetUtcNow() < _expires ? _holder : null;
 
     public bool TryAcquire(string holder, TimeSpan term)
     {

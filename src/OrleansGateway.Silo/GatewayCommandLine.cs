@@ -11,6 +11,7 @@ internal sealed class GatewayCommandLine
 {
     private readonly SharedOptions _shared = new();
     private readonly KeyVaultCommandLine _keyVault = new();
+    private readonly KubernetesCommandLine _kubernetes = new();
 
     private readonly Option<string> _configDir = new("--config-dir")
     {
@@ -130,7 +131,7 @@ internal sealed class GatewayCommandLine
             _serverFirstTimeout,
             _allowLinkLocal,
         };
-        foreach (var option in _shared.All.Concat(_keyVault.All))
+        foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_kubernetes.All))
         {
             Root.Add(option);
         }
@@ -155,7 +156,12 @@ internal sealed class GatewayCommandLine
             result.GetValue(_gatewayPort),
             primary,
             result.GetValue(_clusterId)!,
-            result.GetValue(_serviceId)!);
+            result.GetValue(_serviceId)!)
+        {
+            AdvertisedAddress = _kubernetes.AdvertisedAddress(result),
+            SiloName = KubernetesCommandLine.SiloName(),
+        };
+        var kubernetes = problem is null ? _kubernetes.Read(result, out problem) : null;
         return new GatewaySettings(
             configDir is null ? null : Path.GetFullPath(configDir),
             result.GetValue(_shared.AmbassadorId)!,
@@ -172,7 +178,7 @@ internal sealed class GatewayCommandLine
                 AllowLinkLocalUpstreams = result.GetValue(_allowLinkLocal),
             },
             cluster,
-            adminKey) { KeyVault = _keyVault.Read(result) };
+            adminKey) { KeyVault = _keyVault.Read(result), Kubernetes = kubernetes };
     }
 
     /// <summary>The admin key from --admin-key-file, else env OGW_ADMIN_KEY; a problem never quotes the key.</summary>
@@ -260,7 +266,7 @@ internal sealed class GatewayCommandLine
             return "--cluster-id and --service-id must not be empty";
         }
 
-        return _shared.Validate(result) ?? _keyVault.Check(result);
+        return _shared.Validate(result) ?? _keyVault.Check(result) ?? _kubernetes.Check(result, result.GetValue(_clustering) == "azure");
     }
 
     private static string DefaultConnectionString() =>

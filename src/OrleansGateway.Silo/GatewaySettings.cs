@@ -44,6 +44,12 @@ internal sealed record ClusterSettings(
     string ClusterId,
     string ServiceId)
 {
+    /// <summary>With azure clustering, the address other silos reach this one at (<c>--advertised-address</c>, env <c>POD_IP</c>); null: loopback.</summary>
+    public IPAddress? AdvertisedAddress { get; init; }
+
+    /// <summary>The silo's name (env <c>POD_NAME</c>); null: Orleans' own.</summary>
+    public string? SiloName { get; init; }
+
     public bool HostsGrains => Role != SiloRole.Edge;
 
     public bool ServesTraffic => Role != SiloRole.Core;
@@ -64,4 +70,7 @@ internal sealed record GatewaySettings(
 {
     /// <summary>Azure Key Vault as the certificate source (<c>--key-vault-uri</c>); null when none is configured.</summary>
     public KeyVault.KeyVaultOptions? KeyVault { get; init; }
+
+    /// <summary>The Kubernetes source, endpoints and Service (<c>--kubernetes</c>); null when it is off.</summary>
+    public KubernetesSettings? Kubernetes { get; init; }
 }
