@@ -69,6 +69,8 @@ public sealed class FakeApiServer : IAsyncDisposable
     private readonly X509Certificate2 _serverCertificate;
     private readonly string _directory = Directory.CreateTempSubdirectory("ogw-fake-api-").FullName;
     private long _version = 1000;
+    private TaskCompletionSource? _held;
+    private int _waiting;
     private long _oldestWatchable;
     private WebApplication? _app;
 
@@ -251,6 +253,32 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Cuts every open watch and keeps new watch requests waiting until <see cref="ReleaseWatches"/>: what changes
+    /// meanwhile reaches the client only when it watches again (or lists).
+    /// </summary>
+    public void HoldWatches()
+    {
+        lock (_lock)
+        {
+            _held ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        DropWatches();
+    }
+
+    public void ReleaseWatches()
+    {
+        lock (_lock)
+        {
+            _held?.TrySetResult();
+            _held = null;
+        }
+    }
+
+    /// <summary>Watch requests waiting for <see cref="ReleaseWatches"/>.</summary>
+    public int HeldWatches => Volatile.Read(ref _waiting);
+
     /// <summary>Stops answering: the port refuses connections and open streams are cut.</summary>
     public async Task StopAsync()
     {
@@ -424,6 +452,25 @@ public sealed class FakeApiServer : IAsyncDisposable
         var bookmarks = query["allowWatchBookmarks"] == "true";
         var timeout = int.TryParse(query["timeoutSeconds"], out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(30);
         var from = long.TryParse(query["resourceVersion"], out var v) ? v : _version;
+        Task? held;
+        lock (_lock)
+        {
+            held = _held?.Task;
+        }
+
+        if (held is not null)
+        {
+            Interlocked.Increment(ref _waiting);
+            try
+            {
+                await held.WaitAsync(context.RequestAborted);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
+            }
+        }
+
         var watcher = new Watcher(collection, ns, context);
         List<string> backlog;
         lock (_lock)
