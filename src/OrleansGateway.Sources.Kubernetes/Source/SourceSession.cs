@@ -253,7 +253,8 @@ internal sealed partial class SourceSession
             LogRefused(_logger, discarded.Resource.ToString(), string.Join("; ", discarded.Messages));
         }
 
-        foreach (var refusal in refused)
+        // A name no API server accepts has no URL to patch or Event to point at: its refusal is logged only.
+        foreach (var refusal in refused.Where(r => TenantMapping.IsObjectName(r.Resource.Object.Name)))
         {
             written.Add(refusal.Resource);
             await _statuses.WriteAsync(refusal.Resource, AcceptedCondition.Discarded(refusal.Reason, refusal.Resource.Object.Generation), Latest(refusal.Resource), cancellationToken);

@@ -70,6 +70,15 @@ internal sealed class TenantMapping(KubernetesOptions options)
                 continue;
             }
 
+            if (!IsObjectName(item.Name))
+            {
+                // A real API server never holds one; a resource that names it could not be pointed at in a log line,
+                // a status patch or an Event. It is refused without being parsed.
+                refused.Add(new Refusal(new KubeResource(kind, item, Unnamed(kind, item)), $"metadata.name {Quoted(item.Name)} is not a Kubernetes object " +
+                    "name (lowercase letters, digits, '-' and '.', at most 253 characters); rename the resource"));
+                continue;
+            }
+
             var resource = new KubeResource(kind, item, Parse(kind, item, parsed));
             if (owner.Problem is not null)
             {
@@ -85,13 +94,15 @@ internal sealed class TenantMapping(KubernetesOptions options)
             tenant.Resources.Add(resource);
         }
 
-        var secretsByNamespace = secrets.Where(s => options.Watches(s.Namespace)).ToLookup(s => s.Namespace, StringComparer.Ordinal);
+        var secretsByNamespace = secrets.Where(s => options.Watches(s.Namespace) && IsObjectName(s.Name)).ToLookup(s => s.Namespace, StringComparer.Ordinal);
+        var namespacesOf = tenantOf.Where(p => p.Value.Tenant is not null).ToLookup(p => p.Value.Tenant!, p => p.Key, StringComparer.Ordinal);
         var tenants = ImmutableDictionary.CreateBuilder<string, TenantContent>(StringComparer.Ordinal);
         foreach (var (tenant, (labelled, resources)) in byTenant)
         {
             var named = NamedSecrets(resources.Select(r => r.Resource));
             var owned = resources.Select(r => r.Object.Namespace).ToImmutableSortedSet(StringComparer.Ordinal);
-            var tenantSecrets = owned.SelectMany(ns => secretsByNamespace[ns])
+            // Only the Secrets of the tenant's own namespaces: a name.namespace reference to another tenant's namespace finds nothing.
+            var tenantSecrets = namespacesOf[tenant].SelectMany(ns => secretsByNamespace[ns])
                 .Where(s => named.Contains(s.Name) || named.Contains(s.Name + "." + s.Namespace))
                 .Select(s => (Object: s, Resource: Parse(WatchedKind.Secrets, s, parsed)))
                 .ToList();
@@ -121,6 +132,22 @@ internal sealed class TenantMapping(KubernetesOptions options)
             : (null, true, $"the label {KubernetesOptions.TenantLabel} of namespace {ns.Name} is '{label}', which is not a tenant name " +
                 "(lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit); fix the label");
     }
+
+    /// <summary>A Kubernetes object name (RFC 1123 subdomain): what a real API server accepts for these kinds.</summary>
+    internal static bool IsObjectName(string name) =>
+        name.Length is > 0 and <= 253 && name.Split('.').All(label => label.Length > 0 && label.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
+            && label[0] != '-' && label[^1] != '-');
+
+    /// <summary>A name as a log line or a message may show it: quoted, control characters escaped.</summary>
+    internal static string Quoted(string name) => JsonSerializer.Serialize(name.Length <= 80 ? name : name[..80] + "…");
+
+    private static Resource Unnamed(WatchedKind kind, KubeObject item) => new InvalidResource
+    {
+        OriginalKind = kind.Kind,
+        Name = Quoted(item.Name),
+        Namespace = item.Namespace,
+        Errors = [],
+    };
 
     /// <summary>Every Secret name the resources write (<c>name</c> or <c>name.namespace</c>).</summary>
     private static HashSet<string> NamedSecrets(IEnumerable<Resource> resources)
