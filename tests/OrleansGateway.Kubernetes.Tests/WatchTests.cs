@@ -106,6 +106,47 @@ public sealed class WatchTests : IAsyncLifetime
         Assert.Equal(lists, Lists());
     }
 
+    /// <summary>
+    /// Changes of other kinds move the one resourceVersion on; a quiet watch hears of it through BOOKMARKs only, so
+    /// watching again starts from there rather than from an old version the server may have compacted away.
+    /// </summary>
+    [Fact]
+    public async Task Bookmarks_move_the_version_a_quiet_watch_resumes_from()
+    {
+        await using var gateway = await KubeGateway.StartAsync(_api);
+        await ServedAsync(Apply("first"));
+        Assert.All(Watches(), w => Assert.Contains("allowWatchBookmarks=true", w, StringComparison.Ordinal));
+
+        long moved = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var secret = _api.Apply(Secrets, Objects.OpaqueSecret("default", $"other-{i}", "key", "value"));
+            moved = long.Parse(secret["metadata"]!["resourceVersion"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        // End the watch now and then (each lives long enough for a bookmark) until one comes back from the new version.
+        var before = Watches().Count;
+        var sinceEnd = System.Diagnostics.Stopwatch.StartNew();
+        await Eventually.Until(
+            () =>
+            {
+                if (Watches().Skip(before).Any(w => From(w) >= moved))
+                {
+                    return true;
+                }
+
+                if (sinceEnd.Elapsed > _api.BookmarkInterval * 3)
+                {
+                    _api.EndWatches();
+                    sinceEnd.Restart();
+                }
+
+                return false;
+            },
+            $"tcpmappings to be watched again from version {moved} or later",
+            TimeSpan.FromSeconds(60));
+    }
+
     [Fact]
     public async Task An_unreachable_API_server_keeps_what_was_applied_shows_in_readyz_and_metrics_and_is_caught_up_with()
     {
@@ -142,6 +183,9 @@ public sealed class WatchTests : IAsyncLifetime
 
     private static JsonElement TcpMappingsWatch(JsonElement readyz) =>
         readyz.GetProperty("kubernetes").GetProperty("watches").EnumerateArray().First(w => w.GetProperty("watch").GetString() == "tcpmappings");
+
+    private static long From(string watch) =>
+        long.Parse(System.Web.HttpUtility.ParseQueryString(watch[(watch.IndexOf('?') + 1)..])["resourceVersion"]!, System.Globalization.CultureInfo.InvariantCulture);
 
     private int Apply(string name)
     {
