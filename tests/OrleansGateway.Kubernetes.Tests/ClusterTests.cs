@@ -67,6 +67,27 @@ public sealed class ClusterTests : IAsyncLifetime
         Assert.All(_api.Requests.Where(r => r.StartsWith("PATCH", StringComparison.Ordinal)), r => Assert.Contains("/status", r, StringComparison.Ordinal));
     }
 
+    /// <summary>Two silos that could both run the source: one of them is the writer, the other waits for the lease.</summary>
+    [Fact]
+    public async Task Of_two_silos_one_is_the_writer_of_the_source()
+    {
+        int siloPort = Ports.Free(), port = Ports.Free();
+        await using var primary = await KubeGateway.StartAsync(
+            _api, "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{siloPort}", "--gateway-port", $"{Ports.Free()}");
+        await using var core = await KubeGateway.StartAsync(
+            _api, "--role", "core", "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{Ports.Free()}", "--gateway-port", $"{Ports.Free()}",
+            "--primary-silo", $"127.0.0.1:{siloPort}");
+
+        _api.Apply(TcpMappings, Objects.TcpMapping("default", "echo", port, Upstream));
+        await Eventually.Until(async () => await Traffic.TryEchoAsync(port, "hello") == "hello", "the mapping to be served", TimeSpan.FromSeconds(60));
+        await StatusAsync("echo", a => a is { Status: "True" });
+
+        static bool IsWriter(KubeGateway gateway) => gateway.Logs.Lines.Any(l => l.Contains("kubernetes-source/default: this process", StringComparison.Ordinal)
+            && l.Contains("is the writer now", StringComparison.Ordinal));
+        Assert.True(IsWriter(primary) ^ IsWriter(core), $"exactly one writer: primary {IsWriter(primary)}, core {IsWriter(core)}");
+        Assert.Equal(1, StatusPatches("echo"));
+    }
+
     /// <summary>Emissary's own CRDs have no status subresource: the PATCH is a 404, and an Event per change of verdict says why instead.</summary>
     [Fact]
     public async Task Without_a_status_subresource_each_change_of_the_condition_is_an_Event_on_the_resource()
