@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using OrleansGateway.Cli.Commands;
 using OrleansGateway.Host.Tests;
 using OrleansGateway.Kubernetes.Tests.Infrastructure;
 using static OrleansGateway.Kubernetes.Tests.Infrastructure.FakeApiServer;
@@ -8,50 +6,32 @@ using static OrleansGateway.Kubernetes.Tests.Infrastructure.FakeApiServer;
 namespace OrleansGateway.Kubernetes.Tests;
 
 /// <summary>Emissary's resources in the (stand-in) cluster, served by the real gateway over real sockets.</summary>
-public sealed class SourceTests : IAsyncLifetime
+public sealed class SourceTests : ClusterTest
 {
-    private FakeApiServer _api = null!;
-    private EchoServer _echo = null!;
-
-    private string Upstream => $"127.0.0.1:{_echo.Endpoint.Port}";
-
-    public async ValueTask InitializeAsync()
-    {
-        _api = await FakeApiServer.StartAsync();
-        _api.Apply(Namespaces, Objects.Namespace("default"));
-        _api.Apply(Namespaces, Objects.Namespace("team"));
-        _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _echo.DisposeAsync();
-        await _api.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_TCPMapping_created_changed_and_deleted_is_served_changed_and_withdrawn_with_its_status_written_back()
     {
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        Api.Apply(Namespaces, Objects.Namespace("team"));
+        await using var gateway = await KubeGateway.StartAsync(Api);
         await WarmUpAsync();
         int port = Ports.Free(), moved = Ports.Free();
 
         var clock = Stopwatch.StartNew();
-        _api.Apply(TcpMappings, Objects.TcpMapping("team", "echo", port, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("team", "echo", port, Upstream));
         await Eventually.Until(async () => await Traffic.TryEchoAsync(port, "created") == "created", "the new mapping to be served");
         var served = clock.Elapsed;
-        var status = await Eventually.Get(() => Task.FromResult(Accepted.Of(_api.Get(TcpMappings, "team", "echo"))), a => a is not null, "the status to be written back");
+        var status = await Eventually.Get(() => Task.FromResult(Accepted.Of(Api.Get(TcpMappings, "team", "echo"))), a => a is not null, "the status to be written back");
         Assert.Equal(new Accepted("True", "Accepted", "", 1), status);
 
         clock.Restart();
-        _api.Apply(TcpMappings, Objects.TcpMapping("team", "echo", moved, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("team", "echo", moved, Upstream));
         await Eventually.Until(async () => await Traffic.TryEchoAsync(moved, "changed") == "changed" && await Traffic.TryEchoAsync(port, "old") is null,
             "the changed mapping to move to its new port");
         var changed = clock.Elapsed;
-        await Eventually.Until(() => Accepted.Of(_api.Get(TcpMappings, "team", "echo"))?.ObservedGeneration == 2, "the status to follow the new generation");
+        await Eventually.Until(() => Accepted.Of(Api.Get(TcpMappings, "team", "echo"))?.ObservedGeneration == 2, "the status to follow the new generation");
 
         clock.Restart();
-        _api.Delete(TcpMappings, "team", "echo");
+        Api.Delete(TcpMappings, "team", "echo");
         await Eventually.Until(async () => await Traffic.TryEchoAsync(moved, "deleted") is null, "the deleted mapping to be withdrawn");
         var withdrawn = clock.Elapsed;
 
@@ -62,7 +42,7 @@ public sealed class SourceTests : IAsyncLifetime
     private async Task WarmUpAsync()
     {
         var port = Ports.Free();
-        _api.Apply(TcpMappings, Objects.TcpMapping("default", "warm-up", port, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("default", "warm-up", port, Upstream));
         await Eventually.Until(async () => await Traffic.TryEchoAsync(port, "warm") == "warm", "the source to apply its first mapping", TimeSpan.FromSeconds(60));
     }
 }

@@ -1,8 +1,6 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
-using OrleansGateway.Cli.Commands;
 using OrleansGateway.Host.Tests;
 using OrleansGateway.Kubernetes.Tests.Infrastructure;
 using OrleansGateway.Sources.Kubernetes;
@@ -16,33 +14,15 @@ namespace OrleansGateway.Kubernetes.Tests;
 /// resources wait for their tenant and then appear under it; relabelling moves them; and what a label can never do:
 /// give a namespace another tenant's quota or Secrets, or smuggle a name no API server accepts.
 /// </summary>
-public sealed class TenantTests : IAsyncLifetime
+public sealed class TenantTests : ClusterTest
 {
-    private FakeApiServer _api = null!;
-    private EchoServer _echo = null!;
-
-    private string Upstream => $"127.0.0.1:{_echo.Endpoint.Port}";
-
-    public async ValueTask InitializeAsync()
-    {
-        _api = await FakeApiServer.StartAsync();
-        _api.Apply(Namespaces, Objects.Namespace("default"));
-        _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _echo.DisposeAsync();
-        await _api.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_labelled_namespace_waits_Discarded_for_its_tenant_and_is_served_under_it_once_an_admin_creates_it()
     {
         var port = Ports.Free();
-        _api.Apply(Namespaces, Objects.Namespace("team", tenant: "acme"));
-        _api.Apply(TcpMappings, Objects.TcpMapping("team", "echo", port, Upstream));
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        Api.Apply(Namespaces, Objects.Namespace("team", tenant: "acme"));
+        Api.Apply(TcpMappings, Objects.TcpMapping("team", "echo", port, Upstream));
+        await using var gateway = await KubeGateway.StartAsync(Api);
 
         var waiting = await StatusAsync("team", "echo", a => a is { Status: "False" });
         Assert.Equal("Discarded", waiting.Reason);
@@ -63,13 +43,13 @@ public sealed class TenantTests : IAsyncLifetime
     public async Task Relabelling_a_namespace_moves_its_resources_the_old_tenant_releasing_the_port_before_the_new_one_claims_it()
     {
         var port = Ports.Free();
-        _api.Apply(Namespaces, Objects.Namespace("team"));
-        _api.Apply(TcpMappings, Objects.TcpMapping("team", "echo", port, Upstream));
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        Api.Apply(Namespaces, Objects.Namespace("team"));
+        Api.Apply(TcpMappings, Objects.TcpMapping("team", "echo", port, Upstream));
+        await using var gateway = await KubeGateway.StartAsync(Api);
         await Eventually.Until(async () => await Traffic.TryEchoAsync(port, "default") == "default", "the default tenant to serve the mapping", TimeSpan.FromSeconds(60));
         await gateway.CreateTenantAsync("acme", port);
 
-        _api.Apply(Namespaces, Objects.Namespace("team", tenant: "acme"));
+        Api.Apply(Namespaces, Objects.Namespace("team", tenant: "acme"));
 
         // If acme claimed the port while the default tenant still held it, acme's mapping would be Discarded.
         await Eventually.Until(async () => await gateway.ResourceStatusAsync("acme", "TCPMapping", "team", "echo") == "Accepted", "the mapping to be Accepted under acme");
@@ -77,7 +57,7 @@ public sealed class TenantTests : IAsyncLifetime
         await Eventually.Until(async () => await Traffic.TryEchoAsync(port, "moved") == "moved", "the port to be served by acme");
 
         // And back: the label removed, the namespace is the default tenant's again.
-        _api.Apply(Namespaces, Objects.Namespace("team"));
+        Api.Apply(Namespaces, Objects.Namespace("team"));
         await Eventually.Until(async () => await gateway.ResourceStatusAsync("default", "TCPMapping", "team", "echo") == "Accepted", "the mapping to move back to default");
         Assert.Null(await gateway.ResourceStatusAsync("acme", "TCPMapping", "team", "echo"));
     }
@@ -92,17 +72,17 @@ public sealed class TenantTests : IAsyncLifetime
     public async Task A_namespace_relabelled_to_another_tenants_name_gets_that_tenants_quota_and_nothing_else()
     {
         int victimPort = Ports.Free(), attackerPort = Ports.Free();
-        _api.Apply(Namespaces, Objects.Namespace("alpha-ns", tenant: "alpha"));
-        _api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: "mallory"));
-        _api.Apply(TcpMappings, Objects.TcpMapping("alpha-ns", "site", victimPort, Upstream));
-        _api.Apply(TcpMappings, Objects.TcpMapping("mallory-ns", "grab", attackerPort, Upstream));
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        Api.Apply(Namespaces, Objects.Namespace("alpha-ns", tenant: "alpha"));
+        Api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: "mallory"));
+        Api.Apply(TcpMappings, Objects.TcpMapping("alpha-ns", "site", victimPort, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("mallory-ns", "grab", attackerPort, Upstream));
+        await using var gateway = await KubeGateway.StartAsync(Api);
         await gateway.CreateTenantAsync("alpha", victimPort);
         await gateway.CreateTenantAsync("mallory", attackerPort);
         await Eventually.Until(async () => await Traffic.TryEchoAsync(victimPort, "a") == "a" && await Traffic.TryEchoAsync(attackerPort, "m") == "m",
             "both tenants' mappings to be served", TimeSpan.FromSeconds(60));
 
-        _api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: "alpha"));
+        Api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: "alpha"));
 
         var moved = await StatusAsync("mallory-ns", "grab", a => a is { Status: "False" } && a.Message.Contains($"{attackerPort}", StringComparison.Ordinal));
         Assert.Equal("Discarded", moved.Reason);
@@ -113,7 +93,7 @@ public sealed class TenantTests : IAsyncLifetime
 
         foreach (var lookalike in new[] { "Alpha", "alpha\n", " alpha" })
         {
-            _api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: lookalike));
+            Api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: lookalike));
             var refused = await StatusAsync("mallory-ns", "grab", a => a is { Status: "False" } && a.Message.Contains("not a tenant name", StringComparison.Ordinal));
             Assert.Contains(KubernetesOptions.TenantLabel, refused.Message, StringComparison.Ordinal);
             Assert.Null(await gateway.ResourceStatusAsync("alpha", "TCPMapping", "mallory-ns", "grab"));
@@ -132,13 +112,13 @@ public sealed class TenantTests : IAsyncLifetime
     {
         using var victimCertificate = Certificate("victim.example");
         using var ownCertificate = Certificate("own.example");
-        _api.Apply(Namespaces, Objects.Namespace("victim-ns", tenant: "victim"));
-        _api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: "mallory"));
-        _api.Apply(Secrets, Objects.TlsSecret("victim-ns", "victim-cert", victimCertificate));
-        _api.Apply(Secrets, Objects.TlsSecret("mallory-ns", "own-cert", ownCertificate));
-        _api.Apply(Objects.Collection("tlscontexts"), Objects.TlsContext("mallory-ns", "steal", "victim.example", "victim-cert.victim-ns"));
-        _api.Apply(Objects.Collection("tlscontexts"), Objects.TlsContext("mallory-ns", "own", "own.example", "own-cert"));
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        Api.Apply(Namespaces, Objects.Namespace("victim-ns", tenant: "victim"));
+        Api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: "mallory"));
+        Api.Apply(Secrets, Objects.TlsSecret("victim-ns", "victim-cert", victimCertificate));
+        Api.Apply(Secrets, Objects.TlsSecret("mallory-ns", "own-cert", ownCertificate));
+        Api.Apply(Objects.Collection("tlscontexts"), Objects.TlsContext("mallory-ns", "steal", "victim.example", "victim-cert.victim-ns"));
+        Api.Apply(Objects.Collection("tlscontexts"), Objects.TlsContext("mallory-ns", "own", "own.example", "own-cert"));
+        await using var gateway = await KubeGateway.StartAsync(Api);
         await gateway.CreateTenantAsync("victim");
         await gateway.CreateTenantAsync("mallory");
 
@@ -147,9 +127,12 @@ public sealed class TenantTests : IAsyncLifetime
         var resources = await gateway.ResourcesAsync("mallory");
         var secrets = resources.EnumerateArray().Where(r => r.GetProperty("kind").GetString() == "Secret").Select(r => $"{r.GetProperty("namespace").GetString()}/{r.GetProperty("name").GetString()}").ToList();
         Assert.Equal(["mallory-ns/own-cert"], secrets);
+        // Its status said first that tenant mallory did not exist; then why it is Discarded.
         var steal = await Eventually.Get(
-            () => Task.FromResult(Accepted.Of(_api.Get(Objects.Collection("tlscontexts"), "mallory-ns", "steal"))), a => a is { Status: "False" }, "the status of the stealing TLSContext");
-        Assert.Contains("victim-cert", steal!.Message, StringComparison.Ordinal);
+            () => Task.FromResult(Accepted.Of(Api.Get(Objects.Collection("tlscontexts"), "mallory-ns", "steal"))),
+            a => a is { Status: "False" } && a.Message.Contains("victim-cert", StringComparison.Ordinal),
+            "the status of the stealing TLSContext to name the Secret it lacks");
+        Assert.Equal("Discarded", steal!.Reason);
     }
 
     /// <summary>
@@ -161,9 +144,9 @@ public sealed class TenantTests : IAsyncLifetime
     {
         int good = Ports.Free(), evil = Ports.Free();
         const string forged = "x\nfail: OrleansGateway[0] tenant default deleted";
-        _api.Apply(TcpMappings, Objects.TcpMapping("default", "good", good, Upstream));
-        _api.Apply(TcpMappings, Objects.TcpMapping("default", forged, evil, Upstream));
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        Api.Apply(TcpMappings, Objects.TcpMapping("default", "good", good, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("default", forged, evil, Upstream));
+        await using var gateway = await KubeGateway.StartAsync(Api);
 
         await Eventually.Until(async () => await Traffic.TryEchoAsync(good, "good") == "good", "the well-named mapping to be served", TimeSpan.FromSeconds(60));
         await Eventually.Until(() => gateway.Logs.Lines.Any(l => l.Contains("is not a Kubernetes object name", StringComparison.Ordinal)), "the refusal to be logged");
@@ -174,12 +157,12 @@ public sealed class TenantTests : IAsyncLifetime
 
         // Still watching and applying.
         var after = Ports.Free();
-        _api.Apply(TcpMappings, Objects.TcpMapping("default", "after", after, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("default", "after", after, Upstream));
         await Eventually.Until(async () => await Traffic.TryEchoAsync(after, "after") == "after", "a mapping added afterwards to be served");
     }
 
     private async Task<Accepted> StatusAsync(string ns, string name, Func<Accepted?, bool> condition) =>
-        (await Eventually.Get(() => Task.FromResult(Accepted.Of(_api.Get(TcpMappings, ns, name))), condition, $"the status of {ns}/{name}"))!;
+        (await Eventually.Get(() => Task.FromResult(Accepted.Of(Api.Get(TcpMappings, ns, name))), condition, $"the status of {ns}/{name}"))!;
 
     private static string? Source(JsonElement resources, string kind, string name) => resources.EnumerateArray()
         .Where(r => r.GetProperty("kind").GetString() == kind && r.GetProperty("name").GetString() == name)

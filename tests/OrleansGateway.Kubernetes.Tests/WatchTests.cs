@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using OrleansGateway.Cli.Commands;
 using OrleansGateway.Host.Tests;
 using OrleansGateway.Kubernetes.Tests.Infrastructure;
 using static OrleansGateway.Kubernetes.Tests.Infrastructure.FakeApiServer;
@@ -12,50 +11,32 @@ namespace OrleansGateway.Kubernetes.Tests;
 /// deletions included; an ended or cut stream watches again from the last version; an unreachable API server keeps
 /// what was applied, shows in /readyz and the metrics, and is caught up with when it answers again.
 /// </summary>
-public sealed class WatchTests : IAsyncLifetime
+public sealed class WatchTests : ClusterTest
 {
     private const string TcpMappingsPath = "/apis/getambassador.io/v3alpha1/tcpmappings";
-
-    private FakeApiServer _api = null!;
-    private EchoServer _echo = null!;
-
-    private string Upstream => $"127.0.0.1:{_echo.Endpoint.Port}";
-
-    public async ValueTask InitializeAsync()
-    {
-        _api = await FakeApiServer.StartAsync();
-        _api.Apply(Namespaces, Objects.Namespace("default"));
-        _echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _echo.DisposeAsync();
-        await _api.DisposeAsync();
-    }
 
     [Theory]
     [InlineData(GoneMode.ErrorEvent)]
     [InlineData(GoneMode.HttpStatus)]
     public async Task A_410_Gone_on_watching_again_lists_again_and_loses_nothing_deletions_included(GoneMode mode)
     {
-        _api.Gone = mode;
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        Api.Gone = mode;
+        await using var gateway = await KubeGateway.StartAsync(Api);
         int kept = Ports.Free(), doomed = Ports.Free(), added = Ports.Free();
-        _api.Apply(TcpMappings, Objects.TcpMapping("default", "kept", kept, Upstream));
-        _api.Apply(TcpMappings, Objects.TcpMapping("default", "doomed", doomed, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("default", "kept", kept, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("default", "doomed", doomed, Upstream));
         await ServedAsync(kept);
         await ServedAsync(doomed);
         var lists = Lists();
 
         // The streams are cut and do not come back until the server has forgotten what happened meanwhile.
         var watches = Watches().Count;
-        _api.HoldWatches();
-        await Eventually.Until(() => Watches().Count > watches && _api.HeldWatches > 0, "the gateway to watch tcpmappings again");
-        _api.Delete(TcpMappings, "default", "doomed");
-        _api.Apply(TcpMappings, Objects.TcpMapping("default", "added", added, Upstream));
-        _api.Compact();
-        _api.ReleaseWatches();
+        Api.HoldWatches();
+        await Eventually.Until(() => Watches().Count > watches && Api.HeldWatches > 0, "the gateway to watch tcpmappings again");
+        Api.Delete(TcpMappings, "default", "doomed");
+        Api.Apply(TcpMappings, Objects.TcpMapping("default", "added", added, Upstream));
+        Api.Compact();
+        Api.ReleaseWatches();
 
         await ServedAsync(added);
         await Eventually.Until(async () => await Traffic.TryEchoAsync(doomed, "gone?") is null, "the mapping deleted during the gap to be withdrawn");
@@ -68,11 +49,11 @@ public sealed class WatchTests : IAsyncLifetime
     [Fact]
     public async Task An_ERROR_410_on_an_open_watch_lists_again()
     {
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        await using var gateway = await KubeGateway.StartAsync(Api);
         await ServedAsync(Apply("first"));
         var lists = Lists();
 
-        _api.ExpireWatches();
+        Api.ExpireWatches();
 
         await Eventually.Until(() => Lists() > lists, "a new list of tcpmappings after the ERROR event");
         await ServedAsync(Apply("after"));
@@ -83,19 +64,19 @@ public sealed class WatchTests : IAsyncLifetime
     [InlineData(true)]
     public async Task An_ended_or_cut_stream_watches_again_from_the_last_version_without_listing(bool cut)
     {
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        await using var gateway = await KubeGateway.StartAsync(Api);
         await ServedAsync(Apply("before"));
         var lists = Lists();
         var watches = Watches().Count;
-        var lastVersion = long.Parse(_api.Get(TcpMappings, "default", "before")!["metadata"]!["resourceVersion"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        var lastVersion = long.Parse(Api.Get(TcpMappings, "default", "before")!["metadata"]!["resourceVersion"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
 
         if (cut)
         {
-            _api.DropWatches();
+            Api.DropWatches();
         }
         else
         {
-            _api.EndWatches();
+            Api.EndWatches();
         }
 
         await Eventually.Until(() => Watches().Count > watches, "the gateway to watch tcpmappings again");
@@ -113,14 +94,14 @@ public sealed class WatchTests : IAsyncLifetime
     [Fact]
     public async Task Bookmarks_move_the_version_a_quiet_watch_resumes_from()
     {
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        await using var gateway = await KubeGateway.StartAsync(Api);
         await ServedAsync(Apply("first"));
         Assert.All(Watches(), w => Assert.Contains("allowWatchBookmarks=true", w, StringComparison.Ordinal));
 
         long moved = 0;
         for (var i = 0; i < 3; i++)
         {
-            var secret = _api.Apply(Secrets, Objects.OpaqueSecret("default", $"other-{i}", "key", "value"));
+            var secret = Api.Apply(Secrets, Objects.OpaqueSecret("default", $"other-{i}", "key", "value"));
             moved = long.Parse(secret["metadata"]!["resourceVersion"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
         }
 
@@ -135,9 +116,9 @@ public sealed class WatchTests : IAsyncLifetime
                     return true;
                 }
 
-                if (sinceEnd.Elapsed > _api.BookmarkInterval * 3)
+                if (sinceEnd.Elapsed > Api.BookmarkInterval * 3)
                 {
-                    _api.EndWatches();
+                    Api.EndWatches();
                     sinceEnd.Restart();
                 }
 
@@ -150,13 +131,13 @@ public sealed class WatchTests : IAsyncLifetime
     [Fact]
     public async Task An_unreachable_API_server_keeps_what_was_applied_shows_in_readyz_and_metrics_and_is_caught_up_with()
     {
-        await using var gateway = await KubeGateway.StartAsync(_api);
+        await using var gateway = await KubeGateway.StartAsync(Api);
         var kept = Apply("kept");
         var doomed = Apply("doomed");
         await ServedAsync(kept);
         await ServedAsync(doomed);
 
-        await _api.StopAsync();
+        await Api.StopAsync();
         // Each watch notices on its own (a cut stream is watched again first): wait for the tcpmappings one.
         var readyz = await Eventually.Get(
             gateway.ReadyzAsync,
@@ -169,9 +150,9 @@ public sealed class WatchTests : IAsyncLifetime
 
         // What was applied stays served while the API server is away; what changes meanwhile is seen when it is back.
         Assert.Equal("still", await Traffic.EchoAsync(kept, "still"));
-        _api.Delete(TcpMappings, "default", "doomed");
+        Api.Delete(TcpMappings, "default", "doomed");
         var added = Apply("added");
-        await _api.StartAgainAsync();
+        await Api.StartAgainAsync();
 
         await ServedAsync(added);
         await Eventually.Until(async () => await Traffic.TryEchoAsync(doomed, "gone?") is null, "the mapping deleted during the outage to be withdrawn");
@@ -190,14 +171,14 @@ public sealed class WatchTests : IAsyncLifetime
     private int Apply(string name)
     {
         var port = Ports.Free();
-        _api.Apply(TcpMappings, Objects.TcpMapping("default", name, port, Upstream));
+        Api.Apply(TcpMappings, Objects.TcpMapping("default", name, port, Upstream));
         return port;
     }
 
     private static Task ServedAsync(int port) =>
         Eventually.Until(async () => await Traffic.TryEchoAsync(port, "hello") == "hello", $"port {port} to be served", TimeSpan.FromSeconds(60));
 
-    private int Lists() => _api.Requests.Count(r => r.StartsWith($"GET {TcpMappingsPath}?", StringComparison.Ordinal) && !r.Contains("watch=true", StringComparison.Ordinal));
+    private int Lists() => Api.Requests.Count(r => r.StartsWith($"GET {TcpMappingsPath}?", StringComparison.Ordinal) && !r.Contains("watch=true", StringComparison.Ordinal));
 
-    private List<string> Watches() => [.. _api.Requests.Where(r => r.StartsWith($"GET {TcpMappingsPath}?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal))];
+    private List<string> Watches() => [.. Api.Requests.Where(r => r.StartsWith($"GET {TcpMappingsPath}?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal))];
 }
