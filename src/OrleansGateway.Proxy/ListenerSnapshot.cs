@@ -207,6 +207,11 @@ internal sealed class UpstreamEntry(UpstreamPlan plan, SslClientAuthenticationOp
     public System.Net.IPEndPoint? LiteralEndPoint { get; } =
         UpstreamConnector.LiteralAddresses(plan.Target) is [var literal] ? new System.Net.IPEndPoint(literal, plan.Target.Port) : null;
 
+    /// <summary><see cref="LiteralEndPoint"/> as the one endpoint to dial (the same instance), for the native engine.</summary>
+    public System.Net.IPEndPoint[]? LiteralEndPoints => _literalEndPoints ??= LiteralEndPoint is { } e ? [e] : null;
+
+    private System.Net.IPEndPoint[]? _literalEndPoints;
+
     public System.Net.SocketAddress? LiteralSocketAddress { get; } =
         UpstreamConnector.LiteralAddresses(plan.Target) is [var literal] ? new System.Net.IPEndPoint(literal, plan.Target.Port).Serialize() : null;
 

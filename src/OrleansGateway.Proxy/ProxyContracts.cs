@@ -71,6 +71,14 @@ public interface IUpstreamResolver
 {
     /// <summary>Every address of <paramref name="host"/>; throws (e.g. <see cref="System.Net.Sockets.SocketException"/>) when it cannot be resolved.</summary>
     ValueTask<IPAddress[]> ResolveAsync(string host, ResolverPlan resolver, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Where to dial <paramref name="target"/>: by default every address of <see cref="ResolveAsync"/> at the target's
+    /// port. A resolver whose answers carry ports of their own (Kubernetes endpoints: a pod's address and the Service's
+    /// target port) answers here; throws, with a message saying why, when there is nothing to dial.
+    /// </summary>
+    async ValueTask<IPEndPoint[]> ResolveEndpointsAsync(ServiceAddress target, ResolverPlan resolver, CancellationToken cancellationToken)
+        => [.. (await ResolveAsync(target.Host, resolver, cancellationToken).ConfigureAwait(false)).Select(a => new IPEndPoint(a, target.Port))];
 }
 
 /// <summary>The default resolver: the operating system's DNS (what KubernetesServiceResolver means inside a cluster).</summary>

@@ -27,22 +27,23 @@ internal static class UpstreamConnector
             : DefaultConnectTimeout;
 
     /// <summary>
-    /// The addresses to dial in order: an IP literal as written (the family switches are about what a name resolves
-    /// to), else the name's addresses, IPv6 first. A failure says why there are none (<see cref="ConnectResult.Failure"/>).
+    /// The endpoints to dial in order: an IP literal as written (the family switches are about what a name resolves
+    /// to), else the name's endpoints, IPv6 first. A name may resolve to endpoints with ports of their own (Kubernetes
+    /// endpoints: a pod's address and target port). A failure says why there are none (<see cref="ConnectResult.Failure"/>).
     /// </summary>
-    public static async ValueTask<(IReadOnlyList<IPAddress>? Addresses, ConnectResult Failure)> ResolveAsync(
+    public static async ValueTask<(IReadOnlyList<IPEndPoint>? EndPoints, ConnectResult Failure)> ResolveAsync(
         UpstreamPlan upstream, IPAddress[]? literalAddresses, ProxyRuntime runtime, TimeSpan timeout, CancellationToken token)
     {
+        var target = upstream.Target;
         if (literalAddresses is not null)
         {
-            return (literalAddresses, default);
+            return ([.. literalAddresses.Select(a => new IPEndPoint(a, target.Port))], default);
         }
 
-        var target = upstream.Target;
-        IPAddress[] resolved;
+        IPEndPoint[] resolved;
         try
         {
-            resolved = await runtime.Resolver.ResolveAsync(target.Host, upstream.Resolver, token).ConfigureAwait(false);
+            resolved = await runtime.Resolver.ResolveEndpointsAsync(target, upstream.Resolver, token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -96,7 +97,7 @@ internal static class UpstreamConnector
         var started = runtime.Time.GetTimestamp();
         for (var i = 0; i < ordered.Count; i++)
         {
-            var endPoint = new IPEndPoint(ordered[i], upstream.Target.Port);
+            var endPoint = ordered[i];
             if (!Admissible(upstream, endPoint, runtime, ref failures))
             {
                 continue;
@@ -149,17 +150,21 @@ internal static class UpstreamConnector
 
     /// <summary>IPv6 first, then IPv4, each in resolver order; families that are switched off are dropped.</summary>
     internal static List<IPAddress> Order(IPAddress[] addresses, bool enableIpv4, bool enableIpv6)
+        => [.. Order([.. addresses.Select(a => new IPEndPoint(a, 0))], enableIpv4, enableIpv6).Select(e => e.Address)];
+
+    /// <summary>The same order for endpoints (an IPv4-mapped address is dialled as IPv4 at its own port).</summary>
+    internal static List<IPEndPoint> Order(IPEndPoint[] endpoints, bool enableIpv4, bool enableIpv6)
     {
-        var ordered = new List<IPAddress>(addresses.Length);
+        var ordered = new List<IPEndPoint>(endpoints.Length);
         if (enableIpv6)
         {
-            ordered.AddRange(addresses.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6 && !a.IsIPv4MappedToIPv6));
+            ordered.AddRange(endpoints.Where(e => e.AddressFamily == AddressFamily.InterNetworkV6 && !e.Address.IsIPv4MappedToIPv6));
         }
 
         if (enableIpv4)
         {
-            ordered.AddRange(addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork).Concat(
-                addresses.Where(a => a.IsIPv4MappedToIPv6).Select(a => a.MapToIPv4())));
+            ordered.AddRange(endpoints.Where(e => e.AddressFamily == AddressFamily.InterNetwork).Concat(
+                endpoints.Where(e => e.Address.IsIPv4MappedToIPv6).Select(e => new IPEndPoint(e.Address.MapToIPv4(), e.Port))));
         }
 
         return ordered;

@@ -14,6 +14,7 @@ internal sealed class GatewayCommandLine
     private readonly SharedOptions _shared = new();
     private readonly KeyVaultCommandLine _keyVault = new();
     private readonly ApiServingCommandLine _apiServing = new();
+    private readonly KubernetesCommandLine _kubernetes = new();
 
     private readonly Option<string> _configDir = new("--config-dir")
     {
@@ -162,7 +163,7 @@ internal sealed class GatewayCommandLine
             _logLevel,
             _allowUpstream,
         };
-        foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All))
+        foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All).Concat(_kubernetes.All))
         {
             Root.Add(option);
         }
@@ -190,7 +191,12 @@ internal sealed class GatewayCommandLine
             result.GetValue(_gatewayPort),
             primary,
             result.GetValue(_clusterId)!,
-            result.GetValue(_serviceId)!);
+            result.GetValue(_serviceId)!)
+        {
+            AdvertisedAddress = _kubernetes.AdvertisedAddress(result),
+            SiloName = KubernetesCommandLine.SiloName(),
+        };
+        var kubernetes = problem is null ? _kubernetes.Read(result, out problem) : null;
         return new GatewaySettings(
             configDir is null ? null : Path.GetFullPath(configDir),
             result.GetValue(_shared.AmbassadorId)!,
@@ -209,7 +215,7 @@ internal sealed class GatewayCommandLine
                 AllowedUpstreamNetworks = AllowedUpstreams(result, out _),
             },
             cluster,
-            adminKey) { KeyVault = keyVault, ApiServing = apiServing, LogLevel = logLevel };
+            adminKey) { KeyVault = keyVault, ApiServing = apiServing, LogLevel = logLevel, Kubernetes = kubernetes };
     }
 
     /// <summary>
@@ -319,7 +325,7 @@ internal sealed class GatewayCommandLine
         }
 
         AllowedUpstreams(result, out var rangeProblem);
-        return rangeProblem ?? _shared.Validate(result) ?? _keyVault.Check(result);
+        return rangeProblem ?? _shared.Validate(result) ?? _keyVault.Check(result) ?? _kubernetes.Check(result, result.GetValue(_clustering) == "azure");
     }
 
     /// <summary>The ranges of --allow-upstream; a range that does not read is a problem naming it (and is left out).</summary>

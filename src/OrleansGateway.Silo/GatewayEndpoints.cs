@@ -1,7 +1,10 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using OrleansGateway.Api;
 using OrleansGateway.Edge;
 using OrleansGateway.Reporting;
 using OrleansGateway.Sources.ConfigDirectory;
+using OrleansGateway.Sources.Kubernetes;
 
 namespace OrleansGateway.Silo;
 
@@ -14,7 +17,8 @@ internal static class GatewayEndpoints
         // merely waits for a port or for its cluster.
         app.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status) => Readiness(settings, state, edges, status));
+        app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status, [FromServices] KubernetesHealth? kubernetes) =>
+            WithKubernetes(Readiness(settings, state, edges, status), kubernetes));
 
         app.MapGet(ApiSetup.StatusPath, async (GatewayStatus status, ILogger<GatewayStatus> logger) =>
         {
@@ -83,4 +87,21 @@ internal static class GatewayEndpoints
     }
 
     private static IResult NotReady(object body) => Results.Json(body, GatewayReport.Json, statusCode: 503);
+
+    /// <summary>
+    /// With <c>--kubernetes</c>, whether each watch reaches the API server (docs/kubernetes.md, "Readiness"). Detail
+    /// only: while the API server is unreachable the gateway keeps serving what was applied, so readiness does not
+    /// change with it.
+    /// </summary>
+    private static IResult WithKubernetes(IResult readiness, KubernetesHealth? kubernetes)
+    {
+        if (kubernetes is null || readiness is not IValueHttpResult { Value: { } body })
+        {
+            return readiness;
+        }
+
+        var detail = JsonSerializer.SerializeToNode(body, body.GetType(), GatewayReport.Json)!.AsObject();
+        detail["kubernetes"] = JsonSerializer.SerializeToNode(kubernetes.Report(), GatewayReport.Json);
+        return Results.Json(detail, GatewayReport.Json, statusCode: (readiness as IStatusCodeHttpResult)?.StatusCode);
+    }
 }

@@ -44,6 +44,12 @@ internal sealed record ClusterSettings(
     string ClusterId,
     string ServiceId)
 {
+    /// <summary>With azure clustering, the address other silos reach this one at (<c>--advertised-address</c>, env <c>POD_IP</c>); null: loopback.</summary>
+    public IPAddress? AdvertisedAddress { get; init; }
+
+    /// <summary>The silo's name (env <c>POD_NAME</c>); null: Orleans' own.</summary>
+    public string? SiloName { get; init; }
+
     public bool HostsGrains => Role != SiloRole.Edge;
 
     public bool ServesTraffic => Role != SiloRole.Core;
@@ -70,4 +76,7 @@ internal sealed record GatewaySettings(
 
     /// <summary>The level of the gateway's own categories (<c>--log-level</c>); null: the configuration's (Information).</summary>
     public LogLevel? LogLevel { get; init; }
+
+    /// <summary>The Kubernetes source, endpoints and Service (<c>--kubernetes</c>); null when it is off.</summary>
+    public KubernetesSettings? Kubernetes { get; init; }
 }

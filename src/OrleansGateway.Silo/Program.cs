@@ -10,6 +10,8 @@ using OrleansGateway.KeyVault;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;
 using OrleansGateway.Sources.ConfigDirectory;
+using OrleansGateway.Sources.Kubernetes;
+using OrleansGateway.Sources.Kubernetes.Endpoints;
 
 namespace OrleansGateway.Silo;
 
@@ -122,6 +124,9 @@ public static class Program
                 settings.Proxy,
                 services.GetRequiredService<ILoggerFactory>(),
                 services.GetRequiredService<TimeProvider>(),
+                resolver: settings.Kubernetes is null
+                    ? null
+                    : new KubernetesUpstreamResolver(services.GetRequiredService<KubernetesEndpoints>(), settings.Compile.AmbassadorNamespace, DnsUpstreamResolver.Instance),
                 meterFactory: services.GetService<IMeterFactory>()));
             builder.Services.AddSingleton(services => new EdgeOptions(
                 settings.AmbassadorId, services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString()));
@@ -138,6 +143,12 @@ public static class Program
         {
             builder.Services.AddSingleton(new ConfigDirectoryOptions(settings.ConfigPath, settings.AmbassadorId, settings.Compile));
             builder.Services.AddHostedService<ConfigDirectorySource>();
+        }
+
+        if (settings.Kubernetes is { } kubernetes)
+        {
+            AddKubernetes(builder, settings, kubernetes);
+            metrics.WithMetrics(m => m.AddMeter(KubernetesHealth.MeterName));
         }
 
         configure?.Invoke(builder);
@@ -175,6 +186,44 @@ public static class Program
     /// <summary>The host rethrows a hosted service's failure to start, alone or among others.</summary>
     private static StartFailure? StartFailureIn(Exception e) =>
         e as StartFailure ?? (e as AggregateException)?.Flatten().InnerExceptions.OfType<StartFailure>().FirstOrDefault();
+
+    /// <summary>
+    /// <c>--kubernetes</c> (docs/kubernetes.md): silos that host grains run the source (one writer at a time); silos
+    /// that serve traffic watch endpoints for their data plane and, with <c>--kubernetes-service</c>, keep that Service's
+    /// ports equal to what they have bound (one writer at a time).
+    /// </summary>
+    private static void AddKubernetes(WebApplicationBuilder builder, GatewaySettings settings, KubernetesSettings kubernetes)
+    {
+        builder.Services.AddKubernetes(
+            services => new KubernetesOptions
+            {
+                AmbassadorId = settings.AmbassadorId,
+                AmbassadorNamespace = settings.Compile.AmbassadorNamespace,
+                DefaultTenant = kubernetes.DefaultTenant,
+                Namespaces = kubernetes.Namespaces,
+
+                // Unique per process, readable in Events: the pod (or silo) name and the silo's address.
+                Holder = $"{settings.Cluster.SiloName ?? Environment.MachineName}/{services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString()}",
+            },
+            kubernetes.Cluster);
+        if (settings.Cluster.HostsGrains)
+        {
+            builder.Services.AddKubernetesSource();
+        }
+
+        if (settings.Cluster.ServesTraffic)
+        {
+            builder.Services.AddKubernetesEndpoints();
+            if (kubernetes.Service is { } service)
+            {
+                builder.Services.AddKubernetesServicePorts(service, services =>
+                {
+                    var edges = services.GetRequiredService<EdgeState>();
+                    return () => edges.Edge?.Apply.Listeners.Where(l => l.Bound).Select(l => l.Endpoint.Port).ToHashSet();
+                });
+            }
+        }
+    }
 
     private static int UsageError(TextWriter error, IEnumerable<string> problems)
     {

@@ -29,8 +29,21 @@ internal static class SiloSetup
                 o.ServiceId = cluster.ServiceId;
             });
 
-            // Silos advertise loopback: the supported deployment is several processes on one machine (see README).
-            silo.ConfigureEndpoints(IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort);
+            // Silos in pods advertise the pod's address (--advertised-address, env POD_IP) and listen on every address
+            // of the pod; without one, loopback: several processes on one machine (docs/control-plane.md#hosting).
+            if (cluster.AdvertisedAddress is { } advertised)
+            {
+                silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+            }
+            else
+            {
+                silo.ConfigureEndpoints(IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort);
+            }
+        }
+
+        if (cluster.SiloName is { } name)
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = name);
         }
 
         silo.Services.AddSerializer(s => s.AddGatewayModelSerializer());

@@ -74,6 +74,14 @@ public sealed partial class ArchitectureTests
             Logging, "Microsoft.Extensions.Hosting.Abstractions",
         ],
 
+        // The Kubernetes source: the seam, grain interfaces and KubernetesClient (YamlDotNet: its kubeconfig errors).
+        ["OrleansGateway.Sources.Kubernetes"] =
+        [
+            "OrleansGateway.Model", "OrleansGateway.Grains.Abstractions", "OrleansGateway.Sources", Orleans, "KubernetesClient", "YamlDotNet",
+            Logging, "Microsoft.Extensions.Hosting.Abstractions", "Microsoft.Extensions.DependencyInjection.Abstractions",
+            "Microsoft.Extensions.Diagnostics.Abstractions",
+        ],
+
         // The composition root wires everything.
         ["OrleansGateway.Silo"] = ["*"],
     };

@@ -27,6 +27,7 @@ public sealed class InfraCheckTests
         { "an unknown azure.yaml key", "azure.yaml", "      deploymentPath:", "      deploymentPaths:", "unknown key services.gateway.k8s.deploymentPaths" },
         { "a Dockerfile path azd cannot find", "azure.yaml", "path: ../../Dockerfile", "path: ./Dockerfile", "docker.path resolves to src/OrleansGateway.Silo/Dockerfile" },
         { "a deployment name azd waits for in vain", "azure.yaml", "        name: ogw-edge\n      service:", "        name: ogw-gateway\n      service:", "matches no Deployment" },
+        { "Services cannot be watched", "infra/k8s/gateway/20-rbac.yaml", "    resources: [\"services\"]\n    verbs: [\"get\", \"list\", \"watch\"]\n", "    resources: [\"services\"]\n    verbs: [\"get\"]\n", "watch on core services is not granted" },
         { "RBAC that writes resources", "infra/k8s/gateway/20-rbac.yaml", "    verbs: [\"get\", \"list\", \"watch\"]\n  # Status only", "    verbs: [\"get\", \"list\", \"watch\", \"update\"]\n  # Status only", "never the resources" },
         { "a CRD without the status subresource", "infra/k8s/crds/getambassador.io_modules.yaml", "      subresources:\n        status: {}\n", "", "needs the status subresource" },
         { "a federated credential for another account", "infra/main.bicep", "var serviceAccountName = 'ogw-silo'", "var serviceAccountName = 'ogw-gateway'", "the federated credential's subject is system:serviceaccount:orleans-gateway:ogw-gateway" },

@@ -358,7 +358,8 @@ internal static partial class Manifests
         foreach (var (group, resource, verbs) in new[]
                  {
                      ("", "secrets", new[] { "get", "list", "watch" }), ("", "namespaces", ["get", "list", "watch"]),
-                     ("discovery.k8s.io", "endpointslices", ["get", "list", "watch"]), ("", "events", ["create"]),
+                     ("", "services", ["get", "list", "watch"]), ("discovery.k8s.io", "endpointslices", ["get", "list", "watch"]),
+                     ("", "events", ["create"]),
                  })
         {
             foreach (var verb in verbs.Where(v => !rules.Any(r => Grants(r, group, resource, v))))

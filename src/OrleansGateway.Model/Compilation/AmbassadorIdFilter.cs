@@ -7,7 +7,7 @@ namespace OrleansGateway.Model.Compilation;
 /// <c>ambassador_id</c> means <c>["default"]</c> (Emissary's Go path; its Python path ignores <c>[]</c>), and
 /// <c>_automatic_</c> anywhere in the list matches every installation.
 /// </summary>
-internal static class AmbassadorIdFilter
+public static class AmbassadorIdFilter
 {
     public const string Automatic = "_automatic_";
     public const string DefaultId = "default";

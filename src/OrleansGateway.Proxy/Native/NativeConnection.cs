@@ -50,8 +50,8 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
     private ITimer? _deadline;
     private ITimer? _attemptTimer;
     private CancellationTokenSource? _resolving;
-    private (IReadOnlyList<IPAddress>? Addresses, ConnectResult Failure) _resolution;
-    private IReadOnlyList<IPAddress>? _addresses;
+    private (IReadOnlyList<IPEndPoint>? EndPoints, ConnectResult Failure) _resolution;
+    private IReadOnlyList<IPEndPoint>? _addresses;
     private int _nextAddress;
     private IPEndPoint? _attemptEndPoint;
     private long _attemptStarted;
@@ -146,13 +146,13 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
         {
             _resolving.Dispose();
             _resolving = null;
-            if (_resolution.Addresses is null)
+            if (_resolution.EndPoints is null)
             {
                 DialFailed(_resolution.Failure);
                 return;
             }
 
-            _addresses = _resolution.Addresses;
+            _addresses = _resolution.EndPoints;
             DialNext();
         }
 
@@ -203,7 +203,7 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
             _deadline = Runtime.Time.CreateTimer(static s => ((NativeConnection)s!).Mail(MailTimer), this, _timeout, Timeout.InfiniteTimeSpan);
         }
 
-        if (upstream.LiteralAddresses is { } literal)
+        if (upstream.LiteralEndPoints is { } literal)
         {
             _addresses = literal;
             DialNext();
@@ -245,10 +245,7 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
         while (_nextAddress < _addresses!.Count)
         {
             var index = _nextAddress++;
-            var address = _addresses[index];
-            var endPoint = Upstream.LiteralEndPoint is { } literal && ReferenceEquals(_addresses, Upstream.LiteralAddresses)
-                ? literal
-                : new IPEndPoint(address, plan.Target.Port);
+            var endPoint = _addresses[index];
             if (!UpstreamConnector.Admissible(plan, endPoint, Runtime, ref _failures))
             {
                 continue;
