@@ -34,7 +34,7 @@ internal sealed class RunningGateway : IAsyncDisposable
 
     /// <summary>
     /// Starts the gateway with <paramref name="args"/> (plus a free API port and listeners on 127.0.0.1) and waits until
-    /// /status answers (20 s unless <paramref name="startTimeout"/> says otherwise).
+    /// /status answers (60 s unless <paramref name="startTimeout"/> says otherwise).
     /// </summary>
     public static async Task<RunningGateway> LaunchAsync(string[] args, TimeSpan? startTimeout = null)
     {
@@ -42,7 +42,7 @@ internal sealed class RunningGateway : IAsyncDisposable
         var gateway = new RunningGateway([.. args, "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"], apiPort);
         var started = await Eventually.TrueAsync(
             async () => gateway._run.IsCompleted || await gateway.StatusCodeAsync("/status") == HttpStatusCode.OK,
-            startTimeout ?? TimeSpan.FromSeconds(20));
+            startTimeout ?? TimeSpan.FromSeconds(60));
         if (!started || gateway._run.IsCompleted)
         {
             // Stopped without the exit-code assertion of DisposeAsync, so that this message is the one reported.
@@ -51,7 +51,7 @@ internal sealed class RunningGateway : IAsyncDisposable
             gateway.Http.Dispose();
             File.Delete(gateway._tokenFile);
             throw new InvalidOperationException(
-                $"the gateway did not apply its first configuration within {startTimeout ?? TimeSpan.FromSeconds(20)} (exit code {exit}): {gateway._error}");
+                $"the gateway did not apply its first configuration within {startTimeout ?? TimeSpan.FromSeconds(60)} (exit code {exit}): {gateway._error}");
         }
 
         return gateway;

@@ -8,7 +8,7 @@ namespace OrleansGateway.Testing;
 internal static class Eventually
 {
     /// <summary>How long the asserting forms wait unless the caller says otherwise.</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
 
