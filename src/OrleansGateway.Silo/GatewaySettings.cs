@@ -64,4 +64,10 @@ internal sealed record GatewaySettings(
 {
     /// <summary>Azure Key Vault as the certificate source (<c>--key-vault-uri</c>); null when none is configured.</summary>
     public KeyVault.KeyVaultOptions? KeyVault { get; init; }
+
+    /// <summary>
+    /// <c>--max-snapshot-age</c>: while the control plane is unreachable, the edge is unready once its last good snapshot
+    /// is older; null (the default): it stays ready on its last snapshot.
+    /// </summary>
+    public TimeSpan? MaxSnapshotAge { get; init; }
 }
