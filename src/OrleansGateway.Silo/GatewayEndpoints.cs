@@ -13,7 +13,8 @@ internal static class GatewayEndpoints
         // merely waits for a port or for its cluster.
         app.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status) => Readiness(settings, state, edges, status));
+        app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status, TimeProvider time) =>
+            Readiness(settings, state, edges, status, time));
 
         app.MapGet("/status", async (GatewayStatus status, ILogger<GatewayStatus> logger) =>
         {
@@ -35,7 +36,12 @@ internal static class GatewayEndpoints
         });
     }
 
-    private static IResult Readiness(GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status)
+    /// <summary>
+    /// Whether this silo can serve (docs/control-plane.md, "Readiness"). An edge is ready once it applied a snapshot of
+    /// the routes and stays ready while the control plane is unreachable (it keeps serving its last good snapshot)
+    /// unless --max-snapshot-age is exceeded; a tenant's listener that cannot be bound is reported, not fatal.
+    /// </summary>
+    private static IResult Readiness(GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status, TimeProvider time)
     {
         if (settings.ConfigPath is not null && state.Config is null)
         {
@@ -47,24 +53,10 @@ internal static class GatewayEndpoints
             return Results.Json(new { ready = true, role = "core" }, GatewayReport.Json);
         }
 
-        if (edges.Edge is not { } edge)
+        var readiness = EdgeReadiness.Of(edges, time, settings.MaxSnapshotAge);
+        if (readiness.Serving is not { } edge)
         {
             return NotReady(new { ready = false, reason = "the first snapshot of the routes has not been applied yet" });
-        }
-
-        var cache = edges.Cache;
-        if (cache is { IsConnected: false })
-        {
-            // The edge keeps serving its last snapshot; readiness says so, so that a load balancer can prefer
-            // edges that still receive changes.
-            return NotReady(new
-            {
-                ready = false,
-                cluster = "unreachable",
-                servingSnapshotFrom = cache.LastSuccessfulRefresh,
-                directoryVersion = edge.Snapshot.DirectoryVersion,
-                generation = edge.Apply.Generation,
-            });
         }
 
         if (!status.HasSynced)
@@ -72,23 +64,27 @@ internal static class GatewayEndpoints
             return NotReady(new { ready = false, reason = "the routes of the config directory have not reached this edge yet" });
         }
 
-        if (!edge.AllBound)
+        var detail = new
         {
-            return NotReady(new
+            ready = readiness.Ready,
+            reason = readiness.TooOld
+                ? $"the control plane is unreachable and the last good snapshot of the routes is older than --max-snapshot-age {settings.MaxSnapshotAge}"
+                : null,
+            generation = edge.Apply.Generation,
+            directoryVersion = edge.Snapshot.DirectoryVersion,
+            controlPlane = readiness.ControlPlaneReachable ? "reachable" : "unreachable",
+            snapshotConfirmedAt = readiness.SnapshotConfirmedAt,
+            snapshotAgeSeconds = readiness.SnapshotAge is { } age ? Math.Round(age.TotalSeconds, 1) : (double?)null,
+            maxSnapshotAgeSeconds = settings.MaxSnapshotAge?.TotalSeconds,
+            unbound = edge.Unbound.Select(l => new
             {
-                ready = false,
-                generation = edge.Apply.Generation,
-                unbound = edge.Apply.Failed.Select(l => new
-                {
-                    address = l.Endpoint.Address,
-                    port = l.Endpoint.Port,
-                    error = l.Error,
-                    resources = l.Resources.Select(GatewayReport.Describe),
-                }),
-            });
-        }
-
-        return Results.Json(new { ready = true, generation = edge.Apply.Generation, directoryVersion = edge.Snapshot.DirectoryVersion }, GatewayReport.Json);
+                tenant = l.Tenant,
+                address = l.Endpoint.Address,
+                port = l.Endpoint.Port,
+                error = l.Error,
+            }),
+        };
+        return readiness.Ready ? Results.Json(detail, GatewayReport.Json) : NotReady(detail);
     }
 
     private static IResult NotReady(object body) => Results.Json(body, GatewayReport.Json, statusCode: 503);
