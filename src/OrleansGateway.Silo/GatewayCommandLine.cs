@@ -332,9 +332,10 @@ internal sealed class GatewayCommandLine
         };
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() < 0)
+            // A value that is not a number is System.CommandLine's own error; this one only checks the sign.
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.CultureInfo.InvariantCulture, out var value) && value < 0)
             {
-                result.AddError($"{name} {result.GetValueOrDefault<int>()} is negative; give a number of connections, or 0 for no limit");
+                result.AddError($"{name} {value} is negative; give a number of connections, or 0 for no limit");
             }
         });
         return option;

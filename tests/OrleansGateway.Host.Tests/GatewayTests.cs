@@ -130,7 +130,7 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_port_already_in_use_makes_readyz_503_and_Discards_its_mappings_until_the_port_is_freed()
+    public async Task A_port_already_in_use_leaves_readyz_200_reports_it_by_tenant_and_Discards_its_mappings_until_the_port_is_freed()
     {
         using var occupier = new TcpListener(IPAddress.Loopback, 0);
         occupier.Start();
@@ -141,13 +141,18 @@ public sealed class GatewayTests : IAsyncLifetime
 
         await using var gateway = await RunningGateway.StartAsync(dir.Path);
 
+        // One tenant's busy port does not take the edge out of its load balancer: it serves everything else.
         Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/healthz"));
         using var readyz = await gateway.Http.GetAsync("/readyz", TestContext.Current.CancellationToken);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, readyz.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, readyz.StatusCode);
         using var body = JsonDocument.Parse(await readyz.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         var unbound = Assert.Single(body.RootElement.GetProperty("unbound").EnumerateArray());
         Assert.Equal(busyPort, unbound.GetProperty("port").GetInt32());
+        Assert.Equal("default", unbound.GetProperty("tenant").GetString());
         Assert.False(string.IsNullOrEmpty(unbound.GetProperty("error").GetString()));
+        Assert.Equal("reachable", body.RootElement.GetProperty("controlPlane").GetString());
+        var metrics = await gateway.Http.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+        Assert.Matches(@"ogw_edge_listeners_unbound(_listener)?\{[^}]*tenant=""default""[^}]*\} 1", metrics);
 
         var status = await gateway.StatusAsync();
         var blocked = RunningGateway.Resource(status, "TCPMapping", "blocked")!.Value;
@@ -162,7 +167,10 @@ public sealed class GatewayTests : IAsyncLifetime
         occupier.Stop();
         Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(busyPort, "freed") == "freed", TimeSpan.FromSeconds(5)),
             "the listener of a freed port must be bound by the retry");
-        Assert.True(await Eventually.TrueAsync(async () => await gateway.StatusCodeAsync("/readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(5)));
+        Assert.True(await Eventually.TrueAsync(
+            async () => JsonDocument.Parse(await gateway.Http.GetStringAsync("/readyz", TestContext.Current.CancellationToken)).RootElement.GetProperty("unbound").GetArrayLength() == 0,
+            TimeSpan.FromSeconds(5)),
+            "the freed listener leaves the readiness detail");
     }
 
     [Fact]
