@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using Microsoft.Extensions.Time.Testing;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tests.Infrastructure;
 using OrleansGateway.Proxy.Tests.Tls;
@@ -24,7 +25,8 @@ public sealed class ConnectionLimitTests
     public async Task The_per_source_cap_refuses_one_address_beyond_it_while_another_address_is_served()
     {
         await using var upstream = TestUpstream.Echo();
-        await using var proxy = new ProxyHarness(new ProxyOptions { MaxConnectionsPerSource = 2 });
+        var time = new FakeTimeProvider();
+        await using var proxy = new ProxyHarness(new ProxyOptions { MaxConnectionsPerSource = 2 }, time);
         var listener = Loopback();
         await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint)))));
         var endPoint = proxy.EndPointOf(listener);
@@ -44,10 +46,27 @@ public sealed class ConnectionLimitTests
 
         Assert.Equal(3, upstream.Count);
         Assert.Equal(1, proxy.Metrics.Sum(Refusals, "reason=max_connections_per_source"));
-        await Eventually.Until(
-            () => proxy.Logs.Lines.Any(l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning
-                && l.Message.Contains("--max-connections-per-source 2", StringComparison.Ordinal) && l.Message.Contains("127.0.0.1", StringComparison.Ordinal)),
-            "one warning naming the option, its value and the source");
+        Assert.Single(Warnings(proxy));
+        Assert.Contains("Refused 1 connection(s) at --max-connections-per-source 2", Warnings(proxy)[0], StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1", Warnings(proxy)[0], StringComparison.Ordinal);
+
+        // More refusals within the log interval are counted, not logged; the next line after it says how many.
+        for (var i = 0; i < 3; i++)
+        {
+            using var refused = await ConnectFromAsync(IPAddress.Loopback, endPoint);
+            Assert.Contains(await Net.ObserveEndAsync(refused), new[] { "eof", "reset" });
+        }
+
+        Assert.Single(Warnings(proxy));
+        time.Advance(ConnectionLimits.LogInterval);
+        using (var refused = await ConnectFromAsync(IPAddress.Loopback, endPoint))
+        {
+            Assert.Contains(await Net.ObserveEndAsync(refused), new[] { "eof", "reset" });
+        }
+
+        Assert.Equal(2, Warnings(proxy).Count);
+        Assert.Contains("Refused 4 connection(s)", Warnings(proxy)[1], StringComparison.Ordinal);
+        Assert.Equal(5, proxy.Metrics.Sum(Refusals, "reason=max_connections_per_source"));
 
         // A closed connection gives its place back.
         second.Dispose();
@@ -231,6 +250,9 @@ public sealed class ConnectionLimitTests
             Assert.Equal(expected.Probes, ProcSockets.GetInt(fd, Native.Libc.IPPROTO_TCP, Native.Libc.TCP_KEEPCNT));
         }
     }
+
+    private static List<string> Warnings(ProxyHarness proxy) =>
+        [.. proxy.Logs.Lines.Where(l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning && l.Message.StartsWith("Refused ", StringComparison.Ordinal)).Select(l => l.Message)];
 
     private static async Task<Socket> ConnectFromAsync(IPAddress source, IPEndPoint endPoint)
     {
