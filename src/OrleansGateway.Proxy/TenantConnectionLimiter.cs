@@ -53,7 +53,17 @@ internal sealed class TenantConnectionLimiter(ProxyMetrics metrics)
     /// Always returns the pair's slot (for the access log); true when the connection was admitted, so that the caller
     /// must <see cref="TenantSlot.Release"/> it when it closes. A refusal is counted (report and metric).
     /// </summary>
-    public bool TryAdmit(ListenerSnapshot snapshot, RouteEntry route, out TenantSlot? slot)
+    public bool TryAdmit(ListenerSnapshot snapshot, RouteEntry route, out TenantSlot? slot) => Admit(snapshot, route, take: true, out slot);
+
+    /// <summary>
+    /// Whether <paramref name="route"/>'s tenant has room for one more connection, without taking a slot: a terminating
+    /// route takes its slot only once the client's handshake is done (<see cref="TryAdmit"/> then), so that a client that
+    /// stalls its handshake holds none of the tenant's slots; a tenant already full is still refused before the handshake.
+    /// A refusal is counted as in <see cref="TryAdmit"/>.
+    /// </summary>
+    public bool HasRoom(ListenerSnapshot snapshot, RouteEntry route, out TenantSlot? slot) => Admit(snapshot, route, take: false, out slot);
+
+    private bool Admit(ListenerSnapshot snapshot, RouteEntry route, bool take, out TenantSlot? slot)
     {
         if (TenantOf(route) is not { } tenant)
         {
@@ -63,31 +73,7 @@ internal sealed class TenantConnectionLimiter(ProxyMetrics metrics)
         }
 
         slot = SlotFor(snapshot.Plan.Endpoint, tenant);
-        if (slot.TryAcquire())
-        {
-            return true;
-        }
-
-        metrics.QuotaRefusals.Add(1, ProxyMetrics.With(snapshot.Tags, "tenant", tenant));
-        return false;
-    }
-
-    /// <summary>
-    /// Whether <paramref name="route"/>'s tenant has room for one more connection, without taking a slot: a terminating
-    /// route takes its slot only once the client's handshake is done (<see cref="TryAdmit"/> then), so that a client that
-    /// stalls its handshake holds none of the tenant's slots; a tenant already full is still refused before the handshake.
-    /// A refusal is counted as in <see cref="TryAdmit"/>.
-    /// </summary>
-    public bool HasRoom(ListenerSnapshot snapshot, RouteEntry route, out TenantSlot? slot)
-    {
-        if (TenantOf(route) is not { } tenant)
-        {
-            slot = null;
-            return true;
-        }
-
-        slot = SlotFor(snapshot.Plan.Endpoint, tenant);
-        if (slot.HasRoom())
+        if (take ? slot.TryAcquire() : slot.HasRoom())
         {
             return true;
         }
