@@ -135,8 +135,37 @@ internal sealed class GatewayCommandLine
         HelpName = "level",
     };
 
+    // Connection limits (docs/data-plane.md, "Connection limits"); 0 turns one off.
+    private readonly Option<int> _maxConnections = LimitOption(
+        "--max-connections", new ProxyOptions().MaxConnections, "Client connections open at once in this process; more are closed at accept.");
+
+    private readonly Option<int> _maxPerListener = LimitOption(
+        "--max-connections-per-listener", new ProxyOptions().MaxConnectionsPerListener, "Client connections open at once on one listener (address and port).");
+
+    private readonly Option<int> _maxPerSource = LimitOption(
+        "--max-connections-per-source", new ProxyOptions().MaxConnectionsPerSource, "Client connections open at once from one client address.");
+
+    private readonly Option<int> _maxTlsHandshakes = LimitOption(
+        "--max-tls-handshakes", new ProxyOptions().MaxTlsHandshakes,
+        "Connections of TLS-inspecting listeners still before their route and TLS handshake are done (the pre-handshake budget of all tenants).");
+
+    private readonly Option<string> _maxSnapshotAge = new("--max-snapshot-age")
+    {
+        Description = "While the control plane is unreachable, /readyz answers 503 once the last good snapshot of the routes is older " +
+            "than this (a number and a unit: ms, s, m or h). Default: none, an edge serving its last snapshot stays ready.",
+        HelpName = "duration",
+    };
+
     public GatewayCommandLine()
     {
+        _maxSnapshotAge.Validators.Add(result =>
+        {
+            var text = result.GetValueOrDefault<string>();
+            if (!Duration.TryParse(text, out var age) || age <= TimeSpan.Zero)
+            {
+                result.AddError($"--max-snapshot-age '{text}' is not a positive duration; give a number and a unit such as 90s, 10m or 1h");
+            }
+        });
         _role.AcceptOnlyFromAmong("all", "edge", "core");
         _storage.AcceptOnlyFromAmong("azure", "memory");
         _clustering.AcceptOnlyFromAmong("localhost", "azure");
@@ -162,6 +191,11 @@ internal sealed class GatewayCommandLine
             _relayEngine,
             _logLevel,
             _allowUpstream,
+            _maxConnections,
+            _maxPerListener,
+            _maxPerSource,
+            _maxTlsHandshakes,
+            _maxSnapshotAge,
         };
         foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All).Concat(_kubernetes.All))
         {
@@ -213,9 +247,20 @@ internal sealed class GatewayCommandLine
                 AllowLinkLocalUpstreams = result.GetValue(_allowLinkLocal),
                 RelayEngine = Enum.Parse<RelayEngine>(result.GetValue(_relayEngine)!, ignoreCase: true),
                 AllowedUpstreamNetworks = AllowedUpstreams(result, out _),
+                MaxConnections = result.GetValue(_maxConnections),
+                MaxConnectionsPerListener = result.GetValue(_maxPerListener),
+                MaxConnectionsPerSource = result.GetValue(_maxPerSource),
+                MaxTlsHandshakes = result.GetValue(_maxTlsHandshakes),
             },
             cluster,
-            adminKey) { KeyVault = keyVault, ApiServing = apiServing, LogLevel = logLevel, Kubernetes = kubernetes };
+            adminKey)
+        {
+            KeyVault = keyVault,
+            ApiServing = apiServing,
+            LogLevel = logLevel,
+            Kubernetes = kubernetes,
+            MaxSnapshotAge = result.GetValue(_maxSnapshotAge) is { } age && Duration.TryParse(age, out var maxAge) ? maxAge : null,
+        };
     }
 
     /// <summary>
@@ -375,6 +420,25 @@ internal sealed class GatewayCommandLine
     /// <summary>Validated at parse time, so parsing here always succeeds.</summary>
     private static TimeSpan DurationOf(ParseResult result, Option<string> option)
         => Duration.TryParse(result.GetValue(option)!, out var value) ? value : TimeSpan.Zero;
+
+    private static Option<int> LimitOption(string name, int defaultValue, string description)
+    {
+        var option = new Option<int>(name)
+        {
+            Description = $"{description} 0: no limit.",
+            HelpName = "count",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.Validators.Add(result =>
+        {
+            // A value that is not a number is System.CommandLine's own error; this one only checks the sign.
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.CultureInfo.InvariantCulture, out var value) && value < 0)
+            {
+                result.AddError($"{name} {value} is negative; give a number of connections, or 0 for no limit");
+            }
+        });
+        return option;
+    }
 
     private static Option<string> DurationOption(string name, TimeSpan defaultValue, string description)
     {

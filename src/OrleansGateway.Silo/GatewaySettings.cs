@@ -79,4 +79,10 @@ internal sealed record GatewaySettings(
 
     /// <summary>The Kubernetes source, endpoints and Service (<c>--kubernetes</c>); null when it is off.</summary>
     public KubernetesSettings? Kubernetes { get; init; }
+
+    /// <summary>
+    /// <c>--max-snapshot-age</c>: while the control plane is unreachable, the edge is unready once its last good snapshot
+    /// is older; null (the default): it stays ready on its last snapshot.
+    /// </summary>
+    public TimeSpan? MaxSnapshotAge { get; init; }
 }

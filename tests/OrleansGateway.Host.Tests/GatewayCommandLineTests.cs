@@ -24,6 +24,7 @@ public sealed class GatewayCommandLineTests
             "--config-dir", "--role", "--storage", "--storage-connection-string", "--clustering", "--silo-port", "--gateway-port",
             "--primary-silo", "--cluster-id", "--service-id", "--ambassador-id", "--bind-address", "--namespace", "--api-url",
             "--handshake-timeout", "--drain-timeout", "--server-first-timeout", "--relay-engine",
+            "--max-connections", "--max-connections-per-listener", "--max-connections-per-source", "--max-tls-handshakes", "--max-snapshot-age",
         })
         {
             Assert.Matches($@"{option} <[^>]+>.*\S", output);
@@ -43,6 +44,11 @@ public sealed class GatewayCommandLineTests
     [InlineData("--api-url", "ftp://127.0.0.1:1", "--api-url")]
     [InlineData("--bind-address", "localhost:80", "--bind-address")]
     [InlineData("--relay-engine", "epoll", "epoll")]
+    [InlineData("--max-connections", "-1", "--max-connections -1 is negative")]
+    [InlineData("--max-connections-per-source", "many", "many")]
+    [InlineData("--max-tls-handshakes", "-5", "--max-tls-handshakes -5 is negative")]
+    [InlineData("--max-snapshot-age", "0s", "--max-snapshot-age '0s' is not a positive duration")]
+    [InlineData("--max-snapshot-age", "an hour", "--max-snapshot-age 'an hour'")]
     [InlineData("--no-such-option", "1", "--no-such-option")]
     public async Task Bad_option_values_exit_2_with_a_clear_message(string option, string value, string expected)
     {
@@ -65,6 +71,25 @@ public sealed class GatewayCommandLineTests
         Assert.Null(problem);
         Assert.Equal(RelayEngine.Native, defaults.Proxy.RelayEngine);
         Assert.Equal(RelayEngine.Managed, managed.Proxy.RelayEngine);
+    }
+
+    [Fact]
+    public void Connection_limits_have_documented_defaults_0_turns_one_off_and_the_snapshot_age_has_none()
+    {
+        var commandLine = new GatewayCommandLine();
+
+        var defaults = commandLine.Read(commandLine.Root.Parse([]), out var problem);
+        var set = commandLine.Read(commandLine.Root.Parse([
+            "--max-connections", "7", "--max-connections-per-listener", "0", "--max-connections-per-source", "3", "--max-tls-handshakes", "2",
+            "--max-snapshot-age", "10m"]), out var setProblem);
+
+        Assert.Null(problem);
+        Assert.Null(setProblem);
+        Assert.Equal((100_000, 50_000, 10_000, 5_000), (defaults.Proxy.MaxConnections, defaults.Proxy.MaxConnectionsPerListener,
+            defaults.Proxy.MaxConnectionsPerSource, defaults.Proxy.MaxTlsHandshakes));
+        Assert.Null(defaults.MaxSnapshotAge);
+        Assert.Equal((7, 0, 3, 2), (set.Proxy.MaxConnections, set.Proxy.MaxConnectionsPerListener, set.Proxy.MaxConnectionsPerSource, set.Proxy.MaxTlsHandshakes));
+        Assert.Equal(TimeSpan.FromMinutes(10), set.MaxSnapshotAge);
     }
 
     [Fact]
