@@ -70,7 +70,7 @@ public static class ResourceLoader
             Exception? failure = null;
             try
             {
-                stream.Load(new DepthLimitedParser(new Parser(new StringReader(text.Substring(chunk.Start, chunk.Length)))));
+                stream.Load(new BoundedYamlParser(new Parser(new StringReader(text.Substring(chunk.Start, chunk.Length)))));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
