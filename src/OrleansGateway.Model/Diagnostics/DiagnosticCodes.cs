@@ -19,6 +19,9 @@ public static class DiagnosticCodes
     public const string ApiVersionMissing = "document.api-version-missing";
     public const string NameMissing = "document.name-missing";
 
+    /// <summary>A file is too big to read to its end (nodes, or findings): the rest of it is not read (Error).</summary>
+    public const string FileLimit = "file.limit";
+
     /// <summary>A required field is absent or null (Error, on the resource).</summary>
     public const string FieldRequired = "field.required";
 
@@ -124,6 +127,15 @@ public static class DiagnosticCodes
     public const string QuotaMappings = "quota.mappings";
     public const string QuotaListeners = "quota.listeners";
 
+    /// <summary>More Listener, Host, TLSContext, Secret or Module resources than the tenant's quota allows (Error).</summary>
+    public const string QuotaKind = "quota.kind";
+
+    /// <summary>An apply of more resources than quota MaxResourcesPerApply (Error; the whole apply is refused).</summary>
+    public const string QuotaApplySize = "quota.apply-size";
+
+    /// <summary>The tenant's stored state would be larger than quota MaxStateBytes (Error; the change is refused).</summary>
+    public const string QuotaStateSize = "quota.state-size";
+
     /// <summary>Another tenant already holds the port, catch-all or SNI name (the message never names it).</summary>
     public const string ListenerClaimRefused = "listener.claim-refused";
 
@@ -147,5 +159,6 @@ public static class DiagnosticCodes
     /// A code only the tenant grain gives (claims and quota): what its stored outcome adds to an offline compile of the
     /// same resources, which gives every other code itself.
     /// </summary>
-    public static bool IsControlPlaneOnly(string code) => code is ListenerClaimRefused or QuotaPorts or QuotaMappings or QuotaListeners;
+    public static bool IsControlPlaneOnly(string code) =>
+        code is ListenerClaimRefused or QuotaPorts or QuotaMappings or QuotaListeners or QuotaKind or QuotaApplySize or QuotaStateSize;
 }

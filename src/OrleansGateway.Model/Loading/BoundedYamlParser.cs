@@ -14,17 +14,27 @@ namespace OrleansGateway.Model.Loading;
 /// <item>alias expansion: the representation model shares an aliased node, but every reader walks it again, so
 /// a <c>kind: List</c> of a million <c>*item</c> aliases (4 MiB) becomes a million resources and their diagnostics.
 /// Each document may have at most <see cref="MaxNodes"/> nodes counted as the readers see them: an alias counts as
-/// the whole node it names, aliases inside it included, so nested aliases multiply as they would when read.</item>
+/// the whole node it names, aliases inside it included, so nested aliases multiply as they would when read; and
+/// a file at most <see cref="MaxFileNodes"/> (<paramref name="file"/> counts across its documents).</item>
 /// </list>
 /// Resources nest about ten levels, take about twenty nodes and only ever have string keys, so no limit touches
 /// real input (docs/resource-model.md, "Limits").
 /// </summary>
-internal sealed class BoundedYamlParser(IParser inner) : IParser
+internal sealed class BoundedYamlParser(IParser inner, BoundedYamlParser.FileCount file) : IParser
 {
     public const int MaxDepth = 512;
 
     /// <summary>Nodes of one document after alias expansion: some 5,000 resources.</summary>
     public const long MaxNodes = 100_000;
+
+    /// <summary>Nodes of one file (all its documents, aliases expanded): some 50,000 resources.</summary>
+    public const long MaxFileNodes = 1_000_000;
+
+    /// <summary>The nodes of a file counted so far, shared by the parsers of its documents.</summary>
+    public sealed class FileCount
+    {
+        public long Nodes { get; set; }
+    }
 
     private const byte InSequence = 0, KeyNext = 1, ValueNext = 2;
 
@@ -100,6 +110,13 @@ internal sealed class BoundedYamlParser(IParser inner) : IParser
             throw new YamlException(node.Start, node.End,
                 $"the document has more than {MaxNodes} nodes once its aliases (*name) are expanded (a resource takes about twenty); " +
                 "write the resources out, or split them over several documents");
+        }
+
+        file.Nodes += size;
+        if (file.Nodes > MaxFileNodes)
+        {
+            throw new YamlException(node.Start, node.End,
+                $"the file has more than {MaxFileNodes} nodes (a resource takes about twenty); split it into several files");
         }
 
         if (node is MappingStart or SequenceStart)

@@ -163,6 +163,34 @@ public class RobustnessTests
     }
 
     [Fact]
+    public void A_file_of_endless_broken_documents_stops_at_the_findings_limit()
+    {
+        var text = LoaderAssert.TcpMapping("port: 1\nservice: a", "first") + "\n" + string.Concat(Enumerable.Repeat("--- {}\n", 600_000));
+
+        var result = ResourceLoader.Parse(text, "endless.yaml");
+
+        Assert.Equal(["first"], result.Resources.Select(r => r.Name).ToArray());
+        Assert.InRange(result.Diagnostics.Length, ResourceLoader.MaxFileDiagnostics, ResourceLoader.MaxFileDiagnostics + 10);
+        var last = result.Diagnostics[^1];
+        Assert.Equal(DiagnosticCodes.FileLimit, last.Code);
+        Assert.Contains("more than 1000 findings in 'endless.yaml'", last.Message);
+    }
+
+    [Fact]
+    public void A_file_over_the_node_limit_is_not_read_past_it()
+    {
+        // Each document is within its own limit; together they cross the file's.
+        var document = "items: [" + string.Join(", ", Enumerable.Repeat("x", 60_000)) + "]\n";
+        var result = ResourceLoader.Parse(string.Concat(Enumerable.Repeat("---\n" + document, 20)), "wide.yaml");
+
+        var limit = Assert.Single(result.Diagnostics, d => d.Code == DiagnosticCodes.FileLimit);
+        Assert.Equal(16, limit.Source!.DocumentIndex);
+        Assert.Contains("more than 1000000 nodes", limit.Message);
+        Assert.Contains("the rest of the file is not read", limit.Message);
+        Assert.Equal(limit, result.Diagnostics[^1]);
+    }
+
+    [Fact]
     public void Nested_aliases_count_as_their_whole_expansion()
     {
         var bomb = new StringBuilder("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
