@@ -8,7 +8,17 @@ namespace OrleansGateway.Api;
 // The JSON shapes of docs/api.md. The `ogw` client and scripts rely on the field names: append, never rename.
 
 internal sealed record QuotaDto(
-    ImmutableArray<string>? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections);
+    ImmutableArray<string>? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections)
+{
+    // Bounded input (docs/api.md "Limits"); null is unlimited.
+    public int? MaxResourcesPerApply { get; init; }
+    public int? MaxListenerResources { get; init; }
+    public int? MaxHosts { get; init; }
+    public int? MaxTlsContexts { get; init; }
+    public int? MaxSecrets { get; init; }
+    public int? MaxModules { get; init; }
+    public int? MaxStateBytes { get; init; }
+}
 
 internal sealed record TenantDto(string Name, QuotaDto Quota, long Version, int Resources, int Keys, DateTimeOffset CreatedAt);
 
@@ -65,7 +75,18 @@ internal sealed record UpdateTenantRequest(QuotaRequest? Quota);
 
 /// <param name="AllowedPorts">Each item a port (number or string) or a range <c>"first-last"</c>.</param>
 internal sealed record QuotaRequest(
-    ImmutableArray<System.Text.Json.JsonElement>? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections);
+    ImmutableArray<System.Text.Json.JsonElement>? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections)
+{
+    // Bounded input (docs/api.md "Limits"): absent is the default, JSON null unlimited, so each is read as an element
+    // (absent: ValueKind Undefined; a nullable element would read null as absent).
+    public System.Text.Json.JsonElement MaxResourcesPerApply { get; init; }
+    public System.Text.Json.JsonElement MaxListenerResources { get; init; }
+    public System.Text.Json.JsonElement MaxHosts { get; init; }
+    public System.Text.Json.JsonElement MaxTlsContexts { get; init; }
+    public System.Text.Json.JsonElement MaxSecrets { get; init; }
+    public System.Text.Json.JsonElement MaxModules { get; init; }
+    public System.Text.Json.JsonElement MaxStateBytes { get; init; }
+}
 
 internal sealed record IssueKeyRequest(string? Description);
 

@@ -49,7 +49,16 @@ internal static class ResourceViews
         quota.AllowedPorts is { } ports ? [.. ports.Select(p => p.ToString())] : null,
         quota.MaxListeners,
         quota.MaxMappings,
-        quota.MaxConcurrentConnections);
+        quota.MaxConcurrentConnections)
+    {
+        MaxResourcesPerApply = quota.MaxResourcesPerApply,
+        MaxListenerResources = quota.MaxListenerResources,
+        MaxHosts = quota.MaxHosts,
+        MaxTlsContexts = quota.MaxTlsContexts,
+        MaxSecrets = quota.MaxSecrets,
+        MaxModules = quota.MaxModules,
+        MaxStateBytes = quota.MaxStateBytes,
+    };
 
     /// <summary>The quota of a request, or a message naming the field that is wrong and what it takes.</summary>
     public static TenantQuota? ParseQuota(QuotaRequest? request, out string? problem)
@@ -57,7 +66,7 @@ internal static class ResourceViews
         problem = null;
         if (request is null)
         {
-            return TenantQuota.Unlimited;
+            return TenantQuota.Unlimited.WithInputDefaults();
         }
 
         foreach (var (name, value) in new[] { ("maxListeners", request.MaxListeners), ("maxMappings", request.MaxMappings), ("maxConcurrentConnections", request.MaxConcurrentConnections) })
@@ -92,7 +101,56 @@ internal static class ResourceViews
             ranges = [.. list];
         }
 
-        return new TenantQuota(ranges, request.MaxListeners, request.MaxMappings, request.MaxConcurrentConnections);
+        var quota = new TenantQuota(ranges, request.MaxListeners, request.MaxMappings, request.MaxConcurrentConnections);
+        return InputLimitsOf(request, quota, out problem);
+    }
+
+    /// <summary>
+    /// The bounded-input limits of a request on top of <paramref name="quota"/>: a field left out gets its default
+    /// (<see cref="InputLimits"/>), JSON null is unlimited, a number must be >= 0.
+    /// </summary>
+    private static TenantQuota? InputLimitsOf(QuotaRequest request, TenantQuota quota, out string? problem)
+    {
+        problem = null;
+        var fields = new (string Name, JsonElement Value, int Default)[]
+        {
+            ("maxResourcesPerApply", request.MaxResourcesPerApply, InputLimits.ResourcesPerApply),
+            ("maxListenerResources", request.MaxListenerResources, InputLimits.ListenerResources),
+            ("maxHosts", request.MaxHosts, InputLimits.Hosts),
+            ("maxTlsContexts", request.MaxTlsContexts, InputLimits.TlsContexts),
+            ("maxSecrets", request.MaxSecrets, InputLimits.Secrets),
+            ("maxModules", request.MaxModules, InputLimits.Modules),
+            ("maxStateBytes", request.MaxStateBytes, InputLimits.StateBytes),
+        };
+        var values = new int?[fields.Length];
+        for (var i = 0; i < fields.Length; i++)
+        {
+            switch (fields[i].Value)
+            {
+                case { ValueKind: JsonValueKind.Undefined }:
+                    values[i] = fields[i].Default;
+                    break;
+                case { ValueKind: JsonValueKind.Null }:
+                    break;
+                case { ValueKind: JsonValueKind.Number } number when number.TryGetInt32(out var n) && n >= 0:
+                    values[i] = n;
+                    break;
+                case var other:
+                    problem = $"quota.{fields[i].Name} is {other.GetRawText()}; give a whole number >= 0, or null for unlimited (absent: the default)";
+                    return null;
+            }
+        }
+
+        return quota with
+        {
+            MaxResourcesPerApply = values[0],
+            MaxListenerResources = values[1],
+            MaxHosts = values[2],
+            MaxTlsContexts = values[3],
+            MaxSecrets = values[4],
+            MaxModules = values[5],
+            MaxStateBytes = values[6],
+        };
     }
 
     private static bool TryParseRange(string text, out PortRange range)

@@ -32,6 +32,7 @@ public sealed class TenantState
 public sealed partial class TenantGrain(
     [PersistentState("tenant", GatewayStorage.Name)] IPersistentState<TenantState> state,
     IOptions<ControlPlaneOptions> options,
+    Orleans.Serialization.Serializer serializer,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     private string Tenant => this.GetPrimaryKeyString();
@@ -44,6 +45,13 @@ public sealed partial class TenantGrain(
         if (duplicate is not null)
         {
             return Task.FromResult(Refused($"{duplicate.Key} appears {duplicate.Count()} times in one apply; send each resource once."));
+        }
+
+        if (state.State.Quota.MaxResourcesPerApply is { } perApply && incoming.Length > perApply)
+        {
+            return Task.FromResult(Refused(
+                $"this apply sends {incoming.Length} resources and tenant '{Tenant}' may send {perApply} in one apply (quota MaxResourcesPerApply); " +
+                "split them over several applies, or ask the operator to raise the quota.", DiagnosticCodes.QuotaApplySize));
         }
 
         var byRef = state.State.Resources.ToDictionary(r => r.Resource.Ref, r => (r.Resource, r.Source));
@@ -113,6 +121,11 @@ public sealed partial class TenantGrain(
         else
         {
             compiled = TenantCompilation.Compile(tenant, [.. next.Values.Select(v => v.Resource)], state.State.Quota, options.Value, secretsExternal);
+        }
+
+        if (StateTooLarge(next, compiled) is { } tooLarge)
+        {
+            return tooLarge;
         }
 
         var claims = compiled.Plan.Listeners.ToDictionary(l => ListenerKey.For(ambassadorId, l.Endpoint), l => l);
@@ -330,8 +343,26 @@ public sealed partial class TenantGrain(
     private Task PublishConnectionLimitAsync() =>
         GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId).PublishConnectionLimitAsync(Tenant, state.State.Quota.MaxConcurrentConnections);
 
-    private ApplyOutcome Refused(string message) =>
-        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, DiagnosticCodes.ApplyInvalid, message)], state.State.Version);
+    private ApplyOutcome Refused(string message, string code = DiagnosticCodes.ApplyInvalid) =>
+        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, code, message)], state.State.Version);
+
+    /// <summary>
+    /// The refusal of a change whose stored resources would be over quota MaxStateBytes (measured as the grain storage
+    /// serializes them, before compression); null when within it. In every mode: storage cannot take what it cannot
+    /// hold, and the state that is stored stays served.
+    /// </summary>
+    private ApplyOutcome? StateTooLarge(Dictionary<ResourceRef, (Resource Resource, string Source)> next, TenantCompilation compiled)
+    {
+        if (state.State.Quota.MaxStateBytes is not { } max)
+        {
+            return null;
+        }
+
+        var size = serializer.SerializeToArray(Stored(next, compiled.Statuses)).Length;
+        return size <= max ? null : Refused(
+            $"tenant '{Tenant}' would store {size} bytes of resources and may store {max} (quota MaxStateBytes); delete resources " +
+            "(large Secrets first), or ask the operator to raise the quota. Nothing changed.", DiagnosticCodes.QuotaStateSize);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
     private static partial void LogRefused(ILogger logger, string tenant, int discarded);

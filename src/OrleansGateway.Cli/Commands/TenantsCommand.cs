@@ -199,7 +199,13 @@ internal static class TenantsCommand
 }
 
 /// <summary>A tenant's limits as the API takes them (docs/api.md, Quota); null means unlimited.</summary>
-internal sealed record Quota(string[]? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections);
+internal sealed record Quota(string[]? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections)
+{
+    /// <summary>The bounded-input limits given (docs/api.md "Limits"): a number, or JSON null for unlimited; the ones
+    /// left out are absent from the request, so the gateway gives them their defaults.</summary>
+    [System.Text.Json.Serialization.JsonExtensionData]
+    public Dictionary<string, JsonElement>? Limits { get; init; }
+}
 
 /// <summary><c>--ports 7000-7099,8443 --max-listeners N --max-mappings N --max-connections N</c>.</summary>
 internal sealed class QuotaOptions
@@ -218,19 +224,57 @@ internal sealed class QuotaOptions
         Description = "Most concurrent connections across the tenant's listeners; more are refused (default: unlimited).",
     };
 
+    /// <summary>The bounded-input limits: option, API field.</summary>
+    private readonly (Option<string?> Option, string Field)[] _limits =
+    [
+        (Limit("--max-per-apply", "Most resources one apply may send"), "maxResourcesPerApply"),
+        (Limit("--max-listener-resources", "Most Listener resources"), "maxListenerResources"),
+        (Limit("--max-hosts", "Most Host resources"), "maxHosts"),
+        (Limit("--max-tls-contexts", "Most TLSContext resources"), "maxTlsContexts"),
+        (Limit("--max-secrets", "Most Secret resources"), "maxSecrets"),
+        (Limit("--max-modules", "Most Module resources"), "maxModules"),
+        (Limit("--max-state-bytes", "Most bytes of stored resources"), "maxStateBytes"),
+    ];
+
+    private static Option<string?> Limit(string name, string what)
+    {
+        var option = new Option<string?>(name) { Description = $"{what}: a number, or 'unlimited' (default: the gateway's, docs/api.md \"Limits\")." };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } value && value != "unlimited" && !(int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
+            {
+                r.AddError($"{name} takes a whole number >= 0 or 'unlimited', not '{value}'.");
+            }
+        });
+        return option;
+    }
+
     public void AddTo(Command command)
     {
         command.Add(_ports);
         command.Add(_maxListeners);
         command.Add(_maxMappings);
         command.Add(_maxConnections);
+        foreach (var (option, _) in _limits)
+        {
+            command.Add(option);
+        }
     }
 
     /// <summary>The quota the options give, or null when none is given.</summary>
     public Quota? From(ParseResult result)
     {
         var ports = result.GetValue(_ports)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var limits = new Dictionary<string, JsonElement>();
+        foreach (var (option, field) in _limits)
+        {
+            if (result.GetValue(option) is { } value)
+            {
+                limits[field] = JsonSerializer.SerializeToElement<int?>(value == "unlimited" ? null : int.Parse(value, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
         var quota = new Quota(ports, result.GetValue(_maxListeners), result.GetValue(_maxMappings), result.GetValue(_maxConnections));
-        return quota == new Quota(null, null, null, null) ? null : quota;
+        return quota == new Quota(null, null, null, null) && limits.Count == 0 ? null : quota with { Limits = limits.Count == 0 ? null : limits };
     }
 }

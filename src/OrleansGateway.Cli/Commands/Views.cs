@@ -65,6 +65,20 @@ internal static class Views
             $"mappings {Value(quota, "maxMappings", "unlimited")}",
             $"connections {Value(quota, "maxConcurrentConnections", "unlimited")}",
         };
+
+        // Bounded input (docs/api.md "Limits"), shown by the gateways that have it.
+        foreach (var (field, label) in new[]
+        {
+            ("maxResourcesPerApply", "per apply"), ("maxListenerResources", "Listeners"), ("maxHosts", "Hosts"), ("maxTlsContexts", "TLSContexts"),
+            ("maxSecrets", "Secrets"), ("maxModules", "Modules"), ("maxStateBytes", "state bytes"),
+        })
+        {
+            if (quota.ValueKind == JsonValueKind.Object && quota.TryGetProperty(field, out _))
+            {
+                parts.Add($"{label} {Value(quota, field, "unlimited")}");
+            }
+        }
+
         return string.Join(", ", parts);
     }
 

@@ -146,6 +146,9 @@ public static class DiagnosticCodes
     public const string KindUnknown = "kind.unknown";
     public const string ResourceAbsent = "resource.absent";
 
+    /// <summary>The answer carries only the first diagnostics; this one counts the rest (Info).</summary>
+    public const string DiagnosticsTruncated = "diagnostics.truncated";
+
     // Certificate material of a Secret (read where certificates are loaded).
 
     public const string SecretDuplicate = "secret.duplicate";
