@@ -8,4 +8,8 @@ namespace OrleansGateway.Api;
 /// <param name="AdminKey">The admin key; null when none is configured (admin endpoints answer 401).</param>
 /// <param name="HasCertificateSource">Whether a certificate source (Key Vault) takes uploaded certificates; otherwise
 /// an upload is stored as the tenant's Secret resource.</param>
-public sealed record ApiOptions(string AmbassadorId, CompileOptions Compile, AdminKey? AdminKey, bool HasCertificateSource);
+public sealed record ApiOptions(string AmbassadorId, CompileOptions Compile, AdminKey? AdminKey, bool HasCertificateSource)
+{
+    /// <summary>Requests per second per key and per client address (<see cref="ApiRateLimiting"/>).</summary>
+    public ApiRateLimits RateLimits { get; init; } = new();
+}

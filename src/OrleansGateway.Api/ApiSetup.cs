@@ -20,6 +20,8 @@ public static partial class ApiSetup
         builder.Services.AddAuthorization(ApiPolicies.Add);
         builder.Services.AddSingleton<IAuthorizationHandler, RouteTenantRequirement>();
         builder.Services.AddProblemDetails();
+        builder.Services.AddApiRateLimiting(options);
+        builder.Services.AddSingleton<KnownTenants>();
         builder.Services.AddOpenApi(o => o.ShouldInclude = d => d.RelativePath?.StartsWith("api/v1/", StringComparison.Ordinal) == true);
     }
 
@@ -30,6 +32,9 @@ public static partial class ApiSetup
 
         // Error statuses without a body (no route: 404, wrong method: 405, an unreadable query value: 400) become problems.
         app.UseStatusCodePages();
+
+        // Before authentication: a request over a limit costs no grain call (ApiRateLimiting).
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
 

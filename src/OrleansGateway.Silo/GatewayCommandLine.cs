@@ -113,6 +113,19 @@ internal sealed class GatewayCommandLine
         DefaultValueFactory = _ => "native",
     };
 
+    private readonly Option<int> _apiRateLimit = new("--api-rate-limit")
+    {
+        Description = "Requests per second each API key may send to /api/v1 (a burst of as many, then 429 with Retry-After; 0: no limit). " +
+            "The admin key is limited per address only.",
+        DefaultValueFactory = _ => ApiRateLimits.DefaultPerKey,
+    };
+
+    private readonly Option<int> _apiRateLimitPerSource = new("--api-rate-limit-per-source")
+    {
+        Description = "Requests per second each client address may send to /api/v1, whatever its key (0: no limit).",
+        DefaultValueFactory = _ => ApiRateLimits.DefaultPerSource,
+    };
+
     public GatewayCommandLine()
     {
         _role.AcceptOnlyFromAmong("all", "edge", "core");
@@ -138,6 +151,8 @@ internal sealed class GatewayCommandLine
             _serverFirstTimeout,
             _allowLinkLocal,
             _relayEngine,
+            _apiRateLimit,
+            _apiRateLimitPerSource,
         };
         foreach (var option in _shared.All.Concat(_keyVault.All))
         {
@@ -182,7 +197,11 @@ internal sealed class GatewayCommandLine
                 RelayEngine = Enum.Parse<RelayEngine>(result.GetValue(_relayEngine)!, ignoreCase: true),
             },
             cluster,
-            adminKey) { KeyVault = _keyVault.Read(result) };
+            adminKey)
+        {
+            KeyVault = _keyVault.Read(result),
+            ApiRateLimits = new ApiRateLimits(result.GetValue(_apiRateLimit), result.GetValue(_apiRateLimitPerSource)),
+        };
     }
 
     /// <summary>The admin key from --admin-key-file, else env OGW_ADMIN_KEY; a problem never quotes the key.</summary>
@@ -252,6 +271,14 @@ internal sealed class GatewayCommandLine
         if (result.GetValue(_siloPort) == result.GetValue(_gatewayPort))
         {
             return "--silo-port and --gateway-port must differ";
+        }
+
+        foreach (var limit in new[] { _apiRateLimit, _apiRateLimitPerSource })
+        {
+            if (result.GetValue(limit) < 0)
+            {
+                return $"{limit.Name} {result.GetValue(limit)} is negative; give requests per second, or 0 for no limit";
+            }
         }
 
         var primary = result.GetValue(_primarySilo);

@@ -64,4 +64,7 @@ internal sealed record GatewaySettings(
 {
     /// <summary>Azure Key Vault as the certificate source (<c>--key-vault-uri</c>); null when none is configured.</summary>
     public KeyVault.KeyVaultOptions? KeyVault { get; init; }
+
+    /// <summary><c>--api-rate-limit</c> and <c>--api-rate-limit-per-source</c>.</summary>
+    public Api.ApiRateLimits ApiRateLimits { get; init; } = new();
 }

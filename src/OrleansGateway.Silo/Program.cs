@@ -81,7 +81,10 @@ public static class Program
                 silo.AddDashboard();
             }
         });
-        builder.AddManagementApi(new ApiOptions(settings.AmbassadorId, settings.Compile, settings.AdminKey, HasCertificateSource: settings.KeyVault is not null));
+        builder.AddManagementApi(new ApiOptions(settings.AmbassadorId, settings.Compile, settings.AdminKey, HasCertificateSource: settings.KeyVault is not null)
+        {
+            RateLimits = settings.ApiRateLimits,
+        });
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
             .WithMetrics(m => m.AddPrometheusExporter());
