@@ -22,12 +22,22 @@ public sealed class TenantState
 
     /// <summary>Every Secret pushed to a certificate grain, so that a deleted Secret is removed there too.</summary>
     [Id(4)] public ImmutableArray<SecretRef> Certificates { get; set; } = [];
+
+    /// <summary>
+    /// A change began and is not stored yet: its listener claims or Secrets may be out there while
+    /// <see cref="Resources"/> still holds the previous ones. The next activation (or change) puts the previous ones back.
+    /// </summary>
+    [Id(5)] public bool ChangeInFlight { get; set; }
 }
 
 /// <summary>
 /// See <see cref="ITenantGrain"/>. A change goes: compile the tenant's whole new resource set (with its quota) →
-/// claim every listener of the new plan and release the ones it no longer has (Strict: a dry run first, any refusal
-/// refuses the change) → persist → commit the claims → push its Secrets to certificate grains.
+/// (Strict) a dry run of every listener claim, any refusal refuses the change → store the intent (the listeners it
+/// may claim, "in flight"; the stored resources stay the previous ones) → claim the listeners of the new plan (Strict:
+/// a claim another tenant won meanwhile undoes the claims and refuses) → push its Secrets → release the listeners it
+/// no longer has → store the new resources and version. Until that last write the stored state is the previous one
+/// and says so; a change that stops on the way (an error, a crash) is undone by the next activation or change, so the
+/// tenant is wholly before or wholly after it (docs/reliability.md, "Atomic applies").
 /// </summary>
 public sealed partial class TenantGrain(
     [PersistentState("tenant", GatewayStorage.Name)] IPersistentState<TenantState> state,
@@ -36,6 +46,23 @@ public sealed partial class TenantGrain(
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     private string Tenant => this.GetPrimaryKeyString();
+
+    /// <summary>A change that stopped on the way (the silo died) is undone before anything else reads the state.</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.ChangeInFlight)
+        {
+            await RecoverAsync();
+        }
+    }
+
+    private async Task RecoverAsync()
+    {
+        LogRecovering(logger, Tenant, state.State.Version);
+        await RollBackAsync(Snapshot.Of(state.State), state.State.Claimed);
+    }
+
+    private Task FaultAsync(ApplyStep step) => ServiceProvider.GetService<IApplyFaults>()?.AtAsync(Tenant, step) ?? Task.CompletedTask;
 
     public Task<ApplyOutcome> ApplyAsync(ApplyRequest request)
     {
@@ -110,6 +137,12 @@ public sealed partial class TenantGrain(
 
     private async Task<ApplyOutcome> ChangeAsync(Dictionary<ResourceRef, (Resource Resource, string Source)> next, ApplyMode mode, bool dryRun)
     {
+        if (state.State.ChangeInFlight)
+        {
+            // An earlier change failed and so did its undo: undo it now, so this one starts from what is stored.
+            await RecoverAsync();
+        }
+
         var tenant = Tenant;
         var ambassadorId = options.Value.AmbassadorId;
         var secretsExternal = ServiceProvider.GetService<ICertificateSource>() is not null;
@@ -148,50 +181,57 @@ public sealed partial class TenantGrain(
             }
         }
 
-        // Persist before claiming, with every listener this change may touch in Claimed: if the silo dies between
-        // the two steps, the next change still releases whatever was claimed.
+        // The intent: every listener this change may touch joins Claimed and the change is marked in flight, while the
+        // stored resources and version stay the previous ones (what is served until the change is certain).
         var before = Snapshot.Of(state.State);
         await WriteAsync(s =>
         {
-            s.Resources = Stored(next, compiled.Statuses);
             s.Claimed = [.. claims.Keys.Union(s.Claimed)];
-            s.Version++;
+            s.ChangeInFlight = true;
         });
+        await FaultAsync(ApplyStep.Intent);
 
-        // Certificates before routes, so an edge never gets a route whose certificate it cannot fetch yet (a Secret's
-        // status does not depend on listener claims, which only ever refuse mappings).
+        // Claims first: the only step another tenant can refuse (a trial reserves nothing). Secrets only once the
+        // claims are certain; an edge that gets a new route before its certificate retries the certificate grain.
         ImmutableArray<SecretRef> certificates;
         List<ClaimOutcome> outcomes;
         try
         {
+            outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
+            await FaultAsync(ApplyStep.Claimed);
+            var (claimedStatuses, claimedDiagnostics) = Merge(compiled, outcomes);
+            if (strict && claimedStatuses.Any(s => s.State == ResourceState.Discarded))
+            {
+                // Another tenant claimed the same host between the trial and now: Strict promises all or nothing, so
+                // the previous claims come back (no Secret was touched yet) and the change is refused.
+                await RollBackAsync(before, claims.Keys);
+                LogRefused(logger, tenant, claimedStatuses.Count(s => s.State == ResourceState.Discarded));
+                return new ApplyOutcome(false, claimedStatuses, claimedDiagnostics, state.State.Version);
+            }
+
             certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal);
             await PublishConnectionLimitAsync();
-            outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
+            await FaultAsync(ApplyStep.Certificates);
+            await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
+            await FaultAsync(ApplyStep.Released);
         }
         catch (Exception e) when (strict)
         {
-            // The caller gets the error and retries; Strict must not leave the half-applied change stored meanwhile.
+            // The caller gets the error and retries; Strict must not leave the half-applied change out there meanwhile.
             await TryRollBackAsync(before, claims.Keys, e);
             throw;
         }
 
         var (finalStatuses, finalDiagnostics) = Merge(compiled, outcomes);
-        if (strict && finalStatuses.Any(s => s.State == ResourceState.Discarded))
-        {
-            // Another tenant claimed the same host between the trial and now (a trial reserves nothing): Strict
-            // promises all or nothing, so the previous resources, claims and Secrets come back and the change is refused.
-            await RollBackAsync(before, claims.Keys);
-            LogRefused(logger, tenant, finalStatuses.Count(s => s.State == ResourceState.Discarded));
-            return new ApplyOutcome(false, finalStatuses, finalDiagnostics, state.State.Version);
-        }
-
-        await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
         await WriteAsync(s =>
         {
             s.Resources = Stored(next, finalStatuses);
             s.Claimed = [.. claims.Keys];
             s.Certificates = certificates;
+            s.Version++;
+            s.ChangeInFlight = false;
         });
+        await FaultAsync(ApplyStep.Committed);
 
         // A tenant fed by a source other than the API (the config directory) is listed from its first stored change.
         // An empty tenant is not registered again, so that the API's tenant delete (resources first) stays deleted.
@@ -205,8 +245,9 @@ public sealed partial class TenantGrain(
     }
 
     /// <summary>
-    /// Undoes a Strict change whose real claims were refused: every listener gets the previous plan back (or is
-    /// released), the previous Secrets are pushed again and the previous state is stored.
+    /// Undoes a change that was refused or stopped on the way: every listener it may have touched gets the previous
+    /// plan back (or is released), the previous Secrets are pushed again and the previous state is stored, no longer
+    /// in flight.
     /// </summary>
     private async Task RollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched)
     {
@@ -218,16 +259,18 @@ public sealed partial class TenantGrain(
         await Task.WhenAll(touched.Union(before.Claimed).Union(plans.Keys).Select(k =>
             GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, plans.GetValueOrDefault(k)), false)));
         var certificates = await PublishCertificatesAsync(accepted, previous, secretsExternal);
+        await PublishConnectionLimitAsync();
         await WriteAsync(s =>
         {
             s.Certificates = certificates;
             s.Resources = before.Resources;
-            s.Claimed = [.. plans.Keys.Union(before.Claimed)];
+            s.Claimed = [.. plans.Keys];
             s.Version = before.Version;
+            s.ChangeInFlight = false;
         });
     }
 
-    /// <summary>Best effort after a failure: if the rollback fails too, the stored Claimed list lets the next change release.</summary>
+    /// <summary>Best effort after a failure: if the rollback fails too, the change stays in flight and the next activation or change undoes it.</summary>
     private async Task TryRollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched, Exception cause)
     {
         try
@@ -260,9 +303,10 @@ public sealed partial class TenantGrain(
     }
 
     /// <summary>Every field of <see cref="TenantState"/> (all immutable values), to put back after a failure.</summary>
-    private sealed record Snapshot(long Version, ImmutableArray<TenantResource> Resources, TenantQuota Quota, ImmutableArray<ListenerKey> Claimed, ImmutableArray<SecretRef> Certificates)
+    private sealed record Snapshot(
+        long Version, ImmutableArray<TenantResource> Resources, TenantQuota Quota, ImmutableArray<ListenerKey> Claimed, ImmutableArray<SecretRef> Certificates, bool ChangeInFlight)
     {
-        public static Snapshot Of(TenantState s) => new(s.Version, s.Resources, s.Quota, s.Claimed, s.Certificates);
+        public static Snapshot Of(TenantState s) => new(s.Version, s.Resources, s.Quota, s.Claimed, s.Certificates, s.ChangeInFlight);
 
         public void Restore(TenantState s)
         {
@@ -271,6 +315,7 @@ public sealed partial class TenantGrain(
             s.Quota = Quota;
             s.Claimed = Claimed;
             s.Certificates = Certificates;
+            s.ChangeInFlight = ChangeInFlight;
         }
     }
 
@@ -367,8 +412,11 @@ public sealed partial class TenantGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
     private static partial void LogRefused(ILogger logger, string tenant, int discarded);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a Strict change failed ({Cause}) and its rollback failed too; the next change releases what it claimed")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a Strict change failed ({Cause}) and its rollback failed too; the next activation or change undoes it")]
     private static partial void LogRollBackFailed(ILogger logger, string tenant, string cause, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a change stopped before it was stored; putting version {Version} back on its listeners and certificates")]
+    private static partial void LogRecovering(ILogger logger, string tenant, long version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is at version {Version}: {Listeners} listener(s) claimed, {Released} released")]
     private static partial void LogApplied(ILogger logger, string tenant, long version, int listeners, int released);
