@@ -25,14 +25,14 @@ public sealed class AtomicApplyTests(GatewayClusterFixture fixture)
     public async Task A_change_killed_at_a_step_leaves_the_tenant_wholly_before_or_after_it(ApplyStep step, int index)
     {
         var client = fixture.Cluster.Client;
-        int oldPort = 18400 + (index * 40), newPort = oldPort + 20;
+        int oldPort = 19000 + (index * 100), newPort = oldPort + 50;
 
         // A tenant whose grain lives on a secondary silo (the first is kept: the client's gateway is there).
         InProcessSiloHandle? victim = null;
         var tenant = "";
         for (var i = 0; victim is null; i++)
         {
-            Assert.True(i < 20, "no tenant grain landed on a secondary silo in 20 tries");
+            Assert.True(i < 40, $"no tenant grain landed on a secondary silo in 40 tries; silos: {string.Join(", ", fixture.Cluster.Silos.Select(s => $"{s.SiloAddress} active={s.IsActive}"))}");
             tenant = $"t-atomic-{index}-{i}";
             var first = await client.GetTenantGrain(tenant).ApplyAsync(Res.Strict(Res.Mapping("db", oldPort + i)));
             Assert.True(first.Accepted, string.Join("\n", first.Diagnostics));
