@@ -156,6 +156,19 @@ internal sealed class GatewayCommandLine
         HelpName = "duration",
     };
 
+    private readonly Option<int> _apiRateLimit = new("--api-rate-limit")
+    {
+        Description = "Requests per second each API key may send to /api/v1 (a burst of as many, then 429 with Retry-After; 0: no limit). " +
+            "The admin key is limited per address only.",
+        DefaultValueFactory = _ => ApiRateLimits.DefaultPerKey,
+    };
+
+    private readonly Option<int> _apiRateLimitPerSource = new("--api-rate-limit-per-source")
+    {
+        Description = "Requests per second each client address may send to /api/v1, whatever its key (0: no limit).",
+        DefaultValueFactory = _ => ApiRateLimits.DefaultPerSource,
+    };
+
     public GatewayCommandLine()
     {
         _maxSnapshotAge.Validators.Add(result =>
@@ -196,6 +209,8 @@ internal sealed class GatewayCommandLine
             _maxPerSource,
             _maxTlsHandshakes,
             _maxSnapshotAge,
+            _apiRateLimit,
+            _apiRateLimitPerSource,
         };
         foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All).Concat(_kubernetes.All))
         {
@@ -260,6 +275,7 @@ internal sealed class GatewayCommandLine
             LogLevel = logLevel,
             Kubernetes = kubernetes,
             MaxSnapshotAge = result.GetValue(_maxSnapshotAge) is { } age && Duration.TryParse(age, out var maxAge) ? maxAge : null,
+            ApiRateLimits = new ApiRateLimits(result.GetValue(_apiRateLimit), result.GetValue(_apiRateLimitPerSource)),
         };
     }
 
@@ -351,6 +367,14 @@ internal sealed class GatewayCommandLine
         if (result.GetValue(_siloPort) == result.GetValue(_gatewayPort))
         {
             return "--silo-port and --gateway-port must differ";
+        }
+
+        foreach (var limit in new[] { _apiRateLimit, _apiRateLimitPerSource })
+        {
+            if (result.GetValue(limit) < 0)
+            {
+                return $"{limit.Name} {result.GetValue(limit)} is negative; give requests per second, or 0 for no limit";
+            }
         }
 
         var primary = result.GetValue(_primarySilo);

@@ -85,4 +85,7 @@ internal sealed record GatewaySettings(
     /// is older; null (the default): it stays ready on its last snapshot.
     /// </summary>
     public TimeSpan? MaxSnapshotAge { get; init; }
+
+    /// <summary><c>--api-rate-limit</c> and <c>--api-rate-limit-per-source</c>.</summary>
+    public Api.ApiRateLimits ApiRateLimits { get; init; } = new();
 }

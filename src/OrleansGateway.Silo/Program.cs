@@ -113,6 +113,7 @@ public static class Program
             HasCertificateSource: settings.KeyVault is not null)
         {
             MetricsToken = settings.ApiServing.MetricsToken,
+            RateLimits = settings.ApiRateLimits,
         });
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
