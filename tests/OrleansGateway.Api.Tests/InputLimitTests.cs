@@ -66,7 +66,7 @@ public sealed class InputLimitTests(ApiGateway gateway)
     [Fact]
     public async Task Each_kind_limit_is_a_422_naming_it_and_nothing_is_stored()
     {
-        var token = await TenantAsync("kinds", new { allowedPorts = new[] { $"{Port}" }, maxHosts = 1, maxModules = 0 });
+        var token = await TenantAsync("kinds", new { allowedPorts = new[] { $"{Port}" }, allowedUpstreams = new[] { "127.0.0.0/8" }, allowedHosts = new[] { "*" }, maxHosts = 1, maxModules = 0 });
         var hosts = Host("a") + Host("b");
         var problem = await RefusedAsync("kinds", token, hosts, (HttpStatusCode)422);
         var limit = Assert.Single(problem.GetProperty("diagnostics").EnumerateArray());
@@ -81,7 +81,7 @@ public sealed class InputLimitTests(ApiGateway gateway)
     [Fact]
     public async Task An_apply_over_the_per_apply_limit_is_refused_whole()
     {
-        var token = await TenantAsync("per-apply", new { allowedPorts = new[] { $"{Port}" }, maxResourcesPerApply = 2 });
+        var token = await TenantAsync("per-apply", new { allowedPorts = new[] { $"{Port}" }, allowedUpstreams = new[] { "127.0.0.0/8" }, allowedHosts = new[] { "*" }, maxResourcesPerApply = 2 });
         var yaml = Yaml.TcpMapping("a", Port, "127.0.0.1:9", "  host: a.example") + "\n" + Yaml.TcpMapping("b", Port, "127.0.0.1:9", "  host: b.example") + "\n"
             + Yaml.TcpMapping("c", Port, "127.0.0.1:9", "  host: c.example");
         var problem = await RefusedAsync("per-apply", token, yaml, (HttpStatusCode)422);
@@ -93,7 +93,7 @@ public sealed class InputLimitTests(ApiGateway gateway)
     [Fact]
     public async Task State_over_its_byte_limit_is_refused_naming_the_limit()
     {
-        var token = await TenantAsync("state", new { allowedPorts = new[] { $"{Port}" }, maxStateBytes = 4096 });
+        var token = await TenantAsync("state", new { allowedPorts = new[] { $"{Port}" }, allowedUpstreams = new[] { "127.0.0.0/8" }, allowedHosts = new[] { "*" }, maxStateBytes = 4096 });
         var small = Yaml.TcpMapping("a", Port, "127.0.0.1:9");
         using (var accepted = await gateway.SendAsync(HttpMethod.Post, "/api/v1/tenants/state/resources", token, ApiGateway.YamlBody(small)))
         {
@@ -125,7 +125,7 @@ public sealed class InputLimitTests(ApiGateway gateway)
     private async Task<string> TenantAsync(string name, object? quota = null)
     {
         var (created, body) = await gateway.CallAsync(HttpMethod.Post, "/api/v1/tenants", ApiGateway.AdminKey,
-            ApiGateway.JsonBody(new { name, quota = quota ?? new { allowedPorts = new[] { $"{Port}" } } }));
+            ApiGateway.JsonBody(new { name, quota = quota ?? new { allowedPorts = new[] { $"{Port}" }, allowedUpstreams = new[] { "127.0.0.0/8" }, allowedHosts = new[] { "*" } } }));
         Assert.True(created == HttpStatusCode.Created, body.ToString());
         return await gateway.IssueKeyAsync(name);
     }
