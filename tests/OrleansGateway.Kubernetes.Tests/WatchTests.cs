@@ -161,7 +161,9 @@ public sealed class WatchTests : ClusterTest
         await Eventually.Until(
             async () => (await gateway.ReadyzAsync())?.Body.GetProperty("kubernetes").GetProperty("apiServer").GetString() == "reachable",
             "/readyz to say the API server is reachable again");
-        Assert.Equal(1, Metrics.Sum(await gateway.MetricsAsync(), "ogw_kubernetes_api_reachable", "watch=\"tcpmappings\""));
+        await Eventually.Until(
+            async () => Metrics.Sum(await gateway.MetricsAsync(), "ogw_kubernetes_api_reachable", "watch=\"tcpmappings\"") == 1,
+            "the tcpmappings watch's reachability metric to say 1 again");
     }
 
     private static JsonElement TcpMappingsWatch(JsonElement readyz) =>
