@@ -62,11 +62,11 @@ if answers; then
   exit 0
 fi
 
-# setsid: the emulator outlives this script and is not stopped by a Ctrl+C meant for a later command.
 https=()
 if [ -n "${AZURITE_CERT:-}" ]; then
   https=(--cert "$AZURITE_CERT" --key "${AZURITE_KEY:?AZURITE_KEY: the key of AZURITE_CERT}" --oauth basic)
 fi
+# setsid: the emulator outlives this script and is not stopped by a Ctrl+C meant for a later command.
 setsid "$here/node_modules/.bin/azurite-table" \
   --tableHost 127.0.0.1 --tablePort "$port" --location "$dir" \
   --skipApiVersionCheck --disableTelemetry --loose --silent "${https[@]}" \
