@@ -43,6 +43,13 @@ internal sealed class GatewayCommandLine
         // No DefaultValueFactory: --help prints defaults, and this one may hold an account key from the environment.
     };
 
+    private readonly Option<string> _storageEndpoint = new("--storage-endpoint")
+    {
+        Description = "Azure Table endpoint for --storage azure and --clustering azure, e.g. https://myaccount.table.core.windows.net, " +
+            "reached with DefaultAzureCredential (in AKS the workload identity) instead of a connection string. Default: env OGW_STORAGE_ENDPOINT.",
+        HelpName = "uri",
+    };
+
     private readonly Option<string> _clustering = new("--clustering")
     {
         Description = "How silos find each other: localhost (one machine; see --primary-silo) or azure (a membership table in Azure Table storage).",
@@ -189,6 +196,7 @@ internal sealed class GatewayCommandLine
             _role,
             _storage,
             _connectionString,
+            _storageEndpoint,
             _clustering,
             _siloPort,
             _gatewayPort,
@@ -228,7 +236,8 @@ internal sealed class GatewayCommandLine
         var apiServing = _apiServing.Read(result, apiUrl, keyVault is not null, out var servingProblem);
         var keyProblem = ReadAdminKey(result, apiServing.AdminKeyVaultSecret, out var adminKey);
         var levelProblem = LogLevelOf(result, out var logLevel);
-        problem = Check(result) ?? keyProblem ?? servingProblem ?? levelProblem;
+        var storageProblem = StorageEndpointOf(result, out var storageEndpoint);
+        problem = Check(result) ?? storageProblem ?? keyProblem ?? servingProblem ?? levelProblem;
         var configDir = result.GetValue(_configDir);
         var primary = IPEndPoint.TryParse(result.GetValue(_primarySilo) ?? "", out var endpoint) ? endpoint : null;
         var cluster = new ClusterSettings(
@@ -242,6 +251,7 @@ internal sealed class GatewayCommandLine
             result.GetValue(_clusterId)!,
             result.GetValue(_serviceId)!)
         {
+            StorageEndpoint = storageEndpoint,
             AdvertisedAddress = _kubernetes.AdvertisedAddress(result),
             SiloName = KubernetesCommandLine.SiloName(),
         };
@@ -435,6 +445,40 @@ internal sealed class GatewayCommandLine
         }
 
         level = parsed;
+        return null;
+    }
+
+    /// <summary>
+    /// --storage-endpoint, else env OGW_STORAGE_ENDPOINT: an https URL (the SDK sends a bearer token over https only),
+    /// never together with a connection string. Null when neither is given.
+    /// </summary>
+    private string? StorageEndpointOf(ParseResult result, out Uri? endpoint)
+    {
+        endpoint = null;
+        var (text, origin) = result.GetValue(_storageEndpoint) is { } given ? (given, "--storage-endpoint")
+            : Environment.GetEnvironmentVariable("OGW_STORAGE_ENDPOINT") is { Length: > 0 } env ? (env, "env OGW_STORAGE_ENDPOINT")
+            : (null, "");
+        if (text is null)
+        {
+            return null;
+        }
+
+        var connectionString = result.GetValue(_connectionString) is not null ? "--storage-connection-string"
+            : Environment.GetEnvironmentVariable("OGW_STORAGE_CONNECTION_STRING") is { Length: > 0 } ? "env OGW_STORAGE_CONNECTION_STRING"
+            : null;
+        if (connectionString is not null)
+        {
+            return $"{connectionString} and {origin} both name the table storage; give one (the endpoint signs in with DefaultAzureCredential, " +
+                "the connection string with its key)";
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.Query.Length > 0)
+        {
+            return $"{origin} '{text}' is not an https URL without a query; give the account's Table endpoint, " +
+                "e.g. https://myaccount.table.core.windows.net";
+        }
+
+        endpoint = uri;
         return null;
     }
 
