@@ -64,6 +64,9 @@ public sealed class AttackedGateway : IAsyncLifetime
             "--storage", "azure", "--storage-connection-string", _azurite.ConnectionString, "--clustering", "azure",
             "--service-id", service, "--cluster-id", service,
             "--admin-key-file", _files.Write("admin.key", AdminKey + "\n"), "--metrics-token-file", _files.Write("metrics.token", MetricsToken + "\n"),
+
+            // The attacks come in bursts from one address; the API's rate limits have tests of their own (RateLimitTests).
+            "--api-rate-limit", "0", "--api-rate-limit-per-source", "0",
         ];
         Core = GatewayProcess.Start([.. common, "--role", "core", "--silo-port", $"{CoreSiloPort}", "--gateway-port", $"{CoreOrleansGatewayPort}"]);
         await Core.WaitReadyAsync(TimeSpan.FromSeconds(120));
