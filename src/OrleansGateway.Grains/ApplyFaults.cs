@@ -26,5 +26,5 @@ public enum ApplyStep
 /// </summary>
 public interface IApplyFaults
 {
-    Task AtAsync(string tenant, ApplyStep step);
+    Task AtAsync(string tenant, ApplyStep reached);
 }

@@ -236,6 +236,10 @@ internal sealed class QuotaOptions
         Description = "Most concurrent connections across the tenant's listeners; more are refused (default: unlimited).",
     };
 
+    /// <summary>The fields --unlimited sends as null, besides the bounded-input limits.</summary>
+    private static readonly string[] UnlimitedFields =
+        ["allowedPorts", "allowedUpstreams", "allowedHosts", "maxListeners", "maxMappings", "maxConcurrentConnections"];
+
     private readonly Option<bool> _unlimited = new("--unlimited")
     {
         Description = "Everything not given by another option is unlimited: any port, upstream and host. Say it only for a tenant you trust.",
@@ -287,8 +291,7 @@ internal sealed class QuotaOptions
         var quota = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (result.GetValue(_unlimited))
         {
-            foreach (var field in new[] { "allowedPorts", "allowedUpstreams", "allowedHosts", "maxListeners", "maxMappings", "maxConcurrentConnections" }
-                .Concat(_limits.Select(l => l.Field)))
+            foreach (var field in UnlimitedFields.Concat(_limits.Select(l => l.Field)))
             {
                 quota[field] = null;
             }

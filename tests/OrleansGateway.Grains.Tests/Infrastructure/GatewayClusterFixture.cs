@@ -19,9 +19,9 @@ public sealed class ApplyFaultHook : IApplyFaults
 
     public void Arm(string tenant, ApplyStep step) => _armed = (tenant, step, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
-    public Task AtAsync(string tenant, ApplyStep step)
+    public Task AtAsync(string tenant, ApplyStep reached)
     {
-        if (_armed is not { } armed || armed.Tenant != tenant || armed.Step != step)
+        if (_armed is not { } armed || armed.Tenant != tenant || armed.Step != reached)
         {
             return Task.CompletedTask;
         }
