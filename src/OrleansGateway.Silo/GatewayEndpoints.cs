@@ -82,7 +82,7 @@ internal static class GatewayEndpoints
             maxSnapshotAgeSeconds = settings.MaxSnapshotAge?.TotalSeconds,
             // Anyone may ask /readyz: a count, never the tenants' addresses, ports or resources (/status and /metrics
             // name them by tenant, with a key).
-            unbound = edge.Unbound.Count(),
+            unbound = edge.Unbound.Length,
         };
         return readiness.Ready ? Results.Json(detail, GatewayReport.Json) : NotReady(detail);
     }
