@@ -42,70 +42,48 @@ internal sealed record WatchedKind(
         Custom("consulresolvers", "ConsulResolver"),
     ];
 
-    public static readonly WatchedKind Namespaces = new(
+    public static readonly WatchedKind Namespaces = BuiltIn<V1NamespaceList, V1Namespace>(
         "namespaces",
         "Namespace",
         "v1",
-        async (c, _, ct) => Typed(await c.CoreV1.ListNamespaceAsync(cancellationToken: ct).ConfigureAwait(false), "v1", "Namespace"),
-        (c, _, rv, onError, ct) => Typed(
-            c.CoreV1.WatchListNamespaceAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct),
-            "v1",
-            "Namespace",
-            ct));
+        (c, _, ct) => c.CoreV1.ListNamespaceAsync(cancellationToken: ct),
+        (c, _, w) => c.CoreV1.WatchListNamespaceAsync(
+            allowWatchBookmarks: true, resourceVersion: w.ResourceVersion, timeoutSeconds: WatchSeconds, onError: w.OnError, cancellationToken: w.Cancellation));
 
-    public static readonly WatchedKind Secrets = new(
+    public static readonly WatchedKind Secrets = BuiltIn<V1SecretList, V1Secret>(
         "secrets",
         "Secret",
         "v1",
-        async (c, ns, ct) => Typed(
-            ns is null
-                ? await c.CoreV1.ListSecretForAllNamespacesAsync(cancellationToken: ct).ConfigureAwait(false)
-                : await c.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: ct).ConfigureAwait(false),
-            "v1",
-            "Secret"),
-        (c, ns, rv, onError, ct) => Typed(
-            ns is null
-                ? c.CoreV1.WatchListSecretForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct)
-                : c.CoreV1.WatchListNamespacedSecretAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct),
-            "v1",
-            "Secret",
-            ct));
+        (c, ns, ct) => ns is null ? c.CoreV1.ListSecretForAllNamespacesAsync(cancellationToken: ct) : c.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: ct),
+        (c, ns, w) => ns is null
+            ? c.CoreV1.WatchListSecretForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: w.ResourceVersion, timeoutSeconds: WatchSeconds, onError: w.OnError, cancellationToken: w.Cancellation)
+            : c.CoreV1.WatchListNamespacedSecretAsync(
+                ns, allowWatchBookmarks: true, resourceVersion: w.ResourceVersion, timeoutSeconds: WatchSeconds, onError: w.OnError, cancellationToken: w.Cancellation));
 
-    public static readonly WatchedKind Services = new(
+    public static readonly WatchedKind Services = BuiltIn<V1ServiceList, V1Service>(
         "services",
         "Service",
         "v1",
-        async (c, ns, ct) => Typed(
-            ns is null
-                ? await c.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: ct).ConfigureAwait(false)
-                : await c.CoreV1.ListNamespacedServiceAsync(ns, cancellationToken: ct).ConfigureAwait(false),
-            "v1",
-            "Service"),
-        (c, ns, rv, onError, ct) => Typed(
-            ns is null
-                ? c.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct)
-                : c.CoreV1.WatchListNamespacedServiceAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct),
-            "v1",
-            "Service",
-            ct));
+        (c, ns, ct) => ns is null ? c.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: ct) : c.CoreV1.ListNamespacedServiceAsync(ns, cancellationToken: ct),
+        (c, ns, w) => ns is null
+            ? c.CoreV1.WatchListServiceForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: w.ResourceVersion, timeoutSeconds: WatchSeconds, onError: w.OnError, cancellationToken: w.Cancellation)
+            : c.CoreV1.WatchListNamespacedServiceAsync(
+                ns, allowWatchBookmarks: true, resourceVersion: w.ResourceVersion, timeoutSeconds: WatchSeconds, onError: w.OnError, cancellationToken: w.Cancellation));
 
-    public static readonly WatchedKind EndpointSlices = new(
+    public static readonly WatchedKind EndpointSlices = BuiltIn<V1EndpointSliceList, V1EndpointSlice>(
         "endpointslices",
         "EndpointSlice",
         "discovery.k8s.io/v1",
-        async (c, ns, ct) => Typed(
-            ns is null
-                ? await c.DiscoveryV1.ListEndpointSliceForAllNamespacesAsync(cancellationToken: ct).ConfigureAwait(false)
-                : await c.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns, cancellationToken: ct).ConfigureAwait(false),
-            "discovery.k8s.io/v1",
-            "EndpointSlice"),
-        (c, ns, rv, onError, ct) => Typed(
-            ns is null
-                ? c.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct)
-                : c.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct),
-            "discovery.k8s.io/v1",
-            "EndpointSlice",
-            ct));
+        (c, ns, ct) => ns is null
+            ? c.DiscoveryV1.ListEndpointSliceForAllNamespacesAsync(cancellationToken: ct)
+            : c.DiscoveryV1.ListNamespacedEndpointSliceAsync(ns, cancellationToken: ct),
+        (c, ns, w) => ns is null
+            ? c.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: w.ResourceVersion, timeoutSeconds: WatchSeconds, onError: w.OnError, cancellationToken: w.Cancellation)
+            : c.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(
+                ns, allowWatchBookmarks: true, resourceVersion: w.ResourceVersion, timeoutSeconds: WatchSeconds, onError: w.OnError, cancellationToken: w.Cancellation));
 
     public bool IsAmbassador => ApiVersion.StartsWith(AmbassadorGroup + "/", StringComparison.Ordinal);
 
@@ -140,18 +118,30 @@ internal sealed record WatchedKind(
         }
     }
 
-    private static KubeList Typed<TList, TItem>(TList list, string apiVersion, string kind)
+    /// <summary>What one watch call needs beside the client and the namespace.</summary>
+    private sealed record WatchArgs(string ResourceVersion, Action<Exception> OnError, CancellationToken Cancellation);
+
+    /// <summary>
+    /// A built-in kind from its KubernetesClient list and watch calls (<c>null</c> namespace: all namespaces): the
+    /// typed objects become JSON with their apiVersion and kind set.
+    /// </summary>
+    private static WatchedKind BuiltIn<TList, TItem>(
+        string resource,
+        string kind,
+        string apiVersion,
+        Func<IKubernetes, string?, CancellationToken, Task<TList>> list,
+        Func<IKubernetes, string?, WatchArgs, IAsyncEnumerable<(WatchEventType, TItem)>> watch)
         where TList : IItems<TItem>, IMetadata<V1ListMeta>
-        where TItem : IKubernetesObject =>
-        new([.. list.Items.Select(item => WithKind(item, apiVersion, kind))], list.Metadata?.ResourceVersion ?? "");
-
-    private static KubeList Typed(V1NamespaceList list, string apiVersion, string kind) => Typed<V1NamespaceList, V1Namespace>(list, apiVersion, kind);
-
-    private static KubeList Typed(V1SecretList list, string apiVersion, string kind) => Typed<V1SecretList, V1Secret>(list, apiVersion, kind);
-
-    private static KubeList Typed(V1ServiceList list, string apiVersion, string kind) => Typed<V1ServiceList, V1Service>(list, apiVersion, kind);
-
-    private static KubeList Typed(V1EndpointSliceList list, string apiVersion, string kind) => Typed<V1EndpointSliceList, V1EndpointSlice>(list, apiVersion, kind);
+        where TItem : IKubernetesObject => new(
+        resource,
+        kind,
+        apiVersion,
+        async (c, ns, ct) =>
+        {
+            var items = await list(c, ns, ct).ConfigureAwait(false);
+            return new KubeList([.. items.Items.Select(item => WithKind(item, apiVersion, kind))], items.Metadata?.ResourceVersion ?? "");
+        },
+        (c, ns, rv, onError, ct) => Typed(watch(c, ns, new WatchArgs(rv, onError, ct)), apiVersion, kind, ct));
 
     private static async IAsyncEnumerable<(WatchEventType, JsonElement)> Typed<T>(
         IAsyncEnumerable<(WatchEventType, T)> events, string apiVersion, string kind, [EnumeratorCancellation] CancellationToken cancellationToken)

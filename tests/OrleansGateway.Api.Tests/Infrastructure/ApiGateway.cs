@@ -26,11 +26,8 @@ public sealed class ApiGateway : IAsyncLifetime
 
     private readonly bool _withAdminKey;
     private readonly string[] _extraArgs;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly StringWriter _error = new();
     private readonly TaskCompletionSource<IServiceProvider> _services = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private string _directory = "";
-    private Task<int> _run = Task.FromResult(0);
+    private InProcessSilo? _silo;
 
     /// <summary>The shared gateway: its tests send bursts no client would, so the API's rate limits (RateLimitTests) are off.</summary>
     public ApiGateway()
@@ -66,12 +63,12 @@ public sealed class ApiGateway : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _directory = Directory.CreateTempSubdirectory("ogw-api-tests-").FullName;
-        var keyFile = Path.Combine(_directory, "admin.key");
+        var directory = InProcessSilo.CreateDirectory("ogw-api-tests-");
+        var keyFile = Path.Combine(directory, "admin.key");
         await File.WriteAllTextAsync(keyFile, AdminKey + "\n");
-        var tokenFile = Path.Combine(_directory, "metrics.token");
+        var tokenFile = Path.Combine(directory, "metrics.token");
         await File.WriteAllTextAsync(tokenFile, MetricsToken + "\n");
-        var config = Path.Combine(_directory, "config");
+        var config = Path.Combine(directory, "config");
         Directory.CreateDirectory(Path.Combine(config, ConfigTenant));
         await File.WriteAllTextAsync(Path.Combine(config, ConfigTenant, "m.yaml"), Yaml.TcpMapping("old", ConfigPort, "127.0.0.1:9"));
 
@@ -84,29 +81,24 @@ public sealed class ApiGateway : IAsyncLifetime
             .. _extraArgs,
         ];
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(20) };
-        _run = Task.Run(() => Silo.Program.RunAsync(args, TextWriter.Null, _error, Configure, _stop.Token));
+        var silo = _silo = InProcessSilo.Start(directory, args, Configure);
         var started = await Eventually.TrueAsync(
-            async () => _run.IsCompleted || await ReadyAsync(),
+            async () => silo.HasExited || await ReadyAsync(),
             TimeSpan.FromSeconds(60));
-        Assert.True(started && !_run.IsCompleted, $"the gateway did not start: {_error}");
+        Assert.True(started && !silo.HasExited, $"the gateway did not start: {silo.ErrorOutput}");
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        var exit = await _run.WaitAsync(TimeSpan.FromSeconds(30));
-        Http.Dispose();
-        _stop.Dispose();
-        try
+        if (_silo is null)
         {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A watcher may still hold the directory; the OS cleans temp eventually.
+            return;
         }
 
-        Assert.True(exit == 0, $"gateway exited with {exit}: {_error}");
+        var exit = await _silo.StopAsync();
+        Http.Dispose();
+        await _silo.DisposeAsync();
+        Assert.True(exit == 0, $"gateway exited with {exit}: {_silo.ErrorOutput}");
     }
 
     public HttpRequestMessage Request(HttpMethod method, string path, string? key, HttpContent? content = null)

@@ -19,16 +19,12 @@ public sealed class InProcessGateway : IAsyncDisposable
 {
     public const string AdminKey = "admin-key-for-keyvault-tests-0123456789";
 
-    private readonly CancellationTokenSource _stop = new();
-    private readonly StringWriter _error = new();
     private readonly VaultStandIn? _vault;
-    private readonly string _directory;
-    private Task<int> _run = Task.FromResult(0);
+    private InProcessSilo _silo = null!;
 
-    private InProcessGateway(VaultStandIn? vault, string directory, HttpClient http)
+    private InProcessGateway(VaultStandIn? vault, HttpClient http)
     {
         _vault = vault;
-        _directory = directory;
         Http = http;
     }
 
@@ -45,8 +41,8 @@ public sealed class InProcessGateway : IAsyncDisposable
         HttpMessageHandler? handler = null, string? storage = null, string? configDir = null)
     {
         var gateway = Launch(vault, options, scheme, handler, storage, configDir);
-        await Eventually.Get(async () => gateway._run.IsCompleted || (await gateway.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, ok => ok, "the gateway to start", TimeSpan.FromSeconds(60));
-        Assert.False(gateway._run.IsCompleted, $"the gateway stopped: {gateway._error}");
+        await Eventually.Get(async () => gateway._silo.HasExited || (await gateway.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, ok => ok, "the gateway to start", TimeSpan.FromSeconds(60));
+        Assert.False(gateway._silo.HasExited, $"the gateway stopped: {gateway._silo.ErrorOutput}");
         return gateway;
     }
 
@@ -54,14 +50,14 @@ public sealed class InProcessGateway : IAsyncDisposable
     public static async Task<(int Exit, string Error)> RunToExitAsync(VaultStandIn vault, string[] options)
     {
         await using var gateway = Launch(vault, options, "http", null, null, null);
-        var exit = await gateway._run.WaitAsync(TimeSpan.FromSeconds(60));
-        return (exit, gateway._error.ToString());
+        var exit = await gateway._silo.ExitAsync(TimeSpan.FromSeconds(60));
+        return (exit, gateway._silo.ErrorOutput);
     }
 
     private static InProcessGateway Launch(VaultStandIn? vault, string[]? options, string scheme, HttpMessageHandler? handler, string? storage, string? configDir)
     {
         options ??= [];
-        var directory = Directory.CreateTempSubdirectory("ogw-kv-api-").FullName;
+        var directory = InProcessSilo.CreateDirectory("ogw-kv-api-");
         var keyFile = Path.Combine(directory, "admin.key");
         File.WriteAllText(keyFile, AdminKey);
         var apiPort = Ports.Free();
@@ -90,18 +86,15 @@ public sealed class InProcessGateway : IAsyncDisposable
         }
 
         var http = new HttpClient(handler ?? new HttpClientHandler()) { BaseAddress = new Uri($"{scheme}://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
-        var gateway = new InProcessGateway(vault, directory, http);
-        gateway._run = Task.Run(() => Silo.Program.RunAsync([.. args], TextWriter.Null, gateway._error, gateway.Configure, gateway._stop.Token));
+        var gateway = new InProcessGateway(vault, http);
+        gateway._silo = InProcessSilo.Start(directory, args, gateway.Configure);
         return gateway;
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        await _run.WaitAsync(TimeSpan.FromSeconds(30));
+        await _silo.DisposeAsync();
         Http.Dispose();
-        _stop.Dispose();
-        Directory.Delete(_directory, recursive: true);
     }
 
     /// <summary>Creates a tenant and issues a key; returns the token.</summary>

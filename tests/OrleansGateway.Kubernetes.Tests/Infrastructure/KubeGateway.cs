@@ -17,17 +17,13 @@ public sealed class KubeGateway : IAsyncDisposable
 {
     public const string AdminKey = "admin-key-for-kubernetes-tests-0123456789";
 
-    private readonly CancellationTokenSource _stop = new();
-    private readonly StringWriter _error = new();
-    private readonly string _directory;
-    private readonly Task<int> _run;
+    private readonly InProcessSilo _silo;
 
     private KubeGateway(string[] args, int apiPort, string directory)
     {
-        _directory = directory;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(15) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
-        _run = Task.Run(() => Silo.Program.RunAsync(args, TextWriter.Null, _error, Configure, _stop.Token));
+        _silo = InProcessSilo.Start(directory, args, Configure);
     }
 
     public HttpClient Http { get; }
@@ -44,7 +40,7 @@ public sealed class KubeGateway : IAsyncDisposable
     /// <summary>Starts the gateway with <c>--kubernetes --kubeconfig</c> of <paramref name="api"/> and waits until /readyz answers 200.</summary>
     public static async Task<KubeGateway> StartAsync(FakeApiServer api, params string[] extra)
     {
-        var directory = Directory.CreateTempSubdirectory("ogw-kube-gw-").FullName;
+        var directory = InProcessSilo.CreateDirectory("ogw-kube-gw-");
         var keyFile = Path.Combine(directory, "admin.key");
         await File.WriteAllTextAsync(keyFile, AdminKey);
         var apiPort = Ports.Free();
@@ -56,12 +52,14 @@ public sealed class KubeGateway : IAsyncDisposable
         ];
         var gateway = new KubeGateway(args, apiPort, directory);
         var ready = await Eventually.TrueAsync(
-            async () => gateway._run.IsCompleted || (await gateway.ReadyzAsync())?.Code == HttpStatusCode.OK, TimeSpan.FromSeconds(60));
-        if (!ready || gateway._run.IsCompleted)
+            async () => gateway._silo.HasExited || (await gateway.ReadyzAsync())?.Code == HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+        if (!ready || gateway._silo.HasExited)
         {
-            await gateway._stop.CancelAsync();
-            var exit = await gateway._run.WaitAsync(TimeSpan.FromSeconds(30));
-            throw new InvalidOperationException($"the gateway did not become ready (exit code {(gateway._run.IsCompleted ? exit : "none")}): {gateway._error}");
+            var exitedByItself = gateway._silo.HasExited;
+            var exit = await gateway._silo.StopAsync();
+            await gateway._silo.DisposeAsync();
+            throw new InvalidOperationException(
+                $"the gateway did not become ready (exit code {(exitedByItself ? exit : "none")}): {gateway._silo.ErrorOutput}");
         }
 
         return gateway;
@@ -124,19 +122,9 @@ public sealed class KubeGateway : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        var exit = await _run.WaitAsync(TimeSpan.FromSeconds(30));
+        var exit = await _silo.StopAsync();
         Http.Dispose();
-        _stop.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // The OS cleans temp eventually.
-        }
-
-        Assert.True(exit == 0, $"gateway exited with {exit}: {_error}");
+        await _silo.DisposeAsync();
+        Assert.True(exit == 0, $"gateway exited with {exit}: {_silo.ErrorOutput}");
     }
 }
