@@ -26,8 +26,9 @@ internal sealed class ListenerSnapshot
         _certificates = certificates;
         Tags = ProxyMetrics.Tags(Label, null);
 
-        // Everything a cleartext listener can route to is plain TCP: the native engine relays it without SslStream.
-        NativeRelay = !plan.TlsInspected && (catchAll?.Upstreams.All(u => u.Plan.Origination is null) ?? true);
+        // Everything a cleartext listener can route to is plain TCP: the native engine relays it without SslStream. A
+        // PROXY protocol header is read on the managed path too, as the ClientHello is (docs/data-plane.md, "PROXY protocol").
+        NativeRelay = !plan.TlsInspected && !plan.ProxyProtocol && (catchAll?.Upstreams.All(u => u.Plan.Origination is null) ?? true);
     }
 
     public ListenerPlan Plan { get; }
@@ -42,7 +43,7 @@ internal sealed class ListenerSnapshot
 
     /// <summary>
     /// Whether the native engine relays this listener's connections itself: no TLS anywhere (not TLS-inspecting, no
-    /// upstream that originates TLS). Otherwise it hands them to <see cref="ProxyConnection"/>, which has SslStream.
+    /// upstream that originates TLS) and no PROXY protocol header to read. Otherwise it hands them to <see cref="ProxyConnection"/>, which has SslStream.
     /// </summary>
     public bool NativeRelay { get; }
 

@@ -215,7 +215,15 @@ internal sealed class MappingCompiler(
         consistency = new ConsistencyValues(breakers, ipv4, ipv6, idle, context?.Ref);
         var clusterKey = ClusterKeys.For(m, service, context, breakersSpec, breakers, originate);
         return new UpstreamPlan(entry.Ref, options.Tenant, string.IsNullOrWhiteSpace(m.StatsName) ? m.Name : m.StatsName, service, target, 0,
-            origination, resolver, ipv4, ipv6, breakers, idle, connect ?? System.Threading.Timeout.InfiniteTimeSpan, clusterKey);
+            origination, resolver, ipv4, ipv6, breakers, idle, connect ?? System.Threading.Timeout.InfiniteTimeSpan, clusterKey)
+        {
+            SendProxyProtocol = m.ProxyProtocol switch
+            {
+                "v1" => ProxyProtocolVersion.V1,
+                "v2" => ProxyProtocolVersion.V2,
+                _ => ProxyProtocolVersion.None,
+            },
+        };
     }
 
     // Null means "none"; 0 means none too (for the connect timeout: wait as long as the OS does).

@@ -103,6 +103,9 @@ internal static class TcpMappingReader
             }
         }
 
+        ExtensionAnnotations.CheckTcpMapping(header, reader);
+        var proxyProtocol = ExtensionAnnotations.ReadProxyProtocol(header, reader);
+
         var missingAt = SpecNode.MissingAt(header, spec);
         if (port is null && !reader.HasErrorOn("spec.port"))
         {
@@ -138,6 +141,7 @@ internal static class TcpMappingReader
             ConnectTimeoutMs = connect,
             StatsName = statsName,
             ClusterTag = clusterTag,
+            ProxyProtocol = proxyProtocol,
         }, ids.Value);
     }
 

@@ -52,7 +52,22 @@ public sealed record ListenerPlan(
     string StatsPrefix,
     ImmutableArray<SniRoute> SniRoutes,
     RoutePlan? CatchAll,
-    ImmutableArray<ResourceRef> Resources);
+    ImmutableArray<ResourceRef> Resources)
+{
+    /// <summary>
+    /// The explicit Listener's stack has PROXY: every connection must start with a PROXY protocol header (v1 or v2),
+    /// whose source address is the client's from then on (docs/tcpmapping-semantics.md, "Extensions").
+    /// </summary>
+    public bool ProxyProtocol { get; init; }
+}
+
+/// <summary>The PROXY protocol header a mapping sends its upstream (annotation <c>orleansgateway.io/proxy-protocol</c>).</summary>
+public enum ProxyProtocolVersion
+{
+    None,
+    V1,
+    V2,
+}
 
 /// <summary>A TLS-terminating route selected by SNI.</summary>
 /// <param name="Host">The mapping's <c>host</c>, canonical (<see cref="HostPattern"/>).</param>
@@ -161,7 +176,11 @@ public sealed record UpstreamPlan(
     CircuitBreakerPlan CircuitBreakers,
     TimeSpan? IdleTimeout,
     TimeSpan ConnectTimeout,
-    string ClusterKey);
+    string ClusterKey)
+{
+    /// <summary>The PROXY protocol header sent to the upstream before any client byte; <see cref="ProxyProtocolVersion.None"/>: none.</summary>
+    public ProxyProtocolVersion SendProxyProtocol { get; init; }
+}
 
 /// <summary>A canary group: every TCPMapping with the same (address, port, host).</summary>
 /// <param name="Name">Emissary-style group name: <c>GROUP: &lt;first mapping name&gt;</c>.</param>

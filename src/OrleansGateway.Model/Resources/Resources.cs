@@ -101,6 +101,9 @@ public sealed record TcpMapping : Resource
 
     public string? StatsName { get; init; }
     public string? ClusterTag { get; init; }
+
+    /// <summary>Extension annotation <c>orleansgateway.io/proxy-protocol</c>: <c>v1</c> or <c>v2</c> (checked by the loader); null when absent.</summary>
+    public string? ProxyProtocol { get; init; }
 }
 
 /// <summary><c>kind: Listener</c>. Only what matters to TCP is interpreted; the rest is validated and kept.</summary>
