@@ -60,7 +60,7 @@ public sealed class DeterminismTests
         Assert.Equal("Accepted", State("TCPMapping", "ssh"));
         Assert.Equal("Discarded", State("TCPMapping", "ssh-bad-idle"));
         Assert.Equal("Discarded", State("Listener", "dup-9000", "zzz"));
-        Assert.Equal("Discarded", State("Listener", "proxy"));
+        Assert.Equal("Accepted", State("Listener", "proxy")); // HTTPSPROXY: PROXY in the stack is served (a PROXY header required)
         Assert.Equal("Discarded", State("TCPMapping", "web"));
         Assert.Equal("Discarded", State("TCPMapping", "over"));
         Assert.Equal("Discarded", State("TCPMapping", "over2"));

@@ -226,4 +226,58 @@ public class TcpMappingLoadingTests
         Assert.Equal("host", warning.Field);
         Assert.Contains("indented", warning.Message);
     }
+
+    private static string Annotated(string annotations) => $"""
+        apiVersion: getambassador.io/v3alpha1
+        kind: TCPMapping
+        metadata:
+          name: m
+          annotations:
+        {LoaderAssert.Indent(LoaderAssert.Indent(annotations))}
+        spec:
+          port: 1
+          service: a
+        """;
+
+    [Theory]
+    [InlineData("orleansgateway.io/proxy-protocol: v1", "v1")]
+    [InlineData("orleansgateway.io/proxy-protocol: \"v2\"", "v2")]
+    [InlineData("kubectl.kubernetes.io/last-applied-configuration: '{}'", null)]
+    public void The_proxy_protocol_annotation_is_read(string annotation, string? expected)
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>(Annotated(annotation));
+
+        Assert.Equal(expected, mapping.ProxyProtocol);
+    }
+
+    [Theory]
+    [InlineData("orleansgateway.io/proxy-protocol: v3")]
+    [InlineData("orleansgateway.io/proxy-protocol: V2")]
+    [InlineData("orleansgateway.io/proxy-protocol: \"\"")]
+    [InlineData("orleansgateway.io/proxy-protocol: true")]
+    [InlineData("orleansgateway.io/proxy-protocol: [v1]")]
+    public void An_unknown_proxy_protocol_value_is_an_error_naming_the_annotation(string annotation)
+    {
+        var invalid = LoaderAssert.Invalid(Annotated(annotation));
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal("metadata.annotations.orleansgateway.io/proxy-protocol", error.Field);
+        Assert.Contains(error.Code, new[] { DiagnosticCodes.AnnotationValue, DiagnosticCodes.FieldType });
+        if (error.Code == DiagnosticCodes.AnnotationValue)
+        {
+            Assert.Contains("orleansgateway.io/proxy-protocol", error.Message);
+            Assert.Contains("\"v1\" or \"v2\"", error.Message);
+        }
+    }
+
+    [Fact]
+    public void An_unknown_gateway_annotation_warns_and_the_mapping_still_loads()
+    {
+        var result = LoaderAssert.Parse(Annotated("orleansgateway.io/proxy-protcol: v2"));
+
+        Assert.IsType<TcpMapping>(Assert.Single(result.Resources));
+        var warning = Assert.Single(result.Diagnostics);
+        Assert.Equal(DiagnosticCodes.FieldUnknown, warning.Code);
+        Assert.Contains("orleansgateway.io/proxy-protocol", warning.Message);
+    }
 }
