@@ -199,6 +199,68 @@ public sealed class ProxyProtocolTests
         Assert.Equal(proxy.EndPointOf(listener), header.Destination);
     }
 
+    /// <summary>
+    /// The issue's "done when", end to end with a real load balancer: haproxy (<c>send-proxy-v2</c>) in front of the
+    /// gateway. The upstream receives the client's own address, and the access log names it, not haproxy's.
+    /// </summary>
+    [Fact]
+    public async Task A_client_behind_a_real_haproxy_sending_proxy_v2_reaches_its_upstream_by_its_own_address()
+    {
+        var haproxy = new[] { "/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists);
+        Assert.SkipWhen(haproxy is null, "haproxy is not installed on this machine");
+
+        await using var upstream = new HeaderEcho();
+        await using var proxy = new ProxyHarness();
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint) with { SendProxyProtocol = ProxyProtocolVersion.V1 }))
+            with { ProxyProtocol = true }));
+
+        var frontendPort = Ports.Free();
+        var directory = Directory.CreateTempSubdirectory("ogw-haproxy-");
+        var config = Path.Combine(directory.FullName, "haproxy.cfg");
+        await File.WriteAllTextAsync(config, $"""
+            global
+              maxconn 64
+            defaults
+              mode tcp
+              timeout connect 5s
+              timeout client 30s
+              timeout server 30s
+            frontend fe
+              bind 127.0.0.1:{frontendPort}
+              default_backend gateway
+            backend gateway
+              server gw {proxy.EndPointOf(listener)} send-proxy-v2
+
+            """, TestContext.Current.CancellationToken);
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(haproxy!, ["-db", "-f", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            var front = new IPEndPoint(IPAddress.Loopback, frontendPort);
+            await Eventually.Until(async () => !await Net.IsRefusedAsync(front), "haproxy listens");
+
+            using var client = await Net.ConnectAsync(front);
+            await Net.RoundTripAsync(client);
+
+            // The readiness probe may have gone through too: find this client's header and line among them.
+            var own = (IPEndPoint)client.LocalEndPoint!;
+            Assert.Contains(upstream.Headers, h => own.Equals(h.Source));
+            client.Dispose();
+            await Eventually.Until(() => proxy.Logs.Category("OrleansGateway.AccessLog").Any(l => l.Contains($"client={own} ", StringComparison.Ordinal)),
+                "an access log line naming the client's own address");
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+            directory.Delete(recursive: true);
+        }
+    }
+
     /// <summary>An upstream that requires a PROXY protocol header (any version), records it, then echoes what follows.</summary>
     private sealed class HeaderEcho : IAsyncDisposable
     {
