@@ -58,6 +58,8 @@ public sealed record ListenerPlan(
     /// The explicit Listener's stack has PROXY: every connection must start with a PROXY protocol header (v1 or v2),
     /// whose source address is the client's from then on (docs/tcpmapping-semantics.md, "Extensions").
     /// </summary>
+    /// <remarks>Not written when false, so plans without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool ProxyProtocol { get; init; }
 }
 
@@ -179,6 +181,8 @@ public sealed record UpstreamPlan(
     string ClusterKey)
 {
     /// <summary>The PROXY protocol header sent to the upstream before any client byte; <see cref="ProxyProtocolVersion.None"/>: none.</summary>
+    /// <remarks>Not written when none, so plans without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public ProxyProtocolVersion SendProxyProtocol { get; init; }
 }
 

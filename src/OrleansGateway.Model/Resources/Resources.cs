@@ -103,6 +103,8 @@ public sealed record TcpMapping : Resource
     public string? ClusterTag { get; init; }
 
     /// <summary>Extension annotation <c>orleansgateway.io/proxy-protocol</c>: <c>v1</c> or <c>v2</c> (checked by the loader); null when absent.</summary>
+    /// <remarks>Not written when null, so stored state and grain messages without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ProxyProtocol { get; init; }
 }
 
