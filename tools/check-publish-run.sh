@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs the image's publish output as the core Deployment of infra/k8s/gateway runs it, where no container engine
-# and no Azure exist (docs/deploy.md, "What CI checks"):
+# and no Azure exist (docs/deploy.md, "What CI checks"); tools/check-infra.sh calls it, .ci/run calls that.
 #  - `dotnet publish src/OrleansGateway.Silo -c Release -o .tmp/publish`, the Dockerfile's build step;
 #  - the Dockerfile's ENTRYPOINT, as its numeric USER, with the ENV of its final stage;
-#  - the container's args and env exactly as 40-core.tmpl.yaml spells them, adapted only where Azure is absent:
-#    --storage-endpoint becomes an Azurite connection string, the Key Vault options are dropped, the Kubernetes API
-#    server is one that does not answer; $(POD_IP) and the downward-API values are those of a pod;
-#  - in a network namespace of its own, like a pod, with its own address: /healthz must answer on that address
-#    (the kubelet probes the pod's address, not loopback).
-# Lists the manifest's options this build does not know (the gateway exits with a usage error on them).
-# OGW_PUBLISH_RUN_DROP_UNKNOWN=1 drops those to try the rest. Needs root (ip netns), node and npm (Azurite). tools/check-infra.sh runs it when OGW_CHECK_PUBLISH_RUN=1.
+#  - the container's args and env exactly as 40-core.tmpl.yaml spells them, with local stand-ins only where Azure is
+#    absent (the workload identity cannot sign in without Entra ID):
+#      --storage-endpoint URI            -> --storage-connection-string to an Azurite in the pod (grain state, membership)
+#      --api-key-vault-certificate NAME  -> --api-certificate: a self-signed PEM made here (the API still serves HTTPS)
+#      --admin-key-vault-secret NAME     -> --admin-key-file: a random key made here
+#      --key-vault-uri URI               -> dropped (nothing else in the core's args reads the vault)
+#    the Kubernetes API server is one that does not answer; $(POD_IP) and the downward-API values are those of a pod;
+#  - in a network namespace of its own, like a pod, with its own address: /healthz must answer over HTTPS on that
+#    address (the kubelet probes the pod's address, not loopback, and does not verify the certificate).
+# An option of the manifest that this build does not know fails the check. Needs root (ip netns), node and npm (Azurite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -19,6 +22,7 @@ rm -rf "$out"
 mkdir -p "$out/home" "$out/tmp"
 
 dotnet publish src/OrleansGateway.Silo -c Release -o .tmp/publish -v q -nologo
+echo "check-publish-run: published in ${SECONDS}s"
 dotnet build tools/InfraCheck -v q -nologo >/dev/null
 dotnet tools/InfraCheck/bin/Debug/net10.0/InfraCheck.dll container "$manifest" ogw-core >"$out/container.txt"
 
@@ -59,6 +63,13 @@ ip netns exec "$netns" ip link set lo up
 [ -x tools/azurite/node_modules/.bin/azurite-table ] || (cd tools/azurite && npm ci --no-audit --no-fund --loglevel=error)
 ip netns exec "$netns" env AZURITE_DIR="$repo/$out/azurite" tools/azurite/start.sh
 
+# Stand-ins for what the pod reads from Key Vault: the API's certificate and the admin key.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=ogw-core" -addext "subjectAltName=IP:$pod_ip" \
+  -keyout "$out/api.pem" -out "$out/api-cert.pem" 2>/dev/null
+cat "$out/api-cert.pem" >>"$out/api.pem"
+openssl rand -base64 32 >"$out/admin.key"
+chmod 644 "$out/api.pem" "$out/admin.key"
+
 # A kubeconfig for an API server that does not answer (loopback port 1 of the pod's namespace).
 cat >"$out/kubeconfig" <<KUBECONFIG
 apiVersion: v1
@@ -71,12 +82,11 @@ KUBECONFIG
 chmod 644 "$out/kubeconfig"
 chmod 777 "$out/tmp"
 
-# The manifest's args and env, adapted where Azure is absent.
+# The manifest's args and env, with the stand-ins above where Azure is absent.
 args=()
 pod_env=()
-dropped=""
+substituted=""
 skip_value=0
-plain_url=0
 while IFS= read -r line; do
   kind=${line%% *}
   rest=${line#* }
@@ -94,42 +104,32 @@ while IFS= read -r line; do
   fi
 
   if [ "$skip_value" = 1 ]; then skip_value=0; continue; fi
-  # Without the vault the API has no certificate (--api-key-vault-certificate is dropped): it answers plain HTTP.
-  if [ "$plain_url" = 1 ]; then args+=("${rest/#https:/http:}"); plain_url=0; continue; fi
   case "$rest" in
-    --api-url) args+=("$rest"); plain_url=1 ;;
-    --storage-endpoint) args+=(--storage-connection-string "UseDevelopmentStorage=true"); skip_value=1 ;;
-    --key-vault-uri|--api-key-vault-certificate|--admin-key-vault-secret) dropped="$dropped $rest"; skip_value=1 ;;
-    *) args+=("$rest") ;;
+    --storage-endpoint) args+=(--storage-connection-string "UseDevelopmentStorage=true") ;;
+    --api-key-vault-certificate) args+=(--api-certificate "$repo/$out/api.pem") ;;
+    --admin-key-vault-secret) args+=(--admin-key-file "$repo/$out/admin.key") ;;
+    --key-vault-uri) ;;
+    *) args+=("$rest"); continue ;;
   esac
+  substituted="$substituted $rest"
+  skip_value=1
 done <"$out/container.txt"
 for i in "${!args[@]}"; do
   args[$i]=${args[$i]//\$(POD_IP)/$pod_ip}
   case "${args[$i]}" in *'{{'*|*'$('*) echo "check-publish-run: arg '${args[$i]}' has no local stand-in" >&2; exit 1 ;; esac
 done
 echo "check-publish-run: args of ogw-core as run here: ${args[*]}"
-echo "check-publish-run: dropped (no Key Vault here):$dropped"
+echo "check-publish-run: Azure stand-ins for:$substituted"
 
-# Which of the manifest's options this build does not know yet.
+# Every option of the manifest must be one this build knows (else the pod would exit with a usage error).
 (cd .tmp/publish && dotnet OrleansGateway.Silo.dll --help) >"$out/help.txt"
 missing=""
 for arg in $(sed -n 's/^arg \(--[a-z-]*\)$/\1/p' "$out/container.txt"); do
   grep -q -- "$arg\b" "$out/help.txt" || missing="$missing $arg"
 done
-[ -z "$missing" ] || echo "check-publish-run: options of the manifest this build does not implement yet:$missing"
-
-# OGW_PUBLISH_RUN_DROP_UNKNOWN=1 drops those options (and their values) to try everything else before they land.
-if [ -n "$missing" ] && [ "${OGW_PUBLISH_RUN_DROP_UNKNOWN:-0}" = 1 ]; then
-  kept=()
-  for ((i = 0; i < ${#args[@]}; i++)); do
-    if [[ " $missing " == *" ${args[$i]} "* ]]; then
-      [[ $((i + 1)) -lt ${#args[@]} && ${args[$((i + 1))]} != --* ]] && i=$((i + 1))
-      continue
-    fi
-    kept+=("${args[$i]}")
-  done
-  args=("${kept[@]}")
-  echo "check-publish-run: OGW_PUBLISH_RUN_DROP_UNKNOWN=1: running with ${args[*]}"
+if [ -n "$missing" ]; then
+  echo "check-publish-run: options of $manifest this build does not know:$missing" >&2
+  exit 1
 fi
 
 cd .tmp/publish
@@ -137,9 +137,11 @@ ip netns exec "$netns" setpriv --reuid "$user" --regid "$user" --clear-groups \
   env -i PATH="$PATH" HOME="$repo/$out/home" TMPDIR="$repo/$out/tmp" KUBECONFIG="$repo/$out/kubeconfig" \
   "${image_env[@]}" "${pod_env[@]}" $entrypoint "${args[@]}" >"$repo/$out/gateway.log" 2>&1 &
 gateway_pid=$!
+started=$SECONDS
 cd "$repo"
 
-# /healthz on the pod's address, from outside its namespace, as the kubelet probes it; 120 s for a cold start.
+# /healthz over HTTPS on the pod's address, from outside its namespace, as the kubelet probes it (scheme HTTPS, the
+# certificate not verified); 120 s for a cold start.
 deadline=$((SECONDS + 120))
 while :; do
   if ! kill -0 "$gateway_pid" 2>/dev/null; then
@@ -147,18 +149,17 @@ while :; do
     gateway_pid=""
     echo "check-publish-run: the gateway exited ($code) before answering /healthz; its output:" >&2
     cat "$out/gateway.log" >&2
-    [ -z "$missing" ] || echo "check-publish-run: not implemented yet:$missing" >&2
     exit 1
   fi
-  status=$(curl -s -o "$out/healthz.txt" -w '%{http_code}' --max-time 2 "http://$pod_ip:8080/healthz" || true)
+  status=$(curl -sk -o "$out/healthz.txt" -w '%{http_code}' --max-time 2 "https://$pod_ip:8080/healthz" || true)
   [ "$status" = 200 ] && break
   if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "check-publish-run: /healthz on $pod_ip:8080 did not answer 200 within 120 s (last: $status); output:" >&2
+    echo "check-publish-run: /healthz on https://$pod_ip:8080 did not answer 200 within 120 s (last: $status); output:" >&2
     cat "$out/gateway.log" >&2
     exit 1
   fi
   sleep 0.5
 done
-ready=$(curl -s --max-time 5 "http://$pod_ip:8080/readyz" || true)
-echo "check-publish-run: /healthz answered 200 on the pod address $pod_ip:8080 (not loopback); /readyz: $ready"
+ready=$(curl -sk --max-time 5 "https://$pod_ip:8080/readyz" || true)
+echo "check-publish-run: /healthz answered 200 over HTTPS on the pod address $pod_ip:8080 (not loopback) $((SECONDS - started))s after the start; /readyz: $ready"
 echo "check-publish-run: ok"

@@ -30,7 +30,8 @@ internal static class ApiClaims
 /// <summary>
 /// Checks <c>Authorization: Bearer &lt;key&gt;</c> (and, on /dashboard only, HTTP Basic with the admin key as password,
 /// over HTTPS or from loopback): the admin key and the metrics token by hash in constant time, a tenant token by asking
-/// that tenant's keys grain, every time (no cache, so a revocation is effective at once on every silo). On /status and
+/// that tenant's keys grain, every time (no cache, so a revocation is effective at once on every silo; the grain answers checks concurrently,
+/// and each tenant has its own, so no single activation sees every request). On /status and
 /// /metrics only the admin key and the metrics token count, so they never cost a grain call. Keys are never logged.
 /// </summary>
 internal sealed class ApiKeyHandler(
@@ -38,7 +39,8 @@ internal sealed class ApiKeyHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     ApiOptions settings,
-    IGrainFactory grains) : AuthenticationHandler<AuthenticationSchemeOptions>(options, new FrameworkCategory(loggerFactory), encoder)
+    IGrainFactory grains,
+    KnownTenants knownTenants) : AuthenticationHandler<AuthenticationSchemeOptions>(options, new FrameworkCategory(loggerFactory), encoder)
 {
     public const string SchemeName = "ogw-key";
 
@@ -93,9 +95,10 @@ internal sealed class ApiKeyHandler(
             return AuthenticateResult.Fail($"the key is not the metrics token or the admin key; {MetricsHowTo}");
         }
 
-        // The registry (one activation) before the keys grain: a well-formed token of an unknown tenant activates nothing new.
+        // The registry only for a tenant this process has not seen (KnownTenants): a well-formed token of an unknown
+        // tenant activates nothing new, and the requests of known tenants do not all queue on the one registry activation.
         if (ApiToken.TryParse(key, out var tenant, out var keyId, out var secret)
-            && await grains.GetTenantRegistry().GetAsync(tenant) is not null
+            && await knownTenants.ExistsAsync(tenant)
             && await grains.GetTenantKeysGrain(tenant).VerifyAsync(keyId, SHA256.HashData(secret)))
         {
             return Success([new Claim(ApiClaims.Role, ApiClaims.TenantRole), new Claim(ApiClaims.Tenant, tenant), new Claim(ApiClaims.KeyId, keyId)]);

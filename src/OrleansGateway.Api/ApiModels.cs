@@ -10,7 +10,17 @@ namespace OrleansGateway.Api;
 /// <summary>A tenant's quota: a null list is unlimited, an empty one grants nothing; a null number is no limit.</summary>
 internal sealed record QuotaDto(
     ImmutableArray<string>? AllowedPorts, int? MaxListeners, int? MaxMappings, int? MaxConcurrentConnections,
-    ImmutableArray<string>? AllowedUpstreams, ImmutableArray<string>? AllowedHosts);
+    ImmutableArray<string>? AllowedUpstreams, ImmutableArray<string>? AllowedHosts)
+{
+    // Bounded input (docs/api.md "Limits"); null is unlimited.
+    public int? MaxResourcesPerApply { get; init; }
+    public int? MaxListenerResources { get; init; }
+    public int? MaxHosts { get; init; }
+    public int? MaxTlsContexts { get; init; }
+    public int? MaxSecrets { get; init; }
+    public int? MaxModules { get; init; }
+    public int? MaxStateBytes { get; init; }
+}
 
 internal sealed record TenantDto(string Name, QuotaDto Quota, long Version, int Resources, int Keys, DateTimeOffset CreatedAt);
 
@@ -96,6 +106,16 @@ internal sealed class QuotaRequest
         field = value;
         _present.Add(property);
     }
+
+    // Bounded input (docs/api.md "Limits"): absent is the default, JSON null unlimited, so each is read as an element
+    // (absent: ValueKind Undefined; a nullable element would read null as absent).
+    public System.Text.Json.JsonElement MaxResourcesPerApply { get; init; }
+    public System.Text.Json.JsonElement MaxListenerResources { get; init; }
+    public System.Text.Json.JsonElement MaxHosts { get; init; }
+    public System.Text.Json.JsonElement MaxTlsContexts { get; init; }
+    public System.Text.Json.JsonElement MaxSecrets { get; init; }
+    public System.Text.Json.JsonElement MaxModules { get; init; }
+    public System.Text.Json.JsonElement MaxStateBytes { get; init; }
 }
 
 internal sealed record IssueKeyRequest(string? Description);

@@ -12,4 +12,7 @@ public sealed record ApiOptions(string AmbassadorId, CompileOptions Compile, Adm
 {
     /// <summary>The read-only token of /status and /metrics; null when none is configured (then only the admin key reads them).</summary>
     public MetricsToken? MetricsToken { get; init; }
+
+    /// <summary>Requests per second per key and per client address (<see cref="ApiRateLimiting"/>).</summary>
+    public ApiRateLimits RateLimits { get; init; } = new();
 }

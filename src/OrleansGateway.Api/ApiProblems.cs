@@ -34,6 +34,25 @@ internal static class ApiProblems
             ApiJson.ProblemContentType,
             status);
 
-    /// <summary>In the shape of <c>ogw check --output json</c>'s diagnostics.</summary>
-    public static ImmutableArray<DiagnosticReport> Reports(IEnumerable<Diagnostic> diagnostics) => [.. diagnostics.Select(GatewayReport.Diagnostic)];
+    /// <summary>Diagnostics one answer carries; a bad request of thousands of resources must not get a huge answer.</summary>
+    public const int MaxDiagnostics = 100;
+
+    /// <summary>
+    /// In the shape of <c>ogw check --output json</c>'s diagnostics: the first <see cref="MaxDiagnostics"/>, then one
+    /// <c>diagnostics.truncated</c> that counts the rest.
+    /// </summary>
+    public static ImmutableArray<DiagnosticReport> Reports(IEnumerable<Diagnostic> diagnostics)
+    {
+        var all = diagnostics.ToList();
+        var shown = all.Take(MaxDiagnostics).Select(GatewayReport.Diagnostic);
+        if (all.Count <= MaxDiagnostics)
+        {
+            return [.. shown];
+        }
+
+        var rest = new Diagnostic(Severity.Info, DiagnosticCodes.DiagnosticsTruncated,
+            $"{all.Count - MaxDiagnostics} more diagnostic(s) are not shown (an answer carries {MaxDiagnostics}); fix these and send again, " +
+            "or run 'ogw check' on the files to see them all");
+        return [.. shown, GatewayReport.Diagnostic(rest)];
+    }
 }

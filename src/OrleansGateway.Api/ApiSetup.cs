@@ -33,6 +33,8 @@ public static partial class ApiSetup
         builder.Services.AddAuthorization(ApiPolicies.Add);
         builder.Services.AddSingleton<IAuthorizationHandler, RouteTenantRequirement>();
         builder.Services.AddProblemDetails();
+        builder.Services.AddApiRateLimiting();
+        builder.Services.AddSingleton<KnownTenants>();
         builder.Services.AddOpenApi(o => o.ShouldInclude = d => d.RelativePath?.StartsWith("api/v1/", StringComparison.Ordinal) == true);
     }
 
@@ -43,6 +45,9 @@ public static partial class ApiSetup
 
         // Error statuses without a body (no route: 404, wrong method: 405, an unreadable query value: 400) become problems.
         app.UseStatusCodePages();
+
+        // Before authentication: a request over a limit costs no grain call (ApiRateLimiting).
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
 

@@ -54,7 +54,16 @@ internal static class ResourceViews
         quota.MaxMappings,
         quota.MaxConcurrentConnections,
         quota.AllowedUpstreams,
-        quota.AllowedHosts);
+        quota.AllowedHosts)
+    {
+        MaxResourcesPerApply = quota.MaxResourcesPerApply,
+        MaxListenerResources = quota.MaxListenerResources,
+        MaxHosts = quota.MaxHosts,
+        MaxTlsContexts = quota.MaxTlsContexts,
+        MaxSecrets = quota.MaxSecrets,
+        MaxModules = quota.MaxModules,
+        MaxStateBytes = quota.MaxStateBytes,
+    };
 
     /// <summary>
     /// The quota of a request, or a message naming the field that is wrong and what it takes. No quota at all is
@@ -66,7 +75,7 @@ internal static class ResourceViews
         problem = null;
         if (request is null)
         {
-            return TenantQuota.DenyAll;
+            return TenantQuota.DenyAll.WithInputDefaults();
         }
 
         foreach (var (name, value) in new[] { ("maxListeners", request.MaxListeners), ("maxMappings", request.MaxMappings), ("maxConcurrentConnections", request.MaxConcurrentConnections) })
@@ -118,7 +127,55 @@ internal static class ResourceViews
             return null;
         }
 
-        return canonical;
+        return InputLimitsOf(request, canonical, out problem);
+    }
+
+    /// <summary>
+    /// The bounded-input limits of a request on top of <paramref name="quota"/>: a field left out gets its default
+    /// (<see cref="InputLimits"/>), JSON null is unlimited, a number must be >= 0.
+    /// </summary>
+    private static TenantQuota? InputLimitsOf(QuotaRequest request, TenantQuota quota, out string? problem)
+    {
+        problem = null;
+        var fields = new (string Name, JsonElement Value, int Default)[]
+        {
+            ("maxResourcesPerApply", request.MaxResourcesPerApply, InputLimits.ResourcesPerApply),
+            ("maxListenerResources", request.MaxListenerResources, InputLimits.ListenerResources),
+            ("maxHosts", request.MaxHosts, InputLimits.Hosts),
+            ("maxTlsContexts", request.MaxTlsContexts, InputLimits.TlsContexts),
+            ("maxSecrets", request.MaxSecrets, InputLimits.Secrets),
+            ("maxModules", request.MaxModules, InputLimits.Modules),
+            ("maxStateBytes", request.MaxStateBytes, InputLimits.StateBytes),
+        };
+        var values = new int?[fields.Length];
+        for (var i = 0; i < fields.Length; i++)
+        {
+            switch (fields[i].Value)
+            {
+                case { ValueKind: JsonValueKind.Undefined }:
+                    values[i] = fields[i].Default;
+                    break;
+                case { ValueKind: JsonValueKind.Null }:
+                    break;
+                case { ValueKind: JsonValueKind.Number } number when number.TryGetInt32(out var n) && n >= 0:
+                    values[i] = n;
+                    break;
+                case var other:
+                    problem = $"quota.{fields[i].Name} is {other.GetRawText()}; give a whole number >= 0, or null for unlimited (absent: the default)";
+                    return null;
+            }
+        }
+
+        return quota with
+        {
+            MaxResourcesPerApply = values[0],
+            MaxListenerResources = values[1],
+            MaxHosts = values[2],
+            MaxTlsContexts = values[3],
+            MaxSecrets = values[4],
+            MaxModules = values[5],
+            MaxStateBytes = values[6],
+        };
     }
 
     /// <summary>A list member: absent grants nothing (<c>[]</c>), null is unlimited.</summary>

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using OrleansGateway.Model;
 using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Edge;
@@ -6,6 +8,33 @@ namespace OrleansGateway.Edge;
 public sealed record EdgeServing(EdgeSnapshot Snapshot, ApplyResult Apply, DateTimeOffset AppliedAt)
 {
     public bool AllBound => !Apply.Failed.Any();
+
+    /// <summary>
+    /// The listeners that could not be bound, once per tenant whose routes they carry (a shared TLS port carries several
+    /// tenants' SNI routes); computed once per apply.
+    /// </summary>
+    public ImmutableArray<UnboundListener> Unbound { get; } = UnboundOf(Snapshot.Plan, Apply);
+
+    private static ImmutableArray<UnboundListener> UnboundOf(GatewayPlan plan, ApplyResult apply)
+    {
+        if (apply.Failed.FirstOrDefault() is null)
+        {
+            return [];
+        }
+
+        var plans = plan.Listeners.ToDictionary(l => l.Endpoint);
+        return [.. apply.Failed.SelectMany(failed => TenantsOf(plans.GetValueOrDefault(failed.Endpoint))
+            .Select(tenant => new UnboundListener(tenant, failed.Endpoint, failed.Error)))];
+    }
+
+    private static IEnumerable<string> TenantsOf(ListenerPlan? listener)
+    {
+        var tenants = listener is null
+            ? []
+            : listener.SniRoutes.Select(r => r.Route).Append(listener.CatchAll).OfType<RoutePlan>()
+                .SelectMany(r => r.Upstreams).Select(u => u.Tenant).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return tenants.Count > 0 ? tenants : [CompileOptions.DefaultTenant];
+    }
 }
 
 /// <summary>What this silo's edge serves, published whole so that readers (<c>/readyz</c>, <c>/status</c>) never see half of an update.</summary>

@@ -23,7 +23,8 @@ public interface ITenantRegistryGrain : IGrainWithStringKey
     [Alias("Ensure")]
     Task EnsureAsync(string tenant);
 
-    [Alias("Get")]
+    /// <summary>Read-only, so concurrent requests interleave instead of queueing on the one registry activation.</summary>
+    [Alias("Get"), Orleans.Concurrency.ReadOnly]
     Task<TenantEntry?> GetAsync(string tenant);
 
     /// <summary>Every tenant, sorted by name (ordinal).</summary>
@@ -73,7 +74,7 @@ public interface ITenantKeysGrain : IGrainWithStringKey
     Task<bool> RevokeAsync(string keyId);
 
     /// <summary>Whether <paramref name="secretHash"/> (SHA-256 of the decoded secret) is the hash stored for <paramref name="keyId"/>; constant-time.</summary>
-    [Alias("Verify")]
+    [Alias("Verify"), Orleans.Concurrency.ReadOnly]
     Task<bool> VerifyAsync(string keyId, byte[] secretHash);
 
     /// <summary>Deletes every key (the tenant is being deleted).</summary>

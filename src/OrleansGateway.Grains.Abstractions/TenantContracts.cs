@@ -144,4 +144,53 @@ public sealed record TenantQuota(
         error = null;
         return true;
     }
+
+    // Bounded input (issue 14; docs/api.md "Limits"). Each null is unlimited; the API gives every one a request leaves
+    // out its default (InputLimits), so a tenant created through the API is bounded unless the admin says otherwise.
+
+    /// <summary>Resources one apply may send.</summary>
+    [Id(20)] public int? MaxResourcesPerApply { get; init; }
+
+    /// <summary>Listener resources the tenant may have (whatever their status).</summary>
+    [Id(21)] public int? MaxListenerResources { get; init; }
+
+    [Id(22)] public int? MaxHosts { get; init; }
+
+    [Id(23)] public int? MaxTlsContexts { get; init; }
+
+    [Id(24)] public int? MaxSecrets { get; init; }
+
+    [Id(25)] public int? MaxModules { get; init; }
+
+    /// <summary>Bytes of the tenant's stored state (its resources and their statuses, serialized, before compression).</summary>
+    [Id(26)] public int? MaxStateBytes { get; init; }
+
+    /// <summary>This quota with <see cref="InputLimits"/>' default for each bounded-input limit that is null.</summary>
+    public TenantQuota WithInputDefaults() => this with
+    {
+        MaxResourcesPerApply = MaxResourcesPerApply ?? InputLimits.ResourcesPerApply,
+        MaxListenerResources = MaxListenerResources ?? InputLimits.ListenerResources,
+        MaxHosts = MaxHosts ?? InputLimits.Hosts,
+        MaxTlsContexts = MaxTlsContexts ?? InputLimits.TlsContexts,
+        MaxSecrets = MaxSecrets ?? InputLimits.Secrets,
+        MaxModules = MaxModules ?? InputLimits.Modules,
+        MaxStateBytes = MaxStateBytes ?? InputLimits.StateBytes,
+    };
+}
+
+/// <summary>
+/// The defaults of the bounded-input limits of <see cref="TenantQuota"/>: far above what one application's routes
+/// need, low enough that no tenant can make its grain, the listener grains or storage slow for the others.
+/// </summary>
+public static class InputLimits
+{
+    public const int ResourcesPerApply = 1_000;
+    public const int ListenerResources = 100;
+    public const int Hosts = 1_000;
+    public const int TlsContexts = 1_000;
+    public const int Secrets = 1_000;
+    public const int Modules = 10;
+
+    /// <summary>4 MiB (the API's body limit): some 10,000 TCPMappings, about 400 KB once compressed in storage.</summary>
+    public const int StateBytes = 4 * 1024 * 1024;
 }

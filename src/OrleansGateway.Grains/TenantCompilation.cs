@@ -44,7 +44,7 @@ internal sealed record TenantCompilation(
         ExcludeReservedPorts(resources, [.. cluster.Ports], excluded);
         ExcludePorts(tenant, resources, quota, excluded);
         ExcludeHosts(tenant, resources, quota, excluded);
-        ExcludeMappings(tenant, resources, quota, excluded);
+        ExcludeByKind(tenant, resources, quota, excluded);
 
         var compileOptions = new CompileOptions(options.BindAddress, options.AmbassadorNamespace, tenant, secretsExternal);
         var result = Run(resources, excluded, options.AmbassadorId, compileOptions);
@@ -228,22 +228,40 @@ internal sealed record TenantCompilation(
         }
     }
 
-    private static void ExcludeMappings(string tenant, IReadOnlyList<Resource> resources, TenantQuota quota, Dictionary<ResourceRef, Diagnostic> excluded)
-    {
-        if (quota.MaxMappings is not { } max)
-        {
-            return;
-        }
+    /// <summary>The per-kind limits of a quota: the kind, its limit, the quota field that names it, its code.</summary>
+    private static IEnumerable<(string Kind, int? Max, string Field, string Code)> KindLimits(TenantQuota quota) =>
+    [
+        ("TCPMapping", quota.MaxMappings, "MaxMappings", DiagnosticCodes.QuotaMappings),
+        ("Listener", quota.MaxListenerResources, "MaxListenerResources", DiagnosticCodes.QuotaKind),
+        ("Host", quota.MaxHosts, "MaxHosts", DiagnosticCodes.QuotaKind),
+        ("TLSContext", quota.MaxTlsContexts, "MaxTlsContexts", DiagnosticCodes.QuotaKind),
+        ("Secret", quota.MaxSecrets, "MaxSecrets", DiagnosticCodes.QuotaKind),
+        ("Module", quota.MaxModules, "MaxModules", DiagnosticCodes.QuotaKind),
+    ];
 
-        var mappings = resources.OfType<TcpMapping>()
-            .OrderBy(m => m.Namespace, StringComparer.Ordinal)
-            .ThenBy(m => m.Name, StringComparer.Ordinal)
-            .ToList();
-        for (var i = max; i < mappings.Count; i++)
+    /// <summary>
+    /// Past a kind's limit, the resources of that kind after the first ones by (namespace, name) are Discarded: which
+    /// ones are kept never depends on the order of applies, so a config directory converges.
+    /// </summary>
+    private static void ExcludeByKind(string tenant, IReadOnlyList<Resource> resources, TenantQuota quota, Dictionary<ResourceRef, Diagnostic> excluded)
+    {
+        foreach (var (kind, limit, field, code) in KindLimits(quota))
         {
-            excluded.TryAdd(mappings[i].Ref, Quota(mappings[i].Ref, DiagnosticCodes.QuotaMappings,
-                $"tenant '{tenant}' may have {max} TCPMappings (quota MaxMappings) and has {mappings.Count}; the first {max} by (namespace, name) " +
-                "are kept. Delete a mapping, or ask the operator to raise the quota.", mappings[i].Source));
+            if (limit is not { } max)
+            {
+                continue;
+            }
+
+            var ofKind = resources.Where(r => r.Kind == kind)
+                .OrderBy(r => r.Namespace, StringComparer.Ordinal)
+                .ThenBy(r => r.Name, StringComparer.Ordinal)
+                .ToList();
+            for (var i = max; i < ofKind.Count; i++)
+            {
+                excluded.TryAdd(ofKind[i].Ref, Quota(ofKind[i].Ref, code,
+                    $"tenant '{tenant}' may have {max} {kind}s (quota {field}) and has {ofKind.Count}; the first {max} by (namespace, name) " +
+                    $"are kept. Delete a {kind}, or ask the operator to raise the quota.", ofKind[i].Source));
+            }
         }
     }
 

@@ -22,16 +22,27 @@ public sealed class TenantState
 
     /// <summary>Every Secret pushed to a certificate grain, so that a deleted Secret is removed there too.</summary>
     [Id(4)] public ImmutableArray<SecretRef> Certificates { get; set; } = [];
+
+    /// <summary>
+    /// A change began and is not stored yet: its listener claims or Secrets may be out there while
+    /// <see cref="Resources"/> still holds the previous ones. The next activation (or change) puts the previous ones back.
+    /// </summary>
+    [Id(5)] public bool ChangeInFlight { get; set; }
 }
 
 /// <summary>
 /// See <see cref="ITenantGrain"/>. A change goes: compile the tenant's whole new resource set (with its quota) →
-/// claim every listener of the new plan and release the ones it no longer has (Strict: a dry run first, any refusal
-/// refuses the change) → persist → commit the claims → push its Secrets to certificate grains.
+/// (Strict) a dry run of every listener claim, any refusal refuses the change → store the intent (the listeners it
+/// may claim, "in flight"; the stored resources stay the previous ones) → claim the listeners of the new plan (Strict:
+/// a claim another tenant won meanwhile undoes the claims and refuses) → push its Secrets → release the listeners it
+/// no longer has → store the new resources and version. Until that last write the stored state is the previous one
+/// and says so; a change that stops on the way (an error, a crash) is undone by the next activation or change, so the
+/// tenant is wholly before or wholly after it (docs/reliability.md, "Atomic applies").
 /// </summary>
 public sealed partial class TenantGrain(
     [PersistentState("tenant", GatewayStorage.Name)] IPersistentState<TenantState> state,
     IOptions<ControlPlaneOptions> options,
+    Orleans.Serialization.Serializer serializer,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     /// <summary>Within the 30 s of a grain call; a tenant with more certificates than fit finishes with the next attempt.</summary>
@@ -41,6 +52,23 @@ public sealed partial class TenantGrain(
 
     private TimeProvider Time => ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
 
+    /// <summary>A change that stopped on the way (the silo died) is undone before anything else reads the state.</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.ChangeInFlight)
+        {
+            await RecoverAsync();
+        }
+    }
+
+    private async Task RecoverAsync()
+    {
+        LogRecovering(logger, Tenant, state.State.Version);
+        await RollBackAsync(Snapshot.Of(state.State), state.State.Claimed, await GatewayEndpointsAsync());
+    }
+
+    private Task FaultAsync(ApplyStep step) => ServiceProvider.GetService<IApplyFaults>()?.AtAsync(Tenant, step) ?? Task.CompletedTask;
+
     public Task<ApplyOutcome> ApplyAsync(ApplyRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -49,6 +77,13 @@ public sealed partial class TenantGrain(
         if (duplicate is not null)
         {
             return Task.FromResult(Refused($"{duplicate.Key} appears {duplicate.Count()} times in one apply; send each resource once."));
+        }
+
+        if (state.State.Quota.MaxResourcesPerApply is { } perApply && incoming.Length > perApply)
+        {
+            return Task.FromResult(Refused(
+                $"this apply sends {incoming.Length} resources and tenant '{Tenant}' may send {perApply} in one apply (quota MaxResourcesPerApply); " +
+                "split them over several applies, or ask the operator to raise the quota.", DiagnosticCodes.QuotaApplySize));
         }
 
         var byRef = state.State.Resources.ToDictionary(r => r.Resource.Ref, r => (r.Resource, r.Source));
@@ -147,6 +182,12 @@ public sealed partial class TenantGrain(
 
     private async Task<ApplyOutcome> ChangeAsync(Dictionary<ResourceRef, (Resource Resource, string Source)> next, ApplyMode mode, bool dryRun)
     {
+        if (state.State.ChangeInFlight)
+        {
+            // An earlier change failed and so did its undo: undo it now, so this one starts from what is stored.
+            await RecoverAsync();
+        }
+
         var tenant = Tenant;
         var ambassadorId = options.Value.AmbassadorId;
         var source = ServiceProvider.GetService<ICertificateSource>();
@@ -167,6 +208,11 @@ public sealed partial class TenantGrain(
         // With a certificate source, Secret keys go there and never into grain state (docs/key-vault.md, "Secret resources").
         var keys = source is null ? null : SecretKeys.Read(tenant, next, state.State.Resources, source, Time);
         compiled = keys?.Discard(compiled) ?? compiled;
+
+        if (StateTooLarge(next, compiled) is { } tooLarge)
+        {
+            return tooLarge;
+        }
 
         var claims = compiled.Plan.Listeners.ToDictionary(l => ListenerKey.For(ambassadorId, l.Endpoint), l => l);
         var releases = state.State.Claimed.Where(k => !claims.ContainsKey(k)).ToList();
@@ -202,50 +248,59 @@ public sealed partial class TenantGrain(
             (next, compiled) = keys.Apply(next, compiled);
         }
 
-        // Persist before claiming, with every listener this change may touch in Claimed: if the silo dies between
-        // the two steps, the next change still releases whatever was claimed.
+        // The intent: every listener this change may touch joins Claimed and the change is marked in flight, while the
+        // stored resources and version stay the previous ones (what is served until the change is certain).
         var before = Snapshot.Of(state.State);
         await WriteAsync(s =>
         {
-            s.Resources = Stored(next, compiled.Statuses);
             s.Claimed = [.. claims.Keys.Union(s.Claimed)];
-            s.Version++;
+            s.ChangeInFlight = true;
         });
+        await FaultAsync(ApplyStep.Intent);
 
-        // Certificates before routes, so an edge never gets a route whose certificate it cannot fetch yet (a Secret's
-        // status does not depend on listener claims, which only ever refuse mappings).
+        // Claims first: the only step another tenant can refuse (a trial reserves nothing). Secrets only once the
+        // claims are certain; an edge that gets a new route before its certificate retries the certificate grain.
         ImmutableArray<SecretRef> certificates;
         List<ClaimOutcome> outcomes;
         try
         {
-            certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal, keys?.Stored);
+            // The tenant's upstream rules and connection limit reach the edges before any route of this change does
+            // (an edge never serves a route without its tenant's rules); unchanged, they are a no-op at the directory.
             await PublishDataPlaneQuotaAsync();
             outcomes = await ClaimAllAsync(tenant, claims, dryRun: false);
+            await FaultAsync(ApplyStep.Claimed);
+            var (claimedStatuses, claimedDiagnostics) = Merge(compiled, outcomes);
+            if (strict && claimedStatuses.Any(s => s.State == ResourceState.Discarded))
+            {
+                // Another tenant claimed the same host between the trial and now: Strict promises all or nothing, so
+                // the previous claims come back (no certificate was pushed yet) and the change is refused.
+                await RollBackAsync(before, claims.Keys, gateway);
+                LogRefused(logger, tenant, claimedStatuses.Count(s => s.State == ResourceState.Discarded));
+                return new ApplyOutcome(false, claimedStatuses, claimedDiagnostics, state.State.Version);
+            }
+
+            certificates = await PublishCertificatesAsync(next.Values.Select(v => v.Resource), compiled, secretsExternal, keys?.Stored);
+            await FaultAsync(ApplyStep.Certificates);
+            await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
+            await FaultAsync(ApplyStep.Released);
         }
         catch (Exception e) when (strict)
         {
-            // The caller gets the error and retries; Strict must not leave the half-applied change stored meanwhile.
+            // The caller gets the error and retries; Strict must not leave the half-applied change out there meanwhile.
             await TryRollBackAsync(before, claims.Keys, gateway, e);
             throw;
         }
 
         var (finalStatuses, finalDiagnostics) = Merge(compiled, outcomes);
-        if (strict && finalStatuses.Any(s => s.State == ResourceState.Discarded))
-        {
-            // Another tenant claimed the same host between the trial and now (a trial reserves nothing): Strict
-            // promises all or nothing, so the previous resources, claims and Secrets come back and the change is refused.
-            await RollBackAsync(before, claims.Keys, gateway);
-            LogRefused(logger, tenant, finalStatuses.Count(s => s.State == ResourceState.Discarded));
-            return new ApplyOutcome(false, finalStatuses, finalDiagnostics, state.State.Version);
-        }
-
-        await Task.WhenAll(releases.Select(k => GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, null), false)));
         await WriteAsync(s =>
         {
             s.Resources = Stored(next, finalStatuses);
             s.Claimed = [.. claims.Keys];
             s.Certificates = certificates;
+            s.Version++;
+            s.ChangeInFlight = false;
         });
+        await FaultAsync(ApplyStep.Committed);
 
         // A tenant fed by a source other than the API (the config directory) is listed from its first stored change.
         // An empty tenant is not registered again, so that the API's tenant delete (resources first) stays deleted.
@@ -259,8 +314,9 @@ public sealed partial class TenantGrain(
     }
 
     /// <summary>
-    /// Undoes a Strict change whose real claims were refused: every listener gets the previous plan back (or is
-    /// released), the previous Secrets are pushed again and the previous state is stored.
+    /// Undoes a change that was refused or stopped on the way: every listener it may have touched gets the previous
+    /// plan back (or is released), the previous Secrets are pushed again and the previous state is stored, no longer
+    /// in flight.
     /// </summary>
     private async Task RollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched, GatewayView gateway)
     {
@@ -272,16 +328,18 @@ public sealed partial class TenantGrain(
         await Task.WhenAll(touched.Union(before.Claimed).Union(plans.Keys).Select(k =>
             GrainFactory.GetListenerGrain(k).ClaimAsync(new ListenerClaim(tenant, plans.GetValueOrDefault(k)), false)));
         var certificates = await PublishCertificatesAsync(accepted, previous, secretsExternal);
+        await PublishDataPlaneQuotaAsync();
         await WriteAsync(s =>
         {
             s.Certificates = certificates;
             s.Resources = before.Resources;
-            s.Claimed = [.. plans.Keys.Union(before.Claimed)];
+            s.Claimed = [.. plans.Keys];
             s.Version = before.Version;
+            s.ChangeInFlight = false;
         });
     }
 
-    /// <summary>Best effort after a failure: if the rollback fails too, the stored Claimed list lets the next change release.</summary>
+    /// <summary>Best effort after a failure: if the rollback fails too, the change stays in flight and the next activation or change undoes it.</summary>
     private async Task TryRollBackAsync(Snapshot before, IEnumerable<ListenerKey> touched, GatewayView gateway, Exception cause)
     {
         try
@@ -314,9 +372,10 @@ public sealed partial class TenantGrain(
     }
 
     /// <summary>Every field of <see cref="TenantState"/> (all immutable values), to put back after a failure.</summary>
-    private sealed record Snapshot(long Version, ImmutableArray<TenantResource> Resources, TenantQuota Quota, ImmutableArray<ListenerKey> Claimed, ImmutableArray<SecretRef> Certificates)
+    private sealed record Snapshot(
+        long Version, ImmutableArray<TenantResource> Resources, TenantQuota Quota, ImmutableArray<ListenerKey> Claimed, ImmutableArray<SecretRef> Certificates, bool ChangeInFlight)
     {
-        public static Snapshot Of(TenantState s) => new(s.Version, s.Resources, s.Quota, s.Claimed, s.Certificates);
+        public static Snapshot Of(TenantState s) => new(s.Version, s.Resources, s.Quota, s.Claimed, s.Certificates, s.ChangeInFlight);
 
         public void Restore(TenantState s)
         {
@@ -325,6 +384,7 @@ public sealed partial class TenantGrain(
             s.Quota = Quota;
             s.Claimed = Claimed;
             s.Certificates = Certificates;
+            s.ChangeInFlight = ChangeInFlight;
         }
     }
 
@@ -416,8 +476,26 @@ public sealed partial class TenantGrain(
 
     private sealed record GatewayView(ClusterEndpoints Cluster, ImmutableArray<int> ListenerPorts);
 
-    private ApplyOutcome Refused(string message) =>
-        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, DiagnosticCodes.ApplyInvalid, message)], state.State.Version);
+    private ApplyOutcome Refused(string message, string code = DiagnosticCodes.ApplyInvalid) =>
+        new(false, [.. state.State.Resources.Select(r => r.Status)], [new Diagnostic(Severity.Error, code, message)], state.State.Version);
+
+    /// <summary>
+    /// The refusal of a change whose stored resources would be over quota MaxStateBytes (measured as the grain storage
+    /// serializes them, before compression); null when within it. In every mode: storage cannot take what it cannot
+    /// hold, and the state that is stored stays served.
+    /// </summary>
+    private ApplyOutcome? StateTooLarge(Dictionary<ResourceRef, (Resource Resource, string Source)> next, TenantCompilation compiled)
+    {
+        if (state.State.Quota.MaxStateBytes is not { } max)
+        {
+            return null;
+        }
+
+        var size = serializer.SerializeToArray(Stored(next, compiled.Statuses)).Length;
+        return size <= max ? null : Refused(
+            $"tenant '{Tenant}' would store {size} bytes of resources and may store {max} (quota MaxStateBytes); delete resources " +
+            "(large Secrets first), or ask the operator to raise the quota. Nothing changed.", DiagnosticCodes.QuotaStateSize);
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: its certificates could not be removed from the certificate source: {Problem}")]
     private static partial void LogPurgeFailed(ILogger logger, string tenant, string problem);
@@ -425,8 +503,11 @@ public sealed partial class TenantGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: change refused ({Discarded} resource(s) would be discarded)")]
     private static partial void LogRefused(ILogger logger, string tenant, int discarded);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a Strict change failed ({Cause}) and its rollback failed too; the next change releases what it claimed")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a Strict change failed ({Cause}) and its rollback failed too; the next activation or change undoes it")]
     private static partial void LogRollBackFailed(ILogger logger, string tenant, string cause, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: a change stopped before it was stored; putting version {Version} back on its listeners and certificates")]
+    private static partial void LogRecovering(ILogger logger, string tenant, long version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is at version {Version}: {Listeners} listener(s) claimed, {Released} released")]
     private static partial void LogApplied(ILogger logger, string tenant, long version, int listeners, int released);

@@ -35,8 +35,8 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
     private ConnectionSide? _upstreamSide;
     private int _aborted;
 
-    public ProxyConnection(Socket client, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime)
-        : base(listener, snapshot, runtime)
+    public ProxyConnection(Socket client, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime, UInt128 source, Admission admission)
+        : base(listener, snapshot, runtime, source, admission)
     {
         _client = client;
     }
@@ -46,8 +46,8 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
     /// (a TLS-inspecting listener, or an upstream that originates TLS). The socket is built from the fd on the thread
     /// pool, off the engine's loop.
     /// </summary>
-    public ProxyConnection(SafeSocketHandle handedOver, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime)
-        : base(listener, snapshot, runtime)
+    public ProxyConnection(SafeSocketHandle handedOver, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime, UInt128 source, Admission admission)
+        : base(listener, snapshot, runtime, source, admission)
     {
         _handedOver = handedOver;
         _client = null!;
@@ -157,11 +157,14 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
 
         if (!chosen.Terminates)
         {
+            HandshakeOver();
             return Raw(chosen, decision.AlreadyRead);
         }
 
-        // The handshake consumes the bytes already read.
-        return await TerminateAsync(chosen, decision.AlreadyRead!, handshakeCts.Token).ConfigureAwait(false) ? (chosen, null) : default;
+        // The handshake consumes the bytes already read. Only then does the connection count for its tenant.
+        var terminated = await TerminateAsync(chosen, decision.AlreadyRead!, handshakeCts.Token).ConfigureAwait(false);
+        HandshakeOver();
+        return terminated && AdmitTenant(chosen) ? (chosen, null) : default;
     }
 
     private (RouteEntry, byte[]?) Raw(RouteEntry route, byte[]? alreadyRead)

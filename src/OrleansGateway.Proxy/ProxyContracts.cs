@@ -58,6 +58,60 @@ public sealed record ProxyOptions
     /// (<see cref="CloseReason.ProxyPeerUntrusted"/>).
     /// </summary>
     public ImmutableArray<IPNetwork> ProxyProtocolTrustedNetworks { get; init; } = [];
+
+    // Connection limits (docs/data-plane.md, "Connection limits"): checked at accept, a refused connection is closed at
+    // once. 0 or less: no limit.
+
+    /// <summary>Client connections open at once in this process, all listeners together.</summary>
+    public int MaxConnections { get; init; } = 100_000;
+
+    /// <summary>Client connections open at once on one listener (one address and port).</summary>
+    public int MaxConnectionsPerListener { get; init; } = 50_000;
+
+    /// <summary>Client connections open at once from one client address (IPv4 and its IPv4-mapped IPv6 form are one).</summary>
+    public int MaxConnectionsPerSource { get; init; } = 10_000;
+
+    /// <summary>
+    /// Connections of TLS-inspecting listeners before their route and client handshake are done (ClientHello peek,
+    /// server-first wait, TLS termination): the pre-handshake budget, shared by all tenants.
+    /// </summary>
+    public int MaxTlsHandshakes { get; init; } = 5_000;
+
+    /// <summary>TCP keepalive on client and upstream sockets, so that a peer that vanished is noticed; null: off.</summary>
+    public TcpKeepAlive? KeepAlive { get; init; } = TcpKeepAlive.Default;
+
+    /// <summary>
+    /// The idle timeout of an upstream whose mapping sets none (a mapping's <c>idle_timeout_ms</c> overrides it); null:
+    /// such connections never time out. One hour, Envoy's tcp_proxy default.
+    /// </summary>
+    public TimeSpan? DefaultIdleTimeout { get; init; } = TimeSpan.FromHours(1);
+}
+
+/// <summary>TCP keepalive: the first probe after <paramref name="Idle"/> of silence, then every <paramref name="Interval"/>; the peer is dead after <paramref name="Probes"/> unanswered probes.</summary>
+public sealed record TcpKeepAlive(TimeSpan Idle, TimeSpan Interval, int Probes)
+{
+    /// <summary>A dead peer is noticed within about two minutes of silence (60 s + 6 × 10 s), not the kernel's two hours.</summary>
+    public static readonly TcpKeepAlive Default = new(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(10), 6);
+
+    /// <summary>Turns keepalive on for <paramref name="socket"/> (a listening socket passes it on to the sockets it accepts, on Linux).</summary>
+    public void Apply(System.Net.Sockets.Socket socket)
+    {
+        socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.KeepAlive, true);
+        socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Tcp, System.Net.Sockets.SocketOptionName.TcpKeepAliveTime, Seconds(Idle));
+        socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Tcp, System.Net.Sockets.SocketOptionName.TcpKeepAliveInterval, Seconds(Interval));
+        socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Tcp, System.Net.Sockets.SocketOptionName.TcpKeepAliveRetryCount, Probes);
+    }
+
+    /// <summary>The same on a raw fd (the native engine's upstream sockets).</summary>
+    internal void Apply(int fd)
+    {
+        Native.Libc.SetInt(fd, Native.Libc.SOL_SOCKET, Native.Libc.SO_KEEPALIVE, 1);
+        Native.Libc.SetInt(fd, Native.Libc.IPPROTO_TCP, Native.Libc.TCP_KEEPIDLE, Seconds(Idle));
+        Native.Libc.SetInt(fd, Native.Libc.IPPROTO_TCP, Native.Libc.TCP_KEEPINTVL, Seconds(Interval));
+        Native.Libc.SetInt(fd, Native.Libc.IPPROTO_TCP, Native.Libc.TCP_KEEPCNT, Probes);
+    }
+
+    private static int Seconds(TimeSpan value) => Math.Max(1, (int)Math.Ceiling(value.TotalSeconds));
 }
 
 /// <summary>The engine that relays connections.</summary>

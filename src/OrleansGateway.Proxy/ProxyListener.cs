@@ -31,9 +31,13 @@ internal sealed class ProxyListener
         _current = snapshot;
         _runtime = runtime;
         LocalEndPoint = localEndPoint;
+        Admitted = runtime.Limits.NewListenerCounter();
     }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Its connections against <see cref="ProxyOptions.MaxConnectionsPerListener"/> (<see cref="ConnectionLimits"/>).</summary>
+    public BoundedCounter Admitted { get; }
     public ListenerSnapshot Current => Volatile.Read(ref _current);
     public int ActiveConnections => Volatile.Read(ref _active);
 
@@ -70,15 +74,17 @@ internal sealed class ProxyListener
             return native is null ? null : new ProxyListener(null, native, native.LocalEndPoint, snapshot, runtime);
         }
 
-        var socket = Open(endpoint, new IPEndPoint(address, endpoint.Port), reusePort: false, listen: true, out error);
+        var socket = Open(endpoint, new IPEndPoint(address, endpoint.Port), reusePort: false, listen: true, runtime.Options.KeepAlive, out error);
         return socket is null ? null : new ProxyListener(socket, null, (IPEndPoint)socket.LocalEndPoint!, snapshot, runtime);
     }
 
     /// <summary>
     /// A socket bound to <paramref name="bindTo"/> (listening when asked), or null with the message that says why not.
     /// <paramref name="reusePort"/>: SO_REUSEPORT, so that each event loop of the native engine has its own socket on the port.
+    /// <paramref name="keepAlive"/>: set on the listening socket, which passes it on to every socket it accepts (Linux
+    /// copies the listener's options to an accepted socket), so no connection pays system calls for it.
     /// </summary>
-    public static Socket? Open(ListenerEndpoint endpoint, IPEndPoint bindTo, bool reusePort, bool listen, out string? error)
+    public static Socket? Open(ListenerEndpoint endpoint, IPEndPoint bindTo, bool reusePort, bool listen, TcpKeepAlive? keepAlive, out string? error)
     {
         Socket? socket = null;
         try
@@ -95,6 +101,7 @@ internal sealed class ProxyListener
                 socket.SetRawSocketOption(Native.Libc.SOL_SOCKET, Native.Libc.SO_REUSEPORT, BitConverter.GetBytes(1));
             }
 
+            keepAlive?.Apply(socket);
             socket.Bind(bindTo);
             if (listen)
             {
@@ -206,6 +213,19 @@ internal sealed class ProxyListener
         }
     }
 
+    /// <summary>The peer of an accepted socket; null when it already left (it is then one more connection of "no source").</summary>
+    private static EndPoint? SafeRemoteEndPoint(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint;
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+
     private async Task AcceptLoopAsync()
     {
         var backoff = new AcceptBackoff();
@@ -238,16 +258,25 @@ internal sealed class ProxyListener
                 continue;
             }
 
+            var snapshot = Current;
+            var source = ConnectionLimits.SourceKey(SafeRemoteEndPoint(client));
+            if (_runtime.Limits.TryAdmit(this, snapshot, source, out var admission) is not null)
+            {
+                client.Dispose();
+                continue;
+            }
+
             if (!TryOpenConnection())
             {
                 client.Dispose();
+                _runtime.Limits.Release(this, source, admission.Source, admission.Handshake);
                 ConnectionClosed();
                 return;
             }
 
             // The handler runs on the thread pool so that a slow start (TLS, DNS) never delays the next accept,
             // even when socket continuations run inline on the event loop thread.
-            ThreadPool.UnsafeQueueUserWorkItem(new ProxyConnection(client, this, Current, _runtime), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(new ProxyConnection(client, this, snapshot, _runtime, source, admission), preferLocal: false);
         }
     }
 }

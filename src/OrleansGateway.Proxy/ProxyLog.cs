@@ -48,6 +48,10 @@ internal static partial class ProxyLog
     [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Relay event loop {Loop}: a listening socket's accept failed unexpectedly; it keeps accepting")]
     public static partial void HandlerFailed(ILogger logger, Exception exception, int loop);
 
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning,
+        Message = "Refused {Count} connection(s) at {Option} {Limit} (latest on {Endpoint} from {Source}); at most one such line per {Interval}")]
+    public static partial void LimitRefused(ILogger logger, long count, string option, int limit, string endpoint, string source, TimeSpan interval);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Connection from {Client} on {Endpoint} failed unexpectedly")]
     public static partial void ConnectionCrashed(ILogger logger, Exception exception, string client, string endpoint);
 }

@@ -26,6 +26,8 @@ internal sealed class ProxyMetrics : IDisposable
         IdleTimeouts = _meter.CreateCounter<long>("ogw.proxy.idle_timeouts", "{connection}", "Connections closed by the idle timeout");
         NoRoute = _meter.CreateCounter<long>("ogw.proxy.no_route", "{connection}", "Connections closed because no route takes them");
         QuotaRefusals = _meter.CreateCounter<long>("ogw.proxy.quota_refusals", "{connection}", "Connections refused because their tenant was at its concurrent-connection limit; tag tenant");
+        LimitRefusals = _meter.CreateCounter<long>("ogw.proxy.connection_refusals", "{connection}",
+            "Connections refused at accept by a connection limit of this edge; reason=max_connections, max_connections_per_listener, max_connections_per_source or max_tls_handshakes");
         Duration = _meter.CreateHistogram<double>("ogw.proxy.connection.duration", "s", "Lifetime of proxied client connections");
         AcceptErrors = _meter.CreateCounter<long>("ogw.proxy.accept_errors", "{error}", "Errors of the accept loop (e.g. out of file descriptors)");
     }
@@ -40,6 +42,7 @@ internal sealed class ProxyMetrics : IDisposable
     public Counter<long> IdleTimeouts { get; }
     public Counter<long> NoRoute { get; }
     public Counter<long> QuotaRefusals { get; }
+    public Counter<long> LimitRefusals { get; }
     public Histogram<double> Duration { get; }
     public Counter<long> AcceptErrors { get; }
 

@@ -20,6 +20,7 @@ internal sealed class ProxyRuntime(
     public TenantConnectionLimiter Tenants { get; } = new(metrics);
     public ILogger Log { get; } = loggerFactory.CreateLogger<ProxyServer>();
     public UpstreamGuard Guard { get; } = new(options, loggerFactory.CreateLogger<ProxyServer>(), time);
+    public ConnectionLimits Limits { get; } = new(options, metrics, loggerFactory.CreateLogger<ProxyServer>(), time);
     public ILogger AccessLog { get; } = loggerFactory.CreateLogger(ProxyLog.AccessLogCategory);
 }
 

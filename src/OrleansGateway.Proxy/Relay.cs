@@ -66,7 +66,7 @@ internal sealed class Relay
             }
         }
 
-        _idle.Start(_upstream.Plan.IdleTimeout, _runtime.Time, static s => ((Relay)s!).CheckIdle(), this);
+        _idle.Start(_upstream.Plan.IdleTimeout ?? _runtime.Options.DefaultIdleTimeout, _runtime.Time, static s => ((Relay)s!).CheckIdle(), this);
         var toUpstream = _toUpstream.RunAsync();
         var toClient = _toClient.RunAsync();
         await toUpstream.ConfigureAwait(false);

@@ -17,7 +17,7 @@ namespace OrleansGateway.Proxy;
 /// </summary>
 internal sealed class TenantConnectionLimiter(ProxyMetrics metrics)
 {
-    private readonly ConcurrentDictionary<string, TenantCounter> _tenants = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, BoundedCounter> _tenants = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(ListenerEndpoint Endpoint, string Tenant), TenantSlot> _slots = new();
 
     /// <summary>The tenant a connection on <paramref name="route"/> belongs to (a canary group is one tenant's, see the listener arbitration).</summary>
@@ -53,7 +53,17 @@ internal sealed class TenantConnectionLimiter(ProxyMetrics metrics)
     /// Always returns the pair's slot (for the access log); true when the connection was admitted, so that the caller
     /// must <see cref="TenantSlot.Release"/> it when it closes. A refusal is counted (report and metric).
     /// </summary>
-    public bool TryAdmit(ListenerSnapshot snapshot, RouteEntry route, out TenantSlot? slot)
+    public bool TryAdmit(ListenerSnapshot snapshot, RouteEntry route, out TenantSlot? slot) => Admit(snapshot, route, take: true, out slot);
+
+    /// <summary>
+    /// Whether <paramref name="route"/>'s tenant has room for one more connection, without taking a slot: a terminating
+    /// route takes its slot only once the client's handshake is done (<see cref="TryAdmit"/> then), so that a client that
+    /// stalls its handshake holds none of the tenant's slots; a tenant already full is still refused before the handshake.
+    /// A refusal is counted as in <see cref="TryAdmit"/>.
+    /// </summary>
+    public bool HasRoom(ListenerSnapshot snapshot, RouteEntry route, out TenantSlot? slot) => Admit(snapshot, route, take: false, out slot);
+
+    private bool Admit(ListenerSnapshot snapshot, RouteEntry route, bool take, out TenantSlot? slot)
     {
         if (TenantOf(route) is not { } tenant)
         {
@@ -63,7 +73,7 @@ internal sealed class TenantConnectionLimiter(ProxyMetrics metrics)
         }
 
         slot = SlotFor(snapshot.Plan.Endpoint, tenant);
-        if (slot.TryAcquire())
+        if (take ? slot.TryAcquire() : slot.HasRoom())
         {
             return true;
         }
@@ -91,64 +101,21 @@ internal sealed class TenantConnectionLimiter(ProxyMetrics metrics)
             ? slot
             : _slots.GetOrAdd((endpoint, tenant), static (key, self) => new TenantSlot(key.Tenant, self.CounterFor(key.Tenant)), this);
 
-    private TenantCounter CounterFor(string tenant) =>
-        _tenants.TryGetValue(tenant, out var counter) ? counter : _tenants.GetOrAdd(tenant, static _ => new TenantCounter());
-}
-
-/// <summary>One tenant's open connections on this edge against its limit; lock-free.</summary>
-internal sealed class TenantCounter
-{
-    private int _active;
-    private int _limit = int.MaxValue;
-    private long _refused;
-
-    public int Active => Volatile.Read(ref _active);
-    public long Refused => Interlocked.Read(ref _refused);
-
-    /// <summary><see cref="int.MaxValue"/>: unlimited.</summary>
-    public int Limit
-    {
-        get => Volatile.Read(ref _limit);
-        set => Volatile.Write(ref _limit, value);
-    }
-
-    /// <summary>
-    /// A compare-and-swap loop rather than increment-then-undo: an increment over the limit that is undone a moment
-    /// later would make a concurrent connection see the tenant as full and be refused wrongly.
-    /// </summary>
-    public bool TryAcquire()
-    {
-        var limit = Limit;
-        var current = Volatile.Read(ref _active);
-        while (true)
-        {
-            if (current >= limit)
-            {
-                Interlocked.Increment(ref _refused);
-                return false;
-            }
-
-            var seen = Interlocked.CompareExchange(ref _active, current + 1, current);
-            if (seen == current)
-            {
-                return true;
-            }
-
-            current = seen;
-        }
-    }
-
-    public void Release() => Interlocked.Decrement(ref _active);
+    private BoundedCounter CounterFor(string tenant) =>
+        _tenants.TryGetValue(tenant, out var counter) ? counter : _tenants.GetOrAdd(tenant, static _ => new BoundedCounter());
 }
 
 /// <summary>One tenant on one listener: counts its open connections there and admits through the tenant's counter.</summary>
-internal sealed class TenantSlot(string tenant, TenantCounter counter)
+internal sealed class TenantSlot(string tenant, BoundedCounter counter)
 {
     private int _active;
 
     public string Tenant { get; } = tenant;
 
     public int Active => Volatile.Read(ref _active);
+
+    /// <summary>Whether the tenant has room for one more now (a refusal is counted when not); takes nothing.</summary>
+    public bool HasRoom() => counter.HasRoom();
 
     public bool TryAcquire()
     {

@@ -15,16 +15,24 @@ internal abstract class TrackedConnection
     private const int NoReason = -1;
 
     private readonly long _started;
+    private readonly UInt128 _source;
+    private readonly BoundedCounter? _sourceCounter;
+    private int _handshakeHeld;
     private TenantSlot? _tenantSlot;
     private bool _tenantAdmitted;
     private bool _breakerAdmitted;
     private int _reason = NoReason;
 
-    protected TrackedConnection(ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime)
+    /// <param name="source">The client address's key, and <paramref name="admission"/> what the connection limits gave
+    /// it at accept (<see cref="ConnectionLimits.TryAdmit"/>); both are given back at its end.</param>
+    protected TrackedConnection(ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime, UInt128 source, Admission admission)
     {
         Listener = listener;
         Snapshot = snapshot;
         Runtime = runtime;
+        _source = source;
+        _sourceCounter = admission.Source;
+        _handshakeHeld = admission.Handshake ? 1 : 0;
         _started = runtime.Time.GetTimestamp();
     }
 
@@ -77,14 +85,44 @@ internal abstract class TrackedConnection
             return null;
         }
 
-        _tenantAdmitted = Runtime.Tenants.TryAdmit(Snapshot, route, out _tenantSlot);
-        if (!_tenantAdmitted)
+        if (route.Terminates)
         {
-            Fail(CloseReason.TenantQuota, $"tenant '{_tenantSlot!.Tenant}' is at its concurrent-connection limit");
+            // The tenant's slot is taken once the client's handshake is done (AdmitTenant): a client that stalls its
+            // handshake with this tenant's SNI holds none of its slots, only a place in the pre-handshake budget. A
+            // tenant that is full already is refused now, before the handshake costs anything.
+            if (Runtime.Tenants.HasRoom(Snapshot, route, out _tenantSlot))
+            {
+                return route;
+            }
+
+            TenantFull();
             return null;
         }
 
-        return route;
+        return AdmitTenant(route) ? route : null;
+    }
+
+    /// <summary>Takes a slot of <paramref name="route"/>'s tenant; false when it is at its limit (the connection ends, reason set).</summary>
+    protected bool AdmitTenant(RouteEntry route)
+    {
+        _tenantAdmitted = Runtime.Tenants.TryAdmit(Snapshot, route, out _tenantSlot);
+        if (!_tenantAdmitted)
+        {
+            TenantFull();
+        }
+
+        return _tenantAdmitted;
+    }
+
+    private void TenantFull() => Fail(CloseReason.TenantQuota, $"tenant '{_tenantSlot!.Tenant}' is at its concurrent-connection limit");
+
+    /// <summary>The route and client handshake are done (or the connection ends): its place in the pre-handshake budget is free.</summary>
+    protected void HandshakeOver()
+    {
+        if (Interlocked.Exchange(ref _handshakeHeld, 0) == 1)
+        {
+            Runtime.Limits.HandshakeDone();
+        }
     }
 
     /// <summary>
@@ -166,6 +204,9 @@ internal abstract class TrackedConnection
         {
             _tenantSlot?.Release();
         }
+
+        HandshakeOver();
+        Runtime.Limits.Release(Listener, _source, _sourceCounter, handshakeHeld: false);
 
         var metrics = Runtime.Metrics;
         var tags = Upstream?.Tags ?? Snapshot.Tags;

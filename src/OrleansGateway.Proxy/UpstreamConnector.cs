@@ -104,6 +104,7 @@ internal static class UpstreamConnector
             }
 
             var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            runtime.Options.KeepAlive?.Apply(socket);
             var budget = AttemptBudget(timeout, runtime.Time.GetElapsedTime(started), ordered.Count - i);
             using var attemptTimeout = budget is { } b ? new CancellationTokenSource(b, runtime.Time) : null;
             using var attempt = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(token, attemptTimeout.Token);

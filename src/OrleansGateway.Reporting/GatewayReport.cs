@@ -114,7 +114,8 @@ public static class GatewayReport
                 Math.Round(u.Share, 3),
                 u.Origination is not null,
                 u.Origination?.Sni,
-                u.IdleTimeout is { } idle ? (long)idle.TotalMilliseconds : null,
+                // 0: none (idle_timeout_ms: 0); null: unset, the gateway's default idle timeout applies.
+                u.IdleTimeout is { } idle ? Math.Max(0, (long)idle.TotalMilliseconds) : null,
                 (long)u.ConnectTimeout.TotalMilliseconds)),
         ]);
 

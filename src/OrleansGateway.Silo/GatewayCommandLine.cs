@@ -43,6 +43,13 @@ internal sealed class GatewayCommandLine
         // No DefaultValueFactory: --help prints defaults, and this one may hold an account key from the environment.
     };
 
+    private readonly Option<string> _storageEndpoint = new("--storage-endpoint")
+    {
+        Description = "Azure Table endpoint for --storage azure and --clustering azure, e.g. https://myaccount.table.core.windows.net, " +
+            "reached with DefaultAzureCredential (in AKS the workload identity) instead of a connection string. Default: env OGW_STORAGE_ENDPOINT.",
+        HelpName = "uri",
+    };
+
     private readonly Option<string> _clustering = new("--clustering")
     {
         Description = "How silos find each other: localhost (one machine; see --primary-silo) or azure (a membership table in Azure Table storage).",
@@ -143,8 +150,50 @@ internal sealed class GatewayCommandLine
         HelpName = "level",
     };
 
+    // Connection limits (docs/data-plane.md, "Connection limits"); 0 turns one off.
+    private readonly Option<int> _maxConnections = LimitOption(
+        "--max-connections", new ProxyOptions().MaxConnections, "Client connections open at once in this process; more are closed at accept.");
+
+    private readonly Option<int> _maxPerListener = LimitOption(
+        "--max-connections-per-listener", new ProxyOptions().MaxConnectionsPerListener, "Client connections open at once on one listener (address and port).");
+
+    private readonly Option<int> _maxPerSource = LimitOption(
+        "--max-connections-per-source", new ProxyOptions().MaxConnectionsPerSource, "Client connections open at once from one client address.");
+
+    private readonly Option<int> _maxTlsHandshakes = LimitOption(
+        "--max-tls-handshakes", new ProxyOptions().MaxTlsHandshakes,
+        "Connections of TLS-inspecting listeners still before their route and TLS handshake are done (the pre-handshake budget of all tenants).");
+
+    private readonly Option<string> _maxSnapshotAge = new("--max-snapshot-age")
+    {
+        Description = "While the control plane is unreachable, /readyz answers 503 once the last good snapshot of the routes is older " +
+            "than this (a number and a unit: ms, s, m or h). Default: none, an edge serving its last snapshot stays ready.",
+        HelpName = "duration",
+    };
+
+    private readonly Option<int> _apiRateLimit = new("--api-rate-limit")
+    {
+        Description = "Requests per second each API key may send to /api/v1 (a burst of as many, then 429 with Retry-After; 0: no limit). " +
+            "The admin key is limited per address only.",
+        DefaultValueFactory = _ => ApiRateLimits.DefaultPerKey,
+    };
+
+    private readonly Option<int> _apiRateLimitPerSource = new("--api-rate-limit-per-source")
+    {
+        Description = "Requests per second each client address may send to /api/v1, whatever its key (0: no limit).",
+        DefaultValueFactory = _ => ApiRateLimits.DefaultPerSource,
+    };
+
     public GatewayCommandLine()
     {
+        _maxSnapshotAge.Validators.Add(result =>
+        {
+            var text = result.GetValueOrDefault<string>();
+            if (!Duration.TryParse(text, out var age) || age <= TimeSpan.Zero)
+            {
+                result.AddError($"--max-snapshot-age '{text}' is not a positive duration; give a number and a unit such as 90s, 10m or 1h");
+            }
+        });
         _role.AcceptOnlyFromAmong("all", "edge", "core");
         _storage.AcceptOnlyFromAmong("azure", "memory");
         _clustering.AcceptOnlyFromAmong("localhost", "azure");
@@ -155,6 +204,7 @@ internal sealed class GatewayCommandLine
             _role,
             _storage,
             _connectionString,
+            _storageEndpoint,
             _clustering,
             _siloPort,
             _gatewayPort,
@@ -171,6 +221,13 @@ internal sealed class GatewayCommandLine
             _logLevel,
             _allowUpstream,
             _proxyProtocolTrusted,
+            _maxConnections,
+            _maxPerListener,
+            _maxPerSource,
+            _maxTlsHandshakes,
+            _maxSnapshotAge,
+            _apiRateLimit,
+            _apiRateLimitPerSource,
         };
         foreach (var option in _shared.All.Concat(_keyVault.All).Concat(_apiServing.All).Concat(_kubernetes.All))
         {
@@ -188,7 +245,8 @@ internal sealed class GatewayCommandLine
         var apiServing = _apiServing.Read(result, apiUrl, keyVault is not null, out var servingProblem);
         var keyProblem = ReadAdminKey(result, apiServing.AdminKeyVaultSecret, out var adminKey);
         var levelProblem = LogLevelOf(result, out var logLevel);
-        problem = Check(result) ?? keyProblem ?? servingProblem ?? levelProblem;
+        var storageProblem = StorageEndpointOf(result, out var storageEndpoint);
+        problem = Check(result) ?? storageProblem ?? keyProblem ?? servingProblem ?? levelProblem;
         var configDir = result.GetValue(_configDir);
         var primary = IPEndPoint.TryParse(result.GetValue(_primarySilo) ?? "", out var endpoint) ? endpoint : null;
         var cluster = new ClusterSettings(
@@ -202,6 +260,7 @@ internal sealed class GatewayCommandLine
             result.GetValue(_clusterId)!,
             result.GetValue(_serviceId)!)
         {
+            StorageEndpoint = storageEndpoint,
             AdvertisedAddress = _kubernetes.AdvertisedAddress(result),
             SiloName = KubernetesCommandLine.SiloName(),
         };
@@ -223,9 +282,21 @@ internal sealed class GatewayCommandLine
                 RelayEngine = Enum.Parse<RelayEngine>(result.GetValue(_relayEngine)!, ignoreCase: true),
                 AllowedUpstreamNetworks = Networks(result, _allowUpstream, out _),
                 ProxyProtocolTrustedNetworks = Networks(result, _proxyProtocolTrusted, out _),
+                MaxConnections = result.GetValue(_maxConnections),
+                MaxConnectionsPerListener = result.GetValue(_maxPerListener),
+                MaxConnectionsPerSource = result.GetValue(_maxPerSource),
+                MaxTlsHandshakes = result.GetValue(_maxTlsHandshakes),
             },
             cluster,
-            adminKey) { KeyVault = keyVault, ApiServing = apiServing, LogLevel = logLevel, Kubernetes = kubernetes };
+            adminKey)
+        {
+            KeyVault = keyVault,
+            ApiServing = apiServing,
+            LogLevel = logLevel,
+            Kubernetes = kubernetes,
+            MaxSnapshotAge = result.GetValue(_maxSnapshotAge) is { } age && Duration.TryParse(age, out var maxAge) ? maxAge : null,
+            ApiRateLimits = new ApiRateLimits(result.GetValue(_apiRateLimit), result.GetValue(_apiRateLimitPerSource)),
+        };
     }
 
     /// <summary>
@@ -318,6 +389,14 @@ internal sealed class GatewayCommandLine
             return "--silo-port and --gateway-port must differ";
         }
 
+        foreach (var limit in new[] { _apiRateLimit, _apiRateLimitPerSource })
+        {
+            if (result.GetValue(limit) < 0)
+            {
+                return $"{limit.Name} {result.GetValue(limit)} is negative; give requests per second, or 0 for no limit";
+            }
+        }
+
         var primary = result.GetValue(_primarySilo);
         if (primary is not null && (!IPEndPoint.TryParse(primary, out var endpoint) || endpoint.Port == 0))
         {
@@ -380,12 +459,65 @@ internal sealed class GatewayCommandLine
         return null;
     }
 
+    /// <summary>
+    /// --storage-endpoint, else env OGW_STORAGE_ENDPOINT: an https URL (the SDK sends a bearer token over https only),
+    /// never together with a connection string. Null when neither is given.
+    /// </summary>
+    private string? StorageEndpointOf(ParseResult result, out Uri? endpoint)
+    {
+        endpoint = null;
+        var (text, origin) = result.GetValue(_storageEndpoint) is { } given ? (given, "--storage-endpoint")
+            : Environment.GetEnvironmentVariable("OGW_STORAGE_ENDPOINT") is { Length: > 0 } env ? (env, "env OGW_STORAGE_ENDPOINT")
+            : (null, "");
+        if (text is null)
+        {
+            return null;
+        }
+
+        var connectionString = result.GetValue(_connectionString) is not null ? "--storage-connection-string"
+            : Environment.GetEnvironmentVariable("OGW_STORAGE_CONNECTION_STRING") is { Length: > 0 } ? "env OGW_STORAGE_CONNECTION_STRING"
+            : null;
+        if (connectionString is not null)
+        {
+            return $"{connectionString} and {origin} both name the table storage; give one (the endpoint signs in with DefaultAzureCredential, " +
+                "the connection string with its key)";
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.Query.Length > 0)
+        {
+            return $"{origin} '{text}' is not an https URL without a query; give the account's Table endpoint, " +
+                "e.g. https://myaccount.table.core.windows.net";
+        }
+
+        endpoint = uri;
+        return null;
+    }
+
     private static string DefaultConnectionString() =>
         Environment.GetEnvironmentVariable("OGW_STORAGE_CONNECTION_STRING") is { Length: > 0 } value ? value : "UseDevelopmentStorage=true";
 
     /// <summary>Validated at parse time, so parsing here always succeeds.</summary>
     private static TimeSpan DurationOf(ParseResult result, Option<string> option)
         => Duration.TryParse(result.GetValue(option)!, out var value) ? value : TimeSpan.Zero;
+
+    private static Option<int> LimitOption(string name, int defaultValue, string description)
+    {
+        var option = new Option<int>(name)
+        {
+            Description = $"{description} 0: no limit.",
+            HelpName = "count",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.Validators.Add(result =>
+        {
+            // A value that is not a number is System.CommandLine's own error; this one only checks the sign.
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.CultureInfo.InvariantCulture, out var value) && value < 0)
+            {
+                result.AddError($"{name} {value} is negative; give a number of connections, or 0 for no limit");
+            }
+        });
+        return option;
+    }
 
     private static Option<string> DurationOption(string name, TimeSpan defaultValue, string description)
     {

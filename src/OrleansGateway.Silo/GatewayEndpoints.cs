@@ -17,8 +17,8 @@ internal static class GatewayEndpoints
         // merely waits for a port or for its cluster.
         app.MapGet("/healthz", () => Results.Text("ok\n"));
 
-        app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status, [FromServices] KubernetesHealth? kubernetes) =>
-            WithKubernetes(Readiness(settings, state, edges, status), kubernetes));
+        app.MapGet("/readyz", (GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status, TimeProvider time, [FromServices] KubernetesHealth? kubernetes) =>
+            WithKubernetes(Readiness(settings, state, edges, status, time), kubernetes));
 
         app.MapGet(ApiSetup.StatusPath, async (GatewayStatus status, ILogger<GatewayStatus> logger) =>
         {
@@ -40,7 +40,12 @@ internal static class GatewayEndpoints
         }).RequireAuthorization(ApiPolicies.Metrics);
     }
 
-    private static IResult Readiness(GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status)
+    /// <summary>
+    /// Whether this silo can serve (docs/control-plane.md, "Readiness"). An edge is ready once it applied a snapshot of
+    /// the routes and stays ready while the control plane is unreachable (it keeps serving its last good snapshot)
+    /// unless --max-snapshot-age is exceeded; a tenant's listener that cannot be bound is reported, not fatal.
+    /// </summary>
+    private static IResult Readiness(GatewaySettings settings, ConfigDirectoryState state, EdgeState edges, GatewayStatus status, TimeProvider time)
     {
         if (settings.ConfigPath is not null && state.Config is null)
         {
@@ -52,24 +57,10 @@ internal static class GatewayEndpoints
             return Results.Json(new { ready = true, role = "core" }, GatewayReport.Json);
         }
 
-        if (edges.Edge is not { } edge)
+        var readiness = EdgeReadiness.Of(edges, time, settings.MaxSnapshotAge);
+        if (readiness.Serving is not { } edge)
         {
             return NotReady(new { ready = false, reason = "the first snapshot of the routes has not been applied yet" });
-        }
-
-        var cache = edges.Cache;
-        if (cache is { IsConnected: false })
-        {
-            // The edge keeps serving its last snapshot; readiness says so, so that a load balancer can prefer
-            // edges that still receive changes.
-            return NotReady(new
-            {
-                ready = false,
-                cluster = "unreachable",
-                servingSnapshotFrom = cache.LastSuccessfulRefresh,
-                directoryVersion = edge.Snapshot.DirectoryVersion,
-                generation = edge.Apply.Generation,
-            });
         }
 
         if (!status.HasSynced)
@@ -77,13 +68,23 @@ internal static class GatewayEndpoints
             return NotReady(new { ready = false, reason = "the routes of the config directory have not reached this edge yet" });
         }
 
-        if (!edge.AllBound)
+        var detail = new
         {
-            // Anyone may ask /readyz: a count, never the tenants' addresses, ports or resources (/status has them, with a key).
-            return NotReady(new { ready = false, generation = edge.Apply.Generation, unbound = edge.Apply.Failed.Count() });
-        }
-
-        return Results.Json(new { ready = true, generation = edge.Apply.Generation, directoryVersion = edge.Snapshot.DirectoryVersion }, GatewayReport.Json);
+            ready = readiness.Ready,
+            reason = readiness.TooOld
+                ? $"the control plane is unreachable and the last good snapshot of the routes is older than --max-snapshot-age {settings.MaxSnapshotAge}"
+                : null,
+            generation = edge.Apply.Generation,
+            directoryVersion = edge.Snapshot.DirectoryVersion,
+            controlPlane = readiness.ControlPlaneReachable ? "reachable" : "unreachable",
+            snapshotConfirmedAt = readiness.SnapshotConfirmedAt,
+            snapshotAgeSeconds = readiness.SnapshotAge is { } age ? Math.Round(age.TotalSeconds, 1) : (double?)null,
+            maxSnapshotAgeSeconds = settings.MaxSnapshotAge?.TotalSeconds,
+            // Anyone may ask /readyz: a count, never the tenants' addresses, ports or resources (/status and /metrics
+            // name them by tenant, with a key).
+            unbound = edge.Unbound.Length,
+        };
+        return readiness.Ready ? Results.Json(detail, GatewayReport.Json) : NotReady(detail);
     }
 
     private static IResult NotReady(object body) => Results.Json(body, GatewayReport.Json, statusCode: 503);

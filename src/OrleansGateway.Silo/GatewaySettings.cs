@@ -31,7 +31,7 @@ internal enum ClusteringKind
 }
 
 /// <summary>How the silo joins its cluster and where grain state lives.</summary>
-/// <param name="ConnectionString">Azure Storage connection string (tables); never logged.</param>
+/// <param name="ConnectionString">Azure Storage connection string (tables); never logged. Unused with <see cref="StorageEndpoint"/>.</param>
 /// <param name="PrimarySilo">Localhost clustering with several processes: the primary silo's endpoint (null: this one is primary).</param>
 internal sealed record ClusterSettings(
     SiloRole Role,
@@ -46,6 +46,12 @@ internal sealed record ClusterSettings(
 {
     /// <summary>With azure clustering, the address other silos reach this one at (<c>--advertised-address</c>, env <c>POD_IP</c>); null: loopback.</summary>
     public IPAddress? AdvertisedAddress { get; init; }
+
+    /// <summary>
+    /// The Table endpoint reached with a token credential instead of <see cref="ConnectionString"/> (<c>--storage-endpoint</c>,
+    /// env <c>OGW_STORAGE_ENDPOINT</c>); null: the connection string.
+    /// </summary>
+    public Uri? StorageEndpoint { get; init; }
 
     /// <summary>The silo's name (env <c>POD_NAME</c>); null: Orleans' own.</summary>
     public string? SiloName { get; init; }
@@ -79,4 +85,13 @@ internal sealed record GatewaySettings(
 
     /// <summary>The Kubernetes source, endpoints and Service (<c>--kubernetes</c>); null when it is off.</summary>
     public KubernetesSettings? Kubernetes { get; init; }
+
+    /// <summary>
+    /// <c>--max-snapshot-age</c>: while the control plane is unreachable, the edge is unready once its last good snapshot
+    /// is older; null (the default): it stays ready on its last snapshot.
+    /// </summary>
+    public TimeSpan? MaxSnapshotAge { get; init; }
+
+    /// <summary><c>--api-rate-limit</c> and <c>--api-rate-limit-per-source</c>.</summary>
+    public Api.ApiRateLimits ApiRateLimits { get; init; } = new();
 }

@@ -113,6 +113,7 @@ public static class Program
             HasCertificateSource: settings.KeyVault is not null)
         {
             MetricsToken = settings.ApiServing.MetricsToken,
+            RateLimits = settings.ApiRateLimits,
         });
         var metrics = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orleans-gateway"))
@@ -131,7 +132,9 @@ public static class Program
             builder.Services.AddSingleton(services => new EdgeOptions(
                 settings.AmbassadorId, services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString()));
             builder.Services.AddHostedService<EdgeService>();
-            metrics.WithMetrics(m => m.AddMeter(ProxyServer.MeterName));
+            builder.Services.AddSingleton(services => new EdgeMetrics(
+                services.GetRequiredService<EdgeState>(), services.GetRequiredService<TimeProvider>(), settings.MaxSnapshotAge, services.GetService<IMeterFactory>()));
+            metrics.WithMetrics(m => m.AddMeter(ProxyServer.MeterName, EdgeMetrics.MeterName));
         }
 
         if (settings.Cluster.HostsGrains)
@@ -160,6 +163,12 @@ public static class Program
         if (hasAdminKey)
         {
             app.MapOrleansDashboard(ApiSetup.DashboardPath).RequireAuthorization(ApiPolicies.Admin);
+        }
+
+        if (settings.Cluster.ServesTraffic)
+        {
+            // Its gauges are read when /metrics is scraped; they exist once it is built.
+            app.Services.GetRequiredService<EdgeMetrics>();
         }
 
         app.MapGatewayEndpoints();

@@ -1,5 +1,4 @@
 using System.Net;
-using Azure.Data.Tables;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -16,13 +15,16 @@ internal static class SiloSetup
     public static void Configure(ISiloBuilder silo, GatewaySettings settings)
     {
         var cluster = settings.Cluster;
+
+        // One home for the storage account's clients (connection string or endpoint and credential); tests may replace it.
+        silo.Services.AddSingleton(_ => new GatewayTables(cluster));
         if (cluster.Clustering == ClusteringKind.Localhost)
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, cluster.PrimarySilo, cluster.ServiceId, cluster.ClusterId);
         }
         else
         {
-            silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(cluster.ConnectionString));
+            silo.UseAzureStorageClustering(b => b.Configure<GatewayTables>((o, tables) => o.TableServiceClient = tables.CreateClient()));
             silo.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = cluster.ClusterId;
@@ -78,9 +80,9 @@ internal static class SiloSetup
                 // collections it cannot read back, and the Model records go through AddGatewayModelSerializer either way.
                 // Compressed: a tenant with thousands of mappings is several MB serialized, over one table entity's
                 // 1 MiB (docs/control-plane.md, "State size").
-                silo.AddAzureTableGrainStorage(GatewayStorage.Name, options => options.Configure<Serializer>((o, serializer) =>
+                silo.AddAzureTableGrainStorage(GatewayStorage.Name, options => options.Configure<Serializer, GatewayTables>((o, serializer, tables) =>
                 {
-                    o.TableServiceClient = new TableServiceClient(cluster.ConnectionString);
+                    o.TableServiceClient = tables.CreateClient();
                     o.GrainStorageSerializer = new CompressedGrainStorageSerializer(
                         new OrleansGrainStorageSerializer(serializer), CompressedGrainStorageSerializer.AzureTableMaxStateBytes);
                 }));
@@ -111,7 +113,7 @@ internal static class SiloSetup
         }
         else
         {
-            silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(settings.Cluster.ConnectionString));
+            silo.UseAzureTableReminderService(b => b.Configure<GatewayTables>((o, tables) => o.TableServiceClient = tables.CreateClient()));
         }
 
         // Orleans refuses reminder periods under a minute by default; --certificate-refresh may be shorter.

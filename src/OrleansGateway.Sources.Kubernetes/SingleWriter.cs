@@ -42,7 +42,7 @@ public sealed partial class SingleWriter(IGrainFactory grains, string holder, Ti
         {
             try
             {
-                await lease.ReleaseAsync(holder).WaitAsync(TimeSpan.FromSeconds(2));
+                await lease.ReleaseAsync(holder).WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

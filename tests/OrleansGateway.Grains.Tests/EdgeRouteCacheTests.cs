@@ -41,7 +41,9 @@ public sealed class EdgeRouteCacheTests(GatewayClusterFixture fixture)
             edge.Start();
             var snapshot = await Eventually.Get(() => Task.FromResult(edge.Current), s => s is not null, what: "the retried snapshot");
             Assert.True(offers >= 2);
-            Assert.True(edge.IsConnected);
+
+            // Current is set by the rebuild, IsConnected just after it by the refresh that ran the rebuild.
+            Assert.True(await Eventually.TrueAsync(() => Task.FromResult(edge.IsConnected), Eventually.DefaultTimeout), "the edge never said it is connected");
             Assert.Equal(GatewayClusterFixture.AmbassadorId, snapshot!.Plan.AmbassadorId);
         }
     }

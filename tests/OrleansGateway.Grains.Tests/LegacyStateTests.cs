@@ -35,7 +35,8 @@ public sealed class LegacyStateTests
     [Fact]
     public void Stored_grain_state_of_every_grain_is_read_and_written_as_before()
     {
-        // TenantQuota gained AllowedUpstreams and AllowedHosts (ids 4, 5; read as null: unlimited, as before they existed).
+        // TenantQuota gained AllowedUpstreams and AllowedHosts (ids 4, 5; read as null: unlimited, as before they existed)
+        // and the bounded-input limits (ids 20-26, read as null: unlimited); TenantState gained ChangeInFlight (id 5).
         AssertAsBefore("tenant-state", b => Storage.Deserialize<TenantState>(b), v => Storage.Serialize(v), appended: true);
         AssertAsBefore("listener-state", b => Storage.Deserialize<ListenerState>(b), v => Storage.Serialize(v));
 

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace OrleansGateway.Host.Tests;
 
@@ -6,13 +8,28 @@ namespace OrleansGateway.Host.Tests;
 /// A private Azurite (Table service) started from the project's tools/azurite on a free port with its own data folder,
 /// for the tests that need real Azure Table storage; stopped and deleted at the end.
 /// </summary>
-public sealed class AzuriteFixture : IAsyncLifetime
+public class AzuriteFixture : IAsyncLifetime
 {
     // The emulator's well-known development account (public, the same in every Azurite).
     private const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly string _dataDir = Directory.CreateTempSubdirectory("ogw-azurite-").FullName;
+    private readonly bool _oauth;
     private int _port;
+
+    public AzuriteFixture()
+        : this(oauth: false)
+    {
+    }
+
+    /// <param name="oauth">Serve HTTPS with a self-signed <see cref="Certificate"/> and accept bearer tokens (<c>--oauth basic</c>).</param>
+    protected AzuriteFixture(bool oauth) => _oauth = oauth;
+
+    /// <summary>With OAuth: the emulator's HTTPS certificate (for 127.0.0.1), which clients must trust.</summary>
+    public X509Certificate2? Certificate { get; private set; }
+
+    /// <summary>The development account's Table endpoint, the form <c>--storage-endpoint</c> takes.</summary>
+    public Uri TableEndpoint => new($"{(_oauth ? "https" : "http")}://127.0.0.1:{_port}/devstoreaccount1");
 
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};TableEndpoint=http://127.0.0.1:{_port}/devstoreaccount1;";
@@ -20,6 +37,19 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _port = Ports.Free();
+        if (_oauth)
+        {
+            using var key = RSA.Create(2048);
+            var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddIpAddress(System.Net.IPAddress.Loopback);
+            request.CertificateExtensions.Add(names.Build());
+            using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            Certificate = X509CertificateLoader.LoadCertificate(created.Export(X509ContentType.Cert));
+            await File.WriteAllTextAsync(Path.Combine(_dataDir, "cert.pem"), created.ExportCertificatePem());
+            await File.WriteAllTextAsync(Path.Combine(_dataDir, "key.pem"), key.ExportPkcs8PrivateKeyPem());
+        }
+
         var (exit, output) = await RunScriptAsync("start.sh");
         if (exit != 0)
         {
@@ -32,6 +62,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         await RunScriptAsync("stop.sh");
+        Certificate?.Dispose();
         try
         {
             Directory.Delete(_dataDir, recursive: true);
@@ -52,6 +83,12 @@ public sealed class AzuriteFixture : IAsyncLifetime
         };
         start.Environment["AZURITE_TABLE_PORT"] = _port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["AZURITE_DIR"] = _dataDir;
+        if (_oauth)
+        {
+            start.Environment["AZURITE_CERT"] = Path.Combine(_dataDir, "cert.pem");
+            start.Environment["AZURITE_KEY"] = Path.Combine(_dataDir, "key.pem");
+        }
+
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -80,3 +117,6 @@ public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
 {
     public const string Name = "azurite";
 }
+
+/// <summary>An Azurite over HTTPS that accepts OAuth bearer tokens: the Table endpoint <c>--storage-endpoint</c> reaches.</summary>
+public sealed class OAuthAzuriteFixture() : AzuriteFixture(oauth: true);

@@ -218,8 +218,24 @@ public sealed class ClientCommandTests(ClientGatewayFixture gateway) : IClassFix
         Succeeds(deleted);
         var deletedByFile = Ogw(env, "delete", "-f", System.IO.Path.Join(dir.Path, "more"));
         Succeeds(deletedByFile);
-        Assert.Contains("No resources.", Ogw(env, "get").Output);
+        var empty = Ogw(env, "get");
+        Succeeds(empty);
+        Assert.Contains("No resources.", empty.Output);
         Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(port, "gone") is null, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public void A_burst_over_the_API_rate_limit_is_retried_after_Retry_After_and_every_call_succeeds()
+    {
+        // The fixture runs the default limit (20 requests per second per key): 60 calls in a row pass it at
+        // in-process speed, and ogw waits out each 429's Retry-After instead of failing the command.
+        var env = As(TenantWithKey("burst-flow"));
+        for (var i = 0; i < 60; i++)
+        {
+            var whoami = Ogw(env, "whoami");
+            Succeeds(whoami);
+            Assert.Contains("burst-flow", whoami.Output);
+        }
     }
 
     [Fact]

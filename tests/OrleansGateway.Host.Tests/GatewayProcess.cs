@@ -91,6 +91,9 @@ internal sealed class GatewayProcess : IDisposable
         Assert.True(ready && !_process.HasExited, $"the gateway process did not become ready:\n{Output}");
     }
 
+    /// <summary>The body of /readyz with its status code, or null when the process does not answer.</summary>
+    public Task<(HttpStatusCode Code, System.Text.Json.JsonElement Body)?> ReadyzAsync() => RunningGateway.ReadyzAsync(_http);
+
     /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 

@@ -131,7 +131,7 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_port_already_in_use_makes_readyz_503_and_Discards_its_mappings_until_the_port_is_freed()
+    public async Task A_port_already_in_use_leaves_readyz_200_reports_it_by_tenant_and_Discards_its_mappings_until_the_port_is_freed()
     {
         using var occupier = new TcpListener(IPAddress.Loopback, 0);
         occupier.Start();
@@ -142,16 +142,20 @@ public sealed class GatewayTests : IAsyncLifetime
 
         await using var gateway = await RunningGateway.StartAsync(dir.Path);
 
+        // One tenant's busy port does not take the edge out of its load balancer: it serves everything else.
         Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/healthz"));
         // /readyz is open to anyone: it counts the unbound listeners and names none of them (/status does, with a key).
         using var anonymous = new HttpClient { BaseAddress = gateway.Http.BaseAddress };
         using var readyz = await anonymous.GetAsync("/readyz", TestContext.Current.CancellationToken);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, readyz.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, readyz.StatusCode);
         var text = await readyz.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         using var body = JsonDocument.Parse(text);
         Assert.Equal(1, body.RootElement.GetProperty("unbound").GetInt32());
         Assert.DoesNotContain(busyPort.ToString(CultureInfo.InvariantCulture), text, StringComparison.Ordinal);
         Assert.DoesNotContain("blocked", text, StringComparison.Ordinal);
+        Assert.Equal("reachable", body.RootElement.GetProperty("controlPlane").GetString());
+        var metrics = await gateway.Http.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+        Assert.Matches(@"ogw_edge_listeners_unbound(_listener)?\{[^}]*tenant=""default""[^}]*\} 1", metrics);
 
         var status = await gateway.StatusAsync();
         var blocked = RunningGateway.Resource(status, "TCPMapping", "blocked")!.Value;
@@ -166,7 +170,10 @@ public sealed class GatewayTests : IAsyncLifetime
         occupier.Stop();
         Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(busyPort, "freed") == "freed", TimeSpan.FromSeconds(5)),
             "the listener of a freed port must be bound by the retry");
-        Assert.True(await Eventually.TrueAsync(async () => await gateway.StatusCodeAsync("/readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(5)));
+        Assert.True(await Eventually.TrueAsync(
+            async () => JsonDocument.Parse(await gateway.Http.GetStringAsync("/readyz", TestContext.Current.CancellationToken)).RootElement.GetProperty("unbound").GetInt32() == 0,
+            TimeSpan.FromSeconds(5)),
+            "the freed listener leaves the readiness detail");
     }
 
     [Fact]

@@ -1,47 +1,13 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using OrleansGateway.Cli.Commands;
 using OrleansGateway.Silo;
 
 namespace OrleansGateway.Host.Tests;
 
 /// <summary>
-/// The real gateway refuses a tenant's mapping to its own control ports (here: the --api-url port): an address literal
-/// when applying, a name (which only resolution can tell) when connecting, before any byte reaches the port.
+/// The command line of the egress rules: which ports the gateway protects and what an operator opens. The attacks on
+/// them through real processes are in Attacks/EgressAttackTests.cs.
 /// </summary>
 public sealed class ProtectedUpstreamTests
 {
-    [Fact]
-    public async Task A_mapping_to_the_gateways_own_api_port_does_not_reach_the_api()
-    {
-        await using var echo = EchoServer.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        using var dir = new TempConfigDir();
-        await using var gateway = await RunningGateway.StartAsync(dir.Path);
-        var apiPort = gateway.Http.BaseAddress!.Port;
-        int literalPort = Ports.Free(), namedPort = Ports.Free(), controlPort = Ports.Free();
-
-        // One file, so all listeners come with the same apply: once the control echoes, the named one is bound too.
-        dir.Write("sneaky.yaml", Yaml.TcpMapping("sneaky", literalPort, $"127.0.0.1:{apiPort}")
-            + "\n" + Yaml.TcpMapping("sneaky-name", namedPort, $"localhost:{apiPort}")
-            + "\n" + Yaml.TcpMapping("control", controlPort, $"127.0.0.1:{echo.Endpoint.Port}"));
-        Assert.True(await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(controlPort, "up") == "up", TimeSpan.FromSeconds(5)),
-            "the control mapping was not served");
-
-        // The literal is refused when applying (the config directory's tenant is unlimited: this is the gateway's own rule).
-        var status = await gateway.StatusAsync();
-        var literal = RunningGateway.Resource(status, "TCPMapping", "sneaky")!.Value;
-        Assert.Equal("Discarded", literal.GetProperty("status").GetString());
-        Assert.Contains("gateway itself", literal.GetProperty("messages").ToString());
-
-        // The name resolves to loopback: accepted, and closed at connect before any byte reaches the API.
-        Assert.Equal("Accepted", RunningGateway.Resource(status, "TCPMapping", "sneaky-name")!.Value.GetProperty("status").GetString());
-        var answer = await HttpThroughAsync(namedPort);
-
-        Assert.False(answer.StartsWith("HTTP/", StringComparison.Ordinal), $"the API answered through the gateway: {answer}");
-        Assert.Equal(HttpStatusCode.OK, await gateway.StatusCodeAsync("/healthz"));
-    }
-
     [Fact]
     public void The_command_line_protects_the_silo_gateway_and_api_ports_and_link_local_is_opt_in()
     {
@@ -81,24 +47,5 @@ public sealed class ProtectedUpstreamTests
         Assert.Equal(0, await Program.RunAsync(["--help"], output, TextWriter.Null, CancellationToken.None));
         Assert.Contains("--allow-link-local-upstreams", output.ToString());
         Assert.Contains("--allow-upstream", output.ToString());
-    }
-
-    /// <summary>Sends <c>GET /healthz</c> through <paramref name="port"/> and returns what came back before the gateway closed.</summary>
-    private static async Task<string> HttpThroughAsync(int port)
-    {
-        using var client = new TcpClient();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
-        var stream = client.GetStream();
-        await stream.WriteAsync("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"u8.ToArray(), timeout.Token);
-        try
-        {
-            using var reader = new StreamReader(stream, Encoding.ASCII);
-            return await reader.ReadToEndAsync(timeout.Token);
-        }
-        catch (IOException)
-        {
-            return ""; // reset: nothing was answered either
-        }
     }
 }

@@ -73,11 +73,14 @@ internal sealed class RunningGateway : IAsyncDisposable
     public async Task<JsonElement> StatusAsync() => await Http.GetFromJsonAsync<JsonElement>("/status");
 
     /// <summary>The body of /readyz with its status code, or null when the gateway does not answer.</summary>
-    public async Task<(HttpStatusCode Code, JsonElement Body)?> ReadyzAsync()
+    public Task<(HttpStatusCode Code, JsonElement Body)?> ReadyzAsync() => ReadyzAsync(Http);
+
+    /// <summary>The body of /readyz at <paramref name="http"/>'s gateway with its status code, or null when it does not answer.</summary>
+    public static async Task<(HttpStatusCode Code, JsonElement Body)?> ReadyzAsync(HttpClient http)
     {
         try
         {
-            using var response = await Http.GetAsync("/readyz");
+            using var response = await http.GetAsync("/readyz");
             return (response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>());
         }
         catch (HttpRequestException)

@@ -39,7 +39,8 @@ internal sealed class TempConfigDir : IDisposable
 
 internal static class Yaml
 {
-    public static string TcpMapping(string name, int port, string service, string? host = null) => $"""
+    /// <param name="address">The listen address (<c>spec.address</c>), written quoted.</param>
+    public static string TcpMapping(string name, int port, string service, string? host = null, string? address = null) => $"""
         ---
         apiVersion: getambassador.io/v3alpha1
         kind: TCPMapping
@@ -49,6 +50,20 @@ internal static class Yaml
           port: {port}
           service: {service}
         {(host is null ? "" : $"  host: {host}")}
+        {(address is null ? "" : $"  address: \"{address}\"")}
+        """;
+
+    /// <summary>A Host for <paramref name="hostname"/> serving the TLS Secret <paramref name="secret"/>.</summary>
+    public static string Host(string name, string hostname, string secret) => $"""
+        ---
+        apiVersion: getambassador.io/v3alpha1
+        kind: Host
+        metadata:
+          name: {name}
+        spec:
+          hostname: "{hostname}"
+          tlsSecret:
+            name: {secret}
         """;
 
     public static string TlsContext(string name, string host, string secret) => $"""

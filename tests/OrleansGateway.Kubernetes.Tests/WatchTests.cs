@@ -146,7 +146,9 @@ public sealed class WatchTests : ClusterTest
             "/readyz to say the API server is unreachable for tcpmappings");
         Assert.Equal(HttpStatusCode.OK, readyz!.Value.Code);
         Assert.False(string.IsNullOrEmpty(TcpMappingsWatch(readyz.Value.Body).GetProperty("error").GetString()));
-        Assert.Equal(0, Metrics.Sum(await gateway.MetricsAsync(), "ogw_kubernetes_api_reachable", "watch=\"tcpmappings\""));
+        await Eventually.Until(
+            async () => Metrics.Sum(await gateway.MetricsAsync(), "ogw_kubernetes_api_reachable", "watch=\"tcpmappings\"") == 0,
+            "the tcpmappings watch's reachability metric to say 0");
 
         // What was applied stays served while the API server is away; what changes meanwhile is seen when it is back.
         Assert.Equal("still", await Traffic.EchoAsync(kept, "still"));
@@ -159,7 +161,9 @@ public sealed class WatchTests : ClusterTest
         await Eventually.Until(
             async () => (await gateway.ReadyzAsync())?.Body.GetProperty("kubernetes").GetProperty("apiServer").GetString() == "reachable",
             "/readyz to say the API server is reachable again");
-        Assert.Equal(1, Metrics.Sum(await gateway.MetricsAsync(), "ogw_kubernetes_api_reachable", "watch=\"tcpmappings\""));
+        await Eventually.Until(
+            async () => Metrics.Sum(await gateway.MetricsAsync(), "ogw_kubernetes_api_reachable", "watch=\"tcpmappings\"") == 1,
+            "the tcpmappings watch's reachability metric to say 1 again");
     }
 
     private static JsonElement TcpMappingsWatch(JsonElement readyz) =>

@@ -58,7 +58,7 @@ public sealed class TimeoutTests
     }
 
     [Fact]
-    public async Task Without_idle_timeout_a_silent_connection_stays_open()
+    public async Task Without_an_idle_timeout_of_its_own_a_silent_connection_closes_after_the_default()
     {
         await using var upstream = TestUpstream.Echo();
         var time = new FakeTimeProvider();
@@ -68,9 +68,43 @@ public sealed class TimeoutTests
 
         using var client = await proxy.ConnectAsync(listener);
         await Net.RoundTripAsync(client);
+        time.Advance(TimeSpan.FromMinutes(59));
+        await Net.RoundTripAsync(client);
+        Assert.Equal(0, proxy.Metrics.Sum("ogw.proxy.idle_timeouts"));
+
+        // The timer armed at the start finds a byte 59 minutes in and re-arms for the rest: time moves on in steps until
+        // the connection has been silent for the default's full hour.
+        Assert.Equal(TimeSpan.FromHours(1), new ProxyOptions().DefaultIdleTimeout);
+        await Eventually.Until(
+            () =>
+            {
+                time.Advance(TimeSpan.FromMinutes(15));
+                return proxy.Metrics.Sum("ogw.proxy.idle_timeouts") == 1;
+            },
+            "closed by the default idle timeout");
+        Assert.Equal("eof", await Net.ObserveEndAsync(client));
+    }
+
+    [Fact]
+    public async Task An_idle_timeout_of_none_or_no_default_keeps_a_silent_connection_open()
+    {
+        await using var upstream = TestUpstream.Echo();
+        var time = new FakeTimeProvider();
+        await using var proxy = new ProxyHarness(new ProxyOptions { DefaultIdleTimeout = null }, time: time);
+        var none = Loopback(1);
+        var unset = Loopback(2);
+        await proxy.ApplyBoundAsync(Plan(
+            Cleartext(none, Route(Upstream(upstream.EndPoint, "none", idleTimeout: Timeout.InfiniteTimeSpan))), // idle_timeout_ms: 0
+            Cleartext(unset, Route(Upstream(upstream.EndPoint, "unset")))));
+
+        using var first = await proxy.ConnectAsync(none);
+        using var second = await proxy.ConnectAsync(unset);
+        await Net.RoundTripAsync(first);
+        await Net.RoundTripAsync(second);
         time.Advance(TimeSpan.FromDays(1));
 
-        await Net.RoundTripAsync(client);
+        await Net.RoundTripAsync(first);
+        await Net.RoundTripAsync(second);
         Assert.Equal(0, proxy.Metrics.Sum("ogw.proxy.idle_timeouts"));
     }
 

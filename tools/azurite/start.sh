@@ -4,6 +4,8 @@
 # and npm; an older node is replaced by node 22 from the npm registry, see below).
 #   AZURITE_TABLE_PORT  table port (default 10002, the port UseDevelopmentStorage=true expects)
 #   AZURITE_DIR         data, log and pid folder (default .tmp/azurite in the repository)
+#   AZURITE_CERT, AZURITE_KEY  PEM certificate and key: serve HTTPS and accept OAuth bearer tokens (--oauth basic: the
+#                       token's issuer, audience and lifetime are checked, not its signature), as --storage-endpoint needs
 # Running it again while that instance is up does nothing. tools/azurite/stop.sh stops it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -60,10 +62,14 @@ if answers; then
   exit 0
 fi
 
+https=()
+if [ -n "${AZURITE_CERT:-}" ]; then
+  https=(--cert "$AZURITE_CERT" --key "${AZURITE_KEY:?AZURITE_KEY: the key of AZURITE_CERT}" --oauth basic)
+fi
 # setsid: the emulator outlives this script and is not stopped by a Ctrl+C meant for a later command.
 setsid "$here/node_modules/.bin/azurite-table" \
   --tableHost 127.0.0.1 --tablePort "$port" --location "$dir" \
-  --skipApiVersionCheck --disableTelemetry --loose --silent \
+  --skipApiVersionCheck --disableTelemetry --loose --silent "${https[@]}" \
   >"$dir/azurite.log" 2>&1 </dev/null &
 echo $! >"$dir/azurite.pid"
 

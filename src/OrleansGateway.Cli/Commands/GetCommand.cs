@@ -7,6 +7,8 @@ namespace OrleansGateway.Cli.Commands;
 /// <summary><c>ogw get [KIND [NAME]] [-n NAMESPACE]</c>: the tenant's resources and their statuses.</summary>
 internal static class GetCommand
 {
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
     public static Command Create(ClientContext context)
     {
         var kind = new Argument<string?>("KIND") { Description = "Only this kind (TCPMapping, Host, TLSContext, Secret, ...; any case).", Arity = ArgumentArity.ZeroOrOne };
@@ -40,7 +42,7 @@ internal static class GetCommand
             {
                 // The API lists every namespace; the filter keeps the elements as they came.
                 var kept = all.EnumerateArray().Where(v => Views.String(v, "namespace") == namespaceValue).ToList();
-                response = response with { Body = JsonSerializer.Serialize(kept, new JsonSerializerOptions { WriteIndented = true }) };
+                response = response with { Body = JsonSerializer.Serialize(kept, Indented) };
             }
 
             session.Print(response, views => TextReport.WriteResources(Views.Resources(views.EnumerateArray()), session.Output));

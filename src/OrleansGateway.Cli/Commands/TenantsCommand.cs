@@ -204,7 +204,7 @@ internal static class TenantsCommand
 
 /// <summary>
 /// <c>--ports 7000-7099,8443 --upstreams 10.0.0.0/8,*.svc.cluster.local --hosts *.example.com --max-listeners N
-/// --max-mappings N --max-connections N --unlimited</c>: the quota as the API takes it (docs/api.md, Quota). A list not
+/// --max-mappings N --max-connections N --max-hosts N ... --unlimited</c>: the quota as the API takes it (docs/api.md, Quota). A list not
 /// given is left out of the request (it grants nothing); <c>--unlimited</c> sends null (unlimited) for every field not given.
 /// </summary>
 internal sealed class QuotaOptions
@@ -236,10 +236,39 @@ internal sealed class QuotaOptions
         Description = "Most concurrent connections across the tenant's listeners; more are refused (default: unlimited).",
     };
 
+    /// <summary>The fields --unlimited sends as null, besides the bounded-input limits.</summary>
+    private static readonly string[] UnlimitedFields =
+        ["allowedPorts", "allowedUpstreams", "allowedHosts", "maxListeners", "maxMappings", "maxConcurrentConnections"];
+
     private readonly Option<bool> _unlimited = new("--unlimited")
     {
         Description = "Everything not given by another option is unlimited: any port, upstream and host. Say it only for a tenant you trust.",
     };
+
+    /// <summary>The bounded-input limits: option, API field.</summary>
+    private readonly (Option<string?> Option, string Field)[] _limits =
+    [
+        (Limit("--max-per-apply", "Most resources one apply may send"), "maxResourcesPerApply"),
+        (Limit("--max-listener-resources", "Most Listener resources"), "maxListenerResources"),
+        (Limit("--max-hosts", "Most Host resources"), "maxHosts"),
+        (Limit("--max-tls-contexts", "Most TLSContext resources"), "maxTlsContexts"),
+        (Limit("--max-secrets", "Most Secret resources"), "maxSecrets"),
+        (Limit("--max-modules", "Most Module resources"), "maxModules"),
+        (Limit("--max-state-bytes", "Most bytes of stored resources"), "maxStateBytes"),
+    ];
+
+    private static Option<string?> Limit(string name, string what)
+    {
+        var option = new Option<string?>(name) { Description = $"{what}: a number, or 'unlimited' (default: the gateway's, docs/api.md \"Limits\")." };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } value && value != "unlimited" && !(int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
+            {
+                r.AddError($"{name} takes a whole number >= 0 or 'unlimited', not '{value}'.");
+            }
+        });
+        return option;
+    }
 
     public void AddTo(Command command)
     {
@@ -250,6 +279,10 @@ internal sealed class QuotaOptions
         command.Add(_maxMappings);
         command.Add(_maxConnections);
         command.Add(_unlimited);
+        foreach (var (option, _) in _limits)
+        {
+            command.Add(option);
+        }
     }
 
     /// <summary>The quota's JSON members the options give (empty when none is given and --unlimited is not).</summary>
@@ -258,7 +291,7 @@ internal sealed class QuotaOptions
         var quota = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (result.GetValue(_unlimited))
         {
-            foreach (var field in new[] { "allowedPorts", "allowedUpstreams", "allowedHosts", "maxListeners", "maxMappings", "maxConcurrentConnections" })
+            foreach (var field in UnlimitedFields.Concat(_limits.Select(l => l.Field)))
             {
                 quota[field] = null;
             }
@@ -270,6 +303,15 @@ internal sealed class QuotaOptions
         Add("maxListeners", result.GetValue(_maxListeners));
         Add("maxMappings", result.GetValue(_maxMappings));
         Add("maxConcurrentConnections", result.GetValue(_maxConnections));
+        foreach (var (option, field) in _limits)
+        {
+            if (result.GetValue(option) is { } value)
+            {
+                // 'unlimited' is JSON null; a limit left out is absent, so the gateway gives it its default.
+                quota[field] = value == "unlimited" ? null : int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
         return quota;
 
         void Add(string field, object? value)

@@ -66,6 +66,20 @@ internal static class Views
             $"upstreams {List("allowedUpstreams")}",
             $"hosts {List("allowedHosts")}",
         };
+
+        // Bounded input (docs/api.md "Limits"), shown by the gateways that have it.
+        foreach (var (field, label) in new[]
+        {
+            ("maxResourcesPerApply", "per apply"), ("maxListenerResources", "Listeners"), ("maxHosts", "Hosts"), ("maxTlsContexts", "TLSContexts"),
+            ("maxSecrets", "Secrets"), ("maxModules", "Modules"), ("maxStateBytes", "state bytes"),
+        })
+        {
+            if (quota.ValueKind == JsonValueKind.Object && quota.TryGetProperty(field, out _))
+            {
+                parts.Add($"{label} {Value(quota, field, "unlimited")}");
+            }
+        }
+
         return string.Join(", ", parts);
 
         string List(string field)

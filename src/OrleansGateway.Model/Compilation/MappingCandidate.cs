@@ -65,7 +65,13 @@ internal sealed record ConsistencyValues(CircuitBreakerPlan CircuitBreakers, boo
 
     private static string Lower(bool b) => b ? "true" : "false";
 
-    private static string Describe(TimeSpan? t) => t is { } v ? ((long)v.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) : "none";
+    /// <summary>An idle timeout as written: unset (the gateway's default applies), 0 (none), or milliseconds.</summary>
+    private static string Describe(TimeSpan? t) => t switch
+    {
+        null => "unset",
+        { } v when v == Timeout.InfiniteTimeSpan => "0 (none)",
+        { } v => ((long)v.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     private static string Describe(CircuitBreakerPlan b) =>
         $"[max_connections {b.MaxConnections}, max_pending_requests {b.MaxPendingRequests}, max_requests {b.MaxRequests}, max_retries {b.MaxRetries}]";

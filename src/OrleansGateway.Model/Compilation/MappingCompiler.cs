@@ -173,7 +173,10 @@ internal sealed class MappingCompiler(
                 "spec.circuit_breakers");
         }
 
-        var idle = Timeout(entry, m.IdleTimeoutMs, module.IdleTimeoutMs, null, "idle_timeout_ms");
+        // Unset: null, the data plane's default idle timeout applies (docs/data-plane.md, "Timers"); an explicit 0: none.
+        var idle = (m.IdleTimeoutMs ?? module.IdleTimeoutMs) == 0
+            ? System.Threading.Timeout.InfiniteTimeSpan
+            : Timeout(entry, m.IdleTimeoutMs, module.IdleTimeoutMs, null, "idle_timeout_ms");
         var connect = Timeout(entry, m.ConnectTimeoutMs, module.ConnectTimeoutMs, ModuleDefaults.DefaultConnectTimeoutMs, "connect_timeout_ms");
 
         if (parsed is null || !entry.IsAccepted)

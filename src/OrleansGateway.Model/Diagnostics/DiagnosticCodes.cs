@@ -19,6 +19,9 @@ public static class DiagnosticCodes
     public const string ApiVersionMissing = "document.api-version-missing";
     public const string NameMissing = "document.name-missing";
 
+    /// <summary>A file is too big to read to its end (nodes, or findings): the rest of it is not read (Error).</summary>
+    public const string FileLimit = "file.limit";
+
     /// <summary>A required field is absent or null (Error, on the resource).</summary>
     public const string FieldRequired = "field.required";
 
@@ -141,6 +144,15 @@ public static class DiagnosticCodes
     /// <summary>An IP-literal upstream the gateway refuses whatever the quota: its own endpoints, link-local, cloud metadata.</summary>
     public const string UpstreamForbidden = "upstream.forbidden";
 
+    /// <summary>More Listener, Host, TLSContext, Secret or Module resources than the tenant's quota allows (Error).</summary>
+    public const string QuotaKind = "quota.kind";
+
+    /// <summary>An apply of more resources than quota MaxResourcesPerApply (Error; the whole apply is refused).</summary>
+    public const string QuotaApplySize = "quota.apply-size";
+
+    /// <summary>The tenant's stored state would be larger than quota MaxStateBytes (Error; the change is refused).</summary>
+    public const string QuotaStateSize = "quota.state-size";
+
     /// <summary>Another tenant already holds the port, catch-all or SNI name (the message never names it).</summary>
     public const string ListenerClaimRefused = "listener.claim-refused";
 
@@ -160,6 +172,9 @@ public static class DiagnosticCodes
     public const string KindUnknown = "kind.unknown";
     public const string ResourceAbsent = "resource.absent";
 
+    /// <summary>The answer carries only the first diagnostics; this one counts the rest (Info).</summary>
+    public const string DiagnosticsTruncated = "diagnostics.truncated";
+
     // Certificate material of a Secret (read where certificates are loaded).
 
     public const string SecretDuplicate = "secret.duplicate";
@@ -175,5 +190,5 @@ public static class DiagnosticCodes
     /// </summary>
     public static bool IsControlPlaneOnly(string code) =>
         code is ListenerClaimRefused or QuotaPorts or QuotaMappings or QuotaListeners or QuotaUpstreams or QuotaHosts or PortReserved or UpstreamForbidden
-            or SecretStoreUnavailable or SecretStoreRefused;
+            or SecretStoreUnavailable or SecretStoreRefused or QuotaKind or QuotaApplySize or QuotaStateSize;
 }

@@ -70,7 +70,7 @@ internal sealed class FieldReader(DocumentContext document, ResourceRef resource
             hint is null ? $"unknown field {field}; ignored (check the spelling)" : $"unknown field {field}; ignored: {hint}");
     }
 
-    /// <summary>The key of a mapping entry: always a scalar, <see cref="DepthLimitedParser"/> refuses any other.</summary>
+    /// <summary>The key of a mapping entry: always a scalar, <see cref="BoundedYamlParser"/> refuses any other.</summary>
     public static string Key(YamlNode key) => ((YamlScalarNode)key).Value ?? "";
 
     public string? String(YamlNode node, string field)

@@ -56,6 +56,9 @@ public static class ResourceLoader
         return new LoadResult([.. resources], [.. diagnostics]);
     }
 
+    /// <summary>Findings of one file after which the rest of it is not read: past that, more only cost memory.</summary>
+    public const int MaxFileDiagnostics = 1_000;
+
     private static void ParseInto(string text, string file, List<Resource> resources, List<Diagnostic> diagnostics)
     {
         if (text.Length > 0 && text[0] == '\uFEFF')
@@ -64,13 +67,23 @@ public static class ResourceLoader
         }
 
         var documentIndex = 0;
+        var count = new BoundedYamlParser.FileCount();
+        var firstDiagnostic = diagnostics.Count;
         foreach (var chunk in DocumentSplitter.Split(text))
         {
+            if (diagnostics.Count - firstDiagnostic >= MaxFileDiagnostics)
+            {
+                diagnostics.Add(new Diagnostic(Severity.Error, DiagnosticCodes.FileLimit,
+                    $"more than {MaxFileDiagnostics} findings in '{file}': it is not read past line {chunk.FirstLine - 1}; fix the findings above and check it again",
+                    Source: new SourceLocation(file, documentIndex, chunk.FirstLine)));
+                return;
+            }
+
             var stream = new YamlStream();
             Exception? failure = null;
             try
             {
-                stream.Load(new DepthLimitedParser(new Parser(new StringReader(text.Substring(chunk.Start, chunk.Length)))));
+                stream.Load(new BoundedYamlParser(new Parser(new StringReader(text.Substring(chunk.Start, chunk.Length))), count));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -87,12 +100,19 @@ public static class ResourceLoader
 
             if (failure is not null)
             {
-                diagnostics.Add(SyntaxError(failure, text.Substring(chunk.Start, chunk.Length), file, documentIndex++, chunk.FirstLine));
+                var whole = count.Nodes > BoundedYamlParser.MaxFileNodes;
+                diagnostics.Add(SyntaxError(failure, text.Substring(chunk.Start, chunk.Length), file, documentIndex++, chunk.FirstLine,
+                    whole ? DiagnosticCodes.FileLimit : DiagnosticCodes.YamlSyntax,
+                    whole ? "the rest of the file is not read" : "this document was skipped, the others are still read"));
+                if (whole)
+                {
+                    return;
+                }
             }
         }
     }
 
-    private static Diagnostic SyntaxError(Exception failure, string chunkText, string file, int documentIndex, int chunkLine)
+    private static Diagnostic SyntaxError(Exception failure, string chunkText, string file, int documentIndex, int chunkLine, string code, string consequence)
     {
         string message;
         int line, column;
@@ -113,8 +133,8 @@ public static class ResourceLoader
         line += chunkLine - 1;
         return new Diagnostic(
             Severity.Error,
-            DiagnosticCodes.YamlSyntax,
-            $"malformed YAML at line {line}, column {column}: {message}; this document was skipped, the others are still read",
+            code,
+            $"malformed YAML at line {line}, column {column}: {message}; {consequence}",
             Source: new SourceLocation(file, documentIndex, line));
     }
 

@@ -163,7 +163,7 @@ public sealed record CircuitBreakerPlan(int MaxConnections, int MaxPendingReques
 /// <param name="Origination">Null when the upstream connection is cleartext.</param>
 /// <param name="ClusterKey">Identity of the upstream cluster: connection counts for circuit breakers are kept per key
 /// (Emissary: service + tls + namespace + breakers + cluster_tag).</param>
-/// <param name="IdleTimeout">Null: no idle timeout.</param>
+/// <param name="IdleTimeout">Null: the data plane's default (<c>ProxyOptions.DefaultIdleTimeout</c>); <see cref="Timeout.InfiniteTimeSpan"/>: none (<c>idle_timeout_ms: 0</c>).</param>
 public sealed record UpstreamPlan(
     ResourceRef Mapping,
     string Tenant,

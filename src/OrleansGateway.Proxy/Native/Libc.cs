@@ -24,6 +24,10 @@ internal static unsafe partial class Libc
     public const int SO_LINGER = 13;
     public const int SO_REUSEPORT = 15;
     public const int TCP_NODELAY = 1;
+    public const int SO_KEEPALIVE = 9;
+    public const int TCP_KEEPIDLE = 4;
+    public const int TCP_KEEPINTVL = 5;
+    public const int TCP_KEEPCNT = 6;
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_NOSIGNAL = 0x4000;
     public const int SHUT_WR = 1;
@@ -133,12 +137,17 @@ internal static unsafe partial class Libc
 
     public static int SetInt(int fd, int level, int name, int value) => SetSockOpt(fd, level, name, &value, sizeof(int));
 
-    /// <summary>The connection's pending error (SO_ERROR): 0 when connected.</summary>
-    public static int PendingError(int fd)
+    /// <summary>An int socket option; false (errno set) when it cannot be read.</summary>
+    public static bool TryGetInt(int fd, int level, int name, out int value)
     {
-        int error = 0, length = sizeof(int);
-        return GetSockOpt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 ? error : Errno;
+        int read = 0, length = sizeof(int);
+        var ok = GetSockOpt(fd, level, name, &read, &length) == 0;
+        value = read;
+        return ok;
     }
+
+    /// <summary>The connection's pending error (SO_ERROR): 0 when connected.</summary>
+    public static int PendingError(int fd) => TryGetInt(fd, SOL_SOCKET, SO_ERROR, out var error) ? error : Errno;
 
     /// <summary>SO_LINGER on with a zero timeout: the close that follows sends an RST instead of a FIN.</summary>
     public static void LingerZero(int fd)

@@ -79,21 +79,31 @@ internal sealed unsafe class NativeAcceptor : IEventHandler
             }
 
             _backoff.Reset();
+            var peer = new ReadOnlySpan<byte>(address, length);
+            var source = ConnectionLimits.SourceKey(peer);
+            if (_runtime.Limits.TryAdmit(_listener, snapshot, source, out var admission) is not null)
+            {
+                Libc.Close(fd);
+                continue;
+            }
+
             if (!_listener.TryOpenConnection())
             {
                 Libc.Close(fd);
+                _runtime.Limits.Release(_listener, source, admission.Source, admission.Handshake);
                 _listener.ConnectionClosed();
                 return;
             }
 
             if (snapshot.NativeRelay)
             {
-                NativeConnection.Start(_loop, fd, new ReadOnlySpan<byte>(address, length), _listener, snapshot, _runtime);
+                NativeConnection.Start(_loop, fd, peer, _listener, snapshot, _runtime, source, admission);
             }
             else
             {
                 // The fd belongs to the SafeSocketHandle from here on; the managed connection builds its socket on the pool.
-                ThreadPool.UnsafeQueueUserWorkItem(new ProxyConnection(new SafeSocketHandle(fd, ownsHandle: true), _listener, snapshot, _runtime), preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(
+                    new ProxyConnection(new SafeSocketHandle(fd, ownsHandle: true), _listener, snapshot, _runtime, source, admission), preferLocal: false);
             }
         }
     }

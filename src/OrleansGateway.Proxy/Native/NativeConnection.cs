@@ -66,8 +66,9 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
     private int _halfClosed;
     private int _mail;
 
-    private NativeConnection(EventLoop loop, int fd, ReadOnlySpan<byte> address, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime)
-        : base(listener, snapshot, runtime)
+    private NativeConnection(
+        EventLoop loop, int fd, ReadOnlySpan<byte> address, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime, UInt128 source, Admission admission)
+        : base(listener, snapshot, runtime, source, admission)
     {
         _loop = loop;
         _client = fd;
@@ -86,8 +87,9 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
     protected override string ClientText => _clientText ??= ClientEndPoint()?.ToString() ?? "-";
 
     /// <summary>On the loop that accepted <paramref name="fd"/>, which the connection owns from here on.</summary>
-    public static void Start(EventLoop loop, int fd, ReadOnlySpan<byte> address, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime)
-        => new NativeConnection(loop, fd, address, listener, snapshot, runtime).Begin();
+    public static void Start(
+        EventLoop loop, int fd, ReadOnlySpan<byte> address, ProxyListener listener, ListenerSnapshot snapshot, ProxyRuntime runtime, UInt128 source, Admission admission)
+        => new NativeConnection(loop, fd, address, listener, snapshot, runtime, source, admission).Begin();
 
     public void OnEvents(int side, uint events)
     {
@@ -284,6 +286,7 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
         }
 
         Libc.SetInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        Runtime.Options.KeepAlive?.Apply(fd);
         int result;
         fixed (byte* raw = address.Buffer.Span)
         {
@@ -344,7 +347,7 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
         _phase = Phase.Relaying;
         _toUpstream.Tally.Start(_loop.Now);
         _toClient.Tally.Start(_loop.Now);
-        _idle.Start(Upstream!.Plan.IdleTimeout, Runtime.Time, static s => ((NativeConnection)s!).IdleCheck(), this);
+        _idle.Start(Upstream!.Plan.IdleTimeout ?? Runtime.Options.DefaultIdleTimeout, Runtime.Time, static s => ((NativeConnection)s!).IdleCheck(), this);
         if (!_loop.Register(_client, _slot, ClientSide, RelayEvents))
         {
             Fail(CloseReason.ClientGone, $"cannot watch the client socket (errno {Libc.Errno})");

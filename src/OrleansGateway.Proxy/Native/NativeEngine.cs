@@ -90,7 +90,7 @@ internal sealed class NativeEngine : IAsyncDisposable
         var port = endpoint.Port;
         if (port != 0)
         {
-            using var probe = ProxyListener.Open(endpoint, new IPEndPoint(address, port), reusePort: false, listen: false, out error);
+            using var probe = ProxyListener.Open(endpoint, new IPEndPoint(address, port), reusePort: false, listen: false, keepAlive: null, out error);
             if (probe is null)
             {
                 return null;
@@ -100,7 +100,7 @@ internal sealed class NativeEngine : IAsyncDisposable
         var sockets = new List<System.Net.Sockets.Socket>(_loops.Length);
         foreach (var _ in _loops)
         {
-            var socket = ProxyListener.Open(endpoint, new IPEndPoint(address, port), reusePort: true, listen: true, out error);
+            var socket = ProxyListener.Open(endpoint, new IPEndPoint(address, port), reusePort: true, listen: true, Runtime.Options.KeepAlive, out error);
             if (socket is null)
             {
                 sockets.ForEach(s => s.Dispose());

@@ -25,19 +25,26 @@ public sealed class ApiGateway : IAsyncLifetime
     public const string MetricsToken = "metrics-token-for-tests-0123456789";
 
     private readonly bool _withAdminKey;
+    private readonly string[] _extraArgs;
     private readonly CancellationTokenSource _stop = new();
     private readonly StringWriter _error = new();
     private readonly TaskCompletionSource<IServiceProvider> _services = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _directory = "";
     private Task<int> _run = Task.FromResult(0);
 
+    /// <summary>The shared gateway: its tests send bursts no client would, so the API's rate limits (RateLimitTests) are off.</summary>
     public ApiGateway()
-        : this(withAdminKey: true)
+        : this(withAdminKey: true, "--api-rate-limit", "0", "--api-rate-limit-per-source", "0")
     {
     }
 
     /// <param name="withAdminKey">False: a gateway started without an admin key.</param>
-    internal ApiGateway(bool withAdminKey) => _withAdminKey = withAdminKey;
+    /// <param name="extraArgs">More command-line options of the gateway.</param>
+    internal ApiGateway(bool withAdminKey, params string[] extraArgs)
+    {
+        _withAdminKey = withAdminKey;
+        _extraArgs = extraArgs;
+    }
 
     public HttpClient Http { get; private set; } = null!;
 
@@ -74,6 +81,7 @@ public sealed class ApiGateway : IAsyncLifetime
             "--storage", "memory", "--clustering", "localhost", "--silo-port", $"{SiloPort}", "--gateway-port", $"{OrleansGatewayPort}",
             "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1", "--config-dir", config, "--metrics-token-file", tokenFile,
             .. _withAdminKey ? ["--admin-key-file", keyFile] : Array.Empty<string>(),
+            .. _extraArgs,
         ];
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(20) };
         _run = Task.Run(() => Silo.Program.RunAsync(args, TextWriter.Null, _error, Configure, _stop.Token));

@@ -7,6 +7,31 @@ using OrleansGateway.Grains.Abstractions;
 
 namespace OrleansGateway.Grains.Tests.Infrastructure;
 
+/// <summary>
+/// Stops one tenant's next change at one <see cref="ApplyStep"/>: the grain waits there for ever (as if its silo had
+/// died at that instant) and <see cref="Reached"/> completes, so the test can kill the silo.
+/// </summary>
+public sealed class ApplyFaultHook : IApplyFaults
+{
+    private (string Tenant, ApplyStep Step, TaskCompletionSource Reached)? _armed;
+
+    public Task Reached => _armed?.Reached.Task ?? Task.CompletedTask;
+
+    public void Arm(string tenant, ApplyStep step) => _armed = (tenant, step, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public Task AtAsync(string tenant, ApplyStep reached)
+    {
+        if (_armed is not { } armed || armed.Tenant != tenant || armed.Step != reached)
+        {
+            return Task.CompletedTask;
+        }
+
+        _armed = null;
+        armed.Reached.TrySetResult();
+        return new TaskCompletionSource().Task;
+    }
+}
+
 /// <summary>One 3-silo in-process cluster for the whole test project (starting one takes seconds).</summary>
 public sealed class GatewayClusterFixture : IAsyncLifetime
 {
@@ -14,14 +39,19 @@ public sealed class GatewayClusterFixture : IAsyncLifetime
 
     public SharedStore Store { get; } = new();
 
+    /// <summary>The fault-injection hook of every silo (AtomicApplyTests); it does nothing until a test arms it.</summary>
+    public ApplyFaultHook Faults { get; } = new();
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(3);
         var store = Store;
+        var faults = Faults;
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddSingleton<IApplyFaults>(faults);
             silo.Services.AddSerializer(s => s.AddGatewayModelSerializer());
             silo.Services.AddGrainStorage(GatewayStorage.Name, (sp, _) => store.For(sp.GetRequiredService<Serializer>()));
             silo.Services.Configure<ControlPlaneOptions>(o => o.AmbassadorId = AmbassadorId);

@@ -70,6 +70,9 @@ public sealed class InProcessGateway : IAsyncDisposable
             .. storage is null ? Ports.SiloArgs() : ["--storage", "azure", "--storage-connection-string", storage, .. Ports.ClusterArgs()],
             .. options,
             "--api-url", $"{scheme}://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1",
+
+            // The attack tests send bursts; the rate limits have tests of their own (Api.Tests RateLimitTests).
+            "--api-rate-limit", "0", "--api-rate-limit-per-source", "0",
         ];
         if (configDir is not null)
         {

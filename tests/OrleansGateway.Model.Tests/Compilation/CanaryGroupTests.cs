@@ -41,8 +41,11 @@ public sealed class CanaryGroupTests
     public static TheoryData<string, TcpMapping, TcpMapping> Conflicts => new()
     {
         { "idle_timeout_ms 5000; this one has 10000", Res.Tcp("a", 2222, "x") with { IdleTimeoutMs = 5000 }, Res.Tcp("b", 2222, "y") with { IdleTimeoutMs = 10000 } },
-        { "idle_timeout_ms none; this one has 10000", Res.Tcp("a", 2222, "x"), Res.Tcp("b", 2222, "y") with { IdleTimeoutMs = 10000 } },
-        { "idle_timeout_ms 10000; this one has none", Res.Tcp("a", 2222, "x") with { IdleTimeoutMs = 10000 }, Res.Tcp("b", 2222, "y") },
+        { "idle_timeout_ms unset; this one has 10000", Res.Tcp("a", 2222, "x"), Res.Tcp("b", 2222, "y") with { IdleTimeoutMs = 10000 } },
+        { "idle_timeout_ms 10000; this one has unset", Res.Tcp("a", 2222, "x") with { IdleTimeoutMs = 10000 }, Res.Tcp("b", 2222, "y") },
+
+        // Unset is the gateway's default idle timeout (1 h), 0 is none: they differ.
+        { "idle_timeout_ms unset; this one has 0 (none)", Res.Tcp("a", 2222, "x"), Res.Tcp("b", 2222, "y") with { IdleTimeoutMs = 0 } },
         { "enable_ipv6 true; this one has false", Res.Tcp("a", 2222, "x"), Res.Tcp("b", 2222, "y") with { EnableIpv6 = false } },
         { "enable_ipv4 false; this one has true", Res.Tcp("a", 2222, "x") with { EnableIpv4 = false }, Res.Tcp("b", 2222, "y") },
         { "circuit_breakers [max_connections 1024", Res.Tcp("a", 2222, "x"), Res.Tcp("b", 2222, "y") with { CircuitBreakers = Res.Breakers(new CircuitBreakerSpec { MaxConnections = 5 }) } },
@@ -69,7 +72,6 @@ public sealed class CanaryGroupTests
         // Unset equals its effective default: the check is symmetric, unlike Emissary's "only keys it has".
         { Res.Tcp("a", 2222, "x") with { EnableIpv6 = true }, Res.Tcp("b", 2222, "y") },
         { Res.Tcp("a", 2222, "x"), Res.Tcp("b", 2222, "y") with { EnableIpv6 = true } },
-        { Res.Tcp("a", 2222, "x"), Res.Tcp("b", 2222, "y") with { IdleTimeoutMs = 0 } },
         { Res.Tcp("a", 2222, "x"), Res.Tcp("b", 2222, "y") with { CircuitBreakers = Res.Breakers(new CircuitBreakerSpec { MaxConnections = 1024 }) } },
         { Res.Tcp("a", 2222, "x") with { Tls = "ctx" }, Res.Tcp("b", 2222, "y") with { Tls = "ctx.default" } },
         { Res.Tcp("a", 2222, "x") with { ConnectTimeoutMs = 1 }, Res.Tcp("b", 2222, "y") with { Resolver = "endpoint" } },

@@ -47,13 +47,13 @@ public sealed class ModuleDefaultsTests
         { null, null, null },
         { 5000, null, 5000 },
         { 5000, 7000, 7000 },
-        { 5000, 0, null },
+        { 5000, 0, -1 }, // explicit 0: none (infinite); unset: null, the data plane's default
         { null, 250, 250 },
     };
 
     [Theory]
     [MemberData(nameof(Idle))]
-    public void Idle_timeout_comes_from_the_mapping_then_the_module_else_none(long? module, long? mapping, long? expected)
+    public void Idle_timeout_comes_from_the_mapping_then_the_module_else_the_default_and_0_is_none(long? module, long? mapping, long? expected)
     {
         var m = Res.Tcp("m", 2222, "up") with { IdleTimeoutMs = mapping };
 

@@ -123,19 +123,87 @@ public class RobustnessTests
     public void An_alias_bomb_used_as_a_key_is_refused_instead_of_hashed_for_ever()
     {
         var bomb = new StringBuilder("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for (var i = 1; i <= 9; i++)
+        for (var i = 1; i <= 3; i++)
         {
             bomb.Append($"a{i}: &a{i} [").Append(string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))).Append("]\n");
         }
 
-        bomb.Append("? *a9\n: 1\n");
+        // Within the node limit (a deeper bomb is stopped by it first): the key rule itself refuses the document.
+        bomb.Append("? *a3\n: 1\n");
 
         var result = ResourceLoader.Parse(bomb + "---\n" + LoaderAssert.TcpMapping("port: 1\nservice: a"), "bomb.yaml");
 
         Assert.IsType<TcpMapping>(Assert.Single(result.Resources));
         var error = Assert.Single(result.Diagnostics);
-        Assert.Equal((DiagnosticCodes.YamlSyntax, 0, 11), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
+        Assert.Equal((DiagnosticCodes.YamlSyntax, 0, 5), (error.Code, error.Source!.DocumentIndex, error.Source.Line));
         Assert.Contains("mapping key is a list, mapping or alias", error.Message);
+    }
+
+    [Fact]
+    public void A_four_MiB_list_of_aliases_is_refused_at_the_node_limit_and_the_other_documents_still_load()
+    {
+        // The attack of docs/resource-model.md "Limits": one resource, then a `kind: List` of a million aliases to it.
+        var text = new StringBuilder("apiVersion: v1\nkind: List\nitems:\n- &m {apiVersion: getambassador.io/v3alpha1, kind: TCPMapping, " +
+            "metadata: {name: m}, spec: {port: 1, service: a, circuit_breakers: [{max_connections: 3}]}}\n");
+        while (text.Length < 4 * 1024 * 1024)
+        {
+            text.Append("- *m\n");
+        }
+
+        var result = ResourceLoader.Parse(text + "---\n" + LoaderAssert.TcpMapping("port: 1\nservice: a", "after"), "aliases.yaml");
+
+        Assert.Equal(["after"], result.Resources.Select(r => r.Name).ToArray());
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal((DiagnosticCodes.YamlSyntax, 0), (error.Code, error.Source!.DocumentIndex));
+        Assert.Contains("more than 100000 nodes once its aliases (*name) are expanded", error.Message);
+
+        // The limit is hit where the expansion crosses it, long before the end of the 4 MiB document: the header and the
+        // item take 27 nodes (line 4), each alias 20 more, so alias number 4,999 (line 5,003) crosses 100,000.
+        Assert.Equal(5_003, error.Source.Line);
+    }
+
+    [Fact]
+    public void A_file_of_endless_broken_documents_stops_at_the_findings_limit()
+    {
+        var text = LoaderAssert.TcpMapping("port: 1\nservice: a", "first") + "\n" + string.Concat(Enumerable.Repeat("--- {}\n", 600_000));
+
+        var result = ResourceLoader.Parse(text, "endless.yaml");
+
+        Assert.Equal(["first"], result.Resources.Select(r => r.Name).ToArray());
+        Assert.InRange(result.Diagnostics.Length, ResourceLoader.MaxFileDiagnostics, ResourceLoader.MaxFileDiagnostics + 10);
+        var last = result.Diagnostics[^1];
+        Assert.Equal(DiagnosticCodes.FileLimit, last.Code);
+        Assert.Contains("more than 1000 findings in 'endless.yaml'", last.Message);
+    }
+
+    [Fact]
+    public void A_file_over_the_node_limit_is_not_read_past_it()
+    {
+        // Each document is within its own limit; together they cross the file's.
+        var document = "items: [" + string.Join(", ", Enumerable.Repeat("x", 60_000)) + "]\n";
+        var result = ResourceLoader.Parse(string.Concat(Enumerable.Repeat("---\n" + document, 20)), "wide.yaml");
+
+        var limit = Assert.Single(result.Diagnostics, d => d.Code == DiagnosticCodes.FileLimit);
+        Assert.Equal(16, limit.Source!.DocumentIndex);
+        Assert.Contains("more than 1000000 nodes", limit.Message);
+        Assert.Contains("the rest of the file is not read", limit.Message);
+        Assert.Equal(limit, result.Diagnostics[^1]);
+    }
+
+    [Fact]
+    public void Nested_aliases_count_as_their_whole_expansion()
+    {
+        var bomb = new StringBuilder("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for (var i = 1; i <= 5; i++)
+        {
+            bomb.Append($"a{i}: &a{i} [").Append(string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))).Append("]\n");
+        }
+
+        var error = Assert.Single(ResourceLoader.Parse(bomb.ToString(), "laughs.yaml").Diagnostics);
+
+        // a3 expands to 11,111 nodes, so a4 (ten aliases of it) crosses 100,000 on line 5; a5 is never reached.
+        Assert.Equal((DiagnosticCodes.YamlSyntax, 5), (error.Code, error.Source!.Line));
+        Assert.Contains("more than 100000 nodes", error.Message);
     }
 
     [Fact]
