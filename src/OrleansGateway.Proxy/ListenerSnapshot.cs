@@ -56,6 +56,13 @@ internal sealed class ListenerSnapshot
         {
             foreach (var sni in plan.SniRoutes)
             {
+                if (sni.Termination is null)
+                {
+                    // Passthrough: routed by SNI, relayed as raw bytes like the catch-all.
+                    sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, null, null, label, certificates, breakers, warnings, passthrough: true)));
+                    continue;
+                }
+
                 var serverTls = TlsOptionsFactory.ForTermination(sni.Termination, certificates, out var error);
                 if (serverTls is null)
                 {
@@ -115,10 +122,11 @@ internal sealed class RouteEntry
 {
     private readonly double _totalShare;
 
-    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams)
+    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams, bool passthrough)
     {
         Plan = plan;
         Host = host;
+        Passthrough = passthrough;
         ServerTls = serverTls;
         TlsError = tlsError;
         Upstreams = upstreams;
@@ -127,16 +135,19 @@ internal sealed class RouteEntry
 
     public RoutePlan Plan { get; }
 
-    /// <summary>The SNI pattern of a terminating route; null for the catch-all (raw passthrough).</summary>
+    /// <summary>The SNI pattern of an SNI route; null for the catch-all (raw passthrough).</summary>
     public string? Host { get; }
 
-    public bool Terminates => Host is not null;
+    /// <summary>An SNI route relayed unterminated: the peeked ClientHello and every byte after it go to the upstream.</summary>
+    public bool Passthrough { get; }
+
+    public bool Terminates => Host is not null && !Passthrough;
     public SslServerAuthenticationOptions? ServerTls { get; }
     public string? TlsError { get; }
     public UpstreamEntry[] Upstreams { get; }
 
     public static RouteEntry Build(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError,
-        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings)
+        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings, bool passthrough = false)
     {
         var upstreams = new UpstreamEntry[plan.Upstreams.Length];
         for (var i = 0; i < upstreams.Length; i++)
@@ -157,7 +168,7 @@ internal sealed class RouteEntry
             upstreams[i] = new UpstreamEntry(up, clientTls, clientTls is null ? error : null, breakers.For(up.ClusterKey), listenerLabel);
         }
 
-        return new RouteEntry(plan, host, serverTls, tlsError, upstreams);
+        return new RouteEntry(plan, host, serverTls, tlsError, upstreams, passthrough);
     }
 
     /// <summary>Canary pick: a member with probability share/total; share 0 is never picked. Null when no member has a share.</summary>
