@@ -343,4 +343,22 @@ public class TcpMappingLoadingTests
         Assert.Equal("off", mapping.OutlierDetection);
         Assert.Equal("tcp", mapping.HealthCheck);
     }
+
+    /// <summary>The Kubernetes source hands the loader each object as JSON, where an annotation is always a JSON string.</summary>
+    [Fact]
+    public void The_issue_19_annotations_read_the_same_from_the_json_the_kubernetes_source_passes()
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>("""
+            {"apiVersion": "getambassador.io/v3alpha1", "kind": "TCPMapping",
+             "metadata": {"name": "m", "namespace": "default", "annotations": {
+               "orleansgateway.io/tls-passthrough": "true", "orleansgateway.io/outlier-detection": "on",
+               "orleansgateway.io/health-check": "tcp", "orleansgateway.io/proxy-protocol": "v1"}},
+             "spec": {"port": 443, "host": "db.example.com", "service": "db:5432"}}
+            """);
+
+        Assert.True(mapping.TlsPassthrough);
+        Assert.Equal("on", mapping.OutlierDetection);
+        Assert.Equal("tcp", mapping.HealthCheck);
+        Assert.Equal("v1", mapping.ProxyProtocol);
+    }
 }
