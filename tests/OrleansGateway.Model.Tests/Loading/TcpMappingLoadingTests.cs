@@ -227,17 +227,7 @@ public class TcpMappingLoadingTests
         Assert.Contains("indented", warning.Message);
     }
 
-    private static string Annotated(string annotations) => $"""
-        apiVersion: getambassador.io/v3alpha1
-        kind: TCPMapping
-        metadata:
-          name: m
-          annotations:
-        {LoaderAssert.Indent(LoaderAssert.Indent(annotations))}
-        spec:
-          port: 1
-          service: a
-        """;
+    private static string Annotated(string annotations) => AnnotatedWith(annotations, "port: 1\nservice: a");
 
     [Theory]
     [InlineData("orleansgateway.io/proxy-protocol: v1", "v1")]
