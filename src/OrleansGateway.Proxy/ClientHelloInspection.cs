@@ -36,9 +36,12 @@ internal static class ClientHelloInspection
     /// Reads the ClientHello into a pooled buffer until it parses (or cannot), within <paramref name="handshakeToken"/>,
     /// and decides by SNI. A client left without a route gets an <c>unrecognized_name</c> alert.
     /// </summary>
-    public static async Task<RouteDecision> InspectAsync(Socket client, ListenerSnapshot snapshot, ProxyRuntime runtime, CancellationToken handshakeToken)
+    /// <param name="early">The client's bytes already read after a PROXY protocol header: the ClientHello's start (the
+    /// client has spoken, so there is no server-first wait).</param>
+    public static async Task<RouteDecision> InspectAsync(Socket client, ListenerSnapshot snapshot, ProxyRuntime runtime, CancellationToken handshakeToken,
+        byte[]? early = null)
     {
-        if (snapshot.CatchAll is { } catchAll && await WaitForClientAsync(client, catchAll, runtime).ConfigureAwait(false) is { } silent)
+        if (early is null && snapshot.CatchAll is { } catchAll && await WaitForClientAsync(client, catchAll, runtime).ConfigureAwait(false) is { } silent)
         {
             return silent;
         }
@@ -46,9 +49,27 @@ internal static class ClientHelloInspection
         var buffer = ArrayPool<byte>.Shared.Rent(ClientHelloParser.MaxBytes);
         try
         {
-            var filled = 0;
+            // The PROXY header reader's buffer is smaller than this one, so the early bytes always fit.
+            early?.CopyTo(buffer, 0);
+            var filled = early?.Length ?? 0;
             while (true)
             {
+                // Parsed before each read (the early bytes may hold the whole ClientHello) and after every read.
+                if (filled > 0)
+                {
+                    var status = ClientHelloParser.TryParse(buffer.AsSpan(0, filled), out var hello);
+                    if (status != ClientHelloStatus.NeedMoreData || filled >= ClientHelloParser.MaxBytes)
+                    {
+                        var decision = Decide(snapshot, status, hello, buffer.AsSpan(0, filled).ToArray());
+                        if (decision.Route is null && status == ClientHelloStatus.Found)
+                        {
+                            await SendAlertAsync(client).ConfigureAwait(false);
+                        }
+
+                        return decision;
+                    }
+                }
+
                 int read;
                 try
                 {
@@ -71,19 +92,6 @@ internal static class ClientHelloInspection
                 }
 
                 filled += read;
-                var status = ClientHelloParser.TryParse(buffer.AsSpan(0, filled), out var hello);
-                if (status == ClientHelloStatus.NeedMoreData && filled < ClientHelloParser.MaxBytes)
-                {
-                    continue;
-                }
-
-                var decision = Decide(snapshot, status, hello, buffer.AsSpan(0, filled).ToArray());
-                if (decision.Route is null && status == ClientHelloStatus.Found)
-                {
-                    await SendAlertAsync(client).ConfigureAwait(false);
-                }
-
-                return decision;
             }
         }
         finally

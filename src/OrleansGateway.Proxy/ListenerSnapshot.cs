@@ -26,8 +26,9 @@ internal sealed class ListenerSnapshot
         _certificates = certificates;
         Tags = ProxyMetrics.Tags(Label, null);
 
-        // Everything a cleartext listener can route to is plain TCP: the native engine relays it without SslStream.
-        NativeRelay = !plan.TlsInspected && (catchAll?.Upstreams.All(u => u.Plan.Origination is null) ?? true);
+        // Everything a cleartext listener can route to is plain TCP: the native engine relays it without SslStream. A
+        // PROXY protocol header is read on the managed path too, as the ClientHello is (docs/data-plane.md, "PROXY protocol").
+        NativeRelay = !plan.TlsInspected && !plan.ProxyProtocol && (catchAll?.Upstreams.All(u => u.Plan.Origination is null) ?? true);
     }
 
     public ListenerPlan Plan { get; }
@@ -42,7 +43,7 @@ internal sealed class ListenerSnapshot
 
     /// <summary>
     /// Whether the native engine relays this listener's connections itself: no TLS anywhere (not TLS-inspecting, no
-    /// upstream that originates TLS). Otherwise it hands them to <see cref="ProxyConnection"/>, which has SslStream.
+    /// upstream that originates TLS) and no PROXY protocol header to read. Otherwise it hands them to <see cref="ProxyConnection"/>, which has SslStream.
     /// </summary>
     public bool NativeRelay { get; }
 
@@ -55,6 +56,13 @@ internal sealed class ListenerSnapshot
         {
             foreach (var sni in plan.SniRoutes)
             {
+                if (sni.Termination is null)
+                {
+                    // Passthrough: routed by SNI, relayed as raw bytes like the catch-all.
+                    sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, null, null, label, certificates, breakers, warnings, passthrough: true)));
+                    continue;
+                }
+
                 var serverTls = TlsOptionsFactory.ForTermination(sni.Termination, certificates, out var error);
                 if (serverTls is null)
                 {
@@ -114,10 +122,11 @@ internal sealed class RouteEntry
 {
     private readonly double _totalShare;
 
-    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams)
+    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams, bool passthrough)
     {
         Plan = plan;
         Host = host;
+        Passthrough = passthrough;
         ServerTls = serverTls;
         TlsError = tlsError;
         Upstreams = upstreams;
@@ -126,16 +135,19 @@ internal sealed class RouteEntry
 
     public RoutePlan Plan { get; }
 
-    /// <summary>The SNI pattern of a terminating route; null for the catch-all (raw passthrough).</summary>
+    /// <summary>The SNI pattern of an SNI route; null for the catch-all (raw passthrough).</summary>
     public string? Host { get; }
 
-    public bool Terminates => Host is not null;
+    /// <summary>An SNI route relayed unterminated: the peeked ClientHello and every byte after it go to the upstream.</summary>
+    public bool Passthrough { get; }
+
+    public bool Terminates => Host is not null && !Passthrough;
     public SslServerAuthenticationOptions? ServerTls { get; }
     public string? TlsError { get; }
     public UpstreamEntry[] Upstreams { get; }
 
     public static RouteEntry Build(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError,
-        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings)
+        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings, bool passthrough = false)
     {
         var upstreams = new UpstreamEntry[plan.Upstreams.Length];
         for (var i = 0; i < upstreams.Length; i++)
@@ -156,7 +168,7 @@ internal sealed class RouteEntry
             upstreams[i] = new UpstreamEntry(up, clientTls, clientTls is null ? error : null, breakers.For(up.ClusterKey), listenerLabel);
         }
 
-        return new RouteEntry(plan, host, serverTls, tlsError, upstreams);
+        return new RouteEntry(plan, host, serverTls, tlsError, upstreams, passthrough);
     }
 
     /// <summary>Canary pick: a member with probability share/total; share 0 is never picked. Null when no member has a share.</summary>

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tls;
 
 namespace OrleansGateway.Proxy;
@@ -120,15 +121,40 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
     // ValueTask: a cleartext listener decides synchronously, and then nothing is allocated for the result.
     private async ValueTask<(RouteEntry? Route, byte[]? AlreadyRead)> AcceptClientAsync()
     {
-        if (!Snapshot.Plan.TlsInspected)
+        if (!Snapshot.Plan.TlsInspected && !Snapshot.Plan.ProxyProtocol)
         {
             return Admit(ClientHelloInspection.Cleartext(Snapshot)) is { } route ? Raw(route, null) : default;
         }
 
-        // One deadline for the client side of TLS: the ClientHello peek and the handshake. Scoped to this method
-        // so that its timer is gone once the handshake is over (cleartext listeners never arm one).
+        // One deadline for the client's preamble: the PROXY protocol header, the ClientHello peek and the handshake.
+        // Scoped to this method so that its timer is gone once the handshake is over (plain listeners never arm one).
         using var handshakeCts = new CancellationTokenSource(Runtime.Options.HandshakeTimeout, Runtime.Time);
-        var decision = await ClientHelloInspection.InspectAsync(_client, Snapshot, Runtime, handshakeCts.Token).ConfigureAwait(false);
+        byte[]? early = null;
+        if (Snapshot.Plan.ProxyProtocol)
+        {
+            var proxy = await ProxyHeaderReader.ReadAsync(_client, _clientEndPoint, Runtime, handshakeCts.Token).ConfigureAwait(false);
+            if (proxy.Refusal is { } refusal)
+            {
+                Fail(refusal, proxy.Detail!);
+                return default;
+            }
+
+            // From here on the header's source is the client, everywhere: access log, limits, the PROXY header sent on.
+            _clientEndPoint = proxy.Header.Source ?? _clientEndPoint;
+            if (!AdmitSource(_clientEndPoint))
+            {
+                return default;
+            }
+
+            early = proxy.AlreadyRead;
+            if (!Snapshot.Plan.TlsInspected)
+            {
+                HandshakeOver();
+                return Admit(ClientHelloInspection.Cleartext(Snapshot)) is { } route ? Raw(route, early) : default;
+            }
+        }
+
+        var decision = await ClientHelloInspection.InspectAsync(_client, Snapshot, Runtime, handshakeCts.Token, early).ConfigureAwait(false);
         Hello = decision.Hello;
         if (Admit(decision) is not { } chosen)
         {
@@ -215,7 +241,38 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
             return false;
         }
 
+        if (upstream.Plan.SendProxyProtocol != ProxyProtocolVersion.None && !await SendProxyHeaderAsync(socket, upstream.Plan.SendProxyProtocol).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         return side is not TlsSide tls || await OriginateAsync(tls, upstream).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The mapping's PROXY protocol header, before any client byte (and before TLS origination, which runs inside the
+    /// TCP stream the header describes): source = the client (the PROXY-in source when there was one), destination =
+    /// the listener's address and port as the client reached it.
+    /// </summary>
+    private async Task<bool> SendProxyHeaderAsync(Socket upstream, ProxyProtocolVersion version)
+    {
+        try
+        {
+            if (_clientEndPoint is not IPEndPoint source || _client.LocalEndPoint is not IPEndPoint destination)
+            {
+                Fail(CloseReason.ClientGone, "the client's address is unknown, so no PROXY protocol header can be sent");
+                return false;
+            }
+
+            var header = ProxyProtocol.Write(version, source, destination);
+            await upstream.SendAsync(header, SocketFlags.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException && !IsAborted)
+        {
+            Fail(CloseReason.UpstreamReset, $"sending the PROXY protocol header: {e.Message}");
+            return false;
+        }
     }
 
     private async Task<bool> OriginateAsync(TlsSide side, UpstreamEntry upstream)

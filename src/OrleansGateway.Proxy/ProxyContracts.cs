@@ -52,6 +52,13 @@ public sealed record ProxyOptions
     /// <summary>Native engine: event loops (threads), each with its own epoll set; 0 = one per CPU.</summary>
     public int EventLoops { get; init; }
 
+    /// <summary>
+    /// Peers that may send a PROXY protocol header to a listener whose stack has PROXY (<c>--proxy-protocol-trusted</c>);
+    /// empty: any peer may (as Envoy). A connection from another peer is closed before anything is read
+    /// (<see cref="CloseReason.ProxyPeerUntrusted"/>).
+    /// </summary>
+    public ImmutableArray<IPNetwork> ProxyProtocolTrustedNetworks { get; init; } = [];
+
     // Connection limits (docs/data-plane.md, "Connection limits"): checked at accept, a refused connection is closed at
     // once. 0 or less: no limit.
 
@@ -192,6 +199,24 @@ public enum CloseReason
 
     /// <summary>The client did not finish its ClientHello or handshake within <see cref="ProxyOptions.HandshakeTimeout"/>.</summary>
     HandshakeTimeout,
+
+    /// <summary>
+    /// A listener whose stack has PROXY got no valid PROXY protocol header: none, malformed, truncated by the client's
+    /// close, or longer than the bound. No byte reached an upstream.
+    /// </summary>
+    ProxyHeaderInvalid,
+
+    /// <summary>A listener whose stack has PROXY got no complete header within <see cref="ProxyOptions.HandshakeTimeout"/>.</summary>
+    ProxyHeaderTimeout,
+
+    /// <summary>A listener whose stack has PROXY was reached from a peer outside <see cref="ProxyOptions.ProxyProtocolTrustedNetworks"/>.</summary>
+    ProxyPeerUntrusted,
+
+    /// <summary>
+    /// The client a PROXY protocol header named already had <see cref="ProxyOptions.MaxConnectionsPerSource"/> connections
+    /// open (also counted in <c>ogw.proxy.connection_refusals</c>). No byte reached an upstream.
+    /// </summary>
+    SourceLimit,
 
     /// <summary>The TLS handshake with the upstream failed (certificate not trusted, protocol mismatch, ...).</summary>
     UpstreamHandshakeFailed,

@@ -127,6 +127,14 @@ internal sealed class GatewayCommandLine
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private readonly Option<string[]> _proxyProtocolTrusted = new("--proxy-protocol-trusted")
+    {
+        Description = "Only peers in this address range may send a PROXY protocol header to a Listener whose protocolStack has PROXY; " +
+            "a connection from any other peer is closed unread. Repeatable. Default: any peer may (put the load balancer's range here).",
+        HelpName = "CIDR",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     private readonly Option<string> _relayEngine = new("--relay-engine")
     {
         Description = "What relays connections: native (Linux: event loops of the gateway's own with epoll and splice; TLS connections " +
@@ -212,6 +220,7 @@ internal sealed class GatewayCommandLine
             _relayEngine,
             _logLevel,
             _allowUpstream,
+            _proxyProtocolTrusted,
             _maxConnections,
             _maxPerListener,
             _maxPerSource,
@@ -271,7 +280,8 @@ internal sealed class GatewayCommandLine
                 ProtectedPorts = [cluster.SiloPort, cluster.GatewayPort, apiUrl.Port],
                 AllowLinkLocalUpstreams = result.GetValue(_allowLinkLocal),
                 RelayEngine = Enum.Parse<RelayEngine>(result.GetValue(_relayEngine)!, ignoreCase: true),
-                AllowedUpstreamNetworks = AllowedUpstreams(result, out _),
+                AllowedUpstreamNetworks = Networks(result, _allowUpstream, out _),
+                ProxyProtocolTrustedNetworks = Networks(result, _proxyProtocolTrusted, out _),
                 MaxConnections = result.GetValue(_maxConnections),
                 MaxConnectionsPerListener = result.GetValue(_maxPerListener),
                 MaxConnectionsPerSource = result.GetValue(_maxPerSource),
@@ -403,16 +413,17 @@ internal sealed class GatewayCommandLine
             return "--cluster-id and --service-id must not be empty";
         }
 
-        AllowedUpstreams(result, out var rangeProblem);
-        return rangeProblem ?? _shared.Validate(result) ?? _keyVault.Check(result) ?? _kubernetes.Check(result, result.GetValue(_clustering) == "azure");
+        Networks(result, _allowUpstream, out var rangeProblem);
+        Networks(result, _proxyProtocolTrusted, out var trustedProblem);
+        return rangeProblem ?? trustedProblem ?? _shared.Validate(result) ?? _keyVault.Check(result) ?? _kubernetes.Check(result, result.GetValue(_clustering) == "azure");
     }
 
-    /// <summary>The ranges of --allow-upstream; a range that does not read is a problem naming it (and is left out).</summary>
-    private ImmutableArray<IPNetwork> AllowedUpstreams(ParseResult result, out string? problem)
+    /// <summary>The ranges of a repeatable CIDR option; a range that does not read is a problem naming it (and is left out).</summary>
+    private static ImmutableArray<IPNetwork> Networks(ParseResult result, Option<string[]> option, out string? problem)
     {
         problem = null;
         var networks = ImmutableArray.CreateBuilder<IPNetwork>();
-        foreach (var text in result.GetValue(_allowUpstream) ?? [])
+        foreach (var text in result.GetValue(option) ?? [])
         {
             if (Addresses.TryParseNetwork(text, out var network, out var error))
             {
@@ -420,7 +431,7 @@ internal sealed class GatewayCommandLine
             }
             else
             {
-                problem ??= $"--allow-upstream {error}";
+                problem ??= $"{option.Name} {error}";
             }
         }
 

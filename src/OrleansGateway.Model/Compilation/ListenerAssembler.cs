@@ -56,6 +56,12 @@ internal static class ListenerAssembler
                     continue;
                 }
 
+                if (group.First.Consistency.Passthrough)
+                {
+                    sni.Add(new SniRoute(group.Key.Host, null, route));
+                    continue;
+                }
+
                 var termination = group.First.Termination!;
                 resources.AddRange(termination.Resources);
                 sni.Add(new SniRoute(group.Key.Host, termination.Termination, route));
@@ -64,7 +70,10 @@ internal static class ListenerAssembler
             sni.Sort((a, b) => HostPattern.SniOrder.Compare(a.Host, b.Host));
             var name = explicitListener?.Resource.Name ?? $"listener-{endpoint.Address}-{endpoint.Port}";
             plans.Add(new ListenerPlan(endpoint, name, explicitListener?.Entry.Ref, inspected, prefix, [.. sni], catchAll,
-                ResourceOrder.SortedDistinct(resources)));
+                ResourceOrder.SortedDistinct(resources))
+            {
+                ProxyProtocol = explicitListener?.HasProxy ?? false,
+            });
         }
 
         foreach (var listener in listeners.Values.Where(l => !used.Contains(l)))

@@ -10,6 +10,9 @@ internal sealed record ValidListener(ResourceEntry Entry, ImmutableArray<string>
     public ListenerResource Resource => (ListenerResource)Entry.Resource;
     public bool HasTls => Stack.Contains("TLS");
     public bool HasHttp => Stack.Contains("HTTP");
+
+    /// <summary>PROXY anywhere in the stack, as Emissary reads it: every connection starts with a PROXY protocol header.</summary>
+    public bool HasProxy => Stack.Contains("PROXY");
 }
 
 /// <summary>
@@ -119,13 +122,6 @@ internal static class ListenerCatalog
         {
             entry.Discard(DiagnosticCodes.ListenerStack, $"protocolStack [{string.Join(", ", stack)}] must end with TCP (UDP carries no TCPMappings)." + fallback,
                 "spec.protocolStack");
-            return null;
-        }
-
-        if (stack.Contains("PROXY"))
-        {
-            entry.Discard(DiagnosticCodes.ListenerProxy, $"protocolStack [{string.Join(", ", stack)}] uses PROXY, and PROXY protocol is not supported yet. " +
-                "Remove PROXY from the stack." + fallback, "spec.protocolStack");
             return null;
         }
 

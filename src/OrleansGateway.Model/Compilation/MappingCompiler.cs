@@ -53,8 +53,9 @@ internal sealed class MappingCompiler(
             CheckListener(entry, m, host, listener);
         }
 
+        // A passthrough mapping needs no certificate: the client's TLS goes to the upstream unterminated.
         TerminationResult? tls = null;
-        if (host is not null && entry.IsAccepted)
+        if (host is not null && entry.IsAccepted && m.TlsPassthrough is not true)
         {
             tls = termination.Find(host, out var certError, out var related);
             if (certError is not null)
@@ -215,10 +216,18 @@ internal sealed class MappingCompiler(
         }
 
         resources = [.. refs];
-        consistency = new ConsistencyValues(breakers, ipv4, ipv6, idle, context?.Ref);
+        consistency = new ConsistencyValues(breakers, ipv4, ipv6, idle, context?.Ref) { Passthrough = m.TlsPassthrough is true };
         var clusterKey = ClusterKeys.For(m, service, context, breakersSpec, breakers, originate);
         return new UpstreamPlan(entry.Ref, options.Tenant, string.IsNullOrWhiteSpace(m.StatsName) ? m.Name : m.StatsName, service, target, 0,
-            origination, resolver, ipv4, ipv6, breakers, idle, connect ?? System.Threading.Timeout.InfiniteTimeSpan, clusterKey);
+            origination, resolver, ipv4, ipv6, breakers, idle, connect ?? System.Threading.Timeout.InfiniteTimeSpan, clusterKey)
+        {
+            SendProxyProtocol = m.ProxyProtocol switch
+            {
+                "v1" => ProxyProtocolVersion.V1,
+                "v2" => ProxyProtocolVersion.V2,
+                _ => ProxyProtocolVersion.None,
+            },
+        };
     }
 
     // Null means "none"; 0 means none too (for the connect timeout: wait as long as the OS does).

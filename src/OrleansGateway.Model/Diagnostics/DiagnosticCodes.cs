@@ -40,6 +40,9 @@ public static class DiagnosticCodes
     /// <summary>A metadata.name that is not a DNS-1123 subdomain or a metadata.namespace that is not a DNS-1123 label (Error).</summary>
     public const string FieldName = "field.name";
 
+    /// <summary>An extension annotation (<c>orleansgateway.io/...</c>) with a value the gateway does not know (Error, on the resource).</summary>
+    public const string AnnotationValue = "annotation.value";
+
     /// <summary>A field the loader does not know (Warning; the resource still loads).</summary>
     public const string FieldUnknown = "field.unknown";
 
@@ -94,7 +97,6 @@ public static class DiagnosticCodes
     public const string ListenerProtocol = "listener.protocol";
     public const string ListenerStack = "listener.stack";
     public const string ListenerUdp = "listener.udp";
-    public const string ListenerProxy = "listener.proxy";
     public const string ListenerSecurityModel = "listener.security_model";
     public const string ListenerUnused = "listener.unused";
     public const string ListenerHostWithoutTls = "listener.host_without_tls";

@@ -99,7 +99,7 @@ internal static class DocumentReader
         }
 
         var metadata = metadataNode as YamlMappingNode;
-        YamlNode? nameNode = null, namespaceNode = null, labelsNode = null;
+        YamlNode? nameNode = null, namespaceNode = null, labelsNode = null, annotationsNode = null;
         if (metadata is not null)
         {
             foreach (var (keyNode, value) in metadata.Children)
@@ -109,6 +109,7 @@ internal static class DocumentReader
                     case "name": nameNode = value; break;
                     case "namespace": namespaceNode = value; break;
                     case "labels": labelsNode = value; break;
+                    case "annotations": annotationsNode = value; break;
                 }
             }
         }
@@ -137,7 +138,10 @@ internal static class DocumentReader
             reader.TypeError(namespaceNode, "metadata.namespace", "a non-empty string");
         }
 
-        var header = new ResourceHeader(apiVersion, kind, name, identity.Namespace, ImmutableDictionary<string, string>.Empty, source, node, specNode);
+        var header = new ResourceHeader(apiVersion, kind, name, identity.Namespace, ImmutableDictionary<string, string>.Empty, source, node, specNode)
+        {
+            Annotations = annotationsNode,
+        };
         resources.Add(Dispatch(header, reader, annotationStyle, labelsNode, () => CheckNames(header, reader, nameNode!, namespaceNode)));
     }
 

@@ -19,6 +19,9 @@ internal sealed record ResourceHeader(
     /// <summary>getambassador.io/v2 (and v1, which has the same layout) where <c>tls: true</c> is a boolean.</summary>
     public bool IsV2 { get; init; }
 
+    /// <summary><c>metadata.annotations</c> as written; the kind readers take the gateway's extensions from it (<see cref="ExtensionAnnotations"/>).</summary>
+    public YamlNode? Annotations { get; init; }
+
     /// <summary>Copies the identity (and <c>ambassador_id</c>) onto a record built by a kind reader.</summary>
     public T Stamp<T>(T resource, ImmutableArray<string> ambassadorId)
         where T : Resource =>

@@ -103,6 +103,17 @@ internal static class TcpMappingReader
             }
         }
 
+        ExtensionAnnotations.CheckTcpMapping(header, reader);
+        var proxyProtocol = ExtensionAnnotations.ReadProxyProtocol(header, reader);
+        var passthrough = ExtensionAnnotations.ReadTlsPassthrough(header, reader);
+        var outlierDetection = ExtensionAnnotations.ReadOutlierDetection(header, reader);
+        var healthCheck = ExtensionAnnotations.ReadHealthCheck(header, reader);
+
+        if (passthrough is true)
+        {
+            ExtensionAnnotations.CheckPassthrough(header, reader, host, tls, service);
+        }
+
         var missingAt = SpecNode.MissingAt(header, spec);
         if (port is null && !reader.HasErrorOn("spec.port"))
         {
@@ -138,6 +149,10 @@ internal static class TcpMappingReader
             ConnectTimeoutMs = connect,
             StatsName = statsName,
             ClusterTag = clusterTag,
+            ProxyProtocol = proxyProtocol,
+            TlsPassthrough = passthrough,
+            OutlierDetection = outlierDetection,
+            HealthCheck = healthCheck,
         }, ids.Value);
     }
 

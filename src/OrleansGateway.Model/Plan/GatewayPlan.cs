@@ -52,12 +52,35 @@ public sealed record ListenerPlan(
     string StatsPrefix,
     ImmutableArray<SniRoute> SniRoutes,
     RoutePlan? CatchAll,
-    ImmutableArray<ResourceRef> Resources);
-
-/// <summary>A TLS-terminating route selected by SNI.</summary>
-/// <param name="Host">The mapping's <c>host</c>, canonical (<see cref="HostPattern"/>).</param>
-public sealed record SniRoute([property: JsonPropertyOrder(-2)] HostPattern Host, TlsTermination Termination, RoutePlan Route)
+    ImmutableArray<ResourceRef> Resources)
 {
+    /// <summary>
+    /// The explicit Listener's stack has PROXY: every connection must start with a PROXY protocol header (v1 or v2),
+    /// whose source address is the client's from then on (docs/tcpmapping-semantics.md, "Extensions").
+    /// </summary>
+    /// <remarks>Not written when false, so plans without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool ProxyProtocol { get; init; }
+}
+
+/// <summary>The PROXY protocol header a mapping sends its upstream (annotation <c>orleansgateway.io/proxy-protocol</c>).</summary>
+public enum ProxyProtocolVersion
+{
+    None,
+    V1,
+    V2,
+}
+
+/// <summary>A route selected by SNI: TLS-terminating, or passthrough (<see cref="Termination"/> null).</summary>
+/// <param name="Host">The mapping's <c>host</c>, canonical (<see cref="HostPattern"/>).</param>
+/// <param name="Termination">Where the certificate comes from; null for a passthrough route (annotation
+/// <c>orleansgateway.io/tls-passthrough</c>), whose ClientHello and every byte after it go to the upstream unchanged.</param>
+public sealed record SniRoute([property: JsonPropertyOrder(-2)] HostPattern Host, TlsTermination? Termination, RoutePlan Route)
+{
+    /// <summary>The client's TLS goes to the upstream unterminated (docs/tcpmapping-semantics.md, "SNI passthrough").</summary>
+    [JsonIgnore]
+    public bool Passthrough => Termination is null;
+
     /// <summary>
     /// The <see cref="HostPattern.Kind"/> of <see cref="Host"/>, written right after it and ignored when read: plans
     /// stored and sent before host patterns carry it there, and a build of that time takes the kind from it. So listener
@@ -161,7 +184,13 @@ public sealed record UpstreamPlan(
     CircuitBreakerPlan CircuitBreakers,
     TimeSpan? IdleTimeout,
     TimeSpan ConnectTimeout,
-    string ClusterKey);
+    string ClusterKey)
+{
+    /// <summary>The PROXY protocol header sent to the upstream before any client byte; <see cref="ProxyProtocolVersion.None"/>: none.</summary>
+    /// <remarks>Not written when none, so plans without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public ProxyProtocolVersion SendProxyProtocol { get; init; }
+}
 
 /// <summary>A canary group: every TCPMapping with the same (address, port, host).</summary>
 /// <param name="Name">Emissary-style group name: <c>GROUP: &lt;first mapping name&gt;</c>.</param>

@@ -101,6 +101,23 @@ public sealed record TcpMapping : Resource
 
     public string? StatsName { get; init; }
     public string? ClusterTag { get; init; }
+
+    /// <summary>Extension annotation <c>orleansgateway.io/proxy-protocol</c>: <c>v1</c> or <c>v2</c> (checked by the loader); null when absent.</summary>
+    /// <remarks>Not written when null, so stored state and grain messages without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ProxyProtocol { get; init; }
+
+    /// <summary>Extension annotation <c>orleansgateway.io/tls-passthrough</c>: true relays TLS for <see cref="Host"/> unterminated; null when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? TlsPassthrough { get; init; }
+
+    /// <summary>Extension annotation <c>orleansgateway.io/outlier-detection</c>: <c>off</c> or <c>on</c> (checked by the loader); null when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OutlierDetection { get; init; }
+
+    /// <summary>Extension annotation <c>orleansgateway.io/health-check</c>: <c>tcp</c> (checked by the loader); null when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? HealthCheck { get; init; }
 }
 
 /// <summary><c>kind: Listener</c>. Only what matters to TCP is interpreted; the rest is validated and kept.</summary>

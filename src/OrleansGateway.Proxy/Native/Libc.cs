@@ -85,6 +85,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "accept4", SetLastError = true)]
     public static partial int Accept4(int fd, byte* address, int* length, int flags);
 
+    [LibraryImport(Library, EntryPoint = "getsockname", SetLastError = true)]
+    public static partial int GetSockName(int fd, byte* address, int* length);
+
     [LibraryImport(Library, EntryPoint = "recv", SetLastError = true)]
     public static partial nint Recv(int fd, byte* buffer, nint length, int flags);
 

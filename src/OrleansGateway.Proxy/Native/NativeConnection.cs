@@ -339,6 +339,11 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
 
         EndDial();
         UpstreamEndPoint = _attemptEndPoint;
+        if (Upstream!.Plan.SendProxyProtocol != Model.Plan.ProxyProtocolVersion.None && !SendProxyHeader())
+        {
+            return;
+        }
+
         _phase = Phase.Relaying;
         _toUpstream.Tally.Start(_loop.Now);
         _toClient.Tally.Start(_loop.Now);
@@ -771,14 +776,59 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
         fd = -1;
     }
 
-    private IPEndPoint? ClientEndPoint()
+    /// <summary>
+    /// The mapping's PROXY protocol header, sent before the client's fd joins the epoll set (so before any client byte):
+    /// source = the client, destination = the listener's address and port as the client reached it (getsockname). A
+    /// header is at most 107 bytes and the socket was just connected, so its empty send buffer takes it whole; a short
+    /// or failed send means the upstream is gone. False: the connection ended (reason set).
+    /// </summary>
+    private unsafe bool SendProxyHeader()
     {
-        if (_clientAddressLength < 2)
+        Span<byte> local = stackalloc byte[SocketAddressBytes.Capacity];
+        var length = SocketAddressBytes.Capacity;
+        bool ok;
+        fixed (byte* raw = local)
+        {
+            ok = Libc.GetSockName(_client, raw, &length) == 0;
+        }
+
+        if (!ok || ClientEndPoint() is not { } source || ToEndPoint(local, length) is not { } destination)
+        {
+            Fail(CloseReason.ClientGone, "the client's addresses are unknown, so no PROXY protocol header can be sent");
+            Finish(bothEnded: false);
+            return false;
+        }
+
+        var header = ProxyProtocol.Write(Upstream!.Plan.SendProxyProtocol, source, destination);
+        nint sent;
+        fixed (byte* bytes = header)
+        {
+            do
+            {
+                sent = Libc.Send(_upstream, bytes, header.Length, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT);
+            }
+            while (sent < 0 && Libc.Errno == Libc.EINTR);
+        }
+
+        if (sent != header.Length)
+        {
+            Fail(CloseReason.UpstreamReset, $"sending the PROXY protocol header: {(sent < 0 ? Libc.ToSocketError(Libc.Errno).ToString() : "short send")}");
+            Abort(CloseReason.UpstreamReset, resetClient: true, resetUpstream: false);
+            return false;
+        }
+
+        return true;
+    }
+
+    private IPEndPoint? ClientEndPoint() => ToEndPoint(_clientAddress, _clientAddressLength);
+
+    private static IPEndPoint? ToEndPoint(ReadOnlySpan<byte> bytes, int length)
+    {
+        if (length < 2)
         {
             return null;
         }
 
-        ReadOnlySpan<byte> bytes = _clientAddress;
         var family = BitConverter.ToUInt16(bytes) switch
         {
             Libc.AF_INET => AddressFamily.InterNetwork,
@@ -790,8 +840,8 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
             return null;
         }
 
-        var address = new SocketAddress(family, _clientAddressLength);
-        bytes[.._clientAddressLength].CopyTo(address.Buffer.Span);
+        var address = new SocketAddress(family, length);
+        bytes[..length].CopyTo(address.Buffer.Span);
         return (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(address);
     }
 

@@ -27,8 +27,9 @@ public sealed class ExplicitListenerTests
         { null, null, null, "one of protocol and protocolStack must be set" },
         { null, ["TLS"], null, "must end with TCP" },
         { null, ["TCP", "UDP"], null, "must end with TCP" },
-        { "HTTPPROXY", null, null, "PROXY protocol is not supported yet" },
-        { null, ["PROXY", "TCP"], null, "PROXY protocol is not supported yet" },
+        { "HTTPPROXY", null, false, "serves no HTTP" },
+        { null, ["PROXY", "TCP"], false, "" },
+        { null, ["PROXY", "TLS", "TCP"], true, "" },
         { "SCTP", null, null, "protocol 'SCTP' is unknown" },
     };
 
@@ -66,6 +67,33 @@ public sealed class ExplicitListenerTests
         Assert.Equal("l", plan.Name);
         Assert.True(plan.TlsInspected);
         Assert.Contains(listener.Ref, plan.Resources);
+    }
+
+    /// <summary>PROXY anywhere in the stack (as Emissary reads it) makes the listener require a PROXY protocol header.</summary>
+    [Theory]
+    [InlineData(new[] { "PROXY", "TCP" }, null, true)]
+    [InlineData(new[] { "PROXY", "TLS", "TCP" }, "db.example.com", true)]
+    [InlineData(new[] { "TLS", "PROXY", "TCP" }, "db.example.com", true)]
+    [InlineData(new[] { "TLS", "TCP" }, "db.example.com", false)]
+    [InlineData(new[] { "TCP" }, null, false)]
+    public void Proxy_in_the_stack_requires_a_header(string[] stack, string? host, bool proxy)
+    {
+        var listener = Res.Listener("l", 9000, null) with { ProtocolStack = [.. stack] };
+        var m = Res.Tcp("m", 9000, "db:5432", host: host);
+
+        var result = Res.Compile([listener, m, .. Certificates]);
+
+        result.AssertAccepted(listener);
+        result.AssertAccepted(m);
+        Assert.Equal(proxy, result.Listener(9000).ProxyProtocol);
+    }
+
+    [Fact]
+    public void An_automatic_listener_never_requires_a_header()
+    {
+        var result = Res.Compile(Res.Tcp("m", 9000, "db:5432"));
+
+        Assert.False(result.Listener(9000).ProxyProtocol);
     }
 
     [Fact]

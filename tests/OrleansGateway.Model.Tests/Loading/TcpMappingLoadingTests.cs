@@ -226,4 +226,129 @@ public class TcpMappingLoadingTests
         Assert.Equal("host", warning.Field);
         Assert.Contains("indented", warning.Message);
     }
+
+    private static string Annotated(string annotations) => AnnotatedWith(annotations, "port: 1\nservice: a");
+
+    [Theory]
+    [InlineData("orleansgateway.io/proxy-protocol: v1", "v1")]
+    [InlineData("orleansgateway.io/proxy-protocol: \"v2\"", "v2")]
+    [InlineData("kubectl.kubernetes.io/last-applied-configuration: '{}'", null)]
+    public void The_proxy_protocol_annotation_is_read(string annotation, string? expected)
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>(Annotated(annotation));
+
+        Assert.Equal(expected, mapping.ProxyProtocol);
+    }
+
+    [Theory]
+    [InlineData("orleansgateway.io/proxy-protocol: v3")]
+    [InlineData("orleansgateway.io/proxy-protocol: V2")]
+    [InlineData("orleansgateway.io/proxy-protocol: \"\"")]
+    [InlineData("orleansgateway.io/proxy-protocol: true")]
+    [InlineData("orleansgateway.io/proxy-protocol: [v1]")]
+    public void An_unknown_proxy_protocol_value_is_an_error_naming_the_annotation(string annotation)
+    {
+        var invalid = LoaderAssert.Invalid(Annotated(annotation));
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal("metadata.annotations.orleansgateway.io/proxy-protocol", error.Field);
+        Assert.Contains(error.Code, new[] { DiagnosticCodes.AnnotationValue, DiagnosticCodes.FieldType });
+        if (error.Code == DiagnosticCodes.AnnotationValue)
+        {
+            Assert.Contains("orleansgateway.io/proxy-protocol", error.Message);
+            Assert.Contains("\"v1\" or \"v2\"", error.Message);
+        }
+    }
+
+    [Fact]
+    public void An_unknown_gateway_annotation_warns_and_the_mapping_still_loads()
+    {
+        var result = LoaderAssert.Parse(Annotated("orleansgateway.io/proxy-protcol: v2"));
+
+        Assert.IsType<TcpMapping>(Assert.Single(result.Resources));
+        var warning = Assert.Single(result.Diagnostics);
+        Assert.Equal(DiagnosticCodes.FieldUnknown, warning.Code);
+        Assert.Contains("orleansgateway.io/proxy-protocol", warning.Message);
+    }
+
+    private static string AnnotatedWith(string annotations, string spec) => $"""
+        apiVersion: getambassador.io/v3alpha1
+        kind: TCPMapping
+        metadata:
+          name: m
+          annotations:
+        {LoaderAssert.Indent(LoaderAssert.Indent(annotations))}
+        spec:
+        {LoaderAssert.Indent(spec)}
+        """;
+
+    [Theory]
+    [InlineData("orleansgateway.io/tls-passthrough: \"true\"", true)]
+    [InlineData("orleansgateway.io/tls-passthrough: true", true)]
+    [InlineData("orleansgateway.io/tls-passthrough: \"false\"", false)]
+    public void The_tls_passthrough_annotation_is_read(string annotation, bool expected)
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>(AnnotatedWith(annotation, "port: 443\nhost: db.example.com\nservice: db:5432"));
+
+        Assert.Equal(expected, mapping.TlsPassthrough);
+        Assert.Equal("db.example.com", mapping.Host);
+    }
+
+    [Theory]
+    [InlineData("port: 443\nservice: db:5432", "needs spec.host")]
+    [InlineData("port: 443\nhost: \"\"\nservice: db:5432", "needs spec.host")]
+    [InlineData("port: 443\nhost: db.example.com\nservice: https://db:5432", "cannot originate TLS")]
+    [InlineData("port: 443\nhost: db.example.com\nservice: db:5432\ntls: origin", "cannot originate TLS")]
+    public void A_passthrough_mapping_without_host_or_with_origination_is_an_error_on_the_annotation(string spec, string expected)
+    {
+        var invalid = LoaderAssert.Invalid(AnnotatedWith("orleansgateway.io/tls-passthrough: \"true\"", spec));
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal(DiagnosticCodes.AnnotationValue, error.Code);
+        Assert.Equal("metadata.annotations.orleansgateway.io/tls-passthrough", error.Field);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("orleansgateway.io/tls-passthrough: \"yes\"", "orleansgateway.io/tls-passthrough", "\"true\" or \"false\"")]
+    [InlineData("orleansgateway.io/outlier-detection: \"disabled\"", "orleansgateway.io/outlier-detection", "\"off\" or \"on\"")]
+    [InlineData("orleansgateway.io/health-check: \"http\"", "orleansgateway.io/health-check", "\"tcp\"")]
+    public void An_unknown_value_of_an_issue_19_annotation_is_an_error_naming_it(string annotation, string name, string choices)
+    {
+        var invalid = LoaderAssert.Invalid(AnnotatedWith(annotation, "port: 443\nhost: db.example.com\nservice: db:5432"));
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal("metadata.annotations." + name, error.Field);
+        Assert.Contains(name, error.Message);
+        Assert.Contains(choices, error.Message);
+    }
+
+    [Fact]
+    public void The_outlier_detection_and_health_check_annotations_are_read_without_warnings()
+    {
+        var result = LoaderAssert.Parse(Annotated("orleansgateway.io/outlier-detection: \"off\"\norleansgateway.io/health-check: tcp"));
+
+        var mapping = Assert.IsType<TcpMapping>(Assert.Single(result.Resources));
+        Assert.Empty(result.Diagnostics);
+        Assert.Equal("off", mapping.OutlierDetection);
+        Assert.Equal("tcp", mapping.HealthCheck);
+    }
+
+    /// <summary>The Kubernetes source hands the loader each object as JSON, where an annotation is always a JSON string.</summary>
+    [Fact]
+    public void The_issue_19_annotations_read_the_same_from_the_json_the_kubernetes_source_passes()
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>("""
+            {"apiVersion": "getambassador.io/v3alpha1", "kind": "TCPMapping",
+             "metadata": {"name": "m", "namespace": "default", "annotations": {
+               "orleansgateway.io/tls-passthrough": "true", "orleansgateway.io/outlier-detection": "on",
+               "orleansgateway.io/health-check": "tcp", "orleansgateway.io/proxy-protocol": "v1"}},
+             "spec": {"port": 443, "host": "db.example.com", "service": "db:5432"}}
+            """);
+
+        Assert.True(mapping.TlsPassthrough);
+        Assert.Equal("on", mapping.OutlierDetection);
+        Assert.Equal("tcp", mapping.HealthCheck);
+        Assert.Equal("v1", mapping.ProxyProtocol);
+    }
 }
