@@ -30,9 +30,7 @@ import urllib.request
 
 DOMAIN = "scale.test"
 ADMIN_KEY = "scale-bench-admin-key-0123456789"
-AZURITE = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-           "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tOLWeQ1JgL9HqD9ZrcN/5yQLKQ==;"
-           "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;")
+AZURITE = "UseDevelopmentStorage=true"  # Azurite on 127.0.0.1:10002 (tools/azurite/start.sh)
 CHILDREN = []
 
 
