@@ -18,3 +18,14 @@ public interface ICertificateProvider
     /// <summary>CA certificates for verifying peers (<c>ca_secret</c>); null when unknown.</summary>
     X509Certificate2Collection? GetCaCertificates(SecretRef secret);
 }
+
+/// <summary>
+/// A provider that keeps each serving certificate prepared for <see cref="System.Net.Security.SslStream"/> (its chain
+/// built once). The data plane takes the prepared context from it instead of building one per route, so a listener
+/// with thousands of routes under one certificate costs one chain build, not one per route and per apply.
+/// </summary>
+public interface IServerCertificateContexts
+{
+    /// <summary>The prepared context of <paramref name="secret"/>; null when it has no usable certificate and key.</summary>
+    System.Net.Security.SslStreamCertificateContext? GetServerContext(SecretRef secret);
+}

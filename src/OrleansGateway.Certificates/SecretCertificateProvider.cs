@@ -17,7 +17,7 @@ namespace OrleansGateway.Certificates;
 /// A Secret that cannot be used is left out (lookups return null) and reported as a Diagnostic instead.
 /// The returned certificates and collections are shared by every caller: never modify or dispose them.
 /// </summary>
-public sealed class SecretCertificateProvider : ICertificateProvider
+public sealed class SecretCertificateProvider : ICertificateProvider, IServerCertificateContexts
 {
     private const string TlsCrt = "tls.crt";
     private const string TlsKey = "tls.key";

@@ -260,10 +260,11 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
     private Dictionary<string, (SecretCertificateProvider Provider, ImmutableArray<Diagnostic> Problems)> BuildTenants(Dictionary<SecretRef, CertificateView?> certificates)
     {
         var result = new Dictionary<string, (SecretCertificateProvider, ImmutableArray<Diagnostic>)>();
+        var known = _certificates.Keys.CountBy(k => k.Tenant).ToDictionary(StringComparer.Ordinal);
         foreach (var tenant in certificates.GroupBy(c => c.Key.Tenant))
         {
             var unchanged = _tenants.ContainsKey(tenant.Key)
-                && tenant.Count() == _certificates.Count(c => c.Key.Tenant == tenant.Key)
+                && tenant.Count() == known.GetValueOrDefault(tenant.Key)
                 && tenant.All(c => _certificates.TryGetValue(c.Key, out var known) && ReferenceEquals(known, c.Value));
             if (unchanged)
             {

@@ -32,8 +32,8 @@ internal static class ListenerArbiter
         return Arbitrate(plan, others, taken, out refused);
     }
 
-    /// <param name="taken">The SNI patterns of <paramref name="others"/>.</param>
-    private static ListenerPlan? Arbitrate(ListenerPlan plan, IReadOnlyList<ListenerPlan> others, HostPatternSet taken,
+    /// <param name="taken">The SNI patterns of <paramref name="others"/> (a listener keeps this set between claims).</param>
+    public static ListenerPlan? Arbitrate(ListenerPlan plan, IReadOnlyList<ListenerPlan> others, HostPatternSet taken,
         out ImmutableArray<RefusedMapping> refused)
     {
         var refusals = ImmutableArray.CreateBuilder<RefusedMapping>();

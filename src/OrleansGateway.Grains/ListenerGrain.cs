@@ -1,7 +1,10 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 using OrleansGateway.Grains.Abstractions;
+using OrleansGateway.Model.Hosts;
 using OrleansGateway.Model.Plan;
 
 namespace OrleansGateway.Grains;
@@ -13,19 +16,52 @@ public sealed record TenantClaim(
     [property: Id(1)] long Sequence,
     [property: Id(2)] ListenerPlan Plan);
 
+/// <summary>
+/// The listener's index: which tenants hold a claim, in which order, and at which version each claim last changed. The
+/// claims themselves are stored one entry per tenant (<see cref="ListenerClaimEntry"/>), so a tenant's change writes its
+/// own routes and this small index, not every tenant's routes (docs/scale.md).
+/// </summary>
 [GenerateSerializer, Alias("OrleansGateway.ListenerState")]
 public sealed class ListenerState
 {
     [Id(0)] public long Version { get; set; }
     [Id(1)] public long NextSequence { get; set; }
+
+    /// <summary>Claims stored inline, as builds before the per-tenant entries wrote them; moved to entries on activation.</summary>
     [Id(2)] public ImmutableArray<TenantClaim> Claims { get; set; } = [];
+
+    /// <summary>Every tenant with a claim here, in first-claim order, with the version its claim last changed at.</summary>
+    [Id(3)] public ImmutableArray<ListenerClaimIndex> Tenants { get; set; } = [];
+}
+
+/// <summary>A tenant of <see cref="ListenerState.Tenants"/>.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.ListenerClaimIndex")]
+public sealed record ListenerClaimIndex(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] long Sequence,
+    [property: Id(2)] long Version);
+
+/// <summary>One tenant's claim on one listener, stored under its own key (state <see cref="ListenerGrain.ClaimStateName"/>).</summary>
+[GenerateSerializer, Alias("OrleansGateway.ListenerClaimEntry")]
+public sealed class ListenerClaimEntry
+{
+    [Id(0)] public TenantClaim? Claim { get; set; }
 }
 
 /// <summary>See <see cref="IListenerGrain"/>; the rules are in <see cref="ListenerArbiter"/>.</summary>
+/// <remarks>
+/// Storage: the index (<see cref="ListenerState"/>) and one entry per tenant. A change writes the tenant's entry first,
+/// then the index; the index is the truth: on activation only the entries of tenants it lists are read (in parallel),
+/// so an entry written for a change whose index write failed is ignored (the tenant's own apply is in flight and puts
+/// its claim back: docs/reliability.md).
+/// </remarks>
 public sealed partial class ListenerGrain(
     [PersistentState("listener", GatewayStorage.Name)] IPersistentState<ListenerState> state,
     ILogger<ListenerGrain> logger) : Grain, IListenerGrain
 {
+    /// <summary>The storage state name of the per-tenant entries.</summary>
+    public const string ClaimStateName = "listener-claim";
+
     /// <summary>
     /// True until the directory has this activation's version: a silo may have died between writing the state and
     /// publishing it, or the publish may have failed. Publishing an unchanged version is a no-op at the directory.
@@ -39,10 +75,25 @@ public sealed partial class ListenerGrain(
     /// </summary>
     private bool _portSynced;
 
+    /// <summary>The claims of the tenants the index lists, in first-claim order.</summary>
+    private ImmutableArray<TenantClaim> _claims = [];
+
+    /// <summary>The stored entry of every tenant read or written in this activation (it carries the storage ETag).</summary>
+    private readonly Dictionary<string, GrainState<ListenerClaimEntry>> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>The SNI patterns of every claim in <see cref="_claims"/>, kept up to date claim by claim.</summary>
+    private readonly HostPatternSet _taken = new();
+
+    /// <summary>The merged slice of <see cref="_claims"/> at the index version, built once per version.</summary>
+    private ListenerSlice? _slice;
+
     private ListenerKey Key => ListenerKey.Parse(this.GetPrimaryKeyString());
+
+    private IGrainStorage Storage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GatewayStorage.Name);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        await LoadClaimsAsync();
         try
         {
             await SyncPortAsync();
@@ -52,6 +103,68 @@ public sealed partial class ListenerGrain(
             // Not fatal to the activation: the first claim syncs again (and fails if the port grain still cannot answer).
             LogSyncFailed(logger, this.GetPrimaryKeyString(), e);
         }
+    }
+
+    /// <summary>Reads every listed tenant's entry at once; moves claims stored inline by an earlier build to entries.</summary>
+    private async Task LoadClaimsAsync()
+    {
+        var index = state.State;
+        if (!index.Claims.IsEmpty)
+        {
+            // Written by a build before per-tenant entries: each claim goes to its entry, then the index forgets them.
+            foreach (var claim in index.Claims)
+            {
+                var entry = await EntryAsync(claim.Tenant);
+                entry.State = new ListenerClaimEntry { Claim = claim };
+                await Storage.WriteStateAsync(ClaimStateName, EntryId(claim.Tenant), entry);
+            }
+
+            index.Tenants = [.. index.Claims.OrderBy(c => c.Sequence).Select(c => new ListenerClaimIndex(c.Tenant, c.Sequence, index.Version))];
+            _claims = [.. index.Claims.OrderBy(c => c.Sequence)];
+            Take(_claims, 1);
+            index.Claims = [];
+            await state.WriteStateAsync();
+            return;
+        }
+
+        var entries = await Task.WhenAll(index.Tenants.Select(t => EntryAsync(t.Tenant)));
+        _claims = [.. entries.Select(e => e.State?.Claim).OfType<TenantClaim>().OrderBy(c => c.Sequence)];
+
+        // A tenant listed without an entry (its release was stored, the index write after it was not) holds nothing.
+        var held = _claims.Select(c => c.Tenant).ToHashSet(StringComparer.Ordinal);
+        index.Tenants = [.. index.Tenants.Where(t => held.Contains(t.Tenant))];
+        Take(_claims, 1);
+    }
+
+    /// <summary>Adds (+1) or removes (-1) the SNI patterns of <paramref name="claims"/> in <see cref="_taken"/>.</summary>
+    private void Take(IEnumerable<TenantClaim?> claims, int sign)
+    {
+        foreach (var route in claims.OfType<TenantClaim>().SelectMany(c => c.Plan.SniRoutes))
+        {
+            if (sign > 0)
+            {
+                _taken.Add(route.Host);
+            }
+            else
+            {
+                _taken.Remove(route.Host);
+            }
+        }
+    }
+
+    private GrainId EntryId(string tenant) => GrainId.Create("ogw-listener-claim", $"{this.GetPrimaryKeyString()}/{tenant}");
+
+    /// <summary>The tenant's stored entry (read once per activation: a write needs its ETag).</summary>
+    private async Task<GrainState<ListenerClaimEntry>> EntryAsync(string tenant)
+    {
+        if (!_entries.TryGetValue(tenant, out var entry))
+        {
+            entry = new GrainState<ListenerClaimEntry>(new ListenerClaimEntry());
+            await Storage.ReadStateAsync(ClaimStateName, EntryId(tenant), entry);
+            _entries[tenant] = entry;
+        }
+
+        return entry;
     }
 
     public async Task<ClaimOutcome> ClaimAsync(ListenerClaim claim, bool dryRun)
@@ -68,11 +181,24 @@ public sealed partial class ListenerGrain(
             await SyncPortAsync();
         }
 
-        var claims = state.State.Claims;
+        var claims = _claims;
         var existing = claims.FirstOrDefault(c => c.Tenant == claim.Tenant);
-        var others = claims.Where(c => c.Tenant != claim.Tenant).OrderBy(c => c.Sequence).Select(c => c.Plan).ToList();
+        var others = claims.Where(c => c.Tenant != claim.Tenant).Select(c => c.Plan).ToList();
         var refused = ImmutableArray<RefusedMapping>.Empty;
-        var accepted = claim.Plan is null ? null : ListenerArbiter.Arbitrate(claim.Plan, others, out refused);
+        ListenerPlan? accepted = null;
+        if (claim.Plan is not null)
+        {
+            // Against the other tenants only: the claiming tenant's own patterns are out of the set meanwhile.
+            Take([existing], -1);
+            try
+            {
+                accepted = ListenerArbiter.Arbitrate(claim.Plan, others, _taken, out refused);
+            }
+            finally
+            {
+                Take([existing], 1);
+            }
+        }
 
         // Other listen addresses of this port: another tenant's overlapping address (0.0.0.0 beside 127.0.0.1, ::, an
         // IPv4-mapped spelling) takes the port first, whatever grain the claims arrive at.
@@ -98,25 +224,12 @@ public sealed partial class ListenerGrain(
 
         if (!SamePlan(existing?.Plan, accepted))
         {
-            var rest = claims.Where(c => c.Tenant != claim.Tenant);
-            if (accepted is not null)
-            {
-                var sequence = existing?.Sequence ?? state.State.NextSequence++;
-                rest = rest.Append(new TenantClaim(claim.Tenant, sequence, accepted));
-            }
-
-            var (previousClaims, previousVersion) = (state.State.Claims, state.State.Version);
-            state.State.Claims = [.. rest.OrderBy(c => c.Sequence)];
-            state.State.Version++;
             try
             {
-                await state.WriteStateAsync();
+                await StoreAsync(claim.Tenant, existing, accepted);
             }
             catch
             {
-                // The activation must keep what storage holds, or it would arbitrate (and publish) a claim never stored.
-                // NextSequence may stay advanced: sequences only order claims, gaps are harmless.
-                (state.State.Claims, state.State.Version) = (previousClaims, previousVersion);
                 if (existing is null && accepted is not null)
                 {
                     // The reservation of a claim never stored; if this fails too, the next activation's sync repairs it.
@@ -138,15 +251,72 @@ public sealed partial class ListenerGrain(
 
         if (_publishPending)
         {
-            await GrainFactory.GetDirectoryGrain(key.AmbassadorId).PublishListenerAsync(key, state.State.Version, !state.State.Claims.IsEmpty);
+            await GrainFactory.GetDirectoryGrain(key.AmbassadorId).PublishListenerAsync(key, state.State.Version, !_claims.IsEmpty);
             _publishPending = false;
         }
 
         return new ClaimOutcome(refused, state.State.Version);
     }
 
-    public Task<ListenerSlice> GetSliceAsync() =>
-        Task.FromResult(new ListenerSlice(Key, state.State.Version, ListenerArbiter.Merge([.. state.State.Claims.Select(c => c.Plan)])));
+    public Task<ListenerSlice> GetSliceAsync()
+    {
+        if (_slice?.Version != state.State.Version)
+        {
+            _slice = new ListenerSlice(Key, state.State.Version, ListenerArbiter.Merge([.. _claims.Select(c => c.Plan)]));
+        }
+
+        return Task.FromResult(_slice);
+    }
+
+    /// <summary>
+    /// Writes the tenant's entry, then the index (a write proportional to the change: this tenant's routes and one index
+    /// row per tenant). A failed write puts the activation back to what storage holds, or it would arbitrate (and
+    /// publish) a claim never stored. NextSequence may stay advanced: sequences only order claims, gaps are harmless.
+    /// </summary>
+    private async Task StoreAsync(string tenant, TenantClaim? existing, ListenerPlan? accepted)
+    {
+        var index = state.State;
+        var version = index.Version + 1;
+        var claim = accepted is null ? null : new TenantClaim(tenant, existing?.Sequence ?? index.NextSequence++, accepted);
+        var entry = await EntryAsync(tenant);
+        var previousEntry = entry.State;
+        entry.State = new ListenerClaimEntry { Claim = claim };
+        try
+        {
+            if (claim is null)
+            {
+                await Storage.ClearStateAsync(ClaimStateName, EntryId(tenant), entry);
+            }
+            else
+            {
+                await Storage.WriteStateAsync(ClaimStateName, EntryId(tenant), entry);
+            }
+        }
+        catch
+        {
+            entry.State = previousEntry;
+            throw;
+        }
+
+        var (previousTenants, previousVersion) = (index.Tenants, index.Version);
+        var rest = index.Tenants.Where(t => t.Tenant != tenant);
+        index.Tenants = claim is null ? [.. rest] : [.. rest.Append(new ListenerClaimIndex(tenant, claim.Sequence, version)).OrderBy(t => t.Sequence)];
+        index.Version = version;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            (index.Tenants, index.Version) = (previousTenants, previousVersion);
+            throw;
+        }
+
+        var others = _claims.Where(c => c.Tenant != tenant);
+        _claims = claim is null ? [.. others] : [.. others.Append(claim).OrderBy(c => c.Sequence)];
+        Take([existing], -1);
+        Take([claim], 1);
+    }
 
     /// <summary>
     /// A tenant re-sends every listener on each apply; an unchanged claim must not bump the version, or every edge
@@ -158,7 +328,7 @@ public sealed partial class ListenerGrain(
     private async Task SyncPortAsync()
     {
         var key = Key;
-        await GrainFactory.GetListenerPortGrain(key).SyncAsync(key.Endpoint.Address, [.. state.State.Claims.Select(c => c.Tenant)]);
+        await GrainFactory.GetListenerPortGrain(key).SyncAsync(key.Endpoint.Address, [.. _claims.Select(c => c.Tenant)]);
         _portSynced = true;
     }
 

@@ -17,8 +17,13 @@ internal sealed class ListenerSnapshot
 {
     private readonly CertificateUse[] _certificates;
 
-    private ListenerSnapshot(ListenerPlan plan, SniRouter router, RouteEntry? catchAll, ImmutableArray<string> warnings, CertificateUse[] certificates)
+    /// <summary>The entry of each SNI route object of <see cref="Plan"/>, for the next build to take over unchanged routes.</summary>
+    private readonly Dictionary<SniRoute, RouteEntry> _routes;
+
+    private ListenerSnapshot(ListenerPlan plan, SniRouter router, RouteEntry? catchAll, ImmutableArray<string> warnings, CertificateUse[] certificates,
+        Dictionary<SniRoute, RouteEntry> routes)
     {
+        _routes = routes;
         Plan = plan;
         Router = router;
         CatchAll = catchAll;
@@ -47,19 +52,34 @@ internal sealed class ListenerSnapshot
     /// </summary>
     public bool NativeRelay { get; }
 
-    public static ListenerSnapshot Build(ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers)
+    /// <param name="previous">
+    /// The snapshot this one replaces: a route that is the very same <see cref="SniRoute"/> object (an edge keeps the
+    /// objects of tenants whose claim did not change), built without a warning and whose certificates are the same
+    /// objects, keeps its entry. So a change of one tenant on a port shared by thousands prepares that tenant's routes,
+    /// not every route of the port.
+    /// </param>
+    public static ListenerSnapshot Build(ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers, ListenerSnapshot? previous = null)
     {
         var warnings = ImmutableArray.CreateBuilder<string>();
         var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
+        var reusable = previous is not null && previous.Label == label ? previous._routes : null;
         var sniRoutes = new List<(HostPattern, RouteEntry)>();
+        var entries = new Dictionary<SniRoute, RouteEntry>(ReferenceEqualityComparer.Instance);
         if (plan.TlsInspected)
         {
             foreach (var sni in plan.SniRoutes)
             {
                 if (sni.Termination is null)
                 {
-                    // Passthrough: routed by SNI, relayed as raw bytes like the catch-all.
+                    // Passthrough: routed by SNI, relayed as raw bytes like the catch-all (nothing to prepare, so never reused).
                     sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, null, null, label, certificates, breakers, warnings, passthrough: true)));
+                    continue;
+                }
+
+                if (reusable is not null && reusable.TryGetValue(sni, out var kept) && kept.IsCurrentFor(certificates))
+                {
+                    sniRoutes.Add((sni.Host, kept));
+                    entries[sni] = kept;
                     continue;
                 }
 
@@ -70,12 +90,21 @@ internal sealed class ListenerSnapshot
                     warnings.Add(error);
                 }
 
-                sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
+                var warned = warnings.Count;
+                var entry = RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings);
+                if (serverTls is not null && warnings.Count == warned)
+                {
+                    // Only a route built without a warning is taken over: a warning is reported by the build that has it.
+                    entry.Certificates = CertificateUse.Of(sni.SecretUses(), certificates);
+                    entries[sni] = entry;
+                }
+
+                sniRoutes.Add((sni.Host, entry));
             }
         }
 
         var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings);
-        return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable(), CertificateUse.Of(plan, certificates));
+        return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable(), CertificateUse.Of(plan.SecretUses(), certificates), entries);
     }
 
     /// <summary>
@@ -109,10 +138,10 @@ internal readonly record struct CertificateUse(SecretRef Secret, object? Certifi
     public bool Matches(ICertificateProvider certificates) =>
         ReferenceEquals(certificates.GetCertificate(Secret), Certificate) && ReferenceEquals(certificates.GetCaCertificates(Secret), Ca);
 
-    /// <summary>Every Secret a plan's terminations and originations name (certificate and CA), each once.</summary>
-    public static CertificateUse[] Of(ListenerPlan plan, ICertificateProvider certificates)
+    /// <summary>Every Secret of <paramref name="uses"/> (certificate and CA), each once.</summary>
+    public static CertificateUse[] Of(IEnumerable<SecretUse> uses, ICertificateProvider certificates)
     {
-        var secrets = plan.SecretUses().Secrets();
+        var secrets = uses.Secrets();
         return [.. secrets.Select(s => new CertificateUse(s, certificates.GetCertificate(s), certificates.GetCaCertificates(s)))];
     }
 }
@@ -135,7 +164,29 @@ internal sealed class RouteEntry
 
     public RoutePlan Plan { get; }
 
-    /// <summary>The SNI pattern of an SNI route; null for the catch-all (raw passthrough).</summary>
+    /// <summary>The certificate objects a reusable SNI route was built with (set by <see cref="ListenerSnapshot.Build"/>); null: never reused.</summary>
+    internal CertificateUse[]? Certificates { get; set; }
+
+    /// <summary>True when this route's TLS was built from the same certificate objects <paramref name="certificates"/> holds now.</summary>
+    public bool IsCurrentFor(ICertificateProvider certificates)
+    {
+        if (Certificates is not { } uses)
+        {
+            return false;
+        }
+
+        foreach (var use in uses)
+        {
+            if (!use.Matches(certificates))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The SNI pattern of an SNI route (terminated or passthrough); null for the catch-all (raw passthrough).</summary>
     public string? Host { get; }
 
     /// <summary>An SNI route relayed unterminated: the peeked ClientHello and every byte after it go to the upstream.</summary>

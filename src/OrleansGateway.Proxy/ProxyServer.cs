@@ -107,7 +107,7 @@ public sealed class ProxyServer : IAsyncDisposable
                     }
                     else
                     {
-                        current = Build(listenerPlan, certificates);
+                        current = Build(listenerPlan, certificates, current);
                         existing.Swap(current);
                     }
 
@@ -191,9 +191,9 @@ public sealed class ProxyServer : IAsyncDisposable
     /// <summary>Tests: the native engine, when it runs.</summary>
     internal Native.NativeEngine? NativeEngine => _engine;
 
-    private ListenerSnapshot Build(ListenerPlan listenerPlan, ICertificateProvider certificates)
+    private ListenerSnapshot Build(ListenerPlan listenerPlan, ICertificateProvider certificates, ListenerSnapshot? previous = null)
     {
-        var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers);
+        var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers, previous);
         foreach (var warning in snapshot.Warnings)
         {
             ProxyLog.RouteWarning(_runtime.Log, listenerPlan.Endpoint.ToString(), warning);

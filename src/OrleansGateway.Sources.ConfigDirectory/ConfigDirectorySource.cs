@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
@@ -12,14 +13,16 @@ namespace OrleansGateway.Sources.ConfigDirectory;
 /// <summary>
 /// The configuration directory as a source of the control plane: its files are applied to the tenant grains through
 /// a <see cref="TenantSource"/> (<see cref="ConfigTenants"/> says which file goes to which tenant; per resource, pruning
-/// what it applied before), on start and again whenever a relevant file changes. Reloads run one at a time on
-/// this loop, so they are serialized by construction. The edges serve the result as for any other source.
+/// what it applied before), on start and again whenever a relevant file changes. Only the tenants whose files changed
+/// are read and applied again (a per-tenant fingerprint of path, size and mtime says which), several tenants at a time,
+/// so an edit of one tenant among thousands costs that tenant's apply. Reloads run one at a time on this loop, so they
+/// are serialized by construction. The edges serve the result as for any other source.
 /// </summary>
 /// <remarks>
 /// A FileSystemWatcher alone is not enough: it misses events on some filesystems (network and overlay mounts) and for
-/// atomic renames such as Kubernetes ConfigMap updates, so a poll compares a fingerprint (path, size, mtime) of every
-/// relevant file each second. Watcher events only make the reaction faster; bursts (an editor writes a temp file,
-/// renames it, touches it) are debounced into one reload.
+/// atomic renames such as Kubernetes ConfigMap updates, so a poll compares the fingerprints (a stat of every relevant
+/// file, no read) each second as the safety net. Watcher events only make the reaction faster; bursts (an editor writes
+/// a temp file, renames it, touches it) are debounced into one reload.
 /// </remarks>
 public sealed partial class ConfigDirectorySource(
     ConfigDirectoryOptions options,
@@ -31,18 +34,29 @@ public sealed partial class ConfigDirectorySource(
     /// <summary>The <see cref="ApplyRequest.Source"/> of this source: it prunes only what it applied itself.</summary>
     public const string Source = "config-dir";
 
+    /// <summary>
+    /// Tenants applied at once: their grains compile and store in parallel (the listener grains they share still take
+    /// one claim at a time). When two tenants of the directory claim the same name, the one whose claim arrives first keeps it.
+    /// </summary>
+    private const int ApplyParallelism = 8;
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DebounceQuiet = TimeSpan.FromMilliseconds(150);
     private static readonly TimeSpan DebounceMax = TimeSpan.FromMilliseconds(600);
-
-    /// <summary>A fingerprint no directory has: after a failed apply the next poll applies again.</summary>
-    private const string NotApplied = "(not applied)";
 
     private readonly Channel<string> _changes = Channel.CreateBounded<string>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private readonly TenantSource _source = new(grains, Source, options.AmbassadorId);
     private readonly StatusChanges _statuses = new();
+
+    /// <summary>Tenant → the fingerprint of its files when they were last applied (a failed apply is not recorded: the next poll retries it).</summary>
+    private readonly Dictionary<string, string> _applied = new(StringComparer.Ordinal);
+
+    /// <summary>Tenant → its last applied evaluation and outcome (published whole in <see cref="ConfigDirectoryState"/>).</summary>
+    private ImmutableSortedDictionary<string, ConfigTenant> _tenants = ImmutableSortedDictionary.Create<string, ConfigTenant>(StringComparer.Ordinal);
+
+    private bool _missingLogged;
 
     private string ConfigPath => options.Path;
 
@@ -51,29 +65,16 @@ public sealed partial class ConfigDirectorySource(
         // Let the host finish starting (Kestrel answers /healthz) while the first configuration is evaluated.
         await Task.Yield();
         using var watcher = StartWatcher();
-        var fingerprint = ConfigFingerprint.Of(ConfigPath);
-        if (!await ReloadAsync(stoppingToken))
-        {
-            fingerprint = NotApplied;
-        }
-
+        await ReloadAsync(null, stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             var trigger = await WaitForChangeAsync(stoppingToken);
-            var current = ConfigFingerprint.Of(ConfigPath);
-            if (trigger is null && current == fingerprint)
-            {
-                continue;
-            }
-
-            LogChangeDetected(logger, ConfigPath, trigger ?? "poll");
             if (trigger is not null)
             {
                 await DebounceAsync(stoppingToken);
-                current = ConfigFingerprint.Of(ConfigPath);
             }
 
-            fingerprint = await ReloadAsync(stoppingToken) ? current : NotApplied;
+            await ReloadAsync(trigger, stoppingToken);
         }
     }
 
@@ -103,56 +104,102 @@ public sealed partial class ConfigDirectorySource(
         while (_changes.Reader.TryRead(out _) && time.GetElapsedTime(started) < DebounceMax);
     }
 
-    /// <summary>Applies every tenant of the directory; false when the cluster could not take it (the next poll retries).</summary>
-    private async Task<bool> ReloadAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies the tenants whose files changed since they were last applied (all of them the first time) and withdraws
+    /// the tenants whose subdirectory is gone. A tenant the cluster could not take is tried again by the next poll.
+    /// </summary>
+    private async Task ReloadAsync(string? trigger, CancellationToken cancellationToken)
     {
         var path = ConfigPath;
         if (!File.Exists(path) && !Directory.Exists(path))
         {
             // A directory that vanished (an unmounted volume, a rename in progress) is not "delete everything": the
             // source prunes what it applied, so applying nothing would take every tenant off the air.
-            LogConfigMissing(logger, path);
-            return true;
+            if (!_missingLogged)
+            {
+                LogConfigMissing(logger, path);
+                _missingLogged = true;
+            }
+
+            return;
         }
 
+        _missingLogged = false;
+        var current = ConfigFingerprint.OfTenants(path);
+        var changed = current.Where(t => !_applied.TryGetValue(t.Key, out var applied) || applied != t.Value).Select(t => t.Key).ToHashSet(StringComparer.Ordinal);
+        var gone = _source.Tenants.Where(t => !current.ContainsKey(t)).ToList();
+        if (changed.Count == 0 && gone.Count == 0)
+        {
+            return;
+        }
+
+        LogChangeDetected(logger, path, trigger ?? "poll", changed.Count, gone.Count);
+        Exception? failure = null;
         try
         {
-            var loaded = ConfigTenants.Load(path);
-            var tenants = ImmutableArray.CreateBuilder<ConfigTenant>();
-            foreach (var (tenant, load) in loaded)
+            var loaded = ConfigTenants.Load(path, changed);
+            var applied = new ConcurrentBag<ConfigTenant>();
+            var unreadable = new ConcurrentBag<string>();
+            await Parallel.ForEachAsync(loaded, new ParallelOptions { MaxDegreeOfParallelism = ApplyParallelism, CancellationToken = cancellationToken }, async (entry, _) =>
             {
-                if (load.Diagnostics.FirstOrDefault(d => d.Code == DiagnosticCodes.IoError) is { } unreadable)
+                var (tenant, load) = entry;
+                if (load.Diagnostics.FirstOrDefault(d => d.Code == DiagnosticCodes.IoError) is { } problem)
                 {
-                    // Same reasoning for a tenant with a file that cannot be read now: its last applied state stays.
-                    LogTenantUnreadable(logger, tenant, unreadable.Message);
-                    continue;
+                    // Same reasoning for a tenant with a file that cannot be read now: its last applied state stays
+                    // (until its files change again).
+                    LogTenantUnreadable(logger, tenant, problem.Message);
+                    unreadable.Add(tenant);
+                    return;
                 }
 
-                var local = ConfigEvaluator.Evaluate(load, options.AmbassadorId, options.Compile with { Tenant = tenant });
-                var outcome = await _source.ApplyAsync(tenant, load.Resources);
-                tenants.Add(new ConfigTenant(tenant, local, outcome));
-                LogOutcome(tenant, outcome);
+                try
+                {
+                    var local = ConfigEvaluator.Evaluate(load, options.AmbassadorId, options.Compile with { Tenant = tenant });
+                    var outcome = await _source.ApplyAsync(tenant, load.Resources);
+                    applied.Add(new ConfigTenant(tenant, local, outcome));
+                }
+                catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
+                {
+                    Interlocked.CompareExchange(ref failure, e, null);
+                }
+            });
+
+            foreach (var tenant in applied.OrderBy(t => t.Tenant, StringComparer.Ordinal))
+            {
+                _applied[tenant.Tenant] = current[tenant.Tenant];
+                _tenants = _tenants.SetItem(tenant.Tenant, tenant);
+                LogOutcome(tenant.Tenant, tenant.Outcome);
+            }
+
+            foreach (var tenant in unreadable)
+            {
+                _applied[tenant] = current[tenant];
             }
 
             // A tenant whose subdirectory is gone loses what this source gave it (what other sources gave it stays).
-            foreach (var (gone, outcome) in await _source.HoldOnlyAsync(loaded.Keys))
+            foreach (var (withdrawn, outcome) in await _source.HoldOnlyAsync(current.Keys))
             {
-                LogOutcome(gone, outcome);
+                _applied.Remove(withdrawn);
+                _tenants = _tenants.Remove(withdrawn);
+                LogOutcome(withdrawn, outcome);
             }
 
-            state.Publish(new ConfigApplied(tenants.ToImmutable(), await _source.DirectoryVersionAsync()));
-            return true;
+            state.Publish(new ConfigApplied([.. _tenants.Values], await _source.DirectoryVersionAsync()));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down.
-            return true;
+            return;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            failure ??= e;
+        }
+
+        if (failure is not null)
+        {
             // The cluster is unreachable or a grain failed: what is stored stays served, and the next poll tries again.
-            LogReloadFailed(logger, path, e);
-            return false;
+            LogReloadFailed(logger, path, failure);
         }
     }
 
@@ -234,8 +281,8 @@ public sealed partial class ConfigDirectorySource(
     [LoggerMessage(4, LogLevel.Error, "Applying {ConfigPath} to the tenant grains failed; what they hold stays served, the next poll tries again")]
     private static partial void LogReloadFailed(ILogger logger, string configPath, Exception exception);
 
-    [LoggerMessage(5, LogLevel.Debug, "Change under {ConfigPath} detected ({Trigger})")]
-    private static partial void LogChangeDetected(ILogger logger, string configPath, string trigger);
+    [LoggerMessage(5, LogLevel.Debug, "Change under {ConfigPath} detected ({Trigger}): {Changed} tenant(s) to apply, {Gone} to withdraw")]
+    private static partial void LogChangeDetected(ILogger logger, string configPath, string trigger, int changed, int gone);
 
     [LoggerMessage(6, LogLevel.Warning, "File watcher for {ConfigPath} failed; changes are still picked up by polling every second")]
     private static partial void LogWatcherFailed(ILogger logger, string configPath, Exception exception);

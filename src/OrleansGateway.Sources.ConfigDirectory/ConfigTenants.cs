@@ -11,7 +11,8 @@ namespace OrleansGateway.Sources.ConfigDirectory;
 /// </summary>
 internal static class ConfigTenants
 {
-    public static ImmutableSortedDictionary<string, LoadResult> Load(string path)
+    /// <param name="only">Load only these tenants (the ones whose files changed); null: every tenant.</param>
+    public static ImmutableSortedDictionary<string, LoadResult> Load(string path, IReadOnlySet<string>? only = null)
     {
         var tenants = ImmutableSortedDictionary.CreateBuilder<string, LoadResult>(StringComparer.Ordinal);
         if (!Directory.Exists(path))
@@ -20,16 +21,19 @@ internal static class ConfigTenants
             return tenants.ToImmutable();
         }
 
-        var topLevel = Directory.EnumerateFiles(path)
-            .Where(f => ConfigFingerprint.IsRelevant(Path.GetFileName(f)))
-            .Order(StringComparer.Ordinal)
-            .Select(ResourceLoader.LoadPath);
-        tenants[CompileOptions.DefaultTenant] = Concat(topLevel);
+        if (only is null || only.Contains(CompileOptions.DefaultTenant))
+        {
+            var topLevel = Directory.EnumerateFiles(path)
+                .Where(f => ConfigFingerprint.IsRelevant(Path.GetFileName(f)))
+                .Order(StringComparer.Ordinal)
+                .Select(ResourceLoader.LoadPath);
+            tenants[CompileOptions.DefaultTenant] = Concat(topLevel);
+        }
 
         foreach (var directory in Directory.EnumerateDirectories(path).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(directory);
-            if (!name.StartsWith('.'))
+            if (!name.StartsWith('.') && (only is null || only.Contains(name)))
             {
                 var load = ResourceLoader.LoadPath(directory);
                 tenants[name] = tenants.TryGetValue(name, out var before) ? Concat([before, load]) : load;

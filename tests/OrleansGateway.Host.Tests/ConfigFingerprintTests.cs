@@ -16,10 +16,35 @@ public sealed class ConfigFingerprintTests
         dir.Write("sub/a.yaml", "a: 12\n");
         var changed = ConfigFingerprint.Of(dir.Path);
         File.Delete(file);
+        var removed = ConfigFingerprint.Of(dir.Path);
 
         Assert.NotEqual(empty, added);
         Assert.NotEqual(added, changed);
+        Assert.NotEqual(changed, removed);
+
+        // An empty subdirectory is still a tenant (with nothing: what the directory gave it is pruned); gone, it is not.
+        Assert.Equal(["default", "sub"], ConfigFingerprint.OfTenants(dir.Path).Keys);
+        Directory.Delete(Path.GetDirectoryName(file)!);
         Assert.Equal(empty, ConfigFingerprint.Of(dir.Path));
+    }
+
+    [Fact]
+    public void Is_kept_per_tenant_so_an_edit_changes_only_its_tenants_fingerprint()
+    {
+        using var dir = new TempConfigDir();
+        dir.Write("top.yaml", "a: 1\n");
+        dir.Write("acme/a.yaml", "a: 1\n");
+        dir.Write("acme/deep/b.yml", "b: 1\n");
+        dir.Write("globex/g.json", "{}\n");
+        var before = ConfigFingerprint.OfTenants(dir.Path);
+
+        dir.Write("acme/deep/b.yml", "b: 22\n");
+        var after = ConfigFingerprint.OfTenants(dir.Path);
+
+        Assert.Equal(["acme", "default", "globex"], after.Keys);
+        Assert.NotEqual(before["acme"], after["acme"]);
+        Assert.Equal(before["default"], after["default"]);
+        Assert.Equal(before["globex"], after["globex"]);
     }
 
     [Fact]

@@ -95,6 +95,33 @@ public sealed class ScaleReapplyTests
         Assert.False(snapshot.IsCurrentFor(plan, TlsKit.Provider(("cert", certificate))));
     }
 
+    /// <summary>
+    /// A port shared by many tenants: a rebuild keeps the prepared entry of every route that is the same object with
+    /// the same certificate objects, and prepares only the rest (a changed route, a route whose certificate changed).
+    /// </summary>
+    [Fact]
+    public void A_rebuilt_snapshot_keeps_the_entries_of_unchanged_routes_and_prepares_the_changed_ones()
+    {
+        using var certificate = TlsKit.Server("db.example.test");
+        using var other = TlsKit.Server("db.example.test");
+        var first = TlsKit.Provider(("cert", certificate), ("cert-b", certificate));
+        var kept = TlsKit.Sni("kept.example.test", "cert", Route(Upstream(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 1), "kept")));
+        var moved = TlsKit.Sni("moved.example.test", "cert", Route(Upstream(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 2), "a")));
+        var rotated = TlsKit.Sni("rotated.example.test", "cert-b", Route(Upstream(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 3), "r")));
+        var plan = Inspecting(Loopback(), [kept, moved, rotated]);
+        var breakers = new CircuitBreakers();
+        var before = ListenerSnapshot.Build(plan, first, breakers);
+
+        var movedAgain = TlsKit.Sni("moved.example.test", "cert", Route(Upstream(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 4), "b")));
+        var second = TlsKit.Provider(("cert", certificate), ("cert-b", other));
+        var after = ListenerSnapshot.Build(plan with { SniRoutes = [kept, movedAgain, rotated] }, new RebindingProvider(first, second, "cert-b"), breakers, before);
+
+        Assert.Same(before.Router.Find("kept.example.test"), after.Router.Find("kept.example.test"));
+        Assert.NotSame(before.Router.Find("moved.example.test"), after.Router.Find("moved.example.test"));
+        Assert.Equal(4, after.Router.Find("moved.example.test")!.Upstreams.Single().Plan.Target.Port);
+        Assert.NotSame(before.Router.Find("rotated.example.test"), after.Router.Find("rotated.example.test"));
+    }
+
     private static int BindCount(ProxyHarness proxy) =>
         proxy.Logs.Lines.Count(l => l.Message.StartsWith("Listening on ", StringComparison.Ordinal));
 
@@ -105,5 +132,17 @@ public sealed class ScaleReapplyTests
         public System.Security.Cryptography.X509Certificates.X509Certificate2Collection GetChain(SecretRef secret) => inner.GetChain(secret);
 
         public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? GetCaCertificates(SecretRef secret) => inner.GetCaCertificates(secret);
+    }
+
+    /// <summary>The certificates of <paramref name="before"/>, except Secret <paramref name="changed"/>'s, which come from <paramref name="after"/>.</summary>
+    private sealed class RebindingProvider(ICertificateProvider before, ICertificateProvider after, string changed) : ICertificateProvider
+    {
+        private ICertificateProvider For(SecretRef secret) => secret.Name == changed ? after : before;
+
+        public System.Security.Cryptography.X509Certificates.X509Certificate2? GetCertificate(SecretRef secret) => For(secret).GetCertificate(secret);
+
+        public System.Security.Cryptography.X509Certificates.X509Certificate2Collection GetChain(SecretRef secret) => For(secret).GetChain(secret);
+
+        public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? GetCaCertificates(SecretRef secret) => For(secret).GetCaCertificates(secret);
     }
 }

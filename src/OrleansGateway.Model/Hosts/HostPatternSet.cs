@@ -4,38 +4,71 @@ namespace OrleansGateway.Model.Hosts;
 /// Patterns held by others, answering <see cref="HostPattern.Overlaps"/> against all of them at once in O(labels of the
 /// asked pattern) instead of O(patterns held): the cross-tenant arbiter asks it for every route of a claim, and a
 /// shared port may hold thousands of names. It indexes the same rule (tests compare it with the pairwise test).
+/// Patterns are counted, so one added twice stays until removed twice: a listener keeps one set for all its tenants and
+/// swaps a tenant's patterns on each of its changes (O(its patterns), not O(every pattern held)).
 /// </summary>
 public sealed class HostPatternSet
 {
-    private readonly HashSet<string> _exact = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _wildcardDomains = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _exact = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _wildcardDomains = new(StringComparer.Ordinal);
 
     /// <summary>Every proper label suffix of a held name or wildcard domain: a wildcard of such a suffix covers that pattern.</summary>
-    private readonly HashSet<string> _coveredDomains = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _coveredDomains = new(StringComparer.Ordinal);
 
-    private bool _any;
-    private bool _empty = true;
+    private int _any;
+    private int _count;
 
-    public void Add(HostPattern pattern)
+    public void Add(HostPattern pattern) => Count(pattern, 1);
+
+    /// <summary>Takes back one <see cref="Add"/> of <paramref name="pattern"/> (a pattern never added is ignored).</summary>
+    public void Remove(HostPattern pattern)
     {
         ArgumentNullException.ThrowIfNull(pattern);
-        _empty = false;
+        var held = pattern.Kind switch
+        {
+            HostPatternKind.Any => _any > 0,
+            HostPatternKind.Exact => _exact.ContainsKey(pattern.Text),
+            _ => _wildcardDomains.ContainsKey(pattern.Domain),
+        };
+        if (held)
+        {
+            Count(pattern, -1);
+        }
+    }
+
+    private void Count(HostPattern pattern, int delta)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        _count += delta;
         switch (pattern.Kind)
         {
             case HostPatternKind.Any:
-                _any = true;
+                _any += delta;
                 return;
             case HostPatternKind.Exact:
-                _exact.Add(pattern.Text);
+                Count(_exact, pattern.Text, delta);
                 break;
             default:
-                _wildcardDomains.Add(pattern.Domain);
+                Count(_wildcardDomains, pattern.Domain, delta);
                 break;
         }
 
         foreach (var suffix in ProperSuffixes(pattern.Domain))
         {
-            _coveredDomains.Add(suffix);
+            Count(_coveredDomains, suffix, delta);
+        }
+    }
+
+    private static void Count(Dictionary<string, int> counts, string key, int delta)
+    {
+        var count = counts.GetValueOrDefault(key) + delta;
+        if (count > 0)
+        {
+            counts[key] = count;
+        }
+        else
+        {
+            counts.Remove(key);
         }
     }
 
@@ -43,32 +76,32 @@ public sealed class HostPatternSet
     public bool Overlaps(HostPattern pattern)
     {
         ArgumentNullException.ThrowIfNull(pattern);
-        if (_empty)
+        if (_count == 0)
         {
             return false;
         }
 
-        if (_any || pattern.Kind == HostPatternKind.Any)
+        if (_any > 0 || pattern.Kind == HostPatternKind.Any)
         {
             return true;
         }
 
         // A held wildcard covers the pattern: its domain is the pattern's wildcard domain or a proper suffix of its domain.
-        if (pattern.Kind == HostPatternKind.Wildcard ? _wildcardDomains.Contains(pattern.Domain) : _exact.Contains(pattern.Text))
+        if (pattern.Kind == HostPatternKind.Wildcard ? _wildcardDomains.ContainsKey(pattern.Domain) : _exact.ContainsKey(pattern.Text))
         {
             return true;
         }
 
         foreach (var suffix in ProperSuffixes(pattern.Domain))
         {
-            if (_wildcardDomains.Contains(suffix))
+            if (_wildcardDomains.ContainsKey(suffix))
             {
                 return true;
             }
         }
 
         // The pattern, a wildcard, covers a held name or wildcard below its domain.
-        return pattern.Kind == HostPatternKind.Wildcard && _coveredDomains.Contains(pattern.Domain);
+        return pattern.Kind == HostPatternKind.Wildcard && _coveredDomains.ContainsKey(pattern.Domain);
     }
 
     /// <summary><c>a.b.c</c> → <c>b.c</c>, <c>c</c>.</summary>

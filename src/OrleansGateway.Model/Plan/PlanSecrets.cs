@@ -30,22 +30,34 @@ public static class PlanSecrets
     public static IEnumerable<SecretUse> SecretUses(this ListenerPlan listener)
     {
         ArgumentNullException.ThrowIfNull(listener);
-        foreach (var sni in listener.SniRoutes)
-        {
-            if (sni.Termination is null)
-            {
-                continue; // passthrough: the upstream holds the certificate
-            }
+        var routes = listener.SniRoutes.Select(r => r.Route).Append(listener.CatchAll).OfType<RoutePlan>();
+        return listener.SniRoutes.SelectMany(TerminationUses).Concat(routes.SelectMany(OriginationUses));
+    }
 
-            yield return new SecretUse(sni.Termination.Certificate, SecretUsage.ServingCertificate);
-            if (sni.Termination.ClientCa is { } ca)
-            {
-                yield return new SecretUse(ca, SecretUsage.ClientCa);
-            }
+    /// <summary>Every use of a Secret by one SNI route: its termination, then its upstreams' originations.</summary>
+    public static IEnumerable<SecretUse> SecretUses(this SniRoute route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        return TerminationUses(route).Concat(OriginationUses(route.Route));
+    }
+
+    private static IEnumerable<SecretUse> TerminationUses(SniRoute sni)
+    {
+        if (sni.Termination is null)
+        {
+            yield break; // passthrough: the upstream holds the certificate
         }
 
-        var routes = listener.SniRoutes.Select(r => r.Route).Append(listener.CatchAll).OfType<RoutePlan>();
-        foreach (var origination in routes.SelectMany(r => r.Upstreams).Select(u => u.Origination).OfType<TlsOrigination>())
+        yield return new SecretUse(sni.Termination.Certificate, SecretUsage.ServingCertificate);
+        if (sni.Termination.ClientCa is { } ca)
+        {
+            yield return new SecretUse(ca, SecretUsage.ClientCa);
+        }
+    }
+
+    private static IEnumerable<SecretUse> OriginationUses(RoutePlan route)
+    {
+        foreach (var origination in route.Upstreams.Select(u => u.Origination).OfType<TlsOrigination>())
         {
             if (origination.ClientCertificate is { } client)
             {

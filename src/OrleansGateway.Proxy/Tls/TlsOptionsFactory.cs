@@ -355,7 +355,7 @@ public static class TlsOptionsFactory
 
     private static SslStreamCertificateContext? CertificateContext(ICertificateProvider certs, SecretRef secret)
     {
-        if (certs is SecretCertificateProvider prepared)
+        if (certs is IServerCertificateContexts prepared)
         {
             return prepared.GetServerContext(secret);
         }

@@ -25,6 +25,14 @@ public sealed class SharedStore
     /// </summary>
     public void FailWrite(string stateName, string grainKey, int nth = 1) => _failures[(stateName, grainKey)] = nth;
 
+    /// <summary>The stored size of state <paramref name="stateName"/> of the grain whose key is <paramref name="grainKey"/>; null when none is stored.</summary>
+    public int? StoredBytes(string stateName, string grainKey) =>
+        _entries.Where(e => e.Key.State == stateName && e.Key.Grain.Key.ToString() == grainKey).Select(e => (int?)e.Value.Data.Length).FirstOrDefault();
+
+    /// <summary>Stores <paramref name="state"/> as a grain of an earlier build would have written it (before the grain activates).</summary>
+    public void Put<T>(Serializer serializer, string stateName, GrainId grain, T state) =>
+        _entries[(stateName, grain)] = (serializer.SerializeToArray(state), Interlocked.Increment(ref _etag).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     private void ThrowIfArmed(string stateName, GrainId grainId)
     {
         var key = (stateName, grainId.Key.ToString()!);

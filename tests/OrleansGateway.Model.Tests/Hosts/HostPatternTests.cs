@@ -254,6 +254,21 @@ public sealed class HostPatternTests
                 var asked = Next();
                 Assert.True(held.Any(h => h.Overlaps(asked)) == set.Overlaps(asked), $"{asked} against [{string.Join(", ", held)}]");
             }
+
+            // A listener swaps a tenant's patterns out and in: what is left answers as if only it had been added
+            // (patterns are counted: one held twice stays after one removal; removing one never added changes nothing).
+            var removed = held.Where(_ => random.Next(2) == 0).Append(Next()).ToList();
+            foreach (var pattern in removed)
+            {
+                set.Remove(pattern);
+                held.Remove(pattern);
+            }
+
+            for (var q = 0; q < 20; q++)
+            {
+                var asked = Next();
+                Assert.True(held.Any(h => h.Overlaps(asked)) == set.Overlaps(asked), $"{asked} against [{string.Join(", ", held)}] after removals");
+            }
         }
     }
 }
