@@ -226,6 +226,8 @@ internal sealed class MappingCompiler(
                 "v2" => ProxyProtocolVersion.V2,
                 _ => ProxyProtocolVersion.None,
             },
+            NoOutlierDetection = m.OutlierDetection == "off",
+            HealthCheckInterval = m.HealthCheckInterval,
         };
     }
 

@@ -105,6 +105,8 @@ internal static class TcpMappingReader
 
         ExtensionAnnotations.CheckTcpMapping(header, reader);
         var proxyProtocol = ExtensionAnnotations.ReadProxyProtocol(header, reader);
+        var outlierDetection = ExtensionAnnotations.ReadOutlierDetection(header, reader);
+        var healthCheckInterval = ExtensionAnnotations.ReadHealthCheck(header, reader);
 
         var missingAt = SpecNode.MissingAt(header, spec);
         if (port is null && !reader.HasErrorOn("spec.port"))
@@ -142,6 +144,8 @@ internal static class TcpMappingReader
             StatsName = statsName,
             ClusterTag = clusterTag,
             ProxyProtocol = proxyProtocol,
+            OutlierDetection = outlierDetection,
+            HealthCheckInterval = healthCheckInterval,
         }, ids.Value);
     }
 

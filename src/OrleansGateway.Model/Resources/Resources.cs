@@ -106,6 +106,19 @@ public sealed record TcpMapping : Resource
     /// <remarks>Not written when null, so stored state and grain messages without it keep their bytes.</remarks>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ProxyProtocol { get; init; }
+
+    /// <summary>Extension annotation <c>orleansgateway.io/outlier-detection</c>: <c>off</c> or <c>on</c> (checked by the loader); null when absent.</summary>
+    /// <remarks>Not written when null, so stored state and grain messages without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OutlierDetection { get; init; }
+
+    /// <summary>
+    /// Extension annotations <c>orleansgateway.io/health-check: "tcp"</c> and <c>orleansgateway.io/health-check-interval</c>:
+    /// the interval of the TCP check (checked by the loader); null when the mapping has no check.
+    /// </summary>
+    /// <remarks>Not written when null, so stored state and grain messages without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TimeSpan? HealthCheckInterval { get; init; }
 }
 
 /// <summary><c>kind: Listener</c>. Only what matters to TCP is interpreted; the rest is validated and kept.</summary>

@@ -280,4 +280,43 @@ public class TcpMappingLoadingTests
         Assert.Equal(DiagnosticCodes.FieldUnknown, warning.Code);
         Assert.Contains("orleansgateway.io/proxy-protocol", warning.Message);
     }
+
+    [Theory]
+    [InlineData("orleansgateway.io/outlier-detection: \"off\"", "off")]
+    [InlineData("orleansgateway.io/outlier-detection: off", "off")]
+    [InlineData("orleansgateway.io/outlier-detection: \"on\"", "on")]
+    [InlineData("kubectl.kubernetes.io/last-applied-configuration: '{}'", null)]
+    public void The_outlier_detection_annotation_is_read(string annotation, string? expected)
+        => Assert.Equal(expected, LoaderAssert.Single<TcpMapping>(Annotated(annotation)).OutlierDetection);
+
+    [Theory]
+    [InlineData("orleansgateway.io/health-check: tcp", 10_000)]
+    [InlineData("orleansgateway.io/health-check: \"tcp\"\norleansgateway.io/health-check-interval: \"5s\"", 5_000)]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 1500ms", 1_500)]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 1h", 3_600_000)]
+    [InlineData("kubectl.kubernetes.io/last-applied-configuration: '{}'", null)]
+    public void The_health_check_annotations_give_the_interval(string annotations, int? milliseconds)
+        => Assert.Equal(milliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : null, LoaderAssert.Single<TcpMapping>(Annotated(annotations)).HealthCheckInterval);
+
+    [Theory]
+    [InlineData("orleansgateway.io/outlier-detection: \"false\"", "orleansgateway.io/outlier-detection", "\"off\" or \"on\"")]
+    [InlineData("orleansgateway.io/outlier-detection: OFF", "orleansgateway.io/outlier-detection", "\"off\" or \"on\"")]
+    [InlineData("orleansgateway.io/outlier-detection: \"\"", "orleansgateway.io/outlier-detection", "\"off\" or \"on\"")]
+    [InlineData("orleansgateway.io/health-check: http", "orleansgateway.io/health-check", "\"tcp\"")]
+    [InlineData("orleansgateway.io/health-check: \"TCP\"", "orleansgateway.io/health-check", "\"tcp\"")]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: \"5\"", "orleansgateway.io/health-check-interval", "from 1s to 1h")]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 500ms", "orleansgateway.io/health-check-interval", "from 1s to 1h")]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 2h", "orleansgateway.io/health-check-interval", "from 1s to 1h")]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: \"-5s\"", "orleansgateway.io/health-check-interval", "from 1s to 1h")]
+    [InlineData("orleansgateway.io/health-check-interval: 5s", "orleansgateway.io/health-check-interval", "orleansgateway.io/health-check: \"tcp\"")]
+    public void An_unknown_outlier_or_health_check_value_is_an_error_naming_the_annotation(string annotations, string annotation, string hint)
+    {
+        var invalid = LoaderAssert.Invalid(Annotated(annotations));
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal(DiagnosticCodes.AnnotationValue, error.Code);
+        Assert.Equal("metadata.annotations." + annotation, error.Field);
+        Assert.Contains(annotation, error.Message);
+        Assert.Contains(hint, error.Message);
+    }
 }
