@@ -47,7 +47,9 @@ internal sealed class ListenerSnapshot
     /// </summary>
     public bool NativeRelay { get; }
 
-    public static ListenerSnapshot Build(ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers)
+    /// <param name="runtime">The server's runtime, whose <see cref="ProxyRuntime.Outliers"/> keeps the routes' member health
+    /// across applies; null (tests of routing alone): no outlier ejection.</param>
+    public static ListenerSnapshot Build(ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers, ProxyRuntime? runtime = null)
     {
         var warnings = ImmutableArray.CreateBuilder<string>();
         var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
@@ -63,11 +65,13 @@ internal sealed class ListenerSnapshot
                     warnings.Add(error);
                 }
 
-                sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings)));
+                sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings,
+                    runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime))));
             }
         }
 
-        var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings);
+        var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings,
+            runtime?.Outliers.Members(plan.Endpoint, null, plan.CatchAll, label, runtime));
         return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable(), CertificateUse.Of(plan, certificates));
     }
 
@@ -115,8 +119,11 @@ internal sealed class RouteEntry
 {
     private readonly double _totalShare;
 
-    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams)
+    private readonly OutlierGroup? _outliers;
+
+    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams, OutlierGroup? outliers)
     {
+        _outliers = outliers;
         Plan = plan;
         Host = host;
         ServerTls = serverTls;
@@ -135,8 +142,10 @@ internal sealed class RouteEntry
     public string? TlsError { get; }
     public UpstreamEntry[] Upstreams { get; }
 
+    /// <param name="health">The members' health (<see cref="OutlierDetection.Members"/>), in the route's order; null: no outlier ejection.</param>
     public static RouteEntry Build(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError,
-        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings)
+        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings,
+        MemberHealth[]? health = null)
     {
         var upstreams = new UpstreamEntry[plan.Upstreams.Length];
         for (var i = 0; i < upstreams.Length; i++)
@@ -154,13 +163,20 @@ internal sealed class RouteEntry
                 }
             }
 
-            upstreams[i] = new UpstreamEntry(up, clientTls, clientTls is null ? error : null, breakers.For(up.ClusterKey), listenerLabel);
+            upstreams[i] = new UpstreamEntry(up, clientTls, clientTls is null ? error : null, breakers.For(up.ClusterKey), listenerLabel)
+            {
+                Health = health?[i],
+            };
         }
 
-        return new RouteEntry(plan, host, serverTls, tlsError, upstreams);
+        return new RouteEntry(plan, host, serverTls, tlsError, upstreams, health is { Length: > 0 } ? health[0].Group : null);
     }
 
-    /// <summary>Canary pick: a member with probability share/total; share 0 is never picked. Null when no member has a share.</summary>
+    /// <summary>
+    /// Canary pick: a member with probability share/total; share 0 is never picked. While members are ejected
+    /// (<see cref="OutlierDetection"/>) the pick runs over the others, so an ejected member's share goes to them in
+    /// proportion to theirs. Null when no member has a share.
+    /// </summary>
     public UpstreamEntry? Pick(IRandomSource random)
     {
         if (_totalShare <= 0)
@@ -168,11 +184,21 @@ internal sealed class RouteEntry
             return null;
         }
 
-        var x = random.NextDouble() * _totalShare;
+        // One read of a shared counter when no member is ejected: the common pick costs what it did without ejection.
+        var skipEjected = _outliers?.AnyEjected == true;
+        var total = skipEjected ? HealthyShare() : _totalShare;
+        if (total <= 0)
+        {
+            // Every member with a share is ejected (the last one never is, but a plan swap can leave it so): all of them.
+            skipEjected = false;
+            total = _totalShare;
+        }
+
+        var x = random.NextDouble() * total;
         UpstreamEntry? last = null;
         foreach (var up in Upstreams)
         {
-            if (up.Plan.Share <= 0)
+            if (up.Plan.Share <= 0 || (skipEjected && up.Health!.IsEjected))
             {
                 continue;
             }
@@ -186,7 +212,21 @@ internal sealed class RouteEntry
             last = up;
         }
 
-        return last; // floating-point rounding at the very end of the range
+        return last; // floating-point rounding at the very end of the range (or a member ejected during the pick)
+    }
+
+    private double HealthyShare()
+    {
+        var total = 0.0;
+        foreach (var up in Upstreams)
+        {
+            if (up.Plan.Share > 0 && !up.Health!.IsEjected)
+            {
+                total += up.Plan.Share;
+            }
+        }
+
+        return total;
     }
 }
 
@@ -200,6 +240,9 @@ internal sealed class UpstreamEntry(UpstreamPlan plan, SslClientAuthenticationOp
     public string? TlsError { get; } = tlsError;
 
     public ClusterCounters Counters { get; } = counters;
+
+    /// <summary>The member's streak and ejection on this edge (<see cref="OutlierDetection"/>); null when the snapshot has no outlier ejection.</summary>
+    public MemberHealth? Health { get; init; }
 
     /// <summary>Parsed once here so that a connection to an IP literal allocates nothing to find its address.</summary>
     public System.Net.IPAddress[]? LiteralAddresses { get; } = UpstreamConnector.LiteralAddresses(plan.Target);
