@@ -9,8 +9,8 @@ using OrleansGateway.Model.Plan;
 namespace OrleansGateway.Proxy;
 
 /// <summary>
-/// Outlier ejection of canary members (docs/tcpmapping-semantics.md, "Outlier ejection"; docs/data-plane.md, "Outlier
-/// ejection"): a member whose connection attempts fail <see cref="FailuresToEject"/> times in a row, or whose active TCP
+/// Outlier ejection of canary members (docs/tcpmapping-semantics.md, "Outlier ejection"; docs/data-plane.md,
+/// "Upstreams"): a member whose connection attempts fail <see cref="FailuresToEject"/> times in a row, or whose active TCP
 /// check fails, leaves its group's picks for a while and its share goes to the others. Owned by the server, as the
 /// circuit-breaker counts are, so that a member's streak and ejection survive plan swaps; kept per edge, never shared:
 /// each edge judges the connects it makes itself.
