@@ -87,24 +87,47 @@ internal sealed class ConnectionLimits
             return Refused(ConnectionLimit.MaxConnectionsPerListener, snapshot, source);
         }
 
-        var sourceCounter = AcquireSource(source);
-        if (sourceCounter is null)
+        // Behind a PROXY-speaking peer the peer is not the client: the source is counted once the header names it
+        // (TryAdmitSource), so one load balancer's clients are limited each by its own address, not all together.
+        var sourceCounter = snapshot.Plan.ProxyProtocol ? null : AcquireSource(source);
+        if (sourceCounter is null && !snapshot.Plan.ProxyProtocol)
         {
             listener.Admitted.Release();
             _total.Release();
             return Refused(ConnectionLimit.MaxConnectionsPerSource, snapshot, source);
         }
 
-        var handshake = snapshot.Plan.TlsInspected;
+        // A PROXY header is a preamble like a ClientHello: a peer that stalls it holds a place in the same budget.
+        var handshake = snapshot.Plan.TlsInspected || snapshot.Plan.ProxyProtocol;
         if (handshake && !_handshakes.TryAcquire())
         {
-            ReleaseSource(source, sourceCounter);
+            if (sourceCounter is not null)
+            {
+                ReleaseSource(source, sourceCounter);
+            }
+
             listener.Admitted.Release();
             _total.Release();
             return Refused(ConnectionLimit.MaxTlsHandshakes, snapshot, source);
         }
 
         admission = new Admission(sourceCounter, handshake);
+        return null;
+    }
+
+    /// <summary>
+    /// On a listener whose stack has PROXY: the per-source count of the client the header names (<see cref="SourceKey"/>
+    /// of its source), taken once the header is read; null when that source is at the limit (counted and logged as a
+    /// refusal at accept; the caller ends the connection).
+    /// </summary>
+    public BoundedCounter? TryAdmitSource(ListenerSnapshot snapshot, UInt128 source)
+    {
+        if (AcquireSource(source) is { } counter)
+        {
+            return counter;
+        }
+
+        Refused(ConnectionLimit.MaxConnectionsPerSource, snapshot, source);
         return null;
     }
 

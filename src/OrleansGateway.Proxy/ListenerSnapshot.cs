@@ -58,6 +58,14 @@ internal sealed class ListenerSnapshot
         {
             foreach (var sni in plan.SniRoutes)
             {
+                if (sni.Termination is null)
+                {
+                    // Passthrough: routed by SNI, relayed as raw bytes like the catch-all.
+                    sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, null, null, label, certificates, breakers, warnings, passthrough: true,
+                        health: runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime))));
+                    continue;
+                }
+
                 var serverTls = TlsOptionsFactory.ForTermination(sni.Termination, certificates, out var error);
                 if (serverTls is null)
                 {
@@ -66,12 +74,12 @@ internal sealed class ListenerSnapshot
                 }
 
                 sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings,
-                    runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime))));
+                    health: runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime))));
             }
         }
 
         var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings,
-            runtime?.Outliers.Members(plan.Endpoint, null, plan.CatchAll, label, runtime));
+            health: runtime?.Outliers.Members(plan.Endpoint, null, plan.CatchAll, label, runtime));
         return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable(), CertificateUse.Of(plan, certificates));
     }
 
@@ -121,11 +129,13 @@ internal sealed class RouteEntry
 
     private readonly OutlierGroup? _outliers;
 
-    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams, OutlierGroup? outliers)
+    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams, bool passthrough,
+        OutlierGroup? outliers)
     {
         _outliers = outliers;
         Plan = plan;
         Host = host;
+        Passthrough = passthrough;
         ServerTls = serverTls;
         TlsError = tlsError;
         Upstreams = upstreams;
@@ -134,17 +144,20 @@ internal sealed class RouteEntry
 
     public RoutePlan Plan { get; }
 
-    /// <summary>The SNI pattern of a terminating route; null for the catch-all (raw passthrough).</summary>
+    /// <summary>The SNI pattern of an SNI route; null for the catch-all (raw passthrough).</summary>
     public string? Host { get; }
 
-    public bool Terminates => Host is not null;
+    /// <summary>An SNI route relayed unterminated: the peeked ClientHello and every byte after it go to the upstream.</summary>
+    public bool Passthrough { get; }
+
+    public bool Terminates => Host is not null && !Passthrough;
     public SslServerAuthenticationOptions? ServerTls { get; }
     public string? TlsError { get; }
     public UpstreamEntry[] Upstreams { get; }
 
     /// <param name="health">The members' health (<see cref="OutlierDetection.Members"/>), in the route's order; null: no outlier ejection.</param>
     public static RouteEntry Build(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError,
-        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings,
+        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings, bool passthrough = false,
         MemberHealth[]? health = null)
     {
         var upstreams = new UpstreamEntry[plan.Upstreams.Length];
@@ -169,7 +182,7 @@ internal sealed class RouteEntry
             };
         }
 
-        return new RouteEntry(plan, host, serverTls, tlsError, upstreams, health is { Length: > 0 } ? health[0].Group : null);
+        return new RouteEntry(plan, host, serverTls, tlsError, upstreams, passthrough, health is { Length: > 0 } ? health[0].Group : null);
     }
 
     /// <summary>

@@ -141,9 +141,15 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
 
             // From here on the header's source is the client, everywhere: access log, limits, the PROXY header sent on.
             _clientEndPoint = proxy.Header.Source ?? _clientEndPoint;
+            if (!AdmitSource(_clientEndPoint))
+            {
+                return default;
+            }
+
             early = proxy.AlreadyRead;
             if (!Snapshot.Plan.TlsInspected)
             {
+                HandshakeOver();
                 return Admit(ClientHelloInspection.Cleartext(Snapshot)) is { } route ? Raw(route, early) : default;
             }
         }

@@ -212,6 +212,12 @@ public enum CloseReason
     /// <summary>A listener whose stack has PROXY was reached from a peer outside <see cref="ProxyOptions.ProxyProtocolTrustedNetworks"/>.</summary>
     ProxyPeerUntrusted,
 
+    /// <summary>
+    /// The client a PROXY protocol header named already had <see cref="ProxyOptions.MaxConnectionsPerSource"/> connections
+    /// open (also counted in <c>ogw.proxy.connection_refusals</c>). No byte reached an upstream.
+    /// </summary>
+    SourceLimit,
+
     /// <summary>The TLS handshake with the upstream failed (certificate not trusted, protocol mismatch, ...).</summary>
     UpstreamHandshakeFailed,
 

@@ -15,8 +15,8 @@ internal abstract class TrackedConnection
     private const int NoReason = -1;
 
     private readonly long _started;
-    private readonly UInt128 _source;
-    private readonly BoundedCounter? _sourceCounter;
+    private UInt128 _source;
+    private BoundedCounter? _sourceCounter;
     private int _handshakeHeld;
     private TenantSlot? _tenantSlot;
     private bool _tenantAdmitted;
@@ -115,6 +115,25 @@ internal abstract class TrackedConnection
     }
 
     private void TenantFull() => Fail(CloseReason.TenantQuota, $"tenant '{_tenantSlot!.Tenant}' is at its concurrent-connection limit");
+
+    /// <summary>
+    /// A PROXY protocol header named the client (<paramref name="client"/>): from here on it is the connection's source,
+    /// and it takes its place in <see cref="ProxyOptions.MaxConnectionsPerSource"/> (docs/data-plane.md, "PROXY
+    /// protocol"). False: that source is at its limit (the connection ends, reason set).
+    /// </summary>
+    protected bool AdmitSource(System.Net.EndPoint? client)
+    {
+        var source = ConnectionLimits.SourceKey(client);
+        if (Runtime.Limits.TryAdmitSource(Snapshot, source) is not { } counter)
+        {
+            Fail(CloseReason.SourceLimit, $"its source address is at --max-connections-per-source ({Runtime.Options.MaxConnectionsPerSource})");
+            return false;
+        }
+
+        _source = source;
+        _sourceCounter = counter;
+        return true;
+    }
 
     /// <summary>The route and client handshake are done (or the connection ends): its place in the pre-handshake budget is free.</summary>
     protected void HandshakeOver()

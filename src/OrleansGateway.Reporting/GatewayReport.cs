@@ -28,7 +28,12 @@ public sealed record UpstreamReport(
 
 /// <param name="Host">Null for the host-less catch-all.</param>
 /// <param name="CertificateSource"><c>Host ns/name</c> or <c>TLSContext ns/name</c>; null when TLS is not terminated.</param>
-public sealed record RouteReport(string? Host, string? CertificateSource, ImmutableArray<UpstreamReport> Upstreams);
+public sealed record RouteReport(string? Host, string? CertificateSource, ImmutableArray<UpstreamReport> Upstreams)
+{
+    /// <summary>An SNI route relayed unterminated (annotation <c>orleansgateway.io/tls-passthrough</c>); no certificate source. Written only when true.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Passthrough { get; init; }
+}
 
 /// <param name="Tls">Whether the listener inspects TLS (routes by SNI).</param>
 public sealed record ListenerReport(string Address, int Port, bool Tls, string Name, string StatsPrefix, ImmutableArray<RouteReport> Routes);
@@ -94,7 +99,7 @@ public static class GatewayReport
     private static ListenerReport Listener(ListenerPlan plan)
     {
         var routes = plan.SniRoutes
-            .Select(r => Route(r.Host.Text, Describe(r.Termination.CertificateSource), r.Route))
+            .Select(r => Route(r.Host.Text, r.Termination is null ? null : Describe(r.Termination.CertificateSource), r.Route) with { Passthrough = r.Passthrough })
             .ToList();
         if (plan.CatchAll is not null)
         {

@@ -39,8 +39,8 @@ public sealed class ApplyTests(GatewayClusterFixture fixture)
                 var snapshot = await Eventually.Get(() => Task.FromResult(edge.Current),
                     s => s?.Plan.Listeners.Any(l => l.SniRoutes.Any(r => r.Host.Text == "a.served.test")) == true, what: "the route at the edge");
                 var route = snapshot!.Plan.Listeners.Single(l => l.Endpoint.Port == 18443).SniRoutes.Single();
-                Assert.Equal("t-served", route.Termination.Certificate.Tenant);
-                Assert.Equal(certificate.Thumbprint, snapshot.Certificates.GetCertificate(route.Termination.Certificate)?.Thumbprint);
+                Assert.Equal("t-served", route.Termination!.Certificate.Tenant);
+                Assert.Equal(certificate.Thumbprint, snapshot.Certificates.GetCertificate(route.Termination!.Certificate)?.Thumbprint);
                 Assert.True(edge.IsConnected);
                 Assert.NotNull(edge.LastSuccessfulRefresh);
             }

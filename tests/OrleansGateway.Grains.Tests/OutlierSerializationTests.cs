@@ -25,7 +25,7 @@ public sealed class OutlierSerializationTests
     public void Annotated_mappings_and_their_plan_round_trip()
     {
         var quiet = new TcpMapping { Name = "quiet", Port = 2222, Service = "127.0.0.1:1", Weight = 50, OutlierDetection = "off" };
-        var checkedMember = new TcpMapping { Name = "checked", Port = 2222, Service = "127.0.0.1:2", Weight = 50, HealthCheckInterval = TimeSpan.FromSeconds(5) };
+        var checkedMember = new TcpMapping { Name = "checked", Port = 2222, Service = "127.0.0.1:2", Weight = 50, HealthCheck = "tcp", HealthCheckInterval = TimeSpan.FromSeconds(5) };
         var request = new ApplyRequest([quiet, checkedMember], ApplyMode.Strict, "api");
 
         var copy = Serializer.Deserialize<ApplyRequest>(Serializer.SerializeToArray(request))!;

@@ -59,16 +59,16 @@ public sealed class SerializationTests
 
         // The compile must exercise every plan record, or the round trip below proves less than it claims.
         var sni = Assert.Single(listener.SniRoutes);
-        Assert.NotNull(sni.Termination.ClientCa);
+        Assert.NotNull(sni.Termination!.ClientCa);
         var upstream = Assert.Single(sni.Route.Upstreams);
         Assert.NotNull(upstream.Origination);
         Assert.NotNull(listener.CatchAll);
-        Assert.Equal("t-json", sni.Termination.Certificate.Tenant);
+        Assert.Equal("t-json", sni.Termination!.Certificate.Tenant);
 
         var slice = new ListenerSlice(ListenerKey.For("default", listener.Endpoint), 7, listener);
         var sliceCopy = Serializer.Deserialize<ListenerSlice>(Serializer.SerializeToArray(slice))!;
         Assert.Equal(Json(listener), Json(sliceCopy.Plan!));
-        Assert.Equal("t-json", sliceCopy.Plan!.SniRoutes[0].Termination.Certificate.Tenant);
+        Assert.Equal("t-json", sliceCopy.Plan!.SniRoutes[0].Termination!.Certificate.Tenant);
         Assert.Equal(slice.Key, sliceCopy.Key);
 
         var outcome = new ApplyOutcome(true, result.Statuses, result.Diagnostics, 3);

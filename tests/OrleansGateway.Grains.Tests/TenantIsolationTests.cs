@@ -94,7 +94,7 @@ public sealed class TenantIsolationTests(GatewayClusterFixture fixture)
 
         var route = Assert.Single((await fixture.Silo(2).GetListenerGrain(Key(port)).GetSliceAsync()).Plan!.SniRoutes);
         Assert.Equal(HostPattern.Parse(first), route.Host);
-        Assert.Equal(a, route.Termination.Certificate.Tenant);
+        Assert.Equal(a, route.Termination!.Certificate.Tenant);
         Assert.Equal("a-route", Assert.Single(route.Route.Upstreams).Mapping.Name);
     }
 
@@ -107,7 +107,7 @@ public sealed class TenantIsolationTests(GatewayClusterFixture fixture)
         var slice = await fixture.Silo(2).GetListenerGrain(Key(18230)).GetSliceAsync();
         Assert.True(slice.Plan!.TlsInspected);
         Assert.Equal(["a.share.test", "b.share.test"], slice.Plan.SniRoutes.Select(r => r.Host.Text));
-        Assert.Equal(["t-share-a", "t-share-b"], slice.Plan.SniRoutes.Select(r => r.Termination.Certificate.Tenant));
+        Assert.Equal(["t-share-a", "t-share-b"], slice.Plan.SniRoutes.Select(r => r.Termination!.Certificate.Tenant));
     }
 
     [Fact]

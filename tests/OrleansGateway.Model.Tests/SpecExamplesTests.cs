@@ -144,8 +144,8 @@ public sealed class SpecExamplesTests
         {
             var route = listener.SniRoutes.Single(r => r.Host.Text == host);
             Assert.Equal(HostPatternKind.Exact, route.Host.Kind);
-            Assert.Equal(new ResourceRef("TLSContext", "default", "my-context"), route.Termination.CertificateSource);
-            Assert.Equal(new SecretRef("default", "supersecret"), route.Termination.Certificate);
+            Assert.Equal(new ResourceRef("TLSContext", "default", "my-context"), route.Termination!.CertificateSource);
+            Assert.Equal(new SecretRef("default", "supersecret"), route.Termination!.Certificate);
             var upstream = Single(route.Route);
             Assert.Equal(upstreamHost, upstream.Target.Host);
             Assert.Equal(9999, upstream.Target.Port);

@@ -200,6 +200,70 @@ public sealed class ProxyProtocolTests
     }
 
     /// <summary>
+    /// The per-source cap counts the client a PROXY header names, not the peer that sent it: two clients behind one
+    /// load balancer are limited separately, and one client is limited even when it comes through two load balancers
+    /// (here two loopback addresses). The refusal is counted and its warning names the header's source.
+    /// </summary>
+    [Fact]
+    public async Task The_per_source_cap_counts_the_header_source_not_the_peer()
+    {
+        await using var upstream = TestUpstream.Echo();
+        await using var proxy = new ProxyHarness(new ProxyOptions { MaxConnectionsPerSource = 1 });
+        var listener = Loopback();
+        await proxy.ApplyBoundAsync(Plan(Cleartext(listener, Route(Upstream(upstream.EndPoint))) with { ProxyProtocol = true }));
+        var endPoint = proxy.EndPointOf(listener);
+        var frontend = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 443);
+        var alice = new IPEndPoint(IPAddress.Parse("203.0.113.7"), 40000);
+        var bob = new IPEndPoint(IPAddress.Parse("203.0.113.8"), 40001);
+
+        async Task<Socket> Through(IPAddress peer, IPEndPoint client)
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            s.Bind(new IPEndPoint(peer, 0));
+            using var cts = new CancellationTokenSource(Net.Deadline);
+            await s.ConnectAsync(endPoint, cts.Token);
+            await s.SendAsync(ProxyProtocol.Write(ProxyProtocolVersion.V2, client, frontend));
+            return s;
+        }
+
+        // One peer, two clients: both served, though the cap is 1.
+        var balancer = IPAddress.Loopback;
+        using var first = await Through(balancer, alice);
+        using var second = await Through(balancer, bob);
+        await Net.RoundTripAsync(first);
+        await Net.RoundTripAsync(second);
+
+        // Alice again, through another peer: refused, before any byte reaches the upstream.
+        using (var again = await Through(IPAddress.Parse("127.0.0.2"), alice))
+        {
+            Assert.Contains(await Net.ObserveEndAsync(again), new[] { "eof", "reset" });
+        }
+
+        Assert.Equal(2, upstream.Count);
+        await Eventually.Until(() => proxy.Metrics.Sum("ogw.proxy.connections.closed", "reason=SourceLimit") == 1, "closed for the source limit");
+        Assert.Equal(1, proxy.Metrics.Sum("ogw.proxy.connection_refusals", "reason=max_connections_per_source"));
+        var warning = Assert.Single(proxy.Logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning && l.Message.StartsWith("Refused ", StringComparison.Ordinal));
+        Assert.Contains("--max-connections-per-source 1", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("203.0.113.7", warning.Message, StringComparison.Ordinal);
+
+        // Alice's first connection ends: her place is free again, whichever peer she comes through.
+        first.Dispose();
+        await Eventually.Until(async () =>
+        {
+            using var later = await Through(IPAddress.Parse("127.0.0.2"), alice);
+            try
+            {
+                await Net.RoundTripAsync(later);
+                return true;
+            }
+            catch (Exception e) when (e is SocketException or EndOfStreamException)
+            {
+                return false;
+            }
+        }, "alice is served again once her first connection closed");
+    }
+
+    /// <summary>
     /// The "done when", end to end with a real load balancer: haproxy (<c>send-proxy-v2</c>) in front of the
     /// gateway. The upstream receives the client's own address, and the access log names it, not haproxy's.
     /// </summary>

@@ -56,6 +56,12 @@ internal static class ListenerAssembler
                     continue;
                 }
 
+                if (group.First.Consistency.Passthrough)
+                {
+                    sni.Add(new SniRoute(group.Key.Host, null, route));
+                    continue;
+                }
+
                 var termination = group.First.Termination!;
                 resources.AddRange(termination.Resources);
                 sni.Add(new SniRoute(group.Key.Host, termination.Termination, route));

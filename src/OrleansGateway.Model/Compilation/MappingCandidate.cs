@@ -34,6 +34,9 @@ internal sealed record GroupKey(string Address, int Port, HostPattern? Host)
 /// <summary>The effective values of the group-consistency keys (unset = its default: docs/tcpmapping-semantics.md, row 30).</summary>
 internal sealed record ConsistencyValues(CircuitBreakerPlan CircuitBreakers, bool EnableIpv4, bool EnableIpv6, TimeSpan? IdleTimeout, ResourceRef? Tls)
 {
+    /// <summary>Annotation <c>orleansgateway.io/tls-passthrough</c>: a group either terminates its host or relays it unterminated.</summary>
+    public bool Passthrough { get; init; }
+
     /// <summary>(field, this value, other value) for every key on which the two differ, in a fixed order.</summary>
     public IEnumerable<(string Field, string Mine, string Theirs)> Differences(ConsistencyValues other)
     {
@@ -60,6 +63,11 @@ internal sealed record ConsistencyValues(CircuitBreakerPlan CircuitBreakers, boo
         if (Tls != other.Tls)
         {
             yield return ("tls", Tls?.ToString() ?? "none", other.Tls?.ToString() ?? "none");
+        }
+
+        if (Passthrough != other.Passthrough)
+        {
+            yield return ("metadata.annotations.orleansgateway.io/tls-passthrough", Lower(Passthrough), Lower(other.Passthrough));
         }
     }
 

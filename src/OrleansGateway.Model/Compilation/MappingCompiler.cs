@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Loading;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Model.Resources;
 
@@ -53,8 +54,9 @@ internal sealed class MappingCompiler(
             CheckListener(entry, m, host, listener);
         }
 
+        // A passthrough mapping needs no certificate: the client's TLS goes to the upstream unterminated.
         TerminationResult? tls = null;
-        if (host is not null && entry.IsAccepted)
+        if (host is not null && entry.IsAccepted && m.TlsPassthrough is not true)
         {
             tls = termination.Find(host, out var certError, out var related);
             if (certError is not null)
@@ -215,7 +217,7 @@ internal sealed class MappingCompiler(
         }
 
         resources = [.. refs];
-        consistency = new ConsistencyValues(breakers, ipv4, ipv6, idle, context?.Ref);
+        consistency = new ConsistencyValues(breakers, ipv4, ipv6, idle, context?.Ref) { Passthrough = m.TlsPassthrough is true };
         var clusterKey = ClusterKeys.For(m, service, context, breakersSpec, breakers, originate);
         return new UpstreamPlan(entry.Ref, options.Tenant, string.IsNullOrWhiteSpace(m.StatsName) ? m.Name : m.StatsName, service, target, 0,
             origination, resolver, ipv4, ipv6, breakers, idle, connect ?? System.Threading.Timeout.InfiniteTimeSpan, clusterKey)
@@ -227,7 +229,7 @@ internal sealed class MappingCompiler(
                 _ => ProxyProtocolVersion.None,
             },
             NoOutlierDetection = m.OutlierDetection == "off",
-            HealthCheckInterval = m.HealthCheckInterval,
+            HealthCheckInterval = m.HealthCheck == "tcp" ? m.HealthCheckInterval ?? ExtensionAnnotations.DefaultHealthCheckInterval : null,
         };
     }
 

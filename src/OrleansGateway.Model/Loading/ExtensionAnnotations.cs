@@ -17,10 +17,13 @@ internal static class ExtensionAnnotations
     /// <summary>TCPMapping: send a PROXY protocol header (<c>v1</c> or <c>v2</c>) to the upstream.</summary>
     public const string ProxyProtocol = Prefix + "proxy-protocol";
 
-    /// <summary>TCPMapping: <c>off</c> turns passive outlier ejection off for the member's whole canary group (<c>on</c>: the default).</summary>
+    /// <summary>TCPMapping with <c>host</c>: relay the TLS connections whose SNI matches unterminated (<c>true</c> or <c>false</c>).</summary>
+    public const string TlsPassthrough = Prefix + "tls-passthrough";
+
+    /// <summary>TCPMapping: passive outlier ejection for the mapping's canary group (<c>off</c> or <c>on</c>).</summary>
     public const string OutlierDetection = Prefix + "outlier-detection";
 
-    /// <summary>TCPMapping: <c>tcp</c> checks the member with a TCP connect every <see cref="HealthCheckInterval"/>.</summary>
+    /// <summary>TCPMapping: active health checks of the upstream (<c>tcp</c>).</summary>
     public const string HealthCheck = Prefix + "health-check";
 
     /// <summary>TCPMapping with <see cref="HealthCheck"/>: how often it is checked (a <see cref="Duration"/>, 1s to 1h; default 10s).</summary>
@@ -35,8 +38,8 @@ internal static class ExtensionAnnotations
     public static readonly TimeSpan MaxHealthCheckInterval = TimeSpan.FromHours(1);
 
     /// <summary>Every extension annotation a TCPMapping may carry; another <c>orleansgateway.io/</c> key is a warning (a typo is ignored otherwise).</summary>
-    private static readonly FrozenSet<string> OnTcpMapping =
-        FrozenSet.ToFrozenSet([ProxyProtocol, OutlierDetection, HealthCheck, HealthCheckInterval], StringComparer.Ordinal);
+    private static readonly FrozenSet<string> OnTcpMapping = FrozenSet.ToFrozenSet(
+        [ProxyProtocol, TlsPassthrough, OutlierDetection, HealthCheck, HealthCheckInterval], StringComparer.Ordinal);
 
     /// <summary>Warns about <c>orleansgateway.io/</c> annotations the resource's kind has none of. Other annotations are none of the gateway's business.</summary>
     public static void CheckTcpMapping(ResourceHeader header, FieldReader reader)
@@ -58,24 +61,55 @@ internal static class ExtensionAnnotations
     }
 
     /// <summary><see cref="ProxyProtocol"/>: <c>v1</c>, <c>v2</c>, or null when absent; anything else is an error on the resource.</summary>
-    public static string? ReadProxyProtocol(ResourceHeader header, FieldReader reader)
-        => ReadOneOf(header, reader, ProxyProtocol, ["v1", "v2"], "the PROXY protocol version sent to the upstream");
+    public static string? ReadProxyProtocol(ResourceHeader header, FieldReader reader) =>
+        ReadChoice(header, reader, ProxyProtocol, ["v1", "v2"], "the PROXY protocol version sent to the upstream");
 
-    /// <summary><see cref="OutlierDetection"/>: <c>off</c>, <c>on</c>, or null when absent; anything else is an error on the resource.</summary>
-    public static string? ReadOutlierDetection(ResourceHeader header, FieldReader reader)
-        => ReadOneOf(header, reader, OutlierDetection, ["off", "on"], "\"off\" turns outlier ejection off for the mapping's canary group");
+    /// <summary><see cref="TlsPassthrough"/>: true or false, or null when absent; anything else is an error on the resource.</summary>
+    public static bool? ReadTlsPassthrough(ResourceHeader header, FieldReader reader) =>
+        ReadChoice(header, reader, TlsPassthrough, ["true", "false"], "relay TLS unterminated to the upstream by SNI; needs spec.host") switch
+        {
+            "true" => true,
+            "false" => false,
+            _ => null,
+        };
 
     /// <summary>
-    /// <see cref="HealthCheck"/> and <see cref="HealthCheckInterval"/>: the interval of the member's TCP check, or null when
-    /// it has none. An unknown check, an interval that is not a duration from 1s to 1h, or an interval without a check is
-    /// an error on the resource.
+    /// A passthrough mapping routes by the SNI of a ClientHello it never terminates: it needs <c>spec.host</c>, and it
+    /// cannot originate TLS of its own (the client's TLS goes to the upstream as it is). Errors on the annotation.
     /// </summary>
-    public static TimeSpan? ReadHealthCheck(ResourceHeader header, FieldReader reader)
+    public static void CheckPassthrough(ResourceHeader header, FieldReader reader, string? host, string? tls, string? service)
     {
-        var check = ReadOneOf(header, reader, HealthCheck, ["tcp"], "a TCP connect to the upstream now and then");
+        var node = Find(header, TlsPassthrough)!;
+        if (string.IsNullOrEmpty(host))
+        {
+            reader.Error(DiagnosticCodes.AnnotationValue, node, Field(TlsPassthrough),
+                $"annotation {TlsPassthrough} needs spec.host: a passthrough mapping is chosen by the SNI of the client's ClientHello; add spec.host (the SNI name) or remove the annotation.");
+        }
+
+        if (tls is not null || service?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            reader.Error(DiagnosticCodes.AnnotationValue, node, Field(TlsPassthrough),
+                $"annotation {TlsPassthrough} relays the client's own TLS to the upstream unchanged, so the mapping cannot originate TLS too; remove spec.tls and the https:// of spec.service, or remove the annotation.");
+        }
+    }
+
+    /// <summary><see cref="OutlierDetection"/>: <c>off</c>, <c>on</c>, or null when absent; anything else is an error on the resource.</summary>
+    public static string? ReadOutlierDetection(ResourceHeader header, FieldReader reader) =>
+        ReadChoice(header, reader, OutlierDetection, ["off", "on"], "passive outlier ejection for this mapping's canary group");
+
+    /// <summary><see cref="HealthCheck"/>: <c>tcp</c>, or null when absent; anything else is an error on the resource.</summary>
+    public static string? ReadHealthCheck(ResourceHeader header, FieldReader reader) =>
+        ReadChoice(header, reader, HealthCheck, ["tcp"], "active TCP connect checks of the upstream");
+
+    /// <summary>
+    /// <see cref="HealthCheckInterval"/> as written, or null when absent. Not a duration from 1s to 1h, or set without
+    /// <paramref name="healthCheck"/> (<see cref="ReadHealthCheck"/>'s value), is an error on the resource.
+    /// </summary>
+    public static TimeSpan? ReadHealthCheckInterval(ResourceHeader header, FieldReader reader, string? healthCheck)
+    {
         if (Find(header, HealthCheckInterval) is not { } node)
         {
-            return check is null ? null : DefaultHealthCheckInterval;
+            return null;
         }
 
         var text = reader.String(node, Field(HealthCheckInterval));
@@ -92,37 +126,41 @@ internal static class ExtensionAnnotations
             return null;
         }
 
-        if (check is null && !reader.HasErrorOn(Field(HealthCheck)))
+        if (healthCheck is null && !reader.HasErrorOn(Field(HealthCheck)))
         {
             reader.Error(DiagnosticCodes.AnnotationValue, node, Field(HealthCheckInterval),
                 $"annotation {HealthCheckInterval} is set, but {HealthCheck} is not; add {HealthCheck}: \"tcp\" to check the upstream, or remove the interval.");
             return null;
         }
 
-        return check is null ? null : interval;
+        return interval;
     }
 
-    /// <summary>The annotation's value when it is one of <paramref name="values"/>; null when absent; anything else is an error on the resource naming the annotation.</summary>
-    private static string? ReadOneOf(ResourceHeader header, FieldReader reader, string annotation, string[] values, string meaning)
+    /// <summary>The annotation's value when it is one of <paramref name="allowed"/>; null when absent or not one of them (then an error naming it).</summary>
+    private static string? ReadChoice(ResourceHeader header, FieldReader reader, string name, string[] allowed, string meaning)
     {
-        if (Find(header, annotation) is not { } node)
+        if (Find(header, name) is not { } node)
         {
             return null;
         }
 
-        var value = reader.String(node, Field(annotation));
-        if (reader.HasErrorOn(Field(annotation)))
+        // A plain true/false (tls-passthrough: true) means the same text; Kubernetes only ever sends strings.
+        var value = node is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain, Value: "true" or "false" } plain
+            ? plain.Value
+            : reader.String(node, Field(name));
+        if (reader.HasErrorOn(Field(name)))
         {
             return null;
         }
 
-        if (value is not null && values.Contains(value, StringComparer.Ordinal))
+        if (value is not null && allowed.Contains(value, StringComparer.Ordinal))
         {
             return value;
         }
 
-        reader.Error(DiagnosticCodes.AnnotationValue, node, Field(annotation),
-            $"annotation {annotation} is '{LogText.Escape(value ?? "")}'; use {string.Join(" or ", values.Select(v => $"\"{v}\""))} ({meaning}), or remove the annotation.");
+        var choices = string.Join(" or ", allowed.Select(a => $"\"{a}\""));
+        reader.Error(DiagnosticCodes.AnnotationValue, node, Field(name),
+            $"annotation {name} is '{LogText.Escape(value ?? "")}'; use {choices} ({meaning}), or remove the annotation.");
         return null;
     }
 

@@ -105,8 +105,15 @@ internal static class TcpMappingReader
 
         ExtensionAnnotations.CheckTcpMapping(header, reader);
         var proxyProtocol = ExtensionAnnotations.ReadProxyProtocol(header, reader);
+        var passthrough = ExtensionAnnotations.ReadTlsPassthrough(header, reader);
         var outlierDetection = ExtensionAnnotations.ReadOutlierDetection(header, reader);
-        var healthCheckInterval = ExtensionAnnotations.ReadHealthCheck(header, reader);
+        var healthCheck = ExtensionAnnotations.ReadHealthCheck(header, reader);
+        var healthCheckInterval = ExtensionAnnotations.ReadHealthCheckInterval(header, reader, healthCheck);
+
+        if (passthrough is true)
+        {
+            ExtensionAnnotations.CheckPassthrough(header, reader, host, tls, service);
+        }
 
         var missingAt = SpecNode.MissingAt(header, spec);
         if (port is null && !reader.HasErrorOn("spec.port"))
@@ -144,7 +151,9 @@ internal static class TcpMappingReader
             StatsName = statsName,
             ClusterTag = clusterTag,
             ProxyProtocol = proxyProtocol,
+            TlsPassthrough = passthrough,
             OutlierDetection = outlierDetection,
+            HealthCheck = healthCheck,
             HealthCheckInterval = healthCheckInterval,
         }, ids.Value);
     }

@@ -71,10 +71,16 @@ public enum ProxyProtocolVersion
     V2,
 }
 
-/// <summary>A TLS-terminating route selected by SNI.</summary>
+/// <summary>A route selected by SNI: TLS-terminating, or passthrough (<see cref="Termination"/> null).</summary>
 /// <param name="Host">The mapping's <c>host</c>, canonical (<see cref="HostPattern"/>).</param>
-public sealed record SniRoute([property: JsonPropertyOrder(-2)] HostPattern Host, TlsTermination Termination, RoutePlan Route)
+/// <param name="Termination">Where the certificate comes from; null for a passthrough route (annotation
+/// <c>orleansgateway.io/tls-passthrough</c>), whose ClientHello and every byte after it go to the upstream unchanged.</param>
+public sealed record SniRoute([property: JsonPropertyOrder(-2)] HostPattern Host, TlsTermination? Termination, RoutePlan Route)
 {
+    /// <summary>The client's TLS goes to the upstream unterminated (docs/tcpmapping-semantics.md, "SNI passthrough").</summary>
+    [JsonIgnore]
+    public bool Passthrough => Termination is null;
+
     /// <summary>
     /// The <see cref="HostPattern.Kind"/> of <see cref="Host"/>, written right after it and ignored when read: plans
     /// stored and sent before host patterns carry it there, and a build of that time takes the kind from it. So listener

@@ -32,6 +32,11 @@ public static class PlanSecrets
         ArgumentNullException.ThrowIfNull(listener);
         foreach (var sni in listener.SniRoutes)
         {
+            if (sni.Termination is null)
+            {
+                continue; // passthrough: the upstream holds the certificate
+            }
+
             yield return new SecretUse(sni.Termination.Certificate, SecretUsage.ServingCertificate);
             if (sni.Termination.ClientCa is { } ca)
             {

@@ -107,16 +107,19 @@ public sealed record TcpMapping : Resource
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ProxyProtocol { get; init; }
 
+    /// <summary>Extension annotation <c>orleansgateway.io/tls-passthrough</c>: true relays TLS for <see cref="Host"/> unterminated; null when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? TlsPassthrough { get; init; }
+
     /// <summary>Extension annotation <c>orleansgateway.io/outlier-detection</c>: <c>off</c> or <c>on</c> (checked by the loader); null when absent.</summary>
-    /// <remarks>Not written when null, so stored state and grain messages without it keep their bytes.</remarks>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? OutlierDetection { get; init; }
 
-    /// <summary>
-    /// Extension annotations <c>orleansgateway.io/health-check: "tcp"</c> and <c>orleansgateway.io/health-check-interval</c>:
-    /// the interval of the TCP check (checked by the loader); null when the mapping has no check.
-    /// </summary>
-    /// <remarks>Not written when null, so stored state and grain messages without it keep their bytes.</remarks>
+    /// <summary>Extension annotation <c>orleansgateway.io/health-check</c>: <c>tcp</c> (checked by the loader); null when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? HealthCheck { get; init; }
+
+    /// <summary>Extension annotation <c>orleansgateway.io/health-check-interval</c> as written (checked by the loader; only with <see cref="HealthCheck"/>); null when absent (10 s).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public TimeSpan? HealthCheckInterval { get; init; }
 }

@@ -78,10 +78,10 @@ public sealed class DeterminismTests
         var tls = result.Listener(9000);
         Assert.Equal(new ResourceRef("Listener", "default", "tls-9000"), tls.Source);
         Assert.Equal(["db.example.com", "legacy.internal", "*.example.com"], tls.SniRoutes.Select(r => r.Host.Text));
-        Assert.Equal(new ResourceRef("Host", "default", "exact"), tls.SniRoutes[0].Termination.CertificateSource);
-        Assert.Equal(new SecretRef("certs", "ctx-cert"), tls.SniRoutes[1].Termination.Certificate);
+        Assert.Equal(new ResourceRef("Host", "default", "exact"), tls.SniRoutes[0].Termination!.CertificateSource);
+        Assert.Equal(new SecretRef("certs", "ctx-cert"), tls.SniRoutes[1].Termination!.Certificate);
         Assert.Equal("consul", tls.SniRoutes[1].Route.Upstreams[0].Resolver.Kind.ToString().ToLowerInvariant());
-        Assert.Equal(new ResourceRef("Host", "default", "wild"), tls.SniRoutes[2].Termination.CertificateSource);
+        Assert.Equal(new ResourceRef("Host", "default", "wild"), tls.SniRoutes[2].Termination!.CertificateSource);
         Assert.Equal("raw:443", tls.CatchAll!.Upstreams.Single().Service);
 
         Assert.True(result.Listener(9001).TlsInspected);

@@ -40,7 +40,7 @@ public sealed class HostNameCompilationTests
 
         var routes = result.Listener(443).SniRoutes;
         Assert.Equal(["shop.xn--bcher-kva.test", "*.xn--bcher-kva.test"], routes.Select(r => r.Host.Text));
-        Assert.Equal([exact.Ref, wild.Ref], routes.Select(r => r.Termination.CertificateSource));
+        Assert.Equal([exact.Ref, wild.Ref], routes.Select(r => r.Termination!.CertificateSource));
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class HostNameCompilationTests
 
         var result = Res.Compile(m, Res.Ctx("ctx", "cert", ["Shop.A.Test."]), Res.TlsSecret("cert"));
 
-        Assert.Equal(new ResourceRef("TLSContext", "default", "ctx"), Assert.Single(result.Listener(443).SniRoutes).Termination.CertificateSource);
+        Assert.Equal(new ResourceRef("TLSContext", "default", "ctx"), Assert.Single(result.Listener(443).SniRoutes).Termination!.CertificateSource);
     }
 
     [Theory]

@@ -27,7 +27,7 @@ public sealed class ScaleTests
 
         var l = Assert.Single(result.Plan.Listeners);
         Assert.Equal(count, l.SniRoutes.Length);
-        Assert.Equal(count / 2, l.SniRoutes.Count(r => r.Termination.CertificateSource.Name.StartsWith("host", StringComparison.Ordinal)));
+        Assert.Equal(count / 2, l.SniRoutes.Count(r => r.Termination!.CertificateSource.Name.StartsWith("host", StringComparison.Ordinal)));
         Assert.Equal(resources.Count, result.Statuses.Length);
         Assert.DoesNotContain(result.Statuses, s => s.State != ResourceState.Accepted);
     }

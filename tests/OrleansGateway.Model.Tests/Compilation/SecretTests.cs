@@ -37,7 +37,7 @@ public sealed class SecretTests
         }
 
         result.AssertAccepted(ctx);
-        Assert.Equal(expected, result.Listener(443).SniRoutes[0].Termination.Certificate.ToString());
+        Assert.Equal(expected, result.Listener(443).SniRoutes[0].Termination!.Certificate.ToString());
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class SecretTests
 
         var result = Res.Compile(host, m, Res.TlsSecret("cert", "certs"));
 
-        Assert.Equal(new SecretRef("certs", "cert"), result.Listener(443).SniRoutes[0].Termination.Certificate);
+        Assert.Equal(new SecretRef("certs", "cert"), result.Listener(443).SniRoutes[0].Termination!.Certificate);
         Assert.Contains(new ResourceRef("Secret", "certs", "cert"), result.Listener(443).Resources);
     }
 
@@ -106,6 +106,6 @@ public sealed class SecretTests
         var result = Res.Compile(new CompileOptions(SecretsExternal: true), ctx, m);
 
         result.AssertAccepted(m);
-        Assert.Equal(new SecretRef("default", "vault-cert"), result.Listener(443).SniRoutes[0].Termination.Certificate);
+        Assert.Equal(new SecretRef("default", "vault-cert"), result.Listener(443).SniRoutes[0].Termination!.Certificate);
     }
 }

@@ -51,8 +51,8 @@ public sealed class SpecExampleTests
         foreach (var (route, upstream) in l.SniRoutes.Zip(["upstream-host-1", "upstream-host-2"]))
         {
             Assert.Equal(HostPatternKind.Exact, route.Host.Kind);
-            Assert.Equal(MyContext.Ref, route.Termination.CertificateSource);
-            Assert.Equal(new SecretRef("default", "supersecret"), route.Termination.Certificate);
+            Assert.Equal(MyContext.Ref, route.Termination!.CertificateSource);
+            Assert.Equal(new SecretRef("default", "supersecret"), route.Termination!.Certificate);
             var u = Assert.Single(route.Route.Upstreams);
             Assert.Equal((upstream, 9999), (u.Target.Host, u.Target.Port));
             Assert.Null(u.Origination);

@@ -39,7 +39,7 @@ public sealed class TerminationLookupTests
 
         var result = Res.Compile([.. resources, m, ctx, .. Secrets]);
 
-        var termination = Assert.Single(result.Listener(443).SniRoutes).Termination;
+        var termination = Assert.Single(result.Listener(443).SniRoutes).Termination!;
         Assert.Equal(expected is null ? ctx.Ref : new ResourceRef("Host", "default", expected), termination.CertificateSource);
         Assert.Equal(new SecretRef("default", "s-" + (expected ?? "ctx")), termination.Certificate);
     }
@@ -53,7 +53,7 @@ public sealed class TerminationLookupTests
 
         var result = Res.Compile(a, m, b, Res.TlsSecret("cert", "aaa"), Res.TlsSecret("cert", "bbb"));
 
-        Assert.Equal(b.Ref, result.Listener(443).SniRoutes[0].Termination.CertificateSource);
+        Assert.Equal(b.Ref, result.Listener(443).SniRoutes[0].Termination!.CertificateSource);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class TerminationLookupTests
 
         var result = Res.Compile(bare, m, Res.Ctx("ctx", "cert", ["db.example.com"]), Res.TlsSecret("cert"));
 
-        Assert.Equal(new ResourceRef("TLSContext", "default", "ctx"), result.Listener(443).SniRoutes[0].Termination.CertificateSource);
+        Assert.Equal(new ResourceRef("TLSContext", "default", "ctx"), result.Listener(443).SniRoutes[0].Termination!.CertificateSource);
         Assert.Contains("provides no certificate", result.AllMessages(bare), StringComparison.Ordinal);
     }
 
@@ -99,7 +99,7 @@ public sealed class TerminationLookupTests
 
         var result = Res.Compile(third, m, second, noSecret, Res.TlsSecret("cert", "aaa"), Res.TlsSecret("cert", "bbb"));
 
-        Assert.Equal(second.Ref, result.Listener(443).SniRoutes[0].Termination.CertificateSource);
+        Assert.Equal(second.Ref, result.Listener(443).SniRoutes[0].Termination!.CertificateSource);
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class TerminationLookupTests
 
         var result = Res.Compile(ctx, m, Res.TlsSecret("cert"), Res.CaSecret("ca"));
 
-        var t = result.Listener(443).SniRoutes[0].Termination;
+        var t = result.Listener(443).SniRoutes[0].Termination!;
         Assert.Equal(new SecretRef("default", "cert"), t.Certificate);
         Assert.Equal((TlsVersion.Tls12, TlsVersion.Tls13), (t.MinVersion!.Value, t.MaxVersion!.Value));
         Assert.Equal(new[] { "ECDHE-RSA-AES128-GCM-SHA256" }, t.CipherSuites.ToArray());
@@ -186,7 +186,7 @@ public sealed class TerminationLookupTests
 
         var result = Res.Compile(ctx, host, m, Res.TlsSecret("cert"));
 
-        var t = result.Listener(443).SniRoutes[0].Termination;
+        var t = result.Listener(443).SniRoutes[0].Termination!;
         Assert.Equal(host.Ref, t.CertificateSource);
         Assert.Equal(TlsVersion.Tls13, t.MinVersion);
         Assert.Contains(ctx.Ref, result.Listener(443).Resources);

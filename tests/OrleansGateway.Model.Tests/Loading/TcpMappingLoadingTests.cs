@@ -281,6 +281,69 @@ public class TcpMappingLoadingTests
         Assert.Contains("orleansgateway.io/proxy-protocol", warning.Message);
     }
 
+    private static string AnnotatedWith(string annotations, string spec) => $"""
+        apiVersion: getambassador.io/v3alpha1
+        kind: TCPMapping
+        metadata:
+          name: m
+          annotations:
+        {LoaderAssert.Indent(LoaderAssert.Indent(annotations))}
+        spec:
+        {LoaderAssert.Indent(spec)}
+        """;
+
+    [Theory]
+    [InlineData("orleansgateway.io/tls-passthrough: \"true\"", true)]
+    [InlineData("orleansgateway.io/tls-passthrough: true", true)]
+    [InlineData("orleansgateway.io/tls-passthrough: \"false\"", false)]
+    public void The_tls_passthrough_annotation_is_read(string annotation, bool expected)
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>(AnnotatedWith(annotation, "port: 443\nhost: db.example.com\nservice: db:5432"));
+
+        Assert.Equal(expected, mapping.TlsPassthrough);
+        Assert.Equal("db.example.com", mapping.Host);
+    }
+
+    [Theory]
+    [InlineData("port: 443\nservice: db:5432", "needs spec.host")]
+    [InlineData("port: 443\nhost: \"\"\nservice: db:5432", "needs spec.host")]
+    [InlineData("port: 443\nhost: db.example.com\nservice: https://db:5432", "cannot originate TLS")]
+    [InlineData("port: 443\nhost: db.example.com\nservice: db:5432\ntls: origin", "cannot originate TLS")]
+    public void A_passthrough_mapping_without_host_or_with_origination_is_an_error_on_the_annotation(string spec, string expected)
+    {
+        var invalid = LoaderAssert.Invalid(AnnotatedWith("orleansgateway.io/tls-passthrough: \"true\"", spec));
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal(DiagnosticCodes.AnnotationValue, error.Code);
+        Assert.Equal("metadata.annotations.orleansgateway.io/tls-passthrough", error.Field);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("orleansgateway.io/tls-passthrough: \"yes\"", "orleansgateway.io/tls-passthrough", "\"true\" or \"false\"")]
+    [InlineData("orleansgateway.io/outlier-detection: \"disabled\"", "orleansgateway.io/outlier-detection", "\"off\" or \"on\"")]
+    [InlineData("orleansgateway.io/health-check: \"http\"", "orleansgateway.io/health-check", "\"tcp\"")]
+    public void An_unknown_value_of_an_issue_19_annotation_is_an_error_naming_it(string annotation, string name, string choices)
+    {
+        var invalid = LoaderAssert.Invalid(AnnotatedWith(annotation, "port: 443\nhost: db.example.com\nservice: db:5432"));
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal("metadata.annotations." + name, error.Field);
+        Assert.Contains(name, error.Message);
+        Assert.Contains(choices, error.Message);
+    }
+
+    [Fact]
+    public void The_outlier_detection_and_health_check_annotations_are_read_without_warnings()
+    {
+        var result = LoaderAssert.Parse(Annotated("orleansgateway.io/outlier-detection: \"off\"\norleansgateway.io/health-check: tcp"));
+
+        var mapping = Assert.IsType<TcpMapping>(Assert.Single(result.Resources));
+        Assert.Empty(result.Diagnostics);
+        Assert.Equal("off", mapping.OutlierDetection);
+        Assert.Equal("tcp", mapping.HealthCheck);
+    }
+
     [Theory]
     [InlineData("orleansgateway.io/outlier-detection: \"off\"", "off")]
     [InlineData("orleansgateway.io/outlier-detection: off", "off")]
@@ -290,12 +353,12 @@ public class TcpMappingLoadingTests
         => Assert.Equal(expected, LoaderAssert.Single<TcpMapping>(Annotated(annotation)).OutlierDetection);
 
     [Theory]
-    [InlineData("orleansgateway.io/health-check: tcp", 10_000)]
+    [InlineData("orleansgateway.io/health-check: tcp", null)]
     [InlineData("orleansgateway.io/health-check: \"tcp\"\norleansgateway.io/health-check-interval: \"5s\"", 5_000)]
     [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 1500ms", 1_500)]
     [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 1h", 3_600_000)]
     [InlineData("kubectl.kubernetes.io/last-applied-configuration: '{}'", null)]
-    public void The_health_check_annotations_give_the_interval(string annotations, int? milliseconds)
+    public void The_health_check_interval_is_read_as_written(string annotations, int? milliseconds)
         => Assert.Equal(milliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : null, LoaderAssert.Single<TcpMapping>(Annotated(annotations)).HealthCheckInterval);
 
     [Theory]
