@@ -49,6 +49,23 @@ public sealed class ExtensionAnnotationApiTests(ApiGateway gateway)
         Assert.True((int)status is >= 200 and < 300, $"{status}: {problem}");
     }
 
+    [Fact]
+    public async Task A_passthrough_annotation_without_host_is_422_naming_the_annotation_and_nothing_is_stored()
+    {
+        var token = await TokenAsync();
+        var before = await gateway.SnapshotAsync(Tenant);
+        var hostless = Yaml.TcpMapping("hostless", Port, "127.0.0.1:9").Replace("  name: hostless\n",
+            "  name: hostless\n  annotations:\n    orleansgateway.io/tls-passthrough: \"true\"\n", StringComparison.Ordinal);
+
+        var (status, problem) = await gateway.CallAsync(HttpMethod.Post, $"/api/v1/tenants/{Tenant}/resources", token, ApiGateway.YamlBody(hostless));
+
+        Assert.True(status == (HttpStatusCode)422, $"{status}: {problem}");
+        var diagnostic = Assert.Single(problem.GetProperty("diagnostics").EnumerateArray(), d => d.GetProperty("code").GetString() == "annotation.value");
+        Assert.Equal("metadata.annotations.orleansgateway.io/tls-passthrough", diagnostic.GetProperty("field").GetString());
+        Assert.Contains("needs spec.host", diagnostic.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await gateway.SnapshotAsync(Tenant));
+    }
+
     private async Task<string> TokenAsync()
     {
         var (status, _) = await gateway.CallAsync(HttpMethod.Get, $"/api/v1/tenants/{Tenant}", ApiGateway.AdminKey);

@@ -382,4 +382,37 @@ public class TcpMappingLoadingTests
         Assert.Contains(annotation, error.Message);
         Assert.Contains(hint, error.Message);
     }
+
+    /// <summary>The Kubernetes source hands the loader each object as JSON, where an annotation is always a JSON string.</summary>
+    [Fact]
+    public void The_issue_19_annotations_read_the_same_from_the_json_the_kubernetes_source_passes()
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>("""
+            {"apiVersion": "getambassador.io/v3alpha1", "kind": "TCPMapping",
+             "metadata": {"name": "m", "namespace": "default", "annotations": {
+               "orleansgateway.io/tls-passthrough": "true", "orleansgateway.io/outlier-detection": "on",
+               "orleansgateway.io/health-check": "tcp", "orleansgateway.io/proxy-protocol": "v1"}},
+             "spec": {"port": 443, "host": "db.example.com", "service": "db:5432"}}
+            """);
+
+        Assert.True(mapping.TlsPassthrough);
+        Assert.Equal("on", mapping.OutlierDetection);
+        Assert.Equal("tcp", mapping.HealthCheck);
+        Assert.Equal("v1", mapping.ProxyProtocol);
+    }
+
+    /// <summary>The interval reads the same from the JSON the Kubernetes source passes (annotations are JSON strings there).</summary>
+    [Fact]
+    public void The_health_check_interval_reads_the_same_from_kubernetes_json()
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>("""
+            {"apiVersion": "getambassador.io/v3alpha1", "kind": "TCPMapping",
+             "metadata": {"name": "m", "namespace": "default", "annotations": {
+               "orleansgateway.io/outlier-detection": "off", "orleansgateway.io/health-check": "tcp",
+               "orleansgateway.io/health-check-interval": "2m"}},
+             "spec": {"port": 2222, "service": "db:5432", "weight": 50}}
+            """);
+
+        Assert.Equal(("off", "tcp", TimeSpan.FromMinutes(2)), (mapping.OutlierDetection, mapping.HealthCheck, mapping.HealthCheckInterval));
+    }
 }
