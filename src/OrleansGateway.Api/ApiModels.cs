@@ -55,8 +55,14 @@ internal sealed record UsageDto(int Listeners, int Mappings, int ActiveConnectio
 
 internal sealed record EdgeListenerDto(string Edge, bool Bound, string? Error, int ActiveConnections);
 
+/// <summary>A canary member of the tenant that an edge has ejected now (docs/tcpmapping-semantics.md, "Outlier ejection").</summary>
+/// <param name="Host">The group's SNI host; null for the listener's catch-all.</param>
+/// <param name="Until">When the ejection ends; null: until the member's health check passes.</param>
+internal sealed record EjectionDto(string Edge, string? Host, string Mapping, string Service, string Reason, int Ejection, DateTimeOffset Since, DateTimeOffset? Until);
+
 internal sealed record ListenerStatusDto(
-    string Address, int Port, bool Tls, ImmutableArray<string> Routes, bool Bound, int ActiveConnections, ImmutableArray<EdgeListenerDto> Edges);
+    string Address, int Port, bool Tls, ImmutableArray<string> Routes, bool Bound, int ActiveConnections, ImmutableArray<EdgeListenerDto> Edges,
+    ImmutableArray<EjectionDto> Ejections);
 
 internal sealed record TenantStatusDto(
     string Tenant, long Version, QuotaDto Quota, UsageDto Usage, long RefusedConnections, ImmutableArray<ListenerStatusDto> Listeners);

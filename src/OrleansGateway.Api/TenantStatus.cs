@@ -40,6 +40,13 @@ internal static partial class TenantStatus
                 .OrderBy(e => e.Edge, StringComparer.Ordinal)
                 .ToImmutableArray();
             var routes = l.SniRoutes.Select(r => r.Host.Text).Concat(l.CatchAll is null ? [] : ["*"]);
+
+            // Only this tenant's members: another tenant's ejections (its mappings and upstreams) are none of its business.
+            var ejections = reports
+                .SelectMany(r => r.Ejections.Where(e => e.Endpoint == l.Endpoint && e.Tenant == tenant)
+                    .Select(e => new EjectionDto(r.Edge, e.Host, e.Mapping, e.Service, e.Reason, e.Ejection, e.Since, e.Until)))
+                .OrderBy(e => e.Edge, StringComparer.Ordinal).ThenBy(e => e.Mapping, StringComparer.Ordinal)
+                .ToImmutableArray();
             return new ListenerStatusDto(
                 l.Endpoint.Address,
                 l.Endpoint.Port,
@@ -47,7 +54,8 @@ internal static partial class TenantStatus
                 [.. routes],
                 !edges.IsEmpty && edges.All(e => e.Bound),
                 edges.Sum(e => e.ActiveConnections),
-                edges);
+                edges,
+                ejections);
         }).ToImmutableArray();
 
         // Connections counted per tenant over every listener an edge serves (a tenant's connection is on its own route).

@@ -69,12 +69,15 @@ public sealed partial class EdgeStatusReporter : IAsyncDisposable
     /// <summary>Report at once (e.g. right after an apply) instead of at the next tick.</summary>
     public void ReportNow() => Volatile.Read(ref _now).TrySetResult();
 
-    /// <summary>Builds the report of <paramref name="status"/>: listeners with their connections by tenant, and refusals.</summary>
+    /// <summary>Builds the report of <paramref name="status"/>: listeners with their connections by tenant, refusals and ejections.</summary>
     public static EdgeReport ToReport(string edge, DateTimeOffset reportedAt, ProxyStatus status) => new(
         edge,
         reportedAt,
         [.. status.Listeners.Select(l => new EdgeListenerState(l.Endpoint, l.Bound, l.Error, l.ActiveConnectionsByTenant))],
-        status.RefusedConnections);
+        status.RefusedConnections)
+    {
+        Ejections = [.. status.Ejections.Select(e => new EdgeEjection(e.Endpoint, e.Host, e.Tenant, e.Mapping, e.Service, e.Reason, e.Ejection, e.Since, e.Until))],
+    };
 
     public async ValueTask DisposeAsync()
     {
@@ -122,10 +125,11 @@ public sealed partial class EdgeStatusReporter : IAsyncDisposable
         }
     }
 
-    /// <summary>The same listeners, errors, connections by tenant and refusals (the time aside).</summary>
+    /// <summary>The same listeners, errors, connections by tenant, refusals and ejections (the time aside).</summary>
     internal static bool SameState(EdgeReport a, EdgeReport b)
     {
-        if (a.Edge != b.Edge || a.Listeners.Length != b.Listeners.Length || !SameCounts(a.RefusedConnections, b.RefusedConnections))
+        if (a.Edge != b.Edge || a.Listeners.Length != b.Listeners.Length || !SameCounts(a.RefusedConnections, b.RefusedConnections)
+            || !a.Ejections.SequenceEqual(b.Ejections))
         {
             return false;
         }

@@ -12,6 +12,23 @@ public sealed record EdgeListenerState(
     [property: Id(2)] string? Error,
     [property: Id(3)] ImmutableDictionary<string, int> ActiveConnections);
 
+/// <summary>A canary member one edge has ejected now (docs/tcpmapping-semantics.md, "Outlier ejection").</summary>
+/// <param name="Host">The group's SNI host; null for the catch-all.</param>
+/// <param name="Mapping"><c>namespace/name</c> of the member's TCPMapping.</param>
+/// <param name="Ejection">The member's ejection count since it last connected.</param>
+/// <param name="Until">When the ejection ends; null: until the member's health check passes.</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.EdgeEjection")]
+public sealed record EdgeEjection(
+    [property: Id(0)] ListenerEndpoint Endpoint,
+    [property: Id(1)] string? Host,
+    [property: Id(2)] string Tenant,
+    [property: Id(3)] string Mapping,
+    [property: Id(4)] string Service,
+    [property: Id(5)] string Reason,
+    [property: Id(6)] int Ejection,
+    [property: Id(7)] DateTimeOffset Since,
+    [property: Id(8)] DateTimeOffset? Until);
+
 /// <summary>What one edge silo reports about its data plane, periodically and after each change.</summary>
 /// <param name="Edge">The edge's name (its silo address).</param>
 /// <param name="RefusedConnections">Connections refused because the tenant was at its concurrent-connection quota,
@@ -21,7 +38,19 @@ public sealed record EdgeReport(
     [property: Id(0)] string Edge,
     [property: Id(1)] DateTimeOffset ReportedAt,
     [property: Id(2)] ImmutableArray<EdgeListenerState> Listeners,
-    [property: Id(3)] ImmutableDictionary<string, long> RefusedConnections);
+    [property: Id(3)] ImmutableDictionary<string, long> RefusedConnections)
+{
+    // A field, so that a report from an edge of an older build (which sends none) reads as none rather than as a default array.
+    [Id(4)]
+    private readonly ImmutableArray<EdgeEjection> _ejections;
+
+    /// <summary>The canary members this edge has ejected now; outlier ejection is per edge, each judges its own connects.</summary>
+    public ImmutableArray<EdgeEjection> Ejections
+    {
+        get => _ejections.IsDefault ? [] : _ejections;
+        init => _ejections = value;
+    }
+}
 
 /// <summary>
 /// The latest report of every live edge of one ambassador id (key). Not persisted: edges report again after a

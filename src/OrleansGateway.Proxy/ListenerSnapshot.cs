@@ -52,13 +52,16 @@ internal sealed class ListenerSnapshot
     /// </summary>
     public bool NativeRelay { get; }
 
+    /// <param name="runtime">The server's runtime, whose <see cref="ProxyRuntime.Outliers"/> keeps the routes' member health
+    /// across applies; null (tests of routing alone): no outlier ejection.</param>
     /// <param name="previous">
     /// The snapshot this one replaces: a route that is the very same <see cref="SniRoute"/> object (an edge keeps the
     /// objects of tenants whose claim did not change), built without a warning and whose certificates are the same
-    /// objects, keeps its entry. So a change of one tenant on a port shared by thousands prepares that tenant's routes,
-    /// not every route of the port.
+    /// objects, keeps its entry (and with it its members' health, which lives in the runtime's outlier groups). So a
+    /// change of one tenant on a port shared by thousands prepares that tenant's routes, not every route of the port.
     /// </param>
-    public static ListenerSnapshot Build(ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers, ListenerSnapshot? previous = null)
+    public static ListenerSnapshot Build(
+        ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers, ProxyRuntime? runtime = null, ListenerSnapshot? previous = null)
     {
         var warnings = ImmutableArray.CreateBuilder<string>();
         var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
@@ -72,7 +75,8 @@ internal sealed class ListenerSnapshot
                 if (sni.Termination is null)
                 {
                     // Passthrough: routed by SNI, relayed as raw bytes like the catch-all (nothing to prepare, so never reused).
-                    sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, null, null, label, certificates, breakers, warnings, passthrough: true)));
+                    sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, null, null, label, certificates, breakers, warnings, passthrough: true,
+                        health: runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime))));
                     continue;
                 }
 
@@ -91,7 +95,8 @@ internal sealed class ListenerSnapshot
                 }
 
                 var warned = warnings.Count;
-                var entry = RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings);
+                var entry = RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings,
+                    health: runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime));
                 if (serverTls is not null && warnings.Count == warned)
                 {
                     // Only a route built without a warning is taken over: a warning is reported by the build that has it.
@@ -103,7 +108,8 @@ internal sealed class ListenerSnapshot
             }
         }
 
-        var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings);
+        var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings,
+            health: runtime?.Outliers.Members(plan.Endpoint, null, plan.CatchAll, label, runtime));
         return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable(), CertificateUse.Of(plan.SecretUses(), certificates), entries);
     }
 
@@ -151,8 +157,12 @@ internal sealed class RouteEntry
 {
     private readonly double _totalShare;
 
-    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams, bool passthrough)
+    private readonly OutlierGroup? _outliers;
+
+    private RouteEntry(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError, UpstreamEntry[] upstreams, bool passthrough,
+        OutlierGroup? outliers)
     {
+        _outliers = outliers;
         Plan = plan;
         Host = host;
         Passthrough = passthrough;
@@ -197,8 +207,10 @@ internal sealed class RouteEntry
     public string? TlsError { get; }
     public UpstreamEntry[] Upstreams { get; }
 
+    /// <param name="health">The members' health (<see cref="OutlierDetection.Members"/>), in the route's order; null: no outlier ejection.</param>
     public static RouteEntry Build(RoutePlan plan, string? host, SslServerAuthenticationOptions? serverTls, string? tlsError,
-        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings, bool passthrough = false)
+        string listenerLabel, ICertificateProvider certificates, CircuitBreakers breakers, ImmutableArray<string>.Builder warnings, bool passthrough = false,
+        MemberHealth[]? health = null)
     {
         var upstreams = new UpstreamEntry[plan.Upstreams.Length];
         for (var i = 0; i < upstreams.Length; i++)
@@ -216,13 +228,20 @@ internal sealed class RouteEntry
                 }
             }
 
-            upstreams[i] = new UpstreamEntry(up, clientTls, clientTls is null ? error : null, breakers.For(up.ClusterKey), listenerLabel);
+            upstreams[i] = new UpstreamEntry(up, clientTls, clientTls is null ? error : null, breakers.For(up.ClusterKey), listenerLabel)
+            {
+                Health = health?[i],
+            };
         }
 
-        return new RouteEntry(plan, host, serverTls, tlsError, upstreams, passthrough);
+        return new RouteEntry(plan, host, serverTls, tlsError, upstreams, passthrough, health is { Length: > 0 } ? health[0].Group : null);
     }
 
-    /// <summary>Canary pick: a member with probability share/total; share 0 is never picked. Null when no member has a share.</summary>
+    /// <summary>
+    /// Canary pick: a member with probability share/total; share 0 is never picked. While members are ejected
+    /// (<see cref="OutlierDetection"/>) the pick runs over the others, so an ejected member's share goes to them in
+    /// proportion to theirs. Null when no member has a share.
+    /// </summary>
     public UpstreamEntry? Pick(IRandomSource random)
     {
         if (_totalShare <= 0)
@@ -230,11 +249,21 @@ internal sealed class RouteEntry
             return null;
         }
 
-        var x = random.NextDouble() * _totalShare;
+        // One read of a shared counter when no member is ejected: the common pick costs what it did without ejection.
+        var skipEjected = _outliers?.AnyEjected == true;
+        var total = skipEjected ? HealthyShare() : _totalShare;
+        if (total <= 0)
+        {
+            // Every member with a share is ejected (the last one never is, but a plan swap can leave it so): all of them.
+            skipEjected = false;
+            total = _totalShare;
+        }
+
+        var x = random.NextDouble() * total;
         UpstreamEntry? last = null;
         foreach (var up in Upstreams)
         {
-            if (up.Plan.Share <= 0)
+            if (up.Plan.Share <= 0 || (skipEjected && up.Health!.IsEjected))
             {
                 continue;
             }
@@ -248,7 +277,21 @@ internal sealed class RouteEntry
             last = up;
         }
 
-        return last; // floating-point rounding at the very end of the range
+        return last; // floating-point rounding at the very end of the range (or a member ejected during the pick)
+    }
+
+    private double HealthyShare()
+    {
+        var total = 0.0;
+        foreach (var up in Upstreams)
+        {
+            if (up.Plan.Share > 0 && !up.Health!.IsEjected)
+            {
+                total += up.Plan.Share;
+            }
+        }
+
+        return total;
     }
 }
 
@@ -262,6 +305,9 @@ internal sealed class UpstreamEntry(UpstreamPlan plan, SslClientAuthenticationOp
     public string? TlsError { get; } = tlsError;
 
     public ClusterCounters Counters { get; } = counters;
+
+    /// <summary>The member's streak and ejection on this edge (<see cref="OutlierDetection"/>); null when the snapshot has no outlier ejection.</summary>
+    public MemberHealth? Health { get; init; }
 
     /// <summary>Parsed once here so that a connection to an IP literal allocates nothing to find its address.</summary>
     public System.Net.IPAddress[]? LiteralAddresses { get; } = UpstreamConnector.LiteralAddresses(plan.Target);

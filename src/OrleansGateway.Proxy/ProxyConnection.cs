@@ -229,7 +229,7 @@ internal sealed class ProxyConnection : TrackedConnection, IThreadPoolWorkItem
             return false;
         }
 
-        UpstreamEndPoint = connected.EndPoint;
+        UpstreamConnected(connected.EndPoint!);
         ConnectionSide side = upstream.ClientTls is null ? new SocketSide(socket) : TlsSide.Originating(socket);
 
         // Published with a full fence so that Abort (which sets _aborted, then reads the side) and this code (which

@@ -52,6 +52,13 @@ internal static partial class ProxyLog
         Message = "Refused {Count} connection(s) at {Option} {Limit} (latest on {Endpoint} from {Source}); at most one such line per {Interval}")]
     public static partial void LimitRefused(ILogger logger, long count, string option, int limit, string endpoint, string source, TimeSpan interval);
 
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning,
+        Message = "Canary member {Mapping} of tenant {Tenant} ({Service}) on {Endpoint} host {Host} ejected {Length}: {Why}; its share goes to the other members")]
+    public static partial void MemberEjected(ILogger logger, string mapping, string tenant, string service, string endpoint, string host, string length, string why);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Canary member {Mapping} of tenant {Tenant} on {Endpoint} host {Host} is back in its group: {Why}")]
+    public static partial void MemberRestored(ILogger logger, string mapping, string tenant, string endpoint, string host, string why);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Connection from {Client} on {Endpoint} failed unexpectedly")]
     public static partial void ConnectionCrashed(ILogger logger, Exception exception, string client, string endpoint);
 }

@@ -30,6 +30,9 @@ internal sealed class ProxyMetrics : IDisposable
             "Connections refused at accept by a connection limit of this edge; reason=max_connections, max_connections_per_listener, max_connections_per_source or max_tls_handshakes");
         Duration = _meter.CreateHistogram<double>("ogw.proxy.connection.duration", "s", "Lifetime of proxied client connections");
         AcceptErrors = _meter.CreateCounter<long>("ogw.proxy.accept_errors", "{error}", "Errors of the accept loop (e.g. out of file descriptors)");
+        Ejections = _meter.CreateCounter<long>("ogw.proxy.outlier.ejections", "{ejection}",
+            "Canary members ejected by outlier detection (connection attempts failed in a row, or a failed health check)");
+        Ejected = _meter.CreateUpDownCounter<long>("ogw.proxy.outlier.ejected", "{member}", "Canary members ejected now");
     }
 
     public UpDownCounter<long> Active { get; }
@@ -45,6 +48,8 @@ internal sealed class ProxyMetrics : IDisposable
     public Counter<long> LimitRefusals { get; }
     public Histogram<double> Duration { get; }
     public Counter<long> AcceptErrors { get; }
+    public Counter<long> Ejections { get; }
+    public UpDownCounter<long> Ejected { get; }
 
     /// <summary>Adds <paramref name="count"/> bytes relayed from <paramref name="from"/> to <c>ogw.proxy.bytes</c>.</summary>
     public void AddBytes(UpstreamEntry upstream, Peer from, long count)

@@ -17,6 +17,7 @@ internal sealed class ProxyRuntime(
     public IUpstreamResolver Resolver { get; } = resolver;
     public ProxyMetrics Metrics { get; } = metrics;
     public CircuitBreakers Breakers { get; } = new();
+    public OutlierDetection Outliers { get; } = new(metrics, loggerFactory.CreateLogger<ProxyServer>(), time);
     public TenantConnectionLimiter Tenants { get; } = new(metrics);
     public ILogger Log { get; } = loggerFactory.CreateLogger<ProxyServer>();
     public UpstreamGuard Guard { get; } = new(options, loggerFactory.CreateLogger<ProxyServer>(), time);

@@ -135,6 +135,7 @@ public sealed class ProxyServer : IAsyncDisposable
             }
 
             Volatile.Write(ref _listeners, next);
+            _runtime.Outliers.Retain(plan);
             var result = new ApplyResult(generation, results.ToImmutable());
             Volatile.Write(ref _lastApply, result);
             ProxyLog.Applied(_runtime.Log, generation, result.Listeners.Count(l => l.Bound), result.Failed.Count(), removed.Count, unchanged);
@@ -193,7 +194,7 @@ public sealed class ProxyServer : IAsyncDisposable
 
     private ListenerSnapshot Build(ListenerPlan listenerPlan, ICertificateProvider certificates, ListenerSnapshot? previous = null)
     {
-        var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers, previous);
+        var snapshot = ListenerSnapshot.Build(listenerPlan, certificates, _runtime.Breakers, _runtime, previous);
         foreach (var warning in snapshot.Warnings)
         {
             ProxyLog.RouteWarning(_runtime.Log, listenerPlan.Endpoint.ToString(), warning);
@@ -226,7 +227,7 @@ public sealed class ProxyServer : IAsyncDisposable
         => Volatile.Read(ref _listeners).TryGetValue(endpoint, out var listener) ? listener.ActiveConnections : 0;
 
     /// <summary>Listeners of the last apply with their connections by tenant, and quota refusals; cheap, for status reports.</summary>
-    public ProxyStatus GetStatus() => ProxyStatus.Capture(LastApply, GetActiveConnections, _runtime.Tenants);
+    public ProxyStatus GetStatus() => ProxyStatus.Capture(LastApply, GetActiveConnections, _runtime.Tenants) with { Ejections = _runtime.Outliers.Ejections() };
 
     /// <summary>Open connections of removed listeners that are still draining.</summary>
     public int DrainingConnections
@@ -278,6 +279,7 @@ public sealed class ProxyServer : IAsyncDisposable
             await _engine.DisposeAsync().ConfigureAwait(false);
         }
 
+        _runtime.Outliers.Dispose();
         _runtime.Metrics.Dispose();
     }
 

@@ -29,6 +29,9 @@ public sealed record ProxyStatus(
     ImmutableDictionary<string, int> ActiveConnections,
     ImmutableDictionary<string, long> RefusedConnections)
 {
+    /// <summary>Canary members this server has ejected now (docs/tcpmapping-semantics.md, "Outlier ejection").</summary>
+    public ImmutableArray<MemberEjection> Ejections { get; init; } = [];
+
     internal static ProxyStatus Capture(ApplyResult? apply, Func<ListenerEndpoint, int> activeConnections, TenantConnectionLimiter tenants)
     {
         var byListener = tenants.ActiveByListener();

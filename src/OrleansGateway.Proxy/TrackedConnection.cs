@@ -179,9 +179,24 @@ internal abstract class TrackedConnection
     /// <summary>The dial is over (connected or failed): the pending slot of the circuit breaker is free again.</summary>
     protected void ConnectDone() => Upstream!.Counters.ConnectDone();
 
-    /// <summary>No upstream address could be connected.</summary>
+    /// <summary>The dial connected to <paramref name="endPoint"/>: the member's failure streak ends (<see cref="OutlierDetection"/>).</summary>
+    protected void UpstreamConnected(System.Net.IPEndPoint endPoint)
+    {
+        UpstreamEndPoint = endPoint;
+        Upstream!.Health?.Connected();
+    }
+
+    /// <summary>
+    /// No upstream address could be connected: one more failure in the member's streak, unless the gateway's own
+    /// egress rules refused the address (that says nothing about the member's health).
+    /// </summary>
     protected void ConnectFailed(CloseReason failure, string? detail)
     {
+        if (failure != CloseReason.UpstreamForbidden)
+        {
+            Upstream!.Health?.ConnectFailed(failure, detail);
+        }
+
         Runtime.Metrics.ConnectFailures.Add(1, ProxyMetrics.With(Upstream!.Tags, "reason", failure.ToString()));
         Fail(failure, detail ?? "no address could be connected");
     }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.CommandLine;
 using System.Net;
 using OrleansGateway.Api;
+using OrleansGateway.Model.Loading;
 using OrleansGateway.Model.Networks;
 using OrleansGateway.Proxy;
 using OrleansGateway.Reporting;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OrleansGateway.KeyVault;
+using OrleansGateway.Model.Loading;
 
 namespace OrleansGateway.Silo;
 

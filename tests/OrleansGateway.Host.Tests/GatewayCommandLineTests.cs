@@ -1,3 +1,4 @@
+using OrleansGateway.Model.Loading;
 using OrleansGateway.Proxy;
 using OrleansGateway.Silo;
 

@@ -114,7 +114,7 @@ public sealed class ScaleReapplyTests
 
         var movedAgain = TlsKit.Sni("moved.example.test", "cert", Route(Upstream(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 4), "b")));
         var second = TlsKit.Provider(("cert", certificate), ("cert-b", other));
-        var after = ListenerSnapshot.Build(plan with { SniRoutes = [kept, movedAgain, rotated] }, new RebindingProvider(first, second, "cert-b"), breakers, before);
+        var after = ListenerSnapshot.Build(plan with { SniRoutes = [kept, movedAgain, rotated] }, new RebindingProvider(first, second, "cert-b"), breakers, previous: before);
 
         Assert.Same(before.Router.Find("kept.example.test"), after.Router.Find("kept.example.test"));
         Assert.NotSame(before.Router.Find("moved.example.test"), after.Router.Find("moved.example.test"));

@@ -57,6 +57,17 @@ internal static class StatusCommand
                     $"  {Endpoint(Views.Value(listener, "address"), Views.Value(listener, "port"))} not bound on edge {Views.Value(edge, "edge")}: "
                     + Views.Value(edge, "error", "no error reported yet"));
             }
+
+            // Outlier ejection (docs/tcpmapping-semantics.md): which canary member an edge sends no connections to, and until when.
+            foreach (var ejection in Views.Array(listener, "ejections"))
+            {
+                var until = Views.Value(ejection, "until", "");
+                output.WriteLine(
+                    $"  {Endpoint(Views.Value(listener, "address"), Views.Value(listener, "port"))} host {Views.Value(ejection, "host", "*")}: "
+                    + $"{Views.Value(ejection, "mapping")} ejected on edge {Views.Value(ejection, "edge")} "
+                    + (until.Length == 0 ? "until its health check passes" : $"until {until}")
+                    + $" (ejection {Views.Value(ejection, "ejection", "1")}): {Views.Value(ejection, "reason")}");
+            }
         }
     }
 

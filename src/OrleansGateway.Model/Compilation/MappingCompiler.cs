@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Model.Hosts;
+using OrleansGateway.Model.Loading;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Model.Resources;
 
@@ -227,6 +228,8 @@ internal sealed class MappingCompiler(
                 "v2" => ProxyProtocolVersion.V2,
                 _ => ProxyProtocolVersion.None,
             },
+            NoOutlierDetection = m.OutlierDetection == "off",
+            HealthCheckInterval = m.HealthCheck == "tcp" ? m.HealthCheckInterval ?? ExtensionAnnotations.DefaultHealthCheckInterval : null,
         };
     }
 

@@ -26,9 +26,20 @@ internal static class ExtensionAnnotations
     /// <summary>TCPMapping: active health checks of the upstream (<c>tcp</c>).</summary>
     public const string HealthCheck = Prefix + "health-check";
 
+    /// <summary>TCPMapping with <see cref="HealthCheck"/>: how often it is checked (a <see cref="Duration"/>, 1s to 1h; default 10s).</summary>
+    public const string HealthCheckInterval = Prefix + "health-check-interval";
+
+    /// <summary>The interval of a health check without <see cref="HealthCheckInterval"/>.</summary>
+    public static readonly TimeSpan DefaultHealthCheckInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bounds of <see cref="HealthCheckInterval"/>: every check is a connect from every edge, so not more often than once a second.</summary>
+    public static readonly TimeSpan MinHealthCheckInterval = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan MaxHealthCheckInterval = TimeSpan.FromHours(1);
+
     /// <summary>Every extension annotation a TCPMapping may carry; another <c>orleansgateway.io/</c> key is a warning (a typo is ignored otherwise).</summary>
     private static readonly FrozenSet<string> OnTcpMapping = FrozenSet.ToFrozenSet(
-        [ProxyProtocol, TlsPassthrough, OutlierDetection, HealthCheck], StringComparer.Ordinal);
+        [ProxyProtocol, TlsPassthrough, OutlierDetection, HealthCheck, HealthCheckInterval], StringComparer.Ordinal);
 
     /// <summary>Warns about <c>orleansgateway.io/</c> annotations the resource's kind has none of. Other annotations are none of the gateway's business.</summary>
     public static void CheckTcpMapping(ResourceHeader header, FieldReader reader)
@@ -89,6 +100,41 @@ internal static class ExtensionAnnotations
     /// <summary><see cref="HealthCheck"/>: <c>tcp</c>, or null when absent; anything else is an error on the resource.</summary>
     public static string? ReadHealthCheck(ResourceHeader header, FieldReader reader) =>
         ReadChoice(header, reader, HealthCheck, ["tcp"], "active TCP connect checks of the upstream");
+
+    /// <summary>
+    /// <see cref="HealthCheckInterval"/> as written, or null when absent. Not a duration from 1s to 1h, or set without
+    /// <paramref name="healthCheck"/> (<see cref="ReadHealthCheck"/>'s value), is an error on the resource.
+    /// </summary>
+    public static TimeSpan? ReadHealthCheckInterval(ResourceHeader header, FieldReader reader, string? healthCheck)
+    {
+        if (Find(header, HealthCheckInterval) is not { } node)
+        {
+            return null;
+        }
+
+        var text = reader.String(node, Field(HealthCheckInterval));
+        if (reader.HasErrorOn(Field(HealthCheckInterval)))
+        {
+            return null;
+        }
+
+        if (text is null || !Duration.TryParse(text, out var interval) || interval < MinHealthCheckInterval || interval > MaxHealthCheckInterval)
+        {
+            reader.Error(DiagnosticCodes.AnnotationValue, node, Field(HealthCheckInterval),
+                $"annotation {HealthCheckInterval} is '{LogText.Escape(text ?? "")}'; use a duration from 1s to 1h, a number and a unit " +
+                "such as \"5s\" or \"1m\" (ms, s, m or h), or remove the annotation (the interval is then 10s).");
+            return null;
+        }
+
+        if (healthCheck is null && !reader.HasErrorOn(Field(HealthCheck)))
+        {
+            reader.Error(DiagnosticCodes.AnnotationValue, node, Field(HealthCheckInterval),
+                $"annotation {HealthCheckInterval} is set, but {HealthCheck} is not; add {HealthCheck}: \"tcp\" to check the upstream, or remove the interval.");
+            return null;
+        }
+
+        return interval;
+    }
 
     /// <summary>The annotation's value when it is one of <paramref name="allowed"/>; null when absent or not one of them (then an error naming it).</summary>
     private static string? ReadChoice(ResourceHeader header, FieldReader reader, string name, string[] allowed, string meaning)

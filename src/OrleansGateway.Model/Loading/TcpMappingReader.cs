@@ -108,6 +108,7 @@ internal static class TcpMappingReader
         var passthrough = ExtensionAnnotations.ReadTlsPassthrough(header, reader);
         var outlierDetection = ExtensionAnnotations.ReadOutlierDetection(header, reader);
         var healthCheck = ExtensionAnnotations.ReadHealthCheck(header, reader);
+        var healthCheckInterval = ExtensionAnnotations.ReadHealthCheckInterval(header, reader, healthCheck);
 
         if (passthrough is true)
         {
@@ -153,6 +154,7 @@ internal static class TcpMappingReader
             TlsPassthrough = passthrough,
             OutlierDetection = outlierDetection,
             HealthCheck = healthCheck,
+            HealthCheckInterval = healthCheckInterval,
         }, ids.Value);
     }
 

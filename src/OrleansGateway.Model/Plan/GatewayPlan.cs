@@ -190,6 +190,19 @@ public sealed record UpstreamPlan(
     /// <remarks>Not written when none, so plans without it keep their bytes.</remarks>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public ProxyProtocolVersion SendProxyProtocol { get; init; }
+
+    /// <summary>
+    /// The mapping says <c>orleansgateway.io/outlier-detection: "off"</c>: passive outlier ejection is off for its whole
+    /// canary group (docs/tcpmapping-semantics.md, "Outlier ejection").
+    /// </summary>
+    /// <remarks>Not written when false, so plans without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool NoOutlierDetection { get; init; }
+
+    /// <summary>How often the data plane checks this member with a TCP connect; null: no active check.</summary>
+    /// <remarks>Not written when null, so plans without it keep their bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TimeSpan? HealthCheckInterval { get; init; }
 }
 
 /// <summary>A canary group: every TCPMapping with the same (address, port, host).</summary>

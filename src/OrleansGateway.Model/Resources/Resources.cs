@@ -118,6 +118,10 @@ public sealed record TcpMapping : Resource
     /// <summary>Extension annotation <c>orleansgateway.io/health-check</c>: <c>tcp</c> (checked by the loader); null when absent.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? HealthCheck { get; init; }
+
+    /// <summary>Extension annotation <c>orleansgateway.io/health-check-interval</c> as written (checked by the loader; only with <see cref="HealthCheck"/>); null when absent (10 s).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TimeSpan? HealthCheckInterval { get; init; }
 }
 
 /// <summary><c>kind: Listener</c>. Only what matters to TCP is interpreted; the rest is validated and kept.</summary>

@@ -338,7 +338,7 @@ internal sealed class NativeConnection : TrackedConnection, IEventHandler, ILoop
         }
 
         EndDial();
-        UpstreamEndPoint = _attemptEndPoint;
+        UpstreamConnected(_attemptEndPoint!);
         if (Upstream!.Plan.SendProxyProtocol != Model.Plan.ProxyProtocolVersion.None && !SendProxyHeader())
         {
             return;

@@ -107,4 +107,35 @@ public sealed class CanaryGroupTests
         result.AssertDiscarded(c, "started by TCPMapping 'd' (namespace aaa)");
         result.AssertAccepted(d);
     }
+
+    [Fact]
+    public void Outlier_detection_off_and_a_health_check_reach_the_plan_without_splitting_the_group()
+    {
+        var a = Res.Tcp("a", 2222, "one:22") with { Weight = 50, OutlierDetection = "off" };
+        var b = Res.Tcp("b", 2222, "two:22") with { Weight = 50, HealthCheck = "tcp", HealthCheckInterval = TimeSpan.FromSeconds(5) };
+
+        var result = Res.Compile(a, b);
+
+        result.AssertAccepted(a);
+        result.AssertAccepted(b);
+        var route = Assert.Single(result.Plan.Listeners).CatchAll!;
+        Assert.Equal([(true, null), (false, TimeSpan.FromSeconds(5))], route.Upstreams.Select(u => (u.NoOutlierDetection, u.HealthCheckInterval)));
+    }
+
+    [Fact]
+    public void A_health_check_without_an_interval_checks_every_10_s()
+    {
+        var a = Res.Tcp("a", 2222, "one:22") with { HealthCheck = "tcp" };
+
+        Assert.Equal(TimeSpan.FromSeconds(10), Res.Compile(a).Upstream(a).HealthCheckInterval);
+    }
+
+    [Fact]
+    public void A_plan_without_the_extensions_serializes_as_before()
+    {
+        var json = Res.Compile(Res.Tcp("a", 2222, "one:22")).Canonical();
+
+        Assert.DoesNotContain("NoOutlierDetection", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("HealthCheckInterval", json, StringComparison.Ordinal);
+    }
 }

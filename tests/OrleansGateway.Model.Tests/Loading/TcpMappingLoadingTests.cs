@@ -334,6 +334,45 @@ public class TcpMappingLoadingTests
         Assert.Equal("tcp", mapping.HealthCheck);
     }
 
+    [Theory]
+    [InlineData("orleansgateway.io/outlier-detection: \"off\"", "off")]
+    [InlineData("orleansgateway.io/outlier-detection: off", "off")]
+    [InlineData("orleansgateway.io/outlier-detection: \"on\"", "on")]
+    [InlineData("kubectl.kubernetes.io/last-applied-configuration: '{}'", null)]
+    public void The_outlier_detection_annotation_is_read(string annotation, string? expected)
+        => Assert.Equal(expected, LoaderAssert.Single<TcpMapping>(Annotated(annotation)).OutlierDetection);
+
+    [Theory]
+    [InlineData("orleansgateway.io/health-check: tcp", null)]
+    [InlineData("orleansgateway.io/health-check: \"tcp\"\norleansgateway.io/health-check-interval: \"5s\"", 5_000)]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 1500ms", 1_500)]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 1h", 3_600_000)]
+    [InlineData("kubectl.kubernetes.io/last-applied-configuration: '{}'", null)]
+    public void The_health_check_interval_is_read_as_written(string annotations, int? milliseconds)
+        => Assert.Equal(milliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : null, LoaderAssert.Single<TcpMapping>(Annotated(annotations)).HealthCheckInterval);
+
+    [Theory]
+    [InlineData("orleansgateway.io/outlier-detection: \"false\"", "orleansgateway.io/outlier-detection", "\"off\" or \"on\"")]
+    [InlineData("orleansgateway.io/outlier-detection: OFF", "orleansgateway.io/outlier-detection", "\"off\" or \"on\"")]
+    [InlineData("orleansgateway.io/outlier-detection: \"\"", "orleansgateway.io/outlier-detection", "\"off\" or \"on\"")]
+    [InlineData("orleansgateway.io/health-check: http", "orleansgateway.io/health-check", "\"tcp\"")]
+    [InlineData("orleansgateway.io/health-check: \"TCP\"", "orleansgateway.io/health-check", "\"tcp\"")]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: \"5\"", "orleansgateway.io/health-check-interval", "from 1s to 1h")]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 500ms", "orleansgateway.io/health-check-interval", "from 1s to 1h")]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: 2h", "orleansgateway.io/health-check-interval", "from 1s to 1h")]
+    [InlineData("orleansgateway.io/health-check: tcp\norleansgateway.io/health-check-interval: \"-5s\"", "orleansgateway.io/health-check-interval", "from 1s to 1h")]
+    [InlineData("orleansgateway.io/health-check-interval: 5s", "orleansgateway.io/health-check-interval", "orleansgateway.io/health-check: \"tcp\"")]
+    public void An_unknown_outlier_or_health_check_value_is_an_error_naming_the_annotation(string annotations, string annotation, string hint)
+    {
+        var invalid = LoaderAssert.Invalid(Annotated(annotations));
+
+        var error = Assert.Single(invalid.Errors);
+        Assert.Equal(DiagnosticCodes.AnnotationValue, error.Code);
+        Assert.Equal("metadata.annotations." + annotation, error.Field);
+        Assert.Contains(annotation, error.Message);
+        Assert.Contains(hint, error.Message);
+    }
+
     /// <summary>The Kubernetes source hands the loader each object as JSON, where an annotation is always a JSON string.</summary>
     [Fact]
     public void The_issue_19_annotations_read_the_same_from_the_json_the_kubernetes_source_passes()
@@ -350,5 +389,20 @@ public class TcpMappingLoadingTests
         Assert.Equal("on", mapping.OutlierDetection);
         Assert.Equal("tcp", mapping.HealthCheck);
         Assert.Equal("v1", mapping.ProxyProtocol);
+    }
+
+    /// <summary>The interval reads the same from the JSON the Kubernetes source passes (annotations are JSON strings there).</summary>
+    [Fact]
+    public void The_health_check_interval_reads_the_same_from_kubernetes_json()
+    {
+        var mapping = LoaderAssert.Single<TcpMapping>("""
+            {"apiVersion": "getambassador.io/v3alpha1", "kind": "TCPMapping",
+             "metadata": {"name": "m", "namespace": "default", "annotations": {
+               "orleansgateway.io/outlier-detection": "off", "orleansgateway.io/health-check": "tcp",
+               "orleansgateway.io/health-check-interval": "2m"}},
+             "spec": {"port": 2222, "service": "db:5432", "weight": 50}}
+            """);
+
+        Assert.Equal(("off", "tcp", TimeSpan.FromMinutes(2)), (mapping.OutlierDetection, mapping.HealthCheck, mapping.HealthCheckInterval));
     }
 }

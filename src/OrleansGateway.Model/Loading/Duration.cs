@@ -1,11 +1,15 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace OrleansGateway.Silo;
+namespace OrleansGateway.Model.Loading;
 
-/// <summary>Durations on the command line: <c>500ms</c>, <c>10s</c>, <c>2m</c>, <c>1h</c> (a number and a unit).</summary>
-internal static partial class Duration
+/// <summary>
+/// Durations as the gateway's command line and its extension annotations write them: <c>500ms</c>, <c>10s</c>, <c>2m</c>,
+/// <c>1h</c> (a number and a unit). One rule for both, so a value means the same wherever it is written.
+/// </summary>
+public static partial class Duration
 {
+    /// <summary>Parses <paramref name="text"/> (surrounding white space allowed); false when it is not a number and a unit.</summary>
     public static bool TryParse(string text, out TimeSpan value)
     {
         value = default;
@@ -25,6 +29,7 @@ internal static partial class Duration
         return true;
     }
 
+    /// <summary>The shortest spelling <see cref="TryParse"/> reads back: whole seconds as <c>s</c>, else <c>ms</c>.</summary>
     public static string Format(TimeSpan value) => value.TotalMilliseconds % 1000 != 0
         ? $"{value.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms"
         : $"{value.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s";
