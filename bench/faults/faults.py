@@ -298,7 +298,7 @@ def hello_fuzzer(port, count, seed, parallel, result):
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
             writer.write(data)
             await writer.drain()
-            answer = await asyncio.wait_for(reader.read(4096), 0.5)
+            answer = await asyncio.wait_for(reader.read(4096), 0.2)
             writer.close()
             return "alert or hello" if answer else "closed"
         except asyncio.TimeoutError:
@@ -533,7 +533,7 @@ async def run(a):
         rss_before = edge.rss_mib()
         out = manager.dict()
         t = time.monotonic()
-        fuzzer = multiprocessing.Process(target=hello_fuzzer, args=(port_b, counts["hellos"], 14, 200, out))
+        fuzzer = multiprocessing.Process(target=hello_fuzzer, args=(port_b, counts["hellos"], 14, 500, out))
         fuzzer.start()
         peak = rss_before or 0
         while fuzzer.is_alive():
