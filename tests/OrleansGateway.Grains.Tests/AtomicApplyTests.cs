@@ -17,9 +17,7 @@ namespace OrleansGateway.Grains.Tests;
 [Collection(ClusterCollection.Name)]
 public sealed class AtomicApplyTests(GatewayClusterFixture fixture)
 {
-    // Skipped, with its reason, until it runs on a cluster of its own: on the shared cluster one case in five fails
-    // (a wrong port owner or version after the kill) and whether that is the test or the recovery is not yet known.
-    [Theory(Skip = "flaky on the shared test cluster (1 of 5 cases fails per run, varying); run it alone and fix before relying on it (issue 14.3)")]
+    [Theory]
     [InlineData(ApplyStep.Intent, 0)]
     [InlineData(ApplyStep.Claimed, 1)]
     [InlineData(ApplyStep.Certificates, 2)]
@@ -71,7 +69,7 @@ public sealed class AtomicApplyTests(GatewayClusterFixture fixture)
         }
         finally
         {
-            await fixture.Cluster.StartAdditionalSiloAsync();
+            await fixture.ReplaceKilledSiloAsync();
         }
     }
 

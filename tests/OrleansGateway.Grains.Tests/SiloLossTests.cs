@@ -69,7 +69,7 @@ public sealed class SiloLossTests(GatewayClusterFixture fixture)
         finally
         {
             await edge.DisposeAsync();
-            await cluster.StartAdditionalSiloAsync();
+            await fixture.ReplaceKilledSiloAsync();
         }
     }
 

@@ -130,25 +130,30 @@ public sealed class InProcessGateway : IAsyncDisposable
         if (_vault is not null)
         {
             // The gateway registered Key Vault with DefaultAzureCredential; the stand-in needs its own trust and token. Every
-            // user of the vault (tenants' certificates, the API's certificate, the admin key) asks for this one client.
-            var options = _vault.Options();
-            builder.Services.AddSingleton(sp =>
-                new KeyVaultCertificateSource(options, new FixedTokenCredential(), sp.GetRequiredService<ILogger<KeyVaultCertificateSource>>()));
+            // user of the vault (tenants' certificates, the API's certificate, the admin key) asks for this one client,
+            // which refreshes every --certificate-refresh as the gateway's own would.
+            var vault = _vault;
+            builder.Services.AddSingleton(sp => new KeyVaultCertificateSource(
+                vault.Options(sp.GetRequiredService<Silo.GatewaySettings>().KeyVault?.RefreshInterval), new FixedTokenCredential(),
+                sp.GetRequiredService<ILogger<KeyVaultCertificateSource>>()));
         }
     }
 }
 
 /// <summary>One stand-in and one gateway pointed at it, shared by a test class (tests use distinct tenants).</summary>
-public sealed class VaultGateway : IAsyncLifetime
+public class VaultGateway : IAsyncLifetime
 {
     public VaultStandIn Vault { get; private set; } = null!;
 
     public InProcessGateway Gateway { get; private set; } = null!;
 
+    /// <summary>More command-line options of the gateway.</summary>
+    protected virtual string[] Options => [];
+
     public async ValueTask InitializeAsync()
     {
         Vault = await VaultStandIn.StartAsync();
-        Gateway = await InProcessGateway.StartAsync(Vault);
+        Gateway = await InProcessGateway.StartAsync(Vault, Options);
     }
 
     public async ValueTask DisposeAsync()
@@ -156,6 +161,15 @@ public sealed class VaultGateway : IAsyncLifetime
         await Gateway.DisposeAsync();
         await Vault.DisposeAsync();
     }
+}
+
+/// <summary>A <see cref="VaultGateway"/> whose certificates are read again every <see cref="Refresh"/> (<c>--certificate-refresh</c>).</summary>
+public sealed class RefreshingVaultGateway : VaultGateway
+{
+    /// <summary>The shortest interval the option takes.</summary>
+    public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(10);
+
+    protected override string[] Options => ["--certificate-refresh", "10s"];
 }
 
 /// <summary>A gateway without a vault, shared by a test class.</summary>
