@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Reliability figures under faults (docs/reliability.md, "Measured under faults"): real gateway processes (two
-core silos and an edge silo, --role core|edge) clustered through a private Azurite, tenants configured through the
-API, client load from this script. Each scenario prints and records what the clients saw. Run through run.sh."""
+core silos and two edge silos, --role core|edge) clustered through a private Azurite, tenants configured through the
+API, client load from this script. Each scenario prints and records what the clients saw. Run through run.sh.
+
+The two edges serve the same listener ports, so the second one runs in a network namespace of its own (the host is
+one machine): a veth pair joins it to this namespace (HOST_IP here, NS_IP there); every silo advertises its
+address on that link, and a relay on HOST_IP carries the second edge's storage traffic to Azurite (loopback only)."""
 import argparse
 import asyncio
 import base64
@@ -22,6 +26,8 @@ import urllib.error
 import urllib.request
 
 ADMIN_KEY = "faults-bench-admin-key-0123456789abcdef"
+NETNS, VETH = "ogw-faults", "ogwf0"
+HOST_IP, NS_IP = "10.213.77.1", "10.213.77.2"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
@@ -49,8 +55,12 @@ class Azurite:
         self.env = dict(os.environ, AZURITE_TABLE_PORT=str(free_port()), AZURITE_DIR=os.path.join(work, "azurite"))
         self.root = root
         self.port = self.env["AZURITE_TABLE_PORT"]
-        self.connection = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={ACCOUNT_KEY};"
-                           f"TableEndpoint=http://127.0.0.1:{self.port}/devstoreaccount1;")
+        self.connection = self.connection_at("127.0.0.1", self.port)
+
+    @staticmethod
+    def connection_at(host, port):
+        return (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={ACCOUNT_KEY};"
+                f"TableEndpoint=http://{host}:{port}/devstoreaccount1;")
 
     def start(self):
         subprocess.run(["bash", os.path.join(self.root, "tools/azurite/start.sh")], env=self.env, check=True,
@@ -64,18 +74,23 @@ class Azurite:
 class Gateway:
     """One gateway process (a silo of the bench's cluster)."""
 
-    def __init__(self, name, role, a, azurite, work):
+    def __init__(self, name, role, a, azurite, work, netns=None, storage=None):
+        """netns: run in that network namespace (reached at NS_IP); storage: its connection string to Azurite."""
         self.name, self.role, self.a, self.azurite, self.work = name, role, a, azurite, work
+        self.netns, self.storage = netns, storage
+        self.host = NS_IP if netns else "127.0.0.1"
         self.silo, self.gateway, self.api = free_port(), free_port(), free_port()
         self.proc = None
 
     def start(self):
         key = os.path.join(self.work, "admin.key")
-        args = ["dotnet", self.a.gateway_dll, "--role", self.role, "--storage", "azure",
-                "--storage-connection-string", self.azurite.connection, "--clustering", "azure",
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        args = prefix + ["dotnet", self.a.gateway_dll, "--role", self.role, "--storage", "azure",
+                "--storage-connection-string", self.storage or self.azurite.connection, "--clustering", "azure",
                 "--service-id", self.a.service, "--cluster-id", self.a.service,
                 "--silo-port", str(self.silo), "--gateway-port", str(self.gateway),
-                "--api-url", f"http://127.0.0.1:{self.api}", "--bind-address", "127.0.0.1", "--admin-key-file", key,
+                "--advertised-address", NS_IP if self.netns else HOST_IP,
+                "--api-url", f"http://{'0.0.0.0' if self.netns else '127.0.0.1'}:{self.api}", "--admin-key-file", key,
                 # The bench's applies come in bursts from one address; the API's rate limits have tests of their own.
                 "--api-rate-limit", "0", "--api-rate-limit-per-source", "0"]
         out = open(os.path.join(self.work, f"{self.name}.log"), "ab")
@@ -96,7 +111,7 @@ class Gateway:
 
     def ready(self):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.api}/readyz", timeout=3) as r:
+            with urllib.request.urlopen(f"http://{self.host}:{self.api}/readyz", timeout=3) as r:
                 return r.status == 200
         except (OSError, urllib.error.URLError):
             return False
@@ -139,10 +154,61 @@ def apply(gw, tenant, yaml, timeout=30):
     return api(gw, "POST", f"/api/v1/tenants/{tenant}/resources", yaml, "application/yaml", timeout)
 
 
-def mapping(name, port, upstream, host=None):
+def mapping(name, port, upstream, host=None, upstream_host=None):
+    # No address: each edge binds the port on every address of its own namespace (the gateway's default 0.0.0.0).
     h = f", host: {host}" if host else ""
     return (f"apiVersion: getambassador.io/v3alpha1\nkind: TCPMapping\nmetadata: {{ name: {name} }}\n"
-            f"spec: {{ port: {port}, address: 127.0.0.1{h}, service: \"127.0.0.1:{upstream}\" }}\n")
+            f"spec: {{ port: {port}{h}, service: \"{upstream_host or HOST_IP}:{upstream}\" }}\n")
+
+
+# ---------------------------------------------------------------- the second edge's network namespace
+
+def sh(*args, check=True):
+    return subprocess.run(list(args), check=check, capture_output=True, text=True)
+
+
+def netns_up():
+    netns_down()
+    sh("ip", "netns", "add", NETNS)
+    sh("ip", "link", "add", VETH, "type", "veth", "peer", "name", VETH + "p")
+    sh("ip", "link", "set", VETH + "p", "netns", NETNS)
+    sh("ip", "addr", "add", f"{HOST_IP}/30", "dev", VETH)
+    sh("ip", "link", "set", VETH, "up")
+    for cmd in (["ip", "addr", "add", f"{NS_IP}/30", "dev", VETH + "p"], ["ip", "link", "set", VETH + "p", "up"],
+                ["ip", "link", "set", "lo", "up"]):
+        sh("ip", "netns", "exec", NETNS, *cmd)
+
+
+def netns_down():
+    sh("ip", "netns", "del", NETNS, check=False)  # takes its end of the veth pair, and so the pair, with it
+    sh("ip", "link", "del", VETH, check=False)
+
+
+def relay(listen_host, listen_port, target_port):
+    """Carries the namespaced edge's storage traffic to Azurite on loopback; refuses while Azurite is stopped."""
+    async def pipe(reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def handle(reader, writer):
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def main():
+        server = await asyncio.start_server(handle, listen_host, listen_port, backlog=1024)
+        async with server:
+            await server.serve_forever()
+    asyncio.run(main())
 
 
 # ---------------------------------------------------------------- upstream and clients
@@ -160,7 +226,7 @@ def echo_server(port):
             writer.close()
 
     async def main():
-        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
+        server = await asyncio.start_server(handle, "0.0.0.0", port, backlog=4096)
         async with server:
             await server.serve_forever()
     asyncio.run(main())
@@ -170,8 +236,8 @@ class Load:
     """Clients of tenant A (cleartext) through the edge: new connections in a loop (a round trip each) and
     established connections that echo every 100 ms. Records latencies and every failure by time."""
 
-    def __init__(self, port, workers, established, tls=None):
-        self.port, self.workers, self.established, self.tls = port, workers, established, tls
+    def __init__(self, port, workers, established, tls=None, host="127.0.0.1"):
+        self.port, self.workers, self.established, self.tls, self.host = port, workers, established, tls, host
         self.rtts, self.failures, self.broken, self.round_trips = [], [], 0, 0
         self._stop = False
 
@@ -179,7 +245,7 @@ class Load:
         start = time.monotonic()
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection("127.0.0.1", self.port, ssl=self.tls and self.tls[0],
+                asyncio.open_connection(self.host, self.port, ssl=self.tls and self.tls[0],
                                         server_hostname=self.tls and self.tls[1]), 5)
             writer.write(b"x" * 64)
             await writer.drain()
@@ -197,7 +263,7 @@ class Load:
     async def _held(self):
         while not self._stop:
             try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 5)
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 5)
             except (OSError, asyncio.TimeoutError):
                 await asyncio.sleep(0.2)
                 continue
@@ -325,8 +391,8 @@ def hello_fuzzer(port, count, seed, parallel, result):
 # ---------------------------------------------------------------- config fuzz
 
 SEEDS = [
-    mapping("m", 9000, 9001),
-    mapping("t", 9443, 9001, host="a.example.com"),
+    mapping("m", 9000, 9001, upstream_host="127.0.0.1"),
+    mapping("t", 9443, 9001, host="a.example.com", upstream_host="127.0.0.1"),
     "apiVersion: getambassador.io/v3alpha1\nkind: Host\nmetadata: { name: h }\nspec: { hostname: a.example.com, tlsSecret: { name: s } }\n",
     "apiVersion: getambassador.io/v3alpha1\nkind: TLSContext\nmetadata: { name: c }\nspec: { hosts: [a.example.com], secret: s, min_tls_version: v1.2 }\n",
     "apiVersion: getambassador.io/v3alpha1\nkind: Listener\nmetadata: { name: l }\nspec: { port: 9443, protocol: TLS, securityModel: XFP }\n",
@@ -408,13 +474,17 @@ async def run(a):
     }
     results = {"mode": "quick" if q else "full", "counts": counts, "machine": machine(), "scenarios": {}}
     azurite = Azurite(root, work)
-    upstream_port = free_port()
+    upstream_port, relay_port = free_port(), free_port()
+    netns_up()
     echo = multiprocessing.Process(target=echo_server, args=(upstream_port,), daemon=True)
     echo.start()
+    storage_relay = multiprocessing.Process(target=relay, args=(HOST_IP, relay_port, int(azurite.port)), daemon=True)
+    storage_relay.start()
     azurite.start()
     core1, core2 = Gateway("core1", "core", a, azurite, work), Gateway("core2", "core", a, azurite, work)
     edge = Gateway("edge", "edge", a, azurite, work)
-    procs = [core1, core2, edge]
+    edge2 = Gateway("edge2", "edge", a, azurite, work, netns=NETNS, storage=Azurite.connection_at(HOST_IP, relay_port))
+    procs = [core1, core2, edge, edge2]
     try:
         for g in procs:
             g.start()
@@ -423,7 +493,7 @@ async def run(a):
         port_a, port_b, port_c = free_port(), free_port(), free_port()
         cert, key = make_cert(work, "b.test")
         for tenant in ["ta", "tb", "tc"]:
-            status, body = api(core1, "POST", "/api/v1/tenants", {"name": tenant, "quota": {"allowedPorts": None, "allowedUpstreams": ["127.0.0.0/8"], "allowedHosts": ["*"]}})
+            status, body = api(core1, "POST", "/api/v1/tenants", {"name": tenant, "quota": {"allowedPorts": None, "allowedUpstreams": ["127.0.0.0/8", f"{HOST_IP}/32"], "allowedHosts": ["*"]}})
             assert status == 201, (status, body)
         assert apply(core1, "ta", mapping("a", port_a, upstream_port))[0] == 200
         secret = ("apiVersion: v1\nkind: Secret\nmetadata: { name: b-tls }\ntype: kubernetes.io/tls\ndata:\n"
@@ -432,37 +502,50 @@ async def run(a):
         status, body = apply(core1, "tb", secret + "---\n" + host + "---\n" + mapping("b", port_b, upstream_port, host="b.test"))
         assert status == 200, body
         tls = ssl.create_default_context(cafile=cert)
+        # Tenant A's clients on each edge: edge 1 on loopback, edge 2 at its namespace's address.
         load = Load(port_a, workers=4 if q else 8, established=4 if q else 16)
+        load2 = Load(port_a, workers=4 if q else 8, established=4 if q else 16, host=NS_IP)
+        on = {edge: load, edge2: load2}
         load_b = Load(port_b, workers=2, established=0, tls=(tls, "b.test"))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            await load._one()
-            await load_b._one()
-            if load.rtts and load_b.rtts:
+            for l in (load, load2, load_b):
+                if not l.rtts:
+                    await l._one()
+            if load.rtts and load2.rtts and load_b.rtts:
                 break
-        load.rtts.clear(); load.failures.clear(); load_b.rtts.clear(); load_b.failures.clear()
-        runner = asyncio.ensure_future(load.run())
+        else:
+            raise SystemExit(f"the edges do not serve tenant A and B within 120 s; see {work} (--keep)")
+        for l in (load, load2, load_b):
+            l.rtts.clear(); l.failures.clear()
+        runner = asyncio.ensure_future(asyncio.gather(load.run(), load2.run()))
+
+        def both(start, broken_before):
+            return {e.name: {"established_broken": on[e].broken - broken_before[e], "a": on[e].window(start, time.monotonic())}
+                    for e in on}
 
         sc = results["scenarios"]
-        sc["baseline"] = await measure(load, counts["phase_s"])
+        start = time.monotonic()
+        await asyncio.sleep(counts["phase_s"])
+        sc["baseline"] = both(start, {e: on[e].broken for e in on})
         log("baseline", sc["baseline"])
 
         # 1. Live configuration changes under load: tenant C moves its mapping between two ports.
         start, latencies, refused = time.monotonic(), [], []
-        broken_before = load.broken
+        broken_before = {e: on[e].broken for e in on}
         for i in range(counts["changes"]):
             t = time.monotonic()
             status, body = await asyncio.to_thread(apply, core1 if i % 2 else core2, "tc", mapping("c", port_c + (i % 2), upstream_port))
             (latencies if status == 200 else refused).append(time.monotonic() - t if status == 200 else (status, body[:200]))
         sc["config_changes"] = {"changes": counts["changes"], "refused": len(refused), "refusals": refused[:3],
                                 "apply_p50_ms": pct(latencies, 50), "apply_p99_ms": pct(latencies, 99),
-                                "established_broken": load.broken - broken_before, "a": load.window(start, time.monotonic())}
+                                "edges": both(start, broken_before)}
         log("config_changes", sc["config_changes"])
 
         # 2. Each silo killed (SIGKILL) under load and restarted, one at a time.
         sc["kills"] = {}
-        for victim, other in [(core1, core2), (core2, core1), (edge, core1)]:
-            start, broken_before = time.monotonic(), load.broken
+        for victim, other in [(core1, core2), (core2, core1), (edge, core1), (edge2, core1)]:
+            start, broken_before = time.monotonic(), {e: on[e].broken for e in on}
             victim.kill()
             t = time.monotonic()
             ok = None
@@ -476,19 +559,21 @@ async def run(a):
             ready = await asyncio.to_thread(victim.wait_ready)
             served = None
             t2 = time.monotonic()
-            while victim is edge and time.monotonic() - t2 < 120:
-                if load.window(time.monotonic() - 1, time.monotonic())["connections"] > 0:
+            while victim in on and time.monotonic() - t2 < 120:
+                if on[victim].window(time.monotonic() - 1, time.monotonic())["connections"] > 0:
                     served = time.monotonic() - t2
                     break
                 await asyncio.sleep(0.2)
             await asyncio.sleep(2)
+            # The killed edge's own connections die with it (its clients reconnect); the figures that matter are
+            # the surviving edge's.
             sc["kills"][victim.name] = {"apply_ok_after_s": ok and round(ok, 2), "restart_ready_s": round(ready, 1),
                                         "edge_serving_after_ready_s": served and round(served, 2),
-                                        "established_broken": load.broken - broken_before, "a": load.window(start, time.monotonic())}
+                                        "edges": both(start, broken_before)}
             log("kill", victim.name, sc["kills"][victim.name])
 
         # 3. Storage outage: Azurite stopped; routes keep serving; applies refused clearly; recovery after.
-        start, broken_before = time.monotonic(), load.broken
+        start, broken_before = time.monotonic(), {e: on[e].broken for e in on}
         azurite.stop()
         answers = []
         while time.monotonic() - start < counts["outage_s"]:
@@ -496,7 +581,7 @@ async def run(a):
             status, body = await asyncio.to_thread(apply, core1, "tc", mapping("c", port_c + 1, upstream_port), 60)
             answers.append({"status": status, "after_s": round(time.monotonic() - t, 1), "body": body[:300]})
             await asyncio.sleep(1)
-        during = load.window(start, time.monotonic())
+        during = both(start, broken_before)
         azurite.start()
         t = time.monotonic()
         recovered = None
@@ -507,11 +592,12 @@ async def run(a):
                 break
             await asyncio.sleep(1)
         sc["storage_outage"] = {"seconds": counts["outage_s"], "apply_answers": answers, "apply_ok_after_restart_s": recovered and round(recovered, 1),
-                                "established_broken": load.broken - broken_before, "a_during": during}
+                                "edges_during": during}
         log("storage_outage", sc["storage_outage"])
 
         # 4. Slowloris against tenant B's TLS port from 127.0.0.2; tenant B's clients from 127.0.0.1 measured.
         load.stop()
+        load2.stop()
         await runner
         runner_b = asyncio.ensure_future(load_b.run())
         quiet = await measure(load_b, counts["phase_s"])
@@ -554,6 +640,8 @@ async def run(a):
             g.stop()
         azurite.stop()
         echo.terminate()
+        storage_relay.terminate()
+        netns_down()
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
     return results

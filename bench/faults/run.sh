@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for the reliability figures under faults (issue 14; docs/reliability.md, "Measured under faults"):
-# builds the gateway and the ogw CLI, then bench/faults/faults.py starts a private Azurite, two core silos and an edge
-# silo as real processes (--role core|edge, clustered through Azurite's tables), an echo upstream and client load, and
+# builds the gateway and the ogw CLI, then bench/faults/faults.py starts a private Azurite, two core silos and two edge
+# silos as real processes (--role core|edge, clustered through Azurite's tables; the second edge in a network namespace
+# of its own, so both serve the same ports), an echo upstream and client load on each edge, and
 # runs: live configuration changes, each silo killed and restarted, a storage outage, a slowloris against one
 # tenant, fuzzed ClientHellos and fuzzed configuration documents. Figures go to stdout and bench/results/faults*.json.
 #
@@ -10,7 +11,8 @@
 #   bench/faults/run.sh --quick   scaled down (10, 10 s, 500, 5,000, 1,000; a few minutes); bench/results/faults-quick.json
 #   --keep                        keep the work folder with every process's log
 #
-# Needs dotnet, node/npm (Azurite, via tools/azurite), python3 and openssl. Every process it starts is stopped when it
+# Needs dotnet, node/npm (Azurite, via tools/azurite), python3, openssl, and root (or CAP_NET_ADMIN) with iproute2 for
+# the second edge's namespace (`ip netns`, a veth pair on 10.213.77.0/30; both removed at the end). Every process it starts is stopped when it
 # ends; the whole run is bounded by `timeout`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
