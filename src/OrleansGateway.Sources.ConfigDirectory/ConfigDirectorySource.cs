@@ -319,11 +319,6 @@ public sealed partial class ConfigDirectorySource(
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
                 InternalBufferSize = WatcherBufferBytes,
             };
-            if (isFile)
-            {
-                watcher.Filter = Path.GetFileName(ConfigPath);
-            }
-
             watcher.Changed += (_, e) => Signal(e);
             watcher.Created += (_, e) => Signal(e);
             watcher.Deleted += (_, e) => Signal(e);
@@ -382,7 +377,10 @@ public sealed partial class ConfigDirectorySource(
     {
         if (_watchesFile)
         {
-            return string.Equals(fullPath, Path.GetFullPath(ConfigPath), StringComparison.Ordinal) && Add(CompileOptions.DefaultTenant);
+            // The file itself, or a ConfigMap's ..data swapped beside it; other files of its directory wake nothing.
+            return (string.Equals(fullPath, Path.GetFullPath(ConfigPath), StringComparison.Ordinal)
+                    || Path.GetFileName(fullPath).StartsWith("..", StringComparison.Ordinal))
+                && Add(CompileOptions.DefaultTenant);
         }
 
         var parts = Path.GetRelativePath(ConfigPath, fullPath).Split(Path.DirectorySeparatorChar);

@@ -93,6 +93,39 @@ public sealed class ConfigDirectoryWatchTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_ConfigMap_update_behind_unchanged_symlinks_is_applied_without_waiting_for_the_full_scan(bool singleFile)
+    {
+        // A ConfigMap mount: routes.yaml -> ..data/routes.yaml, ..data -> ..v1; an update repoints ..data only.
+        using var dir = new TempConfigDir();
+        dir.Write("..v1/routes.yaml", Yaml.TcpMapping("m", Ports.Free(), "127.0.0.1:19"));
+        dir.Write("..v2/routes.yaml", Yaml.TcpMapping("m", Ports.Free(), "127.0.0.1:19") + Yaml.TcpMapping("n", Ports.Free(), "127.0.0.1:19"));
+        var data = Path.Combine(dir.Path, "..data");
+        Directory.CreateSymbolicLink(data, "..v1");
+        var routes = Path.Combine(dir.Path, "routes.yaml");
+        File.CreateSymbolicLink(routes, Path.Combine("..data", "routes.yaml"));
+        var time = new FakeTimeProvider();
+        var state = new ConfigDirectoryState();
+        await using var gateway = await RunningGateway.StartAsync(singleFile ? routes : dir.Path, Configure(state, time, TimeSpan.FromHours(1)));
+        var before = await Eventually.Get(() => Task.FromResult(state.Config), c => c is not null, "the first apply");
+
+        Directory.Delete(data);
+        Directory.CreateSymbolicLink(data, "..v2");
+        var after = await Eventually.Get(
+            () =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(200));
+                return Task.FromResult(state.Config!.Tenants.Single(t => t.Tenant == "default"));
+            },
+            t => t.Outcome.Statuses.Count(s => s.Resource.Kind == "TCPMapping") == 2,
+            "the repointed ..data applied");
+
+        // With a full scan due only in an hour, the watcher's event on ..data is what made it look.
+        Assert.NotEqual(before!.Tenants.Single().Outcome.Version, after.Outcome.Version);
+    }
+
     private static void WriteTenants(TempConfigDir dir)
     {
         for (var i = 0; i < TenantCount; i++)
