@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Model.Resources;
 using OrleansGateway.Reporting;
 
@@ -19,10 +20,14 @@ namespace OrleansGateway.Sources.ConfigDirectory;
 /// are serialized by construction. The edges serve the result as for any other source.
 /// </summary>
 /// <remarks>
-/// A FileSystemWatcher alone is not enough: it misses events on some filesystems (network and overlay mounts) and for
-/// atomic renames such as Kubernetes ConfigMap updates, so a poll compares the fingerprints (a stat of every relevant
-/// file, no read) each second as the safety net. Watcher events only make the reaction faster; bursts (an editor writes
-/// a temp file, renames it, touches it) are debounced into one reload.
+/// A recursive FileSystemWatcher names the tenants to look at: an event marks the tenant of its path (and of the old
+/// path of a rename, so an editor's write-to-temp-then-rename counts), and only those tenants' files are stat-ed, so a
+/// change among thousands of files costs one tenant's stat and apply. Events are debounced (150 ms quiet, at most
+/// 600 ms), so a burst of writes in one tenant becomes one apply of it. The watcher alone is not enough: it misses
+/// changes on some filesystems (network and overlay mounts), behind symlinks to elsewhere, and when its queue
+/// overflows; so every <see cref="ConfigDirectoryOptions.FullScanInterval"/> (and right after an overflow) every
+/// tenant's fingerprint is compared (a stat of every relevant file, no read). Without a watcher (out of inotify
+/// watches), the full scan runs every second.
 /// </remarks>
 public sealed partial class ConfigDirectorySource(
     ConfigDirectoryOptions options,
@@ -40,7 +45,12 @@ public sealed partial class ConfigDirectorySource(
     /// </summary>
     private const int ApplyParallelism = 8;
 
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+    /// <summary>The full scan's period without a watcher, and the delay before retrying a failed or impossible reload.</summary>
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The watcher's buffer: the largest Windows allows, so bursts of thousands of events rarely overflow (Linux queues them in the kernel).</summary>
+    private const int WatcherBufferBytes = 64 * 1024;
+
     private static readonly TimeSpan DebounceQuiet = TimeSpan.FromMilliseconds(150);
     private static readonly TimeSpan DebounceMax = TimeSpan.FromMilliseconds(600);
 
@@ -50,7 +60,7 @@ public sealed partial class ConfigDirectorySource(
     private readonly TenantSource _source = new(grains, Source, options.AmbassadorId);
     private readonly StatusChanges _statuses = new();
 
-    /// <summary>Tenant → the fingerprint of its files when they were last applied (a failed apply is not recorded: the next poll retries it).</summary>
+    /// <summary>Tenant → the fingerprint of its files when they were last applied (a failed apply is not recorded: the next full scan retries it).</summary>
     private readonly Dictionary<string, string> _applied = new(StringComparer.Ordinal);
 
     /// <summary>Tenant → its last applied evaluation and outcome (published whole in <see cref="ConfigDirectoryState"/>).</summary>
@@ -58,39 +68,98 @@ public sealed partial class ConfigDirectorySource(
 
     private bool _missingLogged;
 
+    /// <summary>What the watcher reported since the last reload: the tenants to look at, or that everything must be.</summary>
+    private readonly Lock _pendingLock = new();
+    private HashSet<string> _pending = new(StringComparer.Ordinal);
+    private bool _pendingFullScan;
+
+    /// <summary>Set when the watcher stopped (an error other than an overflow, the directory vanished): it is started again.</summary>
+    private volatile bool _restartWatcher;
+
+    private bool _watchesFile;
+
     private string ConfigPath => options.Path;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Let the host finish starting (Kestrel answers /healthz) while the first configuration is evaluated.
         await Task.Yield();
-        using var watcher = StartWatcher();
-        await ReloadAsync(null, stoppingToken);
-        while (!stoppingToken.IsCancellationRequested)
+        var watcher = StartWatcher();
+        try
         {
-            var trigger = await WaitForChangeAsync(stoppingToken);
-            if (trigger is not null)
+            var nextScan = time.GetUtcNow();
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await DebounceAsync(stoppingToken);
-            }
+                var wait = nextScan - time.GetUtcNow();
+                if (wait > TimeSpan.Zero && await WaitForChangeAsync(wait, stoppingToken))
+                {
+                    await DebounceAsync(stoppingToken);
+                }
 
-            await ReloadAsync(trigger, stoppingToken);
+                if (_restartWatcher && (File.Exists(ConfigPath) || Directory.Exists(ConfigPath)))
+                {
+                    // Events missed while it was down are seen by the full scan that follows.
+                    _restartWatcher = false;
+                    watcher?.Dispose();
+                    watcher = StartWatcher();
+                    RequestFullScan();
+                }
+
+                var (tenants, full) = TakePending();
+                full |= time.GetUtcNow() >= nextScan;
+                if (full)
+                {
+                    nextScan = time.GetUtcNow() + (watcher is null ? RetryInterval : options.FullScanInterval);
+                }
+
+                if (!await ReloadAsync(full ? null : tenants, full ? "full scan" : "watcher", stoppingToken))
+                {
+                    // The cluster refused, or the directory is missing: everything is looked at again shortly.
+                    nextScan = time.GetUtcNow() + RetryInterval;
+                }
+            }
+        }
+        finally
+        {
+            watcher?.Dispose();
         }
     }
 
-    /// <summary>A watcher event's description, or null when the poll interval passed without one.</summary>
-    private async Task<string?> WaitForChangeAsync(CancellationToken cancellationToken)
+    /// <summary>Whether a watcher event came before <paramref name="wait"/> passed.</summary>
+    private async Task<bool> WaitForChangeAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
-        using var poll = new CancellationTokenSource(PollInterval, time);
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, poll.Token);
+        using var scan = new CancellationTokenSource(wait, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, scan.Token);
         try
         {
-            return await _changes.Reader.ReadAsync(either.Token);
+            await _changes.Reader.ReadAsync(either.Token);
+            return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return null;
+            return false;
         }
+    }
+
+    private (HashSet<string> Tenants, bool Full) TakePending()
+    {
+        lock (_pendingLock)
+        {
+            var taken = (_pending, _pendingFullScan);
+            _pending = new HashSet<string>(StringComparer.Ordinal);
+            _pendingFullScan = false;
+            return taken;
+        }
+    }
+
+    private void RequestFullScan()
+    {
+        lock (_pendingLock)
+        {
+            _pendingFullScan = true;
+        }
+
+        _changes.Writer.TryWrite("full scan");
     }
 
     /// <summary>Waits until no event came for <see cref="DebounceQuiet"/>, but never longer than <see cref="DebounceMax"/> in all.</summary>
@@ -105,10 +174,11 @@ public sealed partial class ConfigDirectorySource(
     }
 
     /// <summary>
-    /// Applies the tenants whose files changed since they were last applied (all of them the first time) and withdraws
-    /// the tenants whose subdirectory is gone. A tenant the cluster could not take is tried again by the next poll.
+    /// Looks at <paramref name="scope"/> (null: every tenant), applies the tenants whose files changed since they were
+    /// last applied (all of them the first time) and withdraws the tenants whose subdirectory is gone. False when the
+    /// directory is missing or the cluster did not take everything: a full scan soon tries again.
     /// </summary>
-    private async Task ReloadAsync(string? trigger, CancellationToken cancellationToken)
+    private async Task<bool> ReloadAsync(IReadOnlySet<string>? scope, string trigger, CancellationToken cancellationToken)
     {
         var path = ConfigPath;
         if (!File.Exists(path) && !Directory.Exists(path))
@@ -121,19 +191,27 @@ public sealed partial class ConfigDirectorySource(
                 _missingLogged = true;
             }
 
-            return;
+            // Its watcher (if the directory itself went) watches nothing any more.
+            _restartWatcher = true;
+            return false;
         }
 
         _missingLogged = false;
-        var current = ConfigFingerprint.OfTenants(path);
-        var changed = current.Where(t => !_applied.TryGetValue(t.Key, out var applied) || applied != t.Value).Select(t => t.Key).ToHashSet(StringComparer.Ordinal);
-        var gone = _source.Tenants.Where(t => !current.ContainsKey(t)).ToList();
+        var full = scope is null || _watchesFile;
+        var current = full
+            ? ConfigFingerprint.OfTenants(path).ToDictionary(t => t.Key, string? (t) => t.Value, StringComparer.Ordinal)
+            : scope!.ToDictionary(t => t, t => ConfigFingerprint.OfTenant(path, t), StringComparer.Ordinal);
+        state.CountLook(current.Count, full);
+        var changed = current.Where(t => t.Value is not null && (!_applied.TryGetValue(t.Key, out var applied) || applied != t.Value)).Select(t => t.Key).ToHashSet(StringComparer.Ordinal);
+        var gone = full
+            ? _source.Tenants.Where(t => !current.ContainsKey(t)).ToList()
+            : [.. _source.Tenants.Where(t => current.TryGetValue(t, out var fingerprint) && fingerprint is null)];
         if (changed.Count == 0 && gone.Count == 0)
         {
-            return;
+            return true;
         }
 
-        LogChangeDetected(logger, path, trigger ?? "poll", changed.Count, gone.Count);
+        LogChangeDetected(logger, path, trigger, current.Count, changed.Count, gone.Count);
         Exception? failure = null;
         try
         {
@@ -164,20 +242,22 @@ public sealed partial class ConfigDirectorySource(
                 }
             });
 
+            state.CountApplied(applied.Count);
             foreach (var tenant in applied.OrderBy(t => t.Tenant, StringComparer.Ordinal))
             {
-                _applied[tenant.Tenant] = current[tenant.Tenant];
+                _applied[tenant.Tenant] = current[tenant.Tenant]!;
                 _tenants = _tenants.SetItem(tenant.Tenant, tenant);
                 LogOutcome(tenant.Tenant, tenant.Outcome);
             }
 
             foreach (var tenant in unreadable)
             {
-                _applied[tenant] = current[tenant];
+                _applied[tenant] = current[tenant]!;
             }
 
             // A tenant whose subdirectory is gone loses what this source gave it (what other sources gave it stays).
-            foreach (var (withdrawn, outcome) in await _source.HoldOnlyAsync(current.Keys))
+            var kept = full ? current.Keys : _source.Tenants.Except(gone, StringComparer.Ordinal);
+            foreach (var (withdrawn, outcome) in await _source.HoldOnlyAsync(kept))
             {
                 _applied.Remove(withdrawn);
                 _tenants = _tenants.Remove(withdrawn);
@@ -189,7 +269,7 @@ public sealed partial class ConfigDirectorySource(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down.
-            return;
+            return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -198,9 +278,12 @@ public sealed partial class ConfigDirectorySource(
 
         if (failure is not null)
         {
-            // The cluster is unreachable or a grain failed: what is stored stays served, and the next poll tries again.
+            // The cluster is unreachable or a grain failed: what is stored stays served, and the next scan tries again.
             LogReloadFailed(logger, path, failure);
+            return false;
         }
+
+        return true;
     }
 
     private void LogOutcome(string tenant, ApplyOutcome outcome)
@@ -225,51 +308,110 @@ public sealed partial class ConfigDirectorySource(
     private FileSystemWatcher? StartWatcher()
     {
         var isFile = File.Exists(ConfigPath);
-        var directory = isFile ? Path.GetDirectoryName(ConfigPath)! : ConfigPath;
+        _watchesFile = isFile;
+        var directory = isFile ? Path.GetDirectoryName(Path.GetFullPath(ConfigPath))! : ConfigPath;
+        FileSystemWatcher? watcher = null;
         try
         {
-            var watcher = new FileSystemWatcher(directory)
+            watcher = new FileSystemWatcher(directory)
             {
                 IncludeSubdirectories = !isFile,
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
+                InternalBufferSize = WatcherBufferBytes,
             };
-            if (isFile)
-            {
-                watcher.Filter = Path.GetFileName(ConfigPath);
-            }
-
             watcher.Changed += (_, e) => Signal(e);
             watcher.Created += (_, e) => Signal(e);
             watcher.Deleted += (_, e) => Signal(e);
             watcher.Renamed += (_, e) => Signal(e);
-            watcher.Error += (_, e) => LogWatcherFailed(logger, ConfigPath, e.GetException());
+            watcher.Error += (_, e) => OnWatcherError(e.GetException());
             watcher.EnableRaisingEvents = true;
             return watcher;
         }
         catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
         {
-            // Out of inotify watches, for instance: polling still sees every change, a little later.
-            LogWatcherFailed(logger, ConfigPath, e);
+            // Out of inotify watches, for instance: the full scan then runs every second and still sees every change.
+            watcher?.Dispose();
+            LogWatcherUnavailable(logger, ConfigPath, e);
             return null;
         }
     }
 
-    /// <summary>
-    /// Only files the loader reads wake the loop, so editor swap files and temp files cause no reload. A renamed or
-    /// deleted directory raises no such event: the poll sees it.
-    /// </summary>
+    private void OnWatcherError(Exception exception)
+    {
+        if (exception is InternalBufferOverflowException)
+        {
+            // Events were lost, but the watcher goes on: which tenants changed is unknown, so all are looked at.
+            LogWatcherOverflow(logger, ConfigPath);
+        }
+        else
+        {
+            LogWatcherFailed(logger, ConfigPath, exception);
+            _restartWatcher = true;
+        }
+
+        RequestFullScan();
+    }
+
+    /// <summary>Marks the tenants an event names and wakes the loop; events only the loader's skipped files raise are dropped.</summary>
     private void Signal(FileSystemEventArgs e)
     {
-        var renamedFrom = e is RenamedEventArgs renamed ? renamed.OldFullPath : null;
-        if (IsRelevant(e.FullPath) || (renamedFrom is not null && IsRelevant(renamedFrom)))
+        var marked = Mark(e.FullPath);
+        if (e is RenamedEventArgs renamed)
         {
-            _changes.Writer.TryWrite($"{e.ChangeType} {e.FullPath}");
+            marked |= Mark(renamed.OldFullPath);
+        }
+
+        if (marked)
+        {
+            _changes.Writer.TryWrite(e.FullPath);
         }
     }
 
-    private bool IsRelevant(string fullPath) => File.Exists(ConfigPath)
-        ? string.Equals(fullPath, ConfigPath, StringComparison.Ordinal)
-        : ConfigFingerprint.IsRelevant(Path.GetRelativePath(ConfigPath, fullPath));
+    /// <summary>
+    /// The tenants a changed path may belong to. A top-level name is the tenant <c>default</c> (a file) or the tenant of
+    /// that name (a directory; once deleted, which it was is unknown): both are looked at. Dot-names are skipped as the
+    /// loader skips them, except Kubernetes' <c>..data</c>-style names: a ConfigMap update swaps them behind symlinks
+    /// that do not change, so their tenant (all of them, at the top level) is looked at.
+    /// </summary>
+    private bool Mark(string fullPath)
+    {
+        if (_watchesFile)
+        {
+            // The file itself, or a ConfigMap's ..data swapped beside it; other files of its directory wake nothing.
+            return (string.Equals(fullPath, Path.GetFullPath(ConfigPath), StringComparison.Ordinal)
+                    || Path.GetFileName(fullPath).StartsWith("..", StringComparison.Ordinal))
+                && Add(CompileOptions.DefaultTenant);
+        }
+
+        var parts = Path.GetRelativePath(ConfigPath, fullPath).Split(Path.DirectorySeparatorChar);
+        if (parts.Any(p => p.StartsWith("..", StringComparison.Ordinal)))
+        {
+            if (parts[0].StartsWith('.'))
+            {
+                RequestFullScan();
+                return true;
+            }
+
+            return Add(parts[0]);
+        }
+
+        if (parts.Any(p => p.StartsWith('.')))
+        {
+            return false;
+        }
+
+        return parts.Length == 1 ? Add(CompileOptions.DefaultTenant) | Add(parts[0]) : Add(parts[0]);
+    }
+
+    private bool Add(string tenant)
+    {
+        lock (_pendingLock)
+        {
+            _pending.Add(tenant);
+        }
+
+        return true;
+    }
 
     [LoggerMessage(1, LogLevel.Information,
         "Applied {ConfigPath} to tenant {Tenant} (version {Version}): {Accepted} accepted, {Discarded} discarded, {Ignored} ignored")]
@@ -278,14 +420,20 @@ public sealed partial class ConfigDirectorySource(
     [LoggerMessage(2, LogLevel.Warning, "Tenant {Tenant}: {Resource} is Discarded: {Reasons}")]
     private static partial void LogDiscarded(ILogger logger, string tenant, string resource, string reasons);
 
-    [LoggerMessage(4, LogLevel.Error, "Applying {ConfigPath} to the tenant grains failed; what they hold stays served, the next poll tries again")]
+    [LoggerMessage(4, LogLevel.Error, "Applying {ConfigPath} to the tenant grains failed; what they hold stays served, the directory is scanned again in a second")]
     private static partial void LogReloadFailed(ILogger logger, string configPath, Exception exception);
 
-    [LoggerMessage(5, LogLevel.Debug, "Change under {ConfigPath} detected ({Trigger}): {Changed} tenant(s) to apply, {Gone} to withdraw")]
-    private static partial void LogChangeDetected(ILogger logger, string configPath, string trigger, int changed, int gone);
+    [LoggerMessage(5, LogLevel.Debug, "Change under {ConfigPath} detected ({Trigger}, {LookedAt} tenant(s) looked at): {Changed} tenant(s) to apply, {Gone} to withdraw")]
+    private static partial void LogChangeDetected(ILogger logger, string configPath, string trigger, int lookedAt, int changed, int gone);
 
-    [LoggerMessage(6, LogLevel.Warning, "File watcher for {ConfigPath} failed; changes are still picked up by polling every second")]
+    [LoggerMessage(6, LogLevel.Warning, "File watcher for {ConfigPath} failed; it is started again, and a full scan of the directory picks up what it missed")]
     private static partial void LogWatcherFailed(ILogger logger, string configPath, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Warning, "File watcher for {ConfigPath} cannot run; changes are picked up by a full scan of the directory every second")]
+    private static partial void LogWatcherUnavailable(ILogger logger, string configPath, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "File watcher for {ConfigPath} lost events (too many at once); a full scan of the directory picks them up")]
+    private static partial void LogWatcherOverflow(ILogger logger, string configPath);
 
     [LoggerMessage(12, LogLevel.Warning, "The config directory {Path} is missing; keeping what was applied from it until it is back")]
     private static partial void LogConfigMissing(ILogger logger, string path);

@@ -9,7 +9,14 @@ namespace OrleansGateway.Sources.ConfigDirectory;
 /// <param name="Path">The directory (or a single file) of resources, watched for changes.</param>
 /// <param name="AmbassadorId">The gateway installation its resources are compiled for.</param>
 /// <param name="Compile">The compile options the offline evaluation uses (the tenant is set per subdirectory).</param>
-public sealed record ConfigDirectoryOptions(string Path, string AmbassadorId, CompileOptions Compile);
+public sealed record ConfigDirectoryOptions(string Path, string AmbassadorId, CompileOptions Compile)
+{
+    /// <summary>
+    /// How often every file is looked at (a stat, no read) in case the watcher missed a change; between scans only the
+    /// tenants a watcher event names are looked at. Not a command-line option: tests shorten or lengthen it.
+    /// </summary>
+    public TimeSpan FullScanInterval { get; init; } = TimeSpan.FromSeconds(30);
+}
 
 /// <summary>One tenant of the config directory: its files evaluated offline (as <c>ogw check</c> does) and the grain's answer.</summary>
 public sealed record ConfigTenant(string Tenant, ConfigEvaluation Local, ApplyOutcome Outcome);
@@ -22,9 +29,32 @@ public sealed record ConfigApplied(ImmutableArray<ConfigTenant> Tenants, long Di
 public sealed class ConfigDirectoryState
 {
     private volatile ConfigApplied? _config;
+    private long _fullScans;
+    private long _tenantsLookedAt;
+    private long _tenantsApplied;
 
     /// <summary>Null until the config directory was applied once (always null without one).</summary>
     public ConfigApplied? Config => _config;
 
     public void Publish(ConfigApplied config) => _config = config;
+
+    /// <summary>How many times every tenant's files were looked at (the start, the periodic scan, a watcher overflow).</summary>
+    internal long FullScans => Interlocked.Read(ref _fullScans);
+
+    /// <summary>How many tenant fingerprints were taken in all (a full scan counts each tenant): what change detection cost.</summary>
+    internal long TenantsLookedAt => Interlocked.Read(ref _tenantsLookedAt);
+
+    /// <summary>How many tenants were read and applied in all (a tenant whose fingerprint did not change is not).</summary>
+    internal long TenantsApplied => Interlocked.Read(ref _tenantsApplied);
+
+    internal void CountApplied(int tenants) => Interlocked.Add(ref _tenantsApplied, tenants);
+
+    internal void CountLook(int tenants, bool full)
+    {
+        Interlocked.Add(ref _tenantsLookedAt, tenants);
+        if (full)
+        {
+            Interlocked.Increment(ref _fullScans);
+        }
+    }
 }

@@ -24,41 +24,81 @@ internal static class ConfigFingerprint
     /// </summary>
     public static ImmutableSortedDictionary<string, string> OfTenants(string path)
     {
-        var tenants = new SortedDictionary<string, StringBuilder>(StringComparer.Ordinal);
-        StringBuilder For(string tenant) => tenants.TryGetValue(tenant, out var text) ? text : tenants[tenant] = new StringBuilder();
+        var tenants = ImmutableSortedDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        if (File.Exists(path))
+        {
+            var text = new StringBuilder();
+            Append(text, new FileInfo(path), Path.GetFileName(path));
+            tenants[CompileOptions.DefaultTenant] = text.ToString();
+        }
+        else if (Directory.Exists(path))
+        {
+            // A subdirectory without files is still a tenant (ConfigTenants loads it: it has nothing).
+            IEnumerable<string> names = [CompileOptions.DefaultTenant];
+            try
+            {
+                names = names.Concat(Directory.EnumerateDirectories(path).Select(d => Path.GetFileName(d)).Where(n => !n.StartsWith('.'))).ToList();
+            }
+            catch (IOException)
+            {
+                // The directory vanished while listing: the tenants seen so far (none), and the next scan looks again.
+            }
+
+            foreach (var tenant in names)
+            {
+                if (OfTenant(path, tenant) is { } fingerprint)
+                {
+                    tenants[tenant] = fingerprint;
+                }
+            }
+        }
+
+        return tenants.ToImmutable();
+    }
+
+    /// <summary>
+    /// The fingerprint of one tenant of the directory <paramref name="path"/> (a stat of its files only), or null when
+    /// it has no subdirectory (any more): what a watcher event in that tenant costs, whatever the size of the directory.
+    /// Equal to its entry in <see cref="OfTenants"/>.
+    /// </summary>
+    public static string? OfTenant(string path, string tenant)
+    {
+        var isDefault = tenant == CompileOptions.DefaultTenant;
+        var directory = Path.Combine(path, tenant);
+        var hasDirectory = !tenant.StartsWith('.') && Directory.Exists(directory);
+        if (!isDefault && !hasDirectory)
+        {
+            return null;
+        }
+
+        var text = new StringBuilder();
         try
         {
-            if (File.Exists(path))
+            var files = new List<string>();
+            if (isDefault)
             {
-                Append(For(CompileOptions.DefaultTenant), new FileInfo(path), Path.GetFileName(path));
+                files.AddRange(Directory.EnumerateFiles(path).Select(f => Path.GetFileName(f)).Where(IsRelevant));
             }
-            else if (Directory.Exists(path))
+
+            if (hasDirectory)
             {
                 var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
-                var files = Directory.EnumerateFiles(path, "*", options)
-                    .Select(f => Path.GetRelativePath(path, f))
-                    .Where(IsRelevant)
-                    .Order(StringComparer.Ordinal);
-                For(CompileOptions.DefaultTenant);
-                foreach (var relative in files)
-                {
-                    Append(For(TenantOf(relative)), new FileInfo(Path.Combine(path, relative)), relative);
-                }
+                files.AddRange(Directory.EnumerateFiles(directory, "*", options).Select(f => Path.GetRelativePath(path, f)).Where(IsRelevant));
+            }
 
-                // A subdirectory without files is still a tenant (ConfigTenants loads it: it has nothing).
-                foreach (var directory in Directory.EnumerateDirectories(path).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')))
-                {
-                    For(directory!);
-                }
+            files.Sort(StringComparer.Ordinal);
+            foreach (var relative in files)
+            {
+                Append(text, new FileInfo(Path.Combine(path, relative)), relative);
             }
         }
         catch (IOException e)
         {
-            // A file vanished while listing: a different fingerprint makes the next poll look again.
-            For(CompileOptions.DefaultTenant).Append(CultureInfo.InvariantCulture, $"(error {e.Message})");
+            // A file vanished while listing: a different fingerprint makes the next look at this tenant read it again.
+            text.Append(CultureInfo.InvariantCulture, $"(error {e.Message})");
         }
 
-        return tenants.ToImmutableSortedDictionary(t => t.Key, t => t.Value.ToString(), StringComparer.Ordinal);
+        return text.ToString();
     }
 
     /// <summary>The tenant a relevant file (path relative to the config directory) belongs to.</summary>

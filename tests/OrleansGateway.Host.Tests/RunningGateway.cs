@@ -15,14 +15,14 @@ internal sealed class RunningGateway : IAsyncDisposable
     private readonly Task<int> _run;
     private readonly string _tokenFile;
 
-    private RunningGateway(string[] args, int apiPort)
+    private RunningGateway(string[] args, int apiPort, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure)
     {
         var token = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         _tokenFile = Path.GetTempFileName();
         File.WriteAllText(_tokenFile, token + "\n");
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(10) };
         Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        _run = Task.Run(() => Silo.Program.RunAsync([.. args, "--metrics-token-file", _tokenFile], TextWriter.Null, _error, _stop.Token));
+        _run = Task.Run(() => Silo.Program.RunAsync([.. args, "--metrics-token-file", _tokenFile], TextWriter.Null, _error, configure, _stop.Token));
     }
 
     /// <summary>Sends the metrics token with every request.</summary>
@@ -32,14 +32,20 @@ internal sealed class RunningGateway : IAsyncDisposable
     public static Task<RunningGateway> StartAsync(string configDir, params string[] extraArgs)
         => LaunchAsync(["--config-dir", configDir, .. Ports.SiloArgs(), .. extraArgs]);
 
+    /// <summary>As <see cref="StartAsync(string, string[])"/>, with <paramref name="configure"/> changing the host's services before it is built.</summary>
+    public static Task<RunningGateway> StartAsync(string configDir, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder> configure)
+        => LaunchAsync(["--config-dir", configDir, .. Ports.SiloArgs()], configure: configure);
+
     /// <summary>
     /// Starts the gateway with <paramref name="args"/> (plus a free API port and listeners on 127.0.0.1) and waits until
     /// /status answers (60 s unless <paramref name="startTimeout"/> says otherwise).
     /// </summary>
-    public static async Task<RunningGateway> LaunchAsync(string[] args, TimeSpan? startTimeout = null)
+    /// <param name="configure">Changes the host's services before it is built (e.g. a FakeTimeProvider for one service).</param>
+    public static async Task<RunningGateway> LaunchAsync(
+        string[] args, TimeSpan? startTimeout = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
     {
         var apiPort = Ports.Free();
-        var gateway = new RunningGateway([.. args, "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"], apiPort);
+        var gateway = new RunningGateway([.. args, "--api-url", $"http://127.0.0.1:{apiPort}", "--bind-address", "127.0.0.1"], apiPort, configure);
         var started = await Eventually.TrueAsync(
             async () => gateway._run.IsCompleted || await gateway.StatusCodeAsync("/status") == HttpStatusCode.OK,
             startTimeout ?? TimeSpan.FromSeconds(60));
