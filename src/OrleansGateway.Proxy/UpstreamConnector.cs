@@ -85,6 +85,10 @@ internal static class UpstreamConnector
     public static async Task<ConnectResult> ConnectAsync(UpstreamPlan upstream, IPAddress[]? literalAddresses, ProxyRuntime runtime)
     {
         var timeout = TimeoutOf(upstream);
+
+        // The attempts share what is left of the one timeout that began here, resolution included (as the native
+        // engine counts it): a budget counted from after resolution could outlast the overall timeout.
+        var started = runtime.Time.GetTimestamp();
         using var timeoutCts = new CancellationTokenSource(timeout, runtime.Time);
         var token = timeoutCts.Token;
         var (ordered, resolveFailure) = await ResolveAsync(upstream, literalAddresses, runtime, timeout, token).ConfigureAwait(false);
@@ -94,7 +98,6 @@ internal static class UpstreamConnector
         }
 
         var failures = new DialFailures();
-        var started = runtime.Time.GetTimestamp();
         for (var i = 0; i < ordered.Count; i++)
         {
             var endPoint = ordered[i];
