@@ -27,6 +27,16 @@ internal static class ApiProblems
 
     public static IResult Unavailable(string detail) => Problem(503, "The cluster cannot be reached", detail);
 
+    /// <summary>
+    /// The grain storage failed: a tenant's stored resources and version change only with the change's last write, and a
+    /// change cut short is undone before the tenant's next one (docs/control-plane.md), so the change was not stored.
+    /// </summary>
+    public static IResult StorageUnavailable() => Problem(
+        503,
+        "The gateway's storage cannot be reached",
+        "the gateway's storage did not answer, so the change was not stored: the tenant's resources stay as they were " +
+        "(any part of the change already sent out is undone before its next change); try again, and check the storage account if it persists");
+
     public static IResult Problem(int status, string title, string detail, ImmutableArray<DiagnosticReport>? diagnostics = null) =>
         Results.Json(
             new ProblemDto($"https://www.rfc-editor.org/rfc/rfc9110#status.{status}", title, status, detail, diagnostics),

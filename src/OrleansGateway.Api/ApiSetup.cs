@@ -64,7 +64,7 @@ public static partial class ApiSetup
     }
 
     /// <summary>
-    /// A grain call that cannot reach the cluster is a 503 that says so; any other failure is a 500 problem whose
+    /// A grain call whose grain storage failed, or that cannot reach the cluster, is a 503 that says which; any other failure is a 500 problem whose
     /// detail says nothing of the exception (its message may hold a resource's content), which goes to the log. A
     /// malformed request (BadHttpRequestException) keeps the 4xx the server gives it.
     /// </summary>
@@ -73,6 +73,12 @@ public static partial class ApiSetup
         try
         {
             await next(context);
+        }
+        catch (Exception e) when (e is OrleansException && IsStorageFailure(e) && !context.Response.HasStarted)
+        {
+            LogStorageFailure(context.RequestServices.GetRequiredService<ILogger<WebApplication>>(), context.Request.Method, context.Request.Path, e.Message);
+            context.Response.Clear();
+            await ApiProblems.StorageUnavailable().ExecuteAsync(context);
         }
         catch (Exception e) when (e is OrleansException or TimeoutException && !context.Response.HasStarted)
         {
@@ -89,6 +95,28 @@ public static partial class ApiSetup
                 .ExecuteAsync(context);
         }
     }
+
+    /// <summary>
+    /// Orleans wraps a storage provider's failure as "Error from storage provider …" (its StateStorageBridge); the Azure
+    /// SDK's exception inside may come through serialization only as a fallback naming its type.
+    /// </summary>
+    private static bool IsStorageFailure(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e.Message.StartsWith("Error from storage provider ", StringComparison.Ordinal)
+                || e.GetType().FullName == "Azure.RequestFailedException"
+                || e is Orleans.Serialization.UnavailableExceptionFallbackException { ExceptionType: "Azure.RequestFailedException" })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path}: the gateway's storage cannot be reached ({Reason})")]
+    private static partial void LogStorageFailure(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path}: the cluster cannot be reached")]
     private static partial void LogClusterFailure(ILogger logger, string method, string path, Exception exception);

@@ -82,7 +82,7 @@ internal static class SiloSetup
                 // 1 MiB (docs/control-plane.md, "State size").
                 silo.AddAzureTableGrainStorage(GatewayStorage.Name, options => options.Configure<Serializer, GatewayTables>((o, serializer, tables) =>
                 {
-                    o.TableServiceClient = tables.CreateClient();
+                    o.TableServiceClient = tables.CreateGrainStorageClient();
                     o.GrainStorageSerializer = new CompressedGrainStorageSerializer(
                         new OrleansGrainStorageSerializer(serializer), CompressedGrainStorageSerializer.AzureTableMaxStateBytes);
                 }));

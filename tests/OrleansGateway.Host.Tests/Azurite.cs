@@ -50,6 +50,12 @@ public class AzuriteFixture : IAsyncLifetime
             await File.WriteAllTextAsync(Path.Combine(_dataDir, "key.pem"), key.ExportPkcs8PrivateKeyPem());
         }
 
+        await StartAsync();
+    }
+
+    /// <summary>Starts the emulator (again, after <see cref="StopAsync"/>) on the same port with the same data.</summary>
+    public async Task StartAsync()
+    {
         var (exit, output) = await RunScriptAsync("start.sh");
         if (exit != 0)
         {
@@ -59,9 +65,12 @@ public class AzuriteFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Stops the emulator, keeping its data: a storage outage.</summary>
+    public async Task StopAsync() => await RunScriptAsync("stop.sh");
+
     public async ValueTask DisposeAsync()
     {
-        await RunScriptAsync("stop.sh");
+        await StopAsync();
         Certificate?.Dispose();
         try
         {

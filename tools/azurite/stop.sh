@@ -7,7 +7,9 @@ pidfile="$dir/azurite.pid"
 [ -f "$pidfile" ] || exit 0
 pid="$(cat "$pidfile")"
 if kill -0 "$pid" 2>/dev/null; then
-  kill "$pid"
+  # SIGINT: the emulator saves its tables and exits; on SIGTERM it dies without saving the last 5 s of writes (its
+  # in-memory store saves every 5 s), and a restarted emulator would miss entities the gateway still holds ETags of.
+  kill -INT "$pid"
   for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
