@@ -28,7 +28,7 @@ public sealed class TenantFlowTests(ApiGateway gateway)
         Assert.Equal(("TCPMapping", "default", "db", "api", "Accepted"), Fields(view));
 
         Assert.True(
-            await Eventually.TrueAsync(async () => await RecordingUpstream.TryEchoAsync(port, "ping") == "ping", TimeSpan.FromSeconds(10)),
+            await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(port, "ping") == "ping", TimeSpan.FromSeconds(10)),
             "no echo through the applied mapping");
 
         var (_, list) = await gateway.CallAsync(HttpMethod.Get, "/api/v1/tenants/shop/resources?kind=tcpmapping", token);
@@ -75,7 +75,7 @@ public sealed class TenantFlowTests(ApiGateway gateway)
         Assert.Equal(HttpStatusCode.OK, deleted);
         Assert.Empty(after.GetProperty("resources").EnumerateArray());
         Assert.True(
-            await Eventually.TrueAsync(async () => await RecordingUpstream.TryEchoAsync(port, "ping") is null, TimeSpan.FromSeconds(10)),
+            await Eventually.TrueAsync(async () => await Traffic.TryEchoAsync(port, "ping") is null, TimeSpan.FromSeconds(10)),
             "the deleted mapping still answers");
         Assert.Equal(HttpStatusCode.NotFound, (await gateway.CallAsync(HttpMethod.Delete, "/api/v1/tenants/shop/resources/TCPMapping/default/db", token)).Status);
     }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using OrleansGateway.Host.Tests;
 using OrleansGateway.Kubernetes.Tests.Infrastructure;
 using static OrleansGateway.Kubernetes.Tests.Infrastructure.FakeApiServer;
 

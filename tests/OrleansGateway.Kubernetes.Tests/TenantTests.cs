@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
-using OrleansGateway.Host.Tests;
 using OrleansGateway.Kubernetes.Tests.Infrastructure;
 using OrleansGateway.Model.Diagnostics;
 using OrleansGateway.Sources.Kubernetes;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using OrleansGateway.Host.Tests;
 using OrleansGateway.Kubernetes.Tests.Infrastructure;
 using static OrleansGateway.Kubernetes.Tests.Infrastructure.FakeApiServer;
 

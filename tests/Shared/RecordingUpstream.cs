@@ -50,26 +50,6 @@ internal sealed class RecordingUpstream : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>Sends <paramref name="text"/> to <paramref name="port"/>, half-closes and reads the echo; null when refused or closed.</summary>
-    public static async Task<string?> TryEchoAsync(int port, string text)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
-            var stream = client.GetStream();
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(text), timeout.Token);
-            client.Client.Shutdown(SocketShutdown.Send);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            return await reader.ReadToEndAsync(timeout.Token);
-        }
-        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
-        {
-            return null;
-        }
-    }
-
     private async Task AcceptAsync()
     {
         while (!_stop.IsCancellationRequested)

@@ -4,9 +4,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
-namespace OrleansGateway.Host.Tests;
+namespace OrleansGateway.Testing;
 
-/// <summary>Clients that send bytes through the gateway and read the echo back.</summary>
+/// <summary>Clients that send bytes through the gateway and read the echo back (tests/Shared: every test project uses them).</summary>
 internal static class Traffic
 {
     /// <summary>Sends <paramref name="text"/>, half-closes, and returns everything read until the peer closes.</summary>
