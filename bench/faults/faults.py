@@ -184,52 +184,45 @@ def netns_down():
     sh("ip", "link", "del", VETH, check=False)
 
 
+async def copy(reader, writer):
+    """Copies one direction until EOF or an error, then closes the writer."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+
+def serve_forever(handle, host, port, backlog):
+    """Runs an asyncio TCP server with `handle` per connection until the process ends."""
+    async def main():
+        server = await asyncio.start_server(handle, host, port, backlog=backlog)
+        async with server:
+            await server.serve_forever()
+    asyncio.run(main())
+
+
 def relay(listen_host, listen_port, target_port):
     """Carries the namespaced edge's storage traffic to Azurite on loopback; refuses while Azurite is stopped."""
-    async def pipe(reader, writer):
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-
     async def handle(reader, writer):
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
         except OSError:
             writer.close()
             return
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
 
-    async def main():
-        server = await asyncio.start_server(handle, listen_host, listen_port, backlog=1024)
-        async with server:
-            await server.serve_forever()
-    asyncio.run(main())
+    serve_forever(handle, listen_host, listen_port, 1024)
 
 
 # ---------------------------------------------------------------- upstream and clients
 
 def echo_server(port):
     """The upstream every tenant routes to: echoes every byte (its own process, so the load never starves it)."""
-    async def handle(reader, writer):
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-
-    async def main():
-        server = await asyncio.start_server(handle, "0.0.0.0", port, backlog=4096)
-        async with server:
-            await server.serve_forever()
-    asyncio.run(main())
+    serve_forever(copy, "0.0.0.0", port, 4096)
 
 
 class Load:
