@@ -484,6 +484,15 @@ class Bench:
 
     # -------------------------------------------------------------- measurements
 
+    def ensure_iperf_server(self):
+        """iperf3 -s ends on a signal from outside (seen once on a shared machine, ending a 20-minute run): start it again."""
+        if self.iperf.poll() is None:
+            return
+        log(f"  iperf3 -s had exited ({self.iperf.returncode}); starting it again")
+        port = self.ports["direct"]["iperf"]
+        self.iperf = start(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(port)], os.path.join(self.work, "iperf3.log"))
+        wait_port(port, 10, self.iperf, "iperf3 -s")
+
     def iperf_run(self, target, streams, reverse):
         port = self.ports[target]["iperf"]
         args = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(self.secs), "-P", str(streams), "-J"]
@@ -492,6 +501,7 @@ class Bench:
         pid = self.pid(target)
         c0 = cpu_seconds(pid) if pid else 0.0
         for attempt in range(20):
+            self.ensure_iperf_server()
             out = run(args, timeout=self.secs + 20)
             doc = json.loads(out)
             # The iperf3 server takes one test at a time and may still be closing the previous one.
