@@ -14,8 +14,8 @@ namespace OrleansGateway.Edge;
 /// An edge's copy of the routing state of its ambassador id. It observes the directory grain (low latency) and polls
 /// its version every <see cref="PollInterval"/> (observers are lost when the directory grain moves, and a one-way
 /// notification can be dropped) — doubling the wait while nothing changes, up to <see cref="MaxPollFactor"/> times the
-/// interval, so that an idle edge makes no grain call every second — pulls only the listener slices and certificates
-/// whose version changed, and hands
+/// interval, so that an idle edge makes no grain call every second — pulls only the changes of the listeners
+/// (<see cref="ListenerSlices"/>: the parts of the tenants that changed) and the certificates whose version changed, and hands
 /// each new immutable <see cref="EdgeSnapshot"/> to a callback (the data plane's apply). When the cluster cannot be
 /// reached it keeps serving the last snapshot. Connections never wait for it: nothing here is on the accept path.
 /// </summary>
@@ -42,7 +42,7 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
 
-    private readonly Dictionary<ListenerKey, ListenerSlice> _slices = [];
+    private ListenerSlices _slices = ListenerSlices.Empty;
     private readonly Dictionary<SecretRef, CertificateView> _certificates = [];
     private readonly Dictionary<string, (SecretCertificateProvider Provider, ImmutableArray<Diagnostic> Problems)> _tenants = [];
 
@@ -202,19 +202,15 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
 
     private async Task RebuildAsync(DirectoryView view, CancellationToken cancellationToken)
     {
-        var slices = await FetchSlicesAsync(view).WaitAsync(cancellationToken).ConfigureAwait(false);
-        var plan = new GatewayPlan(_ambassadorId, [.. slices.Values
-            .Select(s => s.Plan)
-            .OfType<ListenerPlan>()
-            .OrderBy(l => l.Endpoint.Address, StringComparer.Ordinal)
-            .ThenBy(l => l.Endpoint.Port)])
+        var slices = await _slices.FetchAsync(_grains, view.Listeners).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var plan = new GatewayPlan(_ambassadorId, [.. slices.Plans])
         {
             ConnectionLimits = view.ConnectionLimits ?? ImmutableDictionary<string, int>.Empty,
             UpstreamPolicies = (view.AllowedUpstreams ?? ImmutableDictionary<string, ImmutableArray<string>>.Empty)
                 .ToImmutableDictionary(p => p.Key, p => UpstreamPolicy.FromStored(p.Value), StringComparer.Ordinal),
         };
 
-        var referenced = plan.SecretUses().Secrets();
+        var referenced = slices.Secrets();
         var wanted = view.Certificates.Where(c => referenced.Contains(c.Secret)).ToList();
         var fetched = await Task.WhenAll(wanted
             .Where(c => !_certificates.TryGetValue(c.Secret, out var known) || known.Version != c.Version)
@@ -235,25 +231,12 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
         await _apply(snapshot, cancellationToken).ConfigureAwait(false);
 
         // Only a snapshot the data plane took becomes the base of the next diff; a failed apply is retried whole.
-        Replace(_slices, slices);
+        _slices = slices;
         Replace(_certificates, certificates!);
         Replace(_tenants, tenants);
         _directoryVersion = view.Version;
         Current = snapshot;
         LogApplied(_logger, _ambassadorId, view.Version, plan.Listeners.Length, certificates.Count);
-    }
-
-    private async Task<Dictionary<ListenerKey, ListenerSlice>> FetchSlicesAsync(DirectoryView view)
-    {
-        var changed = view.Listeners.Where(l => !_slices.TryGetValue(l.Key, out var known) || known.Version != l.Version);
-        var fetched = await Task.WhenAll(changed.Select(l => _grains.GetListenerGrain(l.Key).GetSliceAsync())).ConfigureAwait(false);
-        var slices = view.Listeners.Where(l => _slices.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => _slices[l.Key]);
-        foreach (var slice in fetched)
-        {
-            slices[slice.Key] = slice;
-        }
-
-        return slices;
     }
 
     /// <summary>A tenant's provider is rebuilt (certificates parsed again) only when one of its certificates changed.</summary>

@@ -53,8 +53,17 @@ public interface IListenerGrain : IGrainWithStringKey
     [Alias("Claim")]
     Task<ClaimOutcome> ClaimAsync(ListenerClaim claim, bool dryRun);
 
+    /// <summary>The merged listener at its version (<see cref="ListenerAssembly.Merge"/> of every part).</summary>
     [Alias("GetSlice")]
     Task<ListenerSlice> GetSliceAsync();
+
+    /// <summary>
+    /// The parts that changed after <paramref name="sinceVersion"/> of <paramref name="lineage"/> (what an edge fetches:
+    /// a change of one tenant sends that tenant's routes, not the whole listener); every part when the edge's version
+    /// cannot be diffed against (pass <see cref="Guid.Empty"/> for a first fetch).
+    /// </summary>
+    [Alias("GetChanges")]
+    Task<ListenerChanges> GetChangesAsync(Guid lineage, long sinceVersion);
 }
 
 /// <summary>

@@ -35,6 +35,34 @@ public sealed record ListenerSlice(
     [property: Id(1)] long Version,
     [property: Id(2)] ListenerPlan? Plan);
 
+/// <summary>
+/// One tenant's part of a listener: the routes of its claim that the listener serves (<see cref="ListenerAssembly"/>
+/// merges the parts into the listener an edge binds).
+/// </summary>
+/// <param name="Sequence">The order of the tenant's first claim; the earliest part names the listener.</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.ListenerPart")]
+public sealed record ListenerPart(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] long Sequence,
+    [property: Id(2)] ListenerPlan Plan);
+
+/// <summary>
+/// What changed on a listener since the version an edge holds: the parts of the tenants whose routes changed and the
+/// tenants that left, or every part (<see cref="Full"/>) when the edge's version is not one this activation of the
+/// listener grain can diff against (a first fetch, another activation, a version it never had).
+/// </summary>
+/// <param name="Lineage">The activation the versions belong to: the edge sends it back with its version.</param>
+/// <param name="Version">The listener's version these changes bring the edge to.</param>
+/// <param name="Full">True: <see cref="Changed"/> is every part and the edge drops the parts it held.</param>
+[GenerateSerializer, Immutable, Alias("OrleansGateway.ListenerChanges")]
+public sealed record ListenerChanges(
+    [property: Id(0)] ListenerKey Key,
+    [property: Id(1)] Guid Lineage,
+    [property: Id(2)] long Version,
+    [property: Id(3)] bool Full,
+    [property: Id(4)] ImmutableArray<ListenerPart> Changed,
+    [property: Id(5)] ImmutableArray<string> Removed);
+
 /// <summary>One listener in a directory, with the version of its slice.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansGateway.DirectoryListener")]
 public sealed record DirectoryListener(

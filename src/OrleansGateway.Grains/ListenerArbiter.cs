@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Model.Hosts;
 using OrleansGateway.Model.Plan;
@@ -97,9 +98,20 @@ internal static class ListenerArbiter
     }
 
     /// <summary>
-    /// The listener every edge binds: the union of the tenants' accepted routes. Claims come in first-claim order;
-    /// the earliest one names the listener (name, Listener resource, stats prefix). TLS is inspected when any claim
-    /// inspects it. SNI routes are in <see cref="HostPattern.SniOrder"/>, as the compiler sorts them.
+    /// The listener every edge binds: the union of the tenants' accepted routes (<see cref="Keep"/>), assembled by
+    /// <see cref="ListenerAssembly"/>. Claims come in first-claim order.
+    /// </summary>
+    public static ListenerPlan? Merge(IReadOnlyList<ListenerPlan> claimsInOrder)
+    {
+        var kept = Keep(claimsInOrder);
+        return ListenerAssembly.Merge(kept
+            .Select((plan, i) => plan is null ? null : new ListenerPart(i.ToString(CultureInfo.InvariantCulture), i, plan))
+            .OfType<ListenerPart>());
+    }
+
+    /// <summary>
+    /// What each claim serves (null: nothing), in the order given (first-claim order): the claim itself when nothing of
+    /// it overlaps an earlier one, which is always the case for claims stored now.
     /// </summary>
     /// <remarks>
     /// Each claim is arbitrated again against the earlier ones. Claims stored now never conflict, but claims stored
@@ -107,34 +119,34 @@ internal static class ListenerArbiter
     /// <c>*.a.test</c> reads back as <c>shop.a.test</c>, which the earlier tenant's glob covers. The earlier claim keeps
     /// the name, so such a state can never route one tenant's clients to another.
     /// </remarks>
-    public static ListenerPlan? Merge(IReadOnlyList<ListenerPlan> claimsInOrder)
+    public static ListenerPlan?[] Keep(IReadOnlyList<ListenerPlan> claimsInOrder)
     {
+        var result = new ListenerPlan?[claimsInOrder.Count];
         var accepted = new List<ListenerPlan>(claimsInOrder.Count);
         var taken = new HostPatternSet();
-        foreach (var claim in claimsInOrder)
+        for (var i = 0; i < claimsInOrder.Count; i++)
         {
-            if (Arbitrate(claim, accepted, taken, out _) is { } kept)
+            var claim = claimsInOrder[i];
+            if (Arbitrate(claim, accepted, taken, out _) is not { } kept)
             {
-                accepted.Add(kept);
-                foreach (var route in kept.SniRoutes)
-                {
-                    taken.Add(route.Host);
-                }
+                continue;
+            }
+
+            // The same content as the claim: keep the claim's object, so an unchanged part is recognised by reference.
+            if (kept.SniRoutes.Length == claim.SniRoutes.Length && ReferenceEquals(kept.CatchAll, claim.CatchAll))
+            {
+                kept = claim;
+            }
+
+            result[i] = kept;
+            accepted.Add(kept);
+            foreach (var route in kept.SniRoutes)
+            {
+                taken.Add(route.Host);
             }
         }
 
-        if (accepted.Count == 0)
-        {
-            return null;
-        }
-
-        return accepted[0] with
-        {
-            TlsInspected = accepted.Any(c => c.TlsInspected),
-            SniRoutes = [.. accepted.SelectMany(c => c.SniRoutes).OrderBy(r => r.Host, HostPattern.SniOrder)],
-            CatchAll = accepted.Select(c => c.CatchAll).FirstOrDefault(c => c is not null),
-            Resources = [.. accepted.SelectMany(c => c.Resources).Distinct()],
-        };
+        return result;
     }
 
     /// <summary>Every mapping of <paramref name="plan"/>, refused with <paramref name="message"/>.</summary>

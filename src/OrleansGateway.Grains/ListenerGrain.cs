@@ -84,7 +84,29 @@ public sealed partial class ListenerGrain(
     /// <summary>The SNI patterns of every claim in <see cref="_claims"/>, kept up to date claim by claim.</summary>
     private readonly HostPatternSet _taken = new();
 
-    /// <summary>The merged slice of <see cref="_claims"/> at the index version, built once per version.</summary>
+    /// <summary>
+    /// What each tenant's claim serves (<see cref="ListenerArbiter.Keep"/>), with the version it last changed at in this
+    /// activation (the version loaded for parts unchanged since activation); edges fetch the parts changed since theirs.
+    /// </summary>
+    private Dictionary<string, (ListenerPart Part, long Version)> _parts = new(StringComparer.Ordinal);
+
+    /// <summary>Tenants whose part went away in this activation, with the version it went at (a tenant that claims again leaves).</summary>
+    private readonly Dictionary<string, long> _removed = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Identifies this activation's versions to edges: what was removed before it is not known here, so an edge whose
+    /// version came from another activation (or from a state lost and begun again) gets every part.
+    /// </summary>
+    private readonly Guid _lineage = Guid.NewGuid();
+
+    /// <summary>
+    /// True while some stored claim serves less than it claims (claims stored before host names were canonical can
+    /// overlap: <see cref="ListenerArbiter.Keep"/>); then a change may free a name for another tenant's part, and every
+    /// part is kept again. Otherwise a change touches only the changing tenant's part.
+    /// </summary>
+    private bool _overlapping;
+
+    /// <summary>The merged slice of the parts at the index version, built once per version (<see cref="GetSliceAsync"/>).</summary>
     private ListenerSlice? _slice;
 
     private ListenerKey Key => ListenerKey.Parse(this.GetPrimaryKeyString());
@@ -94,6 +116,7 @@ public sealed partial class ListenerGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await LoadClaimsAsync();
+        KeepParts(state.State.Version);
         try
         {
             await SyncPortAsync();
@@ -262,10 +285,89 @@ public sealed partial class ListenerGrain(
     {
         if (_slice?.Version != state.State.Version)
         {
-            _slice = new ListenerSlice(Key, state.State.Version, ListenerArbiter.Merge([.. _claims.Select(c => c.Plan)]));
+            _slice = new ListenerSlice(Key, state.State.Version, ListenerAssembly.Merge(_parts.Values.Select(p => p.Part)));
         }
 
         return Task.FromResult(_slice);
+    }
+
+    public Task<ListenerChanges> GetChangesAsync(Guid lineage, long sinceVersion)
+    {
+        var version = state.State.Version;
+        if (lineage != _lineage || sinceVersion > version)
+        {
+            return Task.FromResult(new ListenerChanges(Key, _lineage, version, true, [.. _parts.Values.Select(p => p.Part)], []));
+        }
+
+        // One pass over the tenants' versions (a few thousand numbers at most), not over their routes.
+        return Task.FromResult(new ListenerChanges(Key, _lineage, version, false,
+            [.. _parts.Values.Where(p => p.Version > sinceVersion).Select(p => p.Part)],
+            [.. _removed.Where(r => r.Value > sinceVersion).Select(r => r.Key)]));
+    }
+
+    /// <summary>Every tenant's part again (on activation, and after a change while claims overlap); marks those that changed.</summary>
+    private void KeepParts(long version)
+    {
+        var kept = ListenerArbiter.Keep([.. _claims.Select(c => c.Plan)]);
+        var parts = new Dictionary<string, (ListenerPart Part, long Version)>(StringComparer.Ordinal);
+        _overlapping = false;
+        for (var i = 0; i < _claims.Length; i++)
+        {
+            var claim = _claims[i];
+            _overlapping |= !ReferenceEquals(kept[i], claim.Plan);
+            if (kept[i] is not { } plan)
+            {
+                continue;
+            }
+
+            parts[claim.Tenant] = _parts.TryGetValue(claim.Tenant, out var known) && ReferenceEquals(known.Part.Plan, plan)
+                ? known
+                : (new ListenerPart(claim.Tenant, claim.Sequence, plan), version);
+        }
+
+        Forget(parts, version);
+        _parts = parts;
+    }
+
+    /// <summary>Records the tenants of <see cref="_parts"/> that <paramref name="next"/> no longer has as removed at <paramref name="version"/>.</summary>
+    private void Forget(Dictionary<string, (ListenerPart Part, long Version)> next, long version)
+    {
+        foreach (var tenant in _parts.Keys.Where(t => !next.ContainsKey(t)))
+        {
+            _removed[tenant] = version;
+        }
+
+        foreach (var tenant in next.Keys)
+        {
+            _removed.Remove(tenant);
+        }
+    }
+
+    /// <summary>
+    /// The parts after <paramref name="tenant"/>'s claim changed to <paramref name="claim"/>. Claims are arbitrated
+    /// against every other tenant's, so unless stored claims overlap (<see cref="_overlapping"/>) the new claim is
+    /// served whole and no other tenant's part changes: only the tenant's own part is replaced.
+    /// </summary>
+    private void UpdateParts(string tenant, TenantClaim? claim, long version)
+    {
+        if (_overlapping)
+        {
+            KeepParts(version);
+            return;
+        }
+
+        if (claim is null)
+        {
+            if (_parts.Remove(tenant))
+            {
+                _removed[tenant] = version;
+            }
+        }
+        else
+        {
+            _parts[tenant] = (new ListenerPart(tenant, claim.Sequence, claim.Plan), version);
+            _removed.Remove(tenant);
+        }
     }
 
     /// <summary>
@@ -316,6 +418,7 @@ public sealed partial class ListenerGrain(
         _claims = claim is null ? [.. others] : [.. others.Append(claim).OrderBy(c => c.Sequence)];
         Take([existing], -1);
         Take([claim], 1);
+        UpdateParts(tenant, claim, version);
     }
 
     /// <summary>

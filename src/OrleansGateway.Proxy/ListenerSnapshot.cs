@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Net.Security;
 using OrleansGateway.Certificates;
-using OrleansGateway.Model.Hosts;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Proxy.Tls;
 
@@ -20,10 +19,14 @@ internal sealed class ListenerSnapshot
     /// <summary>The entry of each SNI route object of <see cref="Plan"/>, for the next build to take over unchanged routes.</summary>
     private readonly Dictionary<SniRoute, RouteEntry> _routes;
 
+    /// <summary>Per Secret, how many SNI routes of <see cref="Plan"/> use it (kept from build to build, changed per route).</summary>
+    private readonly Dictionary<SecretRef, int> _sniSecrets;
+
     private ListenerSnapshot(ListenerPlan plan, SniRouter router, RouteEntry? catchAll, ImmutableArray<string> warnings, CertificateUse[] certificates,
-        Dictionary<SniRoute, RouteEntry> routes)
+        Dictionary<SniRoute, RouteEntry> routes, Dictionary<SecretRef, int> sniSecrets)
     {
         _routes = routes;
+        _sniSecrets = sniSecrets;
         Plan = plan;
         Router = router;
         CatchAll = catchAll;
@@ -56,61 +59,117 @@ internal sealed class ListenerSnapshot
     /// across applies; null (tests of routing alone): no outlier ejection.</param>
     /// <param name="previous">
     /// The snapshot this one replaces: a route that is the very same <see cref="SniRoute"/> object (an edge keeps the
-    /// objects of tenants whose claim did not change), built without a warning and whose certificates are the same
-    /// objects, keeps its entry (and with it its members' health, which lives in the runtime's outlier groups). So a
-    /// change of one tenant on a port shared by thousands prepares that tenant's routes, not every route of the port.
+    /// objects of tenants whose part did not change), built without a warning and none of whose Secrets now has other
+    /// certificate objects, keeps its entry (and with it its members' health, which lives in the runtime's outlier
+    /// groups), and the SNI router is the previous one with the changed routes taken out and put in. So a change of one
+    /// tenant on a port shared by thousands prepares that tenant's routes and touches only their router entries; what
+    /// is left linear is one pass of reference lookups over the routes and the copy of the router's tables.
     /// </param>
     public static ListenerSnapshot Build(
         ListenerPlan plan, ICertificateProvider certificates, CircuitBreakers breakers, ProxyRuntime? runtime = null, ListenerSnapshot? previous = null)
     {
         var warnings = ImmutableArray.CreateBuilder<string>();
         var label = string.IsNullOrEmpty(plan.StatsPrefix) ? plan.Name : plan.StatsPrefix;
-        var reusable = previous is not null && previous.Label == label ? previous._routes : null;
-        var sniRoutes = new List<(HostPattern, RouteEntry)>();
-        var entries = new Dictionary<SniRoute, RouteEntry>(ReferenceEqualityComparer.Instance);
+        var reusable = previous is not null && previous.Label == label && plan.TlsInspected ? previous : null;
+
+        // One lookup per Secret, not per route: when no Secret of the previous snapshot has new certificate objects
+        // (the usual change), a route that is the same object is current without looking at its certificates.
+        var rotated = reusable is not null && reusable._certificates.Any(c => !c.Matches(certificates));
+        var entries = new Dictionary<SniRoute, RouteEntry>(plan.SniRoutes.Length, ReferenceEqualityComparer.Instance);
+        var built = new List<(SniRoute Route, RouteEntry Entry)>();
         if (plan.TlsInspected)
         {
             foreach (var sni in plan.SniRoutes)
             {
-                if (sni.Termination is null)
+                if (reusable is not null && reusable._routes.TryGetValue(sni, out var kept) && kept.Certificates is not null
+                    && (!rotated || kept.IsCurrentFor(certificates)))
                 {
-                    // Passthrough: routed by SNI, relayed as raw bytes like the catch-all (nothing to prepare, so never reused).
-                    sniRoutes.Add((sni.Host, RouteEntry.Build(sni.Route, sni.Host.Text, null, null, label, certificates, breakers, warnings, passthrough: true,
-                        health: runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime))));
-                    continue;
-                }
-
-                if (reusable is not null && reusable.TryGetValue(sni, out var kept) && kept.IsCurrentFor(certificates))
-                {
-                    sniRoutes.Add((sni.Host, kept));
                     entries[sni] = kept;
                     continue;
                 }
 
-                var serverTls = TlsOptionsFactory.ForTermination(sni.Termination, certificates, out var error);
-                if (serverTls is null)
-                {
-                    error = $"host '{sni.Host}' ({sni.Route.Name}): TLS termination cannot be set up ({error ?? "no options"}); its handshakes fail";
-                    warnings.Add(error);
-                }
-
-                var warned = warnings.Count;
-                var entry = RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings,
-                    health: runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime));
-                if (serverTls is not null && warnings.Count == warned)
-                {
-                    // Only a route built without a warning is taken over: a warning is reported by the build that has it.
-                    entry.Certificates = CertificateUse.Of(sni.SecretUses(), certificates);
-                    entries[sni] = entry;
-                }
-
-                sniRoutes.Add((sni.Host, entry));
+                var entry = BuildSni(sni, plan, label, certificates, breakers, runtime, warnings);
+                entries[sni] = entry;
+                built.Add((sni, entry));
             }
         }
 
         var catchAll = plan.CatchAll is null ? null : RouteEntry.Build(plan.CatchAll, null, null, null, label, certificates, breakers, warnings,
             health: runtime?.Outliers.Members(plan.Endpoint, null, plan.CatchAll, label, runtime));
-        return new ListenerSnapshot(plan, new SniRouter(sniRoutes), catchAll, warnings.ToImmutable(), CertificateUse.Of(plan.SecretUses(), certificates), entries);
+
+        // Only what changed: the routes no longer in the plan, and the previous entries of the routes built again.
+        SniRouter? router = null;
+        Dictionary<SecretRef, int> sniSecrets;
+        if (reusable is not null)
+        {
+            var gone = reusable._routes.Where(r => !entries.ContainsKey(r.Key)).ToList();
+            var replaced = built.Where(b => reusable._routes.ContainsKey(b.Route)).Select(b => (b.Route.Host, reusable._routes[b.Route]));
+            router = reusable.Router.With([.. gone.Select(r => (r.Key.Host, r.Value)), .. replaced], built.Select(b => (b.Route.Host, b.Entry)));
+            sniSecrets = new Dictionary<SecretRef, int>(reusable._sniSecrets);
+            Count(sniSecrets, gone.Select(r => r.Key), -1);
+            Count(sniSecrets, built.Where(b => !reusable._routes.ContainsKey(b.Route)).Select(b => b.Route), 1);
+        }
+        else
+        {
+            sniSecrets = [];
+            Count(sniSecrets, plan.TlsInspected ? plan.SniRoutes : [], 1);
+        }
+
+        // A router that cannot be changed in place (two routes with one pattern: plan order decides) is built whole.
+        router ??= new SniRouter(plan.TlsInspected ? plan.SniRoutes.Select(s => (s.Host, entries[s])) : []);
+        var secrets = sniSecrets.Keys.Concat(plan.CatchAll is null ? [] : (plan with { SniRoutes = [] }).SecretUses().Select(u => u.Secret));
+        return new ListenerSnapshot(plan, router, catchAll, warnings.ToImmutable(), CertificateUse.Of(secrets, certificates), entries, sniSecrets);
+    }
+
+    /// <summary>Prepares one SNI route (terminated or passthrough); it records the certificate objects it was built from when it can be taken over.</summary>
+    private static RouteEntry BuildSni(SniRoute sni, ListenerPlan plan, string label, ICertificateProvider certificates, CircuitBreakers breakers,
+        ProxyRuntime? runtime, ImmutableArray<string>.Builder warnings)
+    {
+        var health = runtime?.Outliers.Members(plan.Endpoint, sni.Host.Text, sni.Route, label, runtime);
+        var warned = warnings.Count;
+        if (sni.Termination is null)
+        {
+            // Passthrough: routed by SNI, relayed as raw bytes like the catch-all (nothing to prepare but the upstreams).
+            var passthrough = RouteEntry.Build(sni.Route, sni.Host.Text, null, null, label, certificates, breakers, warnings, passthrough: true, health: health);
+            passthrough.Certificates = warnings.Count == warned ? CertificateUse.Of(sni.SecretUses().Select(u => u.Secret), certificates) : null;
+            return passthrough;
+        }
+
+        var serverTls = TlsOptionsFactory.ForTermination(sni.Termination, certificates, out var error);
+        if (serverTls is null)
+        {
+            error = $"host '{sni.Host}' ({sni.Route.Name}): TLS termination cannot be set up ({error ?? "no options"}); its handshakes fail";
+            warnings.Add(error);
+        }
+
+        var entry = RouteEntry.Build(sni.Route, sni.Host.Text, serverTls, serverTls is null ? error : null, label, certificates, breakers, warnings, health: health);
+        if (serverTls is not null && warnings.Count == warned)
+        {
+            // Only a route built without a warning is taken over: a warning is reported by the build that has it.
+            entry.Certificates = CertificateUse.Of(sni.SecretUses().Select(u => u.Secret), certificates);
+        }
+
+        return entry;
+    }
+
+    /// <summary>Adds <paramref name="sign"/> to the count of each distinct Secret of each route.</summary>
+    private static void Count(Dictionary<SecretRef, int> counts, IEnumerable<SniRoute> routes, int sign)
+    {
+        foreach (var route in routes)
+        {
+            foreach (var secret in route.SecretUses().Secrets())
+            {
+                var count = counts.GetValueOrDefault(secret) + sign;
+                if (count > 0)
+                {
+                    counts[secret] = count;
+                }
+                else
+                {
+                    counts.Remove(secret);
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -144,12 +203,9 @@ internal readonly record struct CertificateUse(SecretRef Secret, object? Certifi
     public bool Matches(ICertificateProvider certificates) =>
         ReferenceEquals(certificates.GetCertificate(Secret), Certificate) && ReferenceEquals(certificates.GetCaCertificates(Secret), Ca);
 
-    /// <summary>Every Secret of <paramref name="uses"/> (certificate and CA), each once.</summary>
-    public static CertificateUse[] Of(IEnumerable<SecretUse> uses, ICertificateProvider certificates)
-    {
-        var secrets = uses.Secrets();
-        return [.. secrets.Select(s => new CertificateUse(s, certificates.GetCertificate(s), certificates.GetCaCertificates(s)))];
-    }
+    /// <summary>Every Secret of <paramref name="secrets"/> (certificate and CA), each once.</summary>
+    public static CertificateUse[] Of(IEnumerable<SecretRef> secrets, ICertificateProvider certificates) =>
+        [.. secrets.Distinct().Select(s => new CertificateUse(s, certificates.GetCertificate(s), certificates.GetCaCertificates(s)))];
 }
 
 /// <summary>One route (canary group) of a snapshot, with its ready TLS termination options when it terminates.</summary>

@@ -11,33 +11,98 @@ namespace OrleansGateway.Proxy;
 /// </summary>
 internal sealed class SniRouter
 {
-    private readonly Dictionary<string, RouteEntry> _exact = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, RouteEntry> _wildcardDomains = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RouteEntry> _exact;
+    private readonly Dictionary<string, RouteEntry> _wildcardDomains;
     private readonly Dictionary<string, RouteEntry>.AlternateLookup<ReadOnlySpan<char>> _exactLookup;
     private readonly Dictionary<string, RouteEntry>.AlternateLookup<ReadOnlySpan<char>> _wildcardLookup;
     private readonly RouteEntry? _any;
 
+    /// <summary>True when two routes had one pattern (the first won): such a router is never changed in place.</summary>
+    private readonly bool _shadowed;
+
     public SniRouter(IEnumerable<(HostPattern Host, RouteEntry Route)> routes)
+        : this(new Dictionary<string, RouteEntry>(StringComparer.Ordinal), new Dictionary<string, RouteEntry>(StringComparer.Ordinal), null)
     {
         foreach (var (host, route) in routes)
         {
             // The compiler and the listener's merge keep one route per pattern; the first wins should it ever not.
-            switch (host.Kind)
+            _shadowed |= !TryAdd(_exact, _wildcardDomains, ref _any, host, route);
+        }
+    }
+
+    private SniRouter(Dictionary<string, RouteEntry> exact, Dictionary<string, RouteEntry> wildcardDomains, RouteEntry? any)
+    {
+        _exact = exact;
+        _wildcardDomains = wildcardDomains;
+        _any = any;
+        _exactLookup = _exact.GetAlternateLookup<ReadOnlySpan<char>>();
+        _wildcardLookup = _wildcardDomains.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>
+    /// A copy of this router with the entries of <paramref name="removed"/> taken out and those of
+    /// <paramref name="added"/> put in: the tables are copied (a dictionary copies its entries with their stored hash codes) and only the
+    /// changed patterns are touched; a lookup costs what it did. Null when the result would depend on the order of routes (a pattern added while another route
+    /// still holds it, or this router already shadows one): the caller builds it whole, in plan order.
+    /// </summary>
+    public SniRouter? With(IEnumerable<(HostPattern Host, RouteEntry Route)> removed, IEnumerable<(HostPattern Host, RouteEntry Route)> added)
+    {
+        if (_shadowed)
+        {
+            return null;
+        }
+
+        var exact = new Dictionary<string, RouteEntry>(_exact, StringComparer.Ordinal);
+        var wildcardDomains = new Dictionary<string, RouteEntry>(_wildcardDomains, StringComparer.Ordinal);
+        var any = _any;
+        foreach (var (host, route) in removed)
+        {
+            // Only the entry this route put there: another route's entry for the pattern stays.
+            var (table, key) = host.Kind switch
             {
-                case HostPatternKind.Exact:
-                    _exact.TryAdd(host.Text, route);
-                    break;
-                case HostPatternKind.Wildcard:
-                    _wildcardDomains.TryAdd(host.Domain, route);
-                    break;
-                default:
-                    _any ??= route;
-                    break;
+                HostPatternKind.Exact => (exact, host.Text),
+                HostPatternKind.Wildcard => (wildcardDomains, host.Domain),
+                _ => ((Dictionary<string, RouteEntry>?)null, ""),
+            };
+            if (table is null)
+            {
+                any = any == route ? null : any;
+            }
+            else if (table.TryGetValue(key, out var held) && held == route)
+            {
+                table.Remove(key);
             }
         }
 
-        _exactLookup = _exact.GetAlternateLookup<ReadOnlySpan<char>>();
-        _wildcardLookup = _wildcardDomains.GetAlternateLookup<ReadOnlySpan<char>>();
+        foreach (var (host, route) in added)
+        {
+            if (!TryAdd(exact, wildcardDomains, ref any, host, route))
+            {
+                return null;
+            }
+        }
+
+        return new SniRouter(exact, wildcardDomains, any);
+    }
+
+    private static bool TryAdd(Dictionary<string, RouteEntry> exact, Dictionary<string, RouteEntry> wildcardDomains, ref RouteEntry? any,
+        HostPattern host, RouteEntry route)
+    {
+        switch (host.Kind)
+        {
+            case HostPatternKind.Exact:
+                return exact.TryAdd(host.Text, route);
+            case HostPatternKind.Wildcard:
+                return wildcardDomains.TryAdd(host.Domain, route);
+            default:
+                if (any is not null)
+                {
+                    return false;
+                }
+
+                any = route;
+                return true;
+        }
     }
 
     /// <summary>The route for <paramref name="serverName"/> (null or empty: no SNI), or null when none matches.</summary>

@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OrleansGateway.Edge;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Grains.Tests.Infrastructure;
+using OrleansGateway.Model.Diagnostics;
+using OrleansGateway.Model.Plan;
 using OrleansGateway.Model.Resources;
 using OrleansGateway.Proxy;
 
@@ -37,6 +39,69 @@ public sealed class EndToEndTests(GatewayClusterFixture fixture)
             Assert.Equal(("from-a", a.Thumbprint), await ConnectAsync(port, "a.e2e.test"));
             Assert.Equal(("from-b", b.Thumbprint), await ConnectAsync(port, "b.e2e.test"));
         }
+    }
+
+    /// <summary>
+    /// An attacker shares a TLS port with a victim and, change after change, asks for the victim's names in other
+    /// spellings, under a wider glob, as <c>*</c>, beside a route of its own that it moves each time. The edge takes each
+    /// change as the attacker's part alone (docs/control-plane.md, "Edges fetch what changed"): the victim's route at
+    /// the edge stays the very object it fetched first, and over real TLS the victim's names keep answering with the
+    /// victim's certificate and upstream while the attacker's own name follows its moves.
+    /// </summary>
+    [Fact]
+    public async Task An_attackers_changes_reach_the_edge_as_its_own_part_and_never_take_a_victims_name()
+    {
+        using var victimUpstream = new MarkerUpstream("victim");
+        using var attackerOne = new MarkerUpstream("attacker-1");
+        using var attackerTwo = new MarkerUpstream("attacker-2");
+        var port = Ports.Free();
+        var victim = await ApplyTenantAsync("t-e2e-victim", "*.victim.e2e.test", port, victimUpstream.Port);
+
+        await using var proxy = new ProxyServer(new ProxyOptions(), NullLoggerFactory.Instance);
+        var edge = new EdgeRouteCache(fixture.Silo(2), GatewayClusterFixture.AmbassadorId,
+            (snapshot, ct) => proxy.ApplyAsync(snapshot.Plan, snapshot.Certificates, ct), NullLogger<EdgeRouteCache>.Instance);
+        await using (edge)
+        {
+            edge.Start();
+            var first = await Eventually.Get(() => Task.FromResult(edge.Current), s => Shared(s, port)?.SniRoutes.Length == 1, what: "the victim's route at the edge");
+            var victimRoute = Assert.Single(Shared(first, port)!.SniRoutes);
+            Assert.Equal(("victim", victim.Thumbprint), await ConnectAsync(port, "shop.victim.e2e.test"));
+
+            string[] stolen = ["shop.victim.e2e.test", "*.VICTIM.e2e.test.", "*", "*.e2e.test", "WWW.victim.e2e.test.", "*.victim.e2e.test"];
+            for (var step = 0; step < stolen.Length; step++)
+            {
+                var (marker, upstream) = step % 2 == 0 ? ("attacker-2", attackerTwo.Port) : ("attacker-1", attackerOne.Port);
+                var outcome = await AttackAsync(port, stolen[step], upstream);
+                Assert.Equal(ResourceState.Discarded, outcome.Statuses.Single(st => st.Resource.Name == "steal").State);
+
+                await Eventually.Get(() => Task.FromResult(edge.Current),
+                    s => Shared(s, port)?.SniRoutes.SingleOrDefault(r => r.Host.Text == "attacker.e2e.test")?.Route.Upstreams[0].Target.Port == upstream,
+                    what: $"the attacker's step {step} at the edge");
+                var routes = Shared(edge.Current, port)!.SniRoutes;
+                Assert.Equal(["attacker.e2e.test", "*.victim.e2e.test"], routes.Select(r => r.Host.Text));
+                Assert.Same(victimRoute, routes[1]);
+                Assert.Equal(("victim", victim.Thumbprint), await ConnectAsync(port, "shop.victim.e2e.test"));
+                Assert.Equal(("victim", victim.Thumbprint), await ConnectAsync(port, "a.b.VICTIM.e2e.test"));
+                Assert.Equal(marker, (await ConnectAsync(port, "attacker.e2e.test")).Marker);
+            }
+        }
+    }
+
+    private static ListenerPlan? Shared(EdgeSnapshot? snapshot, int port) => snapshot?.Plan.Listeners.SingleOrDefault(l => l.Endpoint.Port == port);
+
+    /// <summary>The attacker's whole content, as its config directory sends it: its own route (to <paramref name="upstreamPort"/>) and a route for <paramref name="stolen"/>.</summary>
+    private async Task<ApplyOutcome> AttackAsync(int port, string stolen, int upstreamPort)
+    {
+        var (crt, key, _) = Res.SelfSigned("attacker.e2e.test");
+        Resource[] resources =
+        [
+            new SecretResource { Name = "tls", ApiVersion = "v1", Type = "kubernetes.io/tls", TlsCrt = crt, TlsKey = key },
+            new HostResource { Name = "own", Hostname = "attacker.e2e.test", TlsSecretName = "tls" },
+            new HostResource { Name = "stolen", Hostname = stolen, TlsSecretName = "tls" },
+            Res.Mapping("own", port, host: "attacker.e2e.test", service: $"127.0.0.1:{upstreamPort}") with { Address = "127.0.0.1" },
+            Res.Mapping("steal", port, host: stolen, service: $"127.0.0.1:{upstreamPort}") with { Address = "127.0.0.1" },
+        ];
+        return await fixture.Silo(1).GetTenantGrain("t-e2e-attacker").ApplyAsync(new ApplyRequest([.. resources], ApplyMode.PerResource, "config-dir", Prune: true));
     }
 
     private async Task<X509Certificate2> ApplyTenantAsync(string tenant, string host, int port, int upstreamPort)

@@ -71,6 +71,14 @@ public sealed class SerializationTests
         Assert.Equal("t-json", sliceCopy.Plan!.SniRoutes[0].Termination!.Certificate.Tenant);
         Assert.Equal(slice.Key, sliceCopy.Key);
 
+        // What an edge fetches: one tenant's part and a removed tenant.
+        var changes = new ListenerChanges(slice.Key, Guid.NewGuid(), 8, false, [new ListenerPart("t-json", 3, listener)], ["t-gone"]);
+        var changesCopy = Serializer.Deserialize<ListenerChanges>(Serializer.SerializeToArray(changes))!;
+        Assert.Equal((changes.Key, changes.Lineage, changes.Version, changes.Full), (changesCopy.Key, changesCopy.Lineage, changesCopy.Version, changesCopy.Full));
+        var part = Assert.Single(changesCopy.Changed);
+        Assert.Equal(("t-json", 3L, Json(listener)), (part.Tenant, part.Sequence, Json(part.Plan)));
+        Assert.Equal(["t-gone"], changesCopy.Removed);
+
         var outcome = new ApplyOutcome(true, result.Statuses, result.Diagnostics, 3);
         var outcomeCopy = Serializer.Deserialize<ApplyOutcome>(Serializer.SerializeToArray(outcome))!;
         Assert.Equal(Json(outcome.Statuses), Json(outcomeCopy.Statuses));
