@@ -47,7 +47,7 @@ public static partial class ApiSetup
         app.UseStatusCodePages();
 
         // Before authentication: a request over a limit costs no grain call (ApiRateLimiting).
-        app.UseRateLimiter();
+        app.UseApiRateLimiting();
         app.UseAuthentication();
         app.UseAuthorization();
 

@@ -41,6 +41,9 @@ public sealed partial class EdgeService(
     private ClusterEndpointsWatcher? _endpoints;
     private Task _bindRetries = Task.CompletedTask;
 
+    // Completed by an apply that left listeners unbound; the retry loop sleeps on it otherwise (no timer while all are bound).
+    private TaskCompletionSource _unbound = NewSignal();
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _reporter = new EdgeStatusReporter(grains, options.AmbassadorId, options.EdgeName, proxy.GetStatus,
@@ -100,7 +103,9 @@ public sealed partial class EdgeService(
 
     /// <summary>
     /// A port that was busy when its listener was applied is bound as soon as it is free: the current snapshot is
-    /// applied again while some of its listeners are unbound (the data plane keeps the bound ones as they are).
+    /// applied again every <see cref="BindRetryPeriod"/> while some of its listeners are unbound (the data plane keeps the
+    /// bound ones as they are). Quiet when idle: while every listener is bound the loop waits for an apply that leaves one
+    /// unbound instead of ticking (docs/benchmarks.md, "Idle").
     /// </summary>
     private async Task RetryUnboundAsync(CancellationToken cancellationToken)
     {
@@ -108,19 +113,20 @@ public sealed partial class EdgeService(
         {
             try
             {
+                await Volatile.Read(ref _unbound).Task.WaitAsync(cancellationToken);
                 await Task.Delay(BindRetryPeriod, time, cancellationToken);
-                if (state.Edge is not { } serving || !serving.Apply.Failed.Any())
-                {
-                    continue;
-                }
-
                 await _applyGate.WaitAsync(cancellationToken);
                 try
                 {
-                    // Only the snapshot that failed; a newer one has had its own apply.
-                    if (ReferenceEquals(state.Edge, serving))
+                    // Under the gate, so the current snapshot is the one applied last (a newer one has had its own apply).
+                    if (state.Edge is { } serving && serving.Apply.Failed.Any())
                     {
                         await ApplyLockedAsync(serving.Snapshot, cancellationToken);
+                    }
+                    else
+                    {
+                        // Every listener is bound; the next apply that leaves one unbound completes the new signal.
+                        Volatile.Write(ref _unbound, NewSignal());
                     }
                 }
                 finally
@@ -145,6 +151,11 @@ public sealed partial class EdgeService(
         await _endpoints!.EnsureReadAsync(cancellationToken);
         var apply = await proxy.ApplyAsync(snapshot.Plan, snapshot.Certificates, cancellationToken);
         state.Publish(new EdgeServing(snapshot, apply, time.GetUtcNow()));
+        if (apply.Failed.Any())
+        {
+            Volatile.Read(ref _unbound).TrySetResult();
+        }
+
         _reporter?.ReportNow();
         LogApplied(_logger, apply.Generation, snapshot.DirectoryVersion, apply.Listeners.Length, apply.Failed.Count());
         foreach (var failed in apply.Failed)
@@ -157,6 +168,8 @@ public sealed partial class EdgeService(
             LogCertificateProblem(_logger, problem.Message);
         }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     [LoggerMessage(7, LogLevel.Information,
         "Applied configuration generation {Generation} (directory version {DirectoryVersion}): {Listeners} listener(s), {Unbound} not bound")]
