@@ -121,8 +121,11 @@ internal static class TenantEndpoints
 
     /// <summary>
     /// Keys first, so no tenant request can start after that point (authentication and every resource endpoint ask
-    /// the registry and the keys grain); then resources (releasing the listener claims), its certificates in Key Vault
-    /// (deleted and purged), quota and the registry entry. If the vault cannot purge, the tenant stays listed (without
+    /// the registry and the keys grain); then the deny-all quota, so that a request already past those checks (an
+    /// apply in flight) can store nothing from here on, whenever it reaches the tenant grain; then resources (releasing
+    /// the listener claims; an apply that reached the grain before the quota changed is deleted with them), its
+    /// certificates in Key Vault (deleted and purged) and the registry entry. The grain keeps the deny-all quota: a
+    /// deleted tenant is never left unlimited (docs/api.md). If the vault cannot purge, the tenant stays listed (without
     /// keys or resources) and the delete can be sent again: its name is not free before its certificates are gone.
     /// </summary>
     private static async Task<IResult> DeleteAsync(string tenant, IGrainFactory grains)
@@ -134,6 +137,7 @@ internal static class TenantEndpoints
 
         await grains.GetTenantKeysGrain(tenant).RemoveAllAsync();
         var grain = grains.GetTenantGrain(tenant);
+        await grain.SetQuotaAsync(TenantQuota.DenyAll);
         await DeleteResourcesAsync(grain);
         if (await grain.PurgeCertificatesAsync() is { } problem)
         {
@@ -142,7 +146,6 @@ internal static class TenantEndpoints
                 $"removed from Key Vault ({problem}); send the delete again once the vault answers");
         }
 
-        await grain.SetQuotaAsync(TenantQuota.Unlimited);
         await grains.GetTenantRegistry().RemoveAsync(tenant);
         return Results.NoContent();
     }

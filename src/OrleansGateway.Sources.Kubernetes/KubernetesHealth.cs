@@ -29,6 +29,8 @@ public sealed class KubernetesHealth : IDisposable
     private readonly Meter _meter;
     private readonly Counter<long> _restarts;
     private readonly Counter<long> _applies;
+    private readonly Counter<long> _evaluations;
+    private readonly Counter<long> _endpointUpdates;
     private readonly Counter<long> _statusWrites;
     private readonly Counter<long> _servicePatches;
 
@@ -39,6 +41,10 @@ public sealed class KubernetesHealth : IDisposable
         _restarts = _meter.CreateCounter<long>("ogw.kubernetes.watch.restarts", description:
             "Watches started again, by resource and reason: gone (410, list again), ended (watch again from the last version), cut (the stream broke), error (list again after a backoff)");
         _applies = _meter.CreateCounter<long>("ogw.kubernetes.applies", description: "Tenants applied from Kubernetes resources");
+        _evaluations = _meter.CreateCounter<long>("ogw.kubernetes.evaluations", description:
+            "Tenants re-evaluated (their namespaces' resources assembled again and compared with what they were given): those a change touched, and those retried (waiting for their tenant, a failed apply)");
+        _endpointUpdates = _meter.CreateCounter<long>("ogw.kubernetes.endpoints.updates", description:
+            "Services whose endpoints were read again on this edge: only those a Service or EndpointSlice change touched");
         _statusWrites = _meter.CreateCounter<long>("ogw.kubernetes.status.writes", description:
             "Accepted conditions written back, by outcome: status (status subresource patched), event (an Event recorded), failed");
         _servicePatches = _meter.CreateCounter<long>("ogw.kubernetes.service.patches", description: "Patches of the --kubernetes-service Service's ports");
@@ -73,6 +79,10 @@ public sealed class KubernetesHealth : IDisposable
         _restarts.Add(1, new KeyValuePair<string, object?>("resource", resource), new KeyValuePair<string, object?>("reason", reason));
 
     public void Applied() => _applies.Add(1);
+
+    public void Evaluated(int tenants) => _evaluations.Add(tenants);
+
+    public void EndpointsUpdated(int services) => _endpointUpdates.Add(services);
 
     public void StatusWritten(string outcome) => _statusWrites.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 

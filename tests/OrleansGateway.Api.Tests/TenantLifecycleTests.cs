@@ -30,8 +30,69 @@ public sealed class TenantLifecycleTests(ApiGateway gateway)
         Assert.Equal(401, problem.GetProperty("status").GetInt32());
         var view = await Grains.GetTenantGrain("gone").GetAsync();
         Assert.Empty(view.Resources);
-        Assert.Equal(TenantQuota.Unlimited, view.Quota);
+        Assert.Equal(TenantQuota.DenyAll, view.Quota);
         Assert.Null(await Grains.GetTenantRegistry().GetAsync("gone"));
+    }
+
+    /// <summary>
+    /// The attacker holds the key of a tenant an admin is deleting and keeps applying while the delete runs, hoping one
+    /// apply lands after it, when the tenant grain would be left unlimited (any port, any upstream) and unlisted. Every
+    /// apply that gets in is deleted with the tenant, and one that passed the API's checks just before the delete and
+    /// reaches the tenant grain after it (played here by calling the grain as the API would) is refused by the deny-all
+    /// quota: nothing is stored, nothing is bound, and the tenant does not come back in the list.
+    /// </summary>
+    [Fact]
+    public async Task An_apply_that_reaches_a_tenant_after_its_delete_is_refused_and_never_gets_an_unlimited_quota()
+    {
+        int port = Ports.Free(), elsewhere = Ports.Free();
+        var token = await gateway.CreateTenantAsync("doomed", port);
+        using var stop = new CancellationTokenSource();
+        var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+        var attacker = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                statuses.Add((await gateway.CallAsync(HttpMethod.Post, "/api/v1/tenants/doomed/resources", token,
+                    ApiGateway.YamlBody(Yaml.TcpMapping("race", port, "127.0.0.1:9")))).Status);
+
+                // Under the per-key rate limit, so the applies keep getting in (and the admin's delete is not refused).
+                await Task.Delay(60, CancellationToken.None);
+            }
+        }, TestContext.Current.CancellationToken);
+        await Eventually.Until(() => statuses.Contains(HttpStatusCode.OK), "an attacker's apply to be stored before the delete");
+
+        var (deleted, _) = await gateway.CallAsync(HttpMethod.Delete, "/api/v1/tenants/doomed", ApiGateway.AdminKey);
+        Assert.Equal(HttpStatusCode.NoContent, deleted);
+        await Eventually.Until(() => statuses.Contains(HttpStatusCode.Unauthorized), "the attacker's key to stop working");
+        await stop.CancelAsync();
+        await attacker;
+
+        var grain = Grains.GetTenantGrain("doomed");
+        Assert.Empty((await grain.GetAsync()).Resources);
+        var late = await grain.ApplyAsync(new ApplyRequest(
+            [new TcpMapping { Name = "late", Port = elsewhere, Service = "10.9.9.9:22" }], ApplyMode.Strict, "api"));
+        Assert.False(late.Accepted);
+        var view = await grain.GetAsync();
+        Assert.Empty(view.Resources);
+        Assert.Equal(TenantQuota.DenyAll, view.Quota);
+        Assert.Null(await Grains.GetTenantRegistry().GetAsync("doomed"));
+        Assert.DoesNotContain("\"doomed\"", (await gateway.CallAsync(HttpMethod.Get, "/api/v1/tenants", ApiGateway.AdminKey)).Body.ToString());
+        Assert.False(await ListensAsync(elsewhere));
+        await Eventually.Until(async () => !await ListensAsync(port), "the deleted tenant's port to be released");
+    }
+
+    private static async Task<bool> ListensAsync(int port)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     [Fact]

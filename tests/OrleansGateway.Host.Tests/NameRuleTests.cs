@@ -1,6 +1,4 @@
 using System.Net;
-using System.Text.Json;
-using OrleansGateway.Cli;
 using OrleansGateway.Cli.Commands;
 
 namespace OrleansGateway.Host.Tests;
@@ -28,23 +26,19 @@ public sealed class NameRuleTests
     public void Ogw_check_Discards_each_with_its_file_document_line_and_field()
     {
         using var dir = Names(2222, "upstream:22");
-        var output = new StringWriter();
 
-        var exit = Program.Run(["check", dir.Path, "--output", "json"], output, new StringWriter());
+        using var check = CheckReport.Run(dir.Path);
 
-        Assert.Equal(1, exit);
-        using var json = JsonDocument.Parse(output.ToString());
-        var resources = json.RootElement.GetProperty("resources").EnumerateArray().ToList();
-        Assert.Equal("Accepted", Assert.Single(resources, r => r.GetProperty("name").GetString() == "good").GetProperty("status").GetString());
+        Assert.Equal(1, check.Exit);
+        Assert.Equal("Accepted", check.Status("good"));
         foreach (var (name, document, field) in new[]
         {
             ("bad_name", 1, "metadata.name"), ("bad\nname", 2, "metadata.name"), ("Upper", 3, "metadata.name"), ("in-bad-ns", 4, "metadata.namespace"),
         })
         {
-            var resource = Assert.Single(resources, r => r.GetProperty("name").GetString() == name);
+            var resource = check.Resource(name);
             Assert.Equal("Discarded", resource.GetProperty("status").GetString());
-            var diagnostic = Assert.Single(json.RootElement.GetProperty("diagnostics").EnumerateArray(),
-                d => d.GetProperty("code").GetString() == "field.name" && d.GetProperty("document").GetInt32() == document);
+            var diagnostic = check.Diagnostic(d => d.GetProperty("code").GetString() == "field.name" && d.GetProperty("document").GetInt32() == document);
             Assert.Equal(field, diagnostic.GetProperty("field").GetString());
             Assert.EndsWith("names.yaml", diagnostic.GetProperty("file").GetString(), StringComparison.Ordinal);
             Assert.Equal(resource.GetProperty("source").GetProperty("line").GetInt32() + (field == "metadata.name" ? 3 : 4), diagnostic.GetProperty("line").GetInt32());

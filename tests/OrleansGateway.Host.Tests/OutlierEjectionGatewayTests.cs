@@ -27,15 +27,12 @@ public sealed class OutlierEjectionGatewayTests(ClientGatewayFixture gateway) : 
         var check = annotation.EndsWith("-interval", StringComparison.Ordinal) ? "    orleansgateway.io/health-check: \"tcp\"\n" : "";
         dir.Write("m.yaml", Member("good", port, "upstream:22", 50) + "\n"
             + Member("bad", port, "other:22", 50, $"  annotations:\n{check}    {annotation}: {value}\n"));
-        var output = new StringWriter();
 
-        var exit = Program.Run(["check", dir.Path, "--output", "json"], output, new StringWriter());
+        using var report = CheckReport.Run(dir.Path);
 
-        Assert.Equal(1, exit);
-        using var json = JsonDocument.Parse(output.ToString());
-        var resources = json.RootElement.GetProperty("resources").EnumerateArray().ToList();
-        Assert.Equal("Discarded", Assert.Single(resources, r => r.GetProperty("name").GetString() == "bad").GetProperty("status").GetString());
-        var diagnostic = Assert.Single(json.RootElement.GetProperty("diagnostics").EnumerateArray(), d => d.GetProperty("code").GetString() == "annotation.value");
+        Assert.Equal(1, report.Exit);
+        Assert.Equal("Discarded", report.Status("bad"));
+        var diagnostic = report.Diagnostic("annotation.value");
         Assert.Equal("metadata.annotations." + annotation, diagnostic.GetProperty("field").GetString());
         Assert.Contains(annotation, diagnostic.GetProperty("message").GetString(), StringComparison.Ordinal);
     }

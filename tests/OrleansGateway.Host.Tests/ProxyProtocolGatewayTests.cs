@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
-using OrleansGateway.Cli;
 
 namespace OrleansGateway.Host.Tests;
 
@@ -38,16 +36,13 @@ public sealed class ProxyProtocolGatewayTests
     {
         using var dir = new TempConfigDir();
         dir.Write("m.yaml", Annotated("good", Ports.Free(), "upstream:22", "v2") + "\n" + Annotated("bad", Ports.Free(), "upstream:22", "v3"));
-        var output = new StringWriter();
 
-        var exit = Program.Run(["check", dir.Path, "--output", "json"], output, new StringWriter());
+        using var check = CheckReport.Run(dir.Path);
 
-        Assert.Equal(1, exit);
-        using var json = JsonDocument.Parse(output.ToString());
-        var resources = json.RootElement.GetProperty("resources").EnumerateArray().ToList();
-        Assert.Equal("Accepted", Assert.Single(resources, r => r.GetProperty("name").GetString() == "good").GetProperty("status").GetString());
-        Assert.Equal("Discarded", Assert.Single(resources, r => r.GetProperty("name").GetString() == "bad").GetProperty("status").GetString());
-        var diagnostic = Assert.Single(json.RootElement.GetProperty("diagnostics").EnumerateArray(), d => d.GetProperty("code").GetString() == "annotation.value");
+        Assert.Equal(1, check.Exit);
+        Assert.Equal("Accepted", check.Status("good"));
+        Assert.Equal("Discarded", check.Status("bad"));
+        var diagnostic = check.Diagnostic("annotation.value");
         Assert.Equal("metadata.annotations.orleansgateway.io/proxy-protocol", diagnostic.GetProperty("field").GetString());
         Assert.Contains("orleansgateway.io/proxy-protocol", diagnostic.GetProperty("message").GetString(), StringComparison.Ordinal);
     }

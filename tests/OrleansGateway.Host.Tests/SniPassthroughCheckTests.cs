@@ -1,6 +1,3 @@
-using System.Text.Json;
-using OrleansGateway.Cli;
-
 namespace OrleansGateway.Host.Tests;
 
 /// <summary>
@@ -20,20 +17,17 @@ public sealed class SniPassthroughCheckTests
         using var dir = new TempConfigDir();
         var port = Ports.Free();
         dir.Write("m.yaml", Passthrough("db", port, "db:5432", "db.example.com") + "\n" + Passthrough("hostless", Ports.Free(), "db:5432", null));
-        var output = new StringWriter();
 
-        var exit = Program.Run(["check", dir.Path, "--output", "json"], output, new StringWriter());
+        using var check = CheckReport.Run(dir.Path);
 
-        Assert.Equal(1, exit);
-        using var json = JsonDocument.Parse(output.ToString());
-        var resources = json.RootElement.GetProperty("resources").EnumerateArray().ToList();
-        Assert.Equal("Accepted", Assert.Single(resources, r => r.GetProperty("name").GetString() == "db").GetProperty("status").GetString());
-        Assert.Equal("Discarded", Assert.Single(resources, r => r.GetProperty("name").GetString() == "hostless").GetProperty("status").GetString());
-        var diagnostic = Assert.Single(json.RootElement.GetProperty("diagnostics").EnumerateArray(), d => d.GetProperty("code").GetString() == "annotation.value");
+        Assert.Equal(1, check.Exit);
+        Assert.Equal("Accepted", check.Status("db"));
+        Assert.Equal("Discarded", check.Status("hostless"));
+        var diagnostic = check.Diagnostic("annotation.value");
         Assert.Equal("metadata.annotations.orleansgateway.io/tls-passthrough", diagnostic.GetProperty("field").GetString());
         Assert.Contains("needs spec.host", diagnostic.GetProperty("message").GetString(), StringComparison.Ordinal);
 
-        var listener = Assert.Single(json.RootElement.GetProperty("listeners").EnumerateArray(), l => l.GetProperty("port").GetInt32() == port);
+        var listener = Assert.Single(check.Root.GetProperty("listeners").EnumerateArray(), l => l.GetProperty("port").GetInt32() == port);
         var route = Assert.Single(listener.GetProperty("routes").EnumerateArray());
         Assert.Equal("db.example.com", route.GetProperty("host").GetString());
         Assert.True(route.GetProperty("passthrough").GetBoolean());

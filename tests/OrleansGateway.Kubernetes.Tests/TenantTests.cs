@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using OrleansGateway.Kubernetes.Tests.Infrastructure;
 using OrleansGateway.Model.Diagnostics;
@@ -110,8 +108,8 @@ public sealed class TenantTests : ClusterTest
     [Fact]
     public async Task A_Secret_in_another_tenants_namespace_named_by_name_and_namespace_is_never_given_to_the_tenant()
     {
-        using var victimCertificate = Certificate("victim.example");
-        using var ownCertificate = Certificate("own.example");
+        using var victimCertificate = Objects.Certificate("victim.example");
+        using var ownCertificate = Objects.Certificate("own.example");
         Api.Apply(Namespaces, Objects.Namespace("victim-ns", tenant: "victim"));
         Api.Apply(Namespaces, Objects.Namespace("mallory-ns", tenant: "mallory"));
         Api.Apply(Secrets, Objects.TlsSecret("victim-ns", "victim-cert", victimCertificate));
@@ -168,15 +166,4 @@ public sealed class TenantTests : ClusterTest
         .Where(r => r.GetProperty("kind").GetString() == kind && r.GetProperty("name").GetString() == name)
         .Select(r => r.GetProperty("source").GetString())
         .FirstOrDefault();
-
-    private static X509Certificate2 Certificate(string host)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={host}", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(host);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
-    }
 }

@@ -1,4 +1,4 @@
-using System.Collections.Frozen;
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Net;
 using System.Text.Json;
@@ -11,15 +11,16 @@ public sealed class EndpointsUnavailableException(string message) : Exception(me
 
 /// <summary>
 /// The ready endpoints of every watched Service, for <c>KubernetesEndpointResolver</c> (docs/kubernetes.md,
-/// "Endpoints"): an immutable table swapped whole whenever a Service or an EndpointSlice changes, so a lookup never
-/// locks and never sees half an update. Open connections do not depend on it: only new dials read it.
+/// "Endpoints"): one immutable entry per Service, replaced whole when that Service or one of its EndpointSlices changes
+/// (no other Service's entry is rebuilt), so a lookup never locks and never sees half an update of a Service. Open
+/// connections do not depend on it: only new dials read it.
 /// </summary>
 public sealed class KubernetesEndpoints
 {
     private const string ServiceNameLabel = "kubernetes.io/service-name";
 
-    private volatile FrozenDictionary<(string Namespace, string Name), ServiceEndpoints> _table =
-        FrozenDictionary<(string Namespace, string Name), ServiceEndpoints>.Empty;
+    /// <summary>One immutable entry per Service, replaced whole when that Service or one of its EndpointSlices changes.</summary>
+    private readonly ConcurrentDictionary<(string Namespace, string Name), ServiceEndpoints> _table = new();
 
     private volatile bool _synced;
 
@@ -56,25 +57,27 @@ public sealed class KubernetesEndpoints
             : [.. servicePort.Endpoints];
     }
 
-    /// <summary>Rebuilds the table from the watched Services and EndpointSlices.</summary>
-    internal void Update(IEnumerable<KubeObject> services, IEnumerable<KubeObject> slices)
+    /// <summary>
+    /// Replaces the entry of Service <paramref name="ns"/>/<paramref name="name"/> with what <paramref name="service"/>
+    /// (null: it is gone) and its EndpointSlices say now; no other Service's entry is looked at.
+    /// </summary>
+    internal void Update(string ns, string name, KubeObject? service, IEnumerable<KubeObject> slices)
     {
-        var bySlice = slices
-            .Select(s => (Service: s.Labels.GetValueOrDefault(ServiceNameLabel), Slice: s))
-            .Where(s => s.Service is not null)
-            .ToLookup(s => (s.Slice.Namespace, s.Service!), s => s.Slice.Json);
-        var table = new Dictionary<(string, string), ServiceEndpoints>();
-        foreach (var service in services)
+        if (service is null)
         {
-            var ports = ServicePorts(service.Json)
-                .Select(p => new PortEndpoints(p.Name, p.Port, ReadyEndpoints(bySlice[(service.Namespace, service.Name)], p.Name)))
-                .ToImmutableArray();
-            table[(service.Namespace, service.Name)] = new ServiceEndpoints(ports);
+            _table.TryRemove((ns, name), out _);
+            return;
         }
 
-        _table = table.ToFrozenDictionary();
-        _synced = true;
+        var json = slices.Select(s => s.Json).ToList();
+        _table[(ns, name)] = new ServiceEndpoints([.. ServicePorts(service.Json).Select(p => new PortEndpoints(p.Name, p.Port, ReadyEndpoints(json, p.Name)))]);
     }
+
+    /// <summary>Every Service and EndpointSlice has been listed once: lookups answer from now on.</summary>
+    internal void MarkSynced() => _synced = true;
+
+    /// <summary>The Service an EndpointSlice belongs to (its <c>kubernetes.io/service-name</c> label), or null.</summary>
+    internal static string? ServiceOf(KubeObject slice) => slice.Labels.GetValueOrDefault(ServiceNameLabel);
 
     private static IEnumerable<(string Name, int Port)> ServicePorts(JsonElement service)
     {

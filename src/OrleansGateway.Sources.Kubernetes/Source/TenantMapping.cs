@@ -32,45 +32,57 @@ internal sealed record TenantContent(
 /// <summary>A resource the source does not apply, and why (its status says so).</summary>
 internal sealed record Refusal(KubeResource Resource, string Reason);
 
-/// <summary>Which tenant every watched resource belongs to (docs/kubernetes.md, "Tenants").</summary>
-/// <param name="Held">Resources of a namespace not seen yet: neither applied nor withdrawn until it is.</param>
-internal sealed record TenantMap(ImmutableDictionary<string, TenantContent> Tenants, ImmutableArray<Refusal> Refused, int Held);
-
 /// <summary>
-/// Namespaces to tenants: a namespace labelled <c>orleansgateway.io/tenant: T</c> belongs to tenant T, every other
-/// namespace to the default tenant. A label that is not a tenant name refuses the namespace's resources. Secrets go to a
-/// tenant only when they are in one of its namespaces and one of its resources names them (by <c>name</c> or
-/// <c>name.namespace</c>): a tenant never receives another tenant's Secrets, nor Secrets nothing asks for.
+/// Namespaces to tenants, kept up to date one namespace at a time (docs/kubernetes.md, "Tenants"): a namespace
+/// labelled <c>orleansgateway.io/tenant: T</c> belongs to tenant T, every other namespace to the default tenant. A
+/// label that is not a tenant name refuses the namespace's resources. Secrets go to a tenant only when they are in one
+/// of its namespaces and one of its resources names them (by <c>name</c> or <c>name.namespace</c>): a tenant never
+/// receives another tenant's Secrets, nor Secrets nothing asks for.
 /// </summary>
+/// <remarks>
+/// A change is read again only where it happened: <see cref="Update"/> re-reads one namespace (its label and its
+/// objects) and answers the tenants that namespace belonged to before and after; <see cref="Content"/> assembles one
+/// tenant from its namespaces as last read. Nothing here looks at another namespace or tenant, so what an event costs
+/// does not grow with the number of tenants, and no object of one namespace can make another tenant be read again.
+/// Not thread-safe: the source's loop uses it.
+/// </remarks>
 internal sealed class TenantMapping(KubernetesOptions options)
 {
-    private Dictionary<string, Resource> _parsed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Namespace> _namespaces = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _namespacesOf = new(StringComparer.Ordinal);
 
-    public TenantMap Build(ImmutableArray<KubeObject> namespaces, IEnumerable<(WatchedKind Kind, KubeObject Object)> objects, ImmutableArray<KubeObject> secrets)
+    /// <summary>The parsed Secrets of each namespace by name (with the fingerprint they were parsed from): parsing is the costly part.</summary>
+    private readonly Dictionary<string, Dictionary<string, Parsed>> _secrets = new(StringComparer.Ordinal);
+
+    /// <summary>Whether <paramref name="tenant"/> is named by a namespace label (an API tenant that must exist), not the default tenant.</summary>
+    public bool IsLabelled(string tenant) => tenant != options.DefaultTenant;
+
+    /// <summary>Every tenant that some watched namespace gives a resource.</summary>
+    public IEnumerable<string> TenantsWithResources => _namespacesOf.Where(p => p.Value.Any(ns => !_namespaces[ns].Resources.IsEmpty)).Select(p => p.Key);
+
+    /// <summary>The resources of the namespace refused whatever its tenant (a bad name, a bad label).</summary>
+    public ImmutableArray<Refusal> Refused(string ns) => _namespaces.TryGetValue(ns, out var read) ? read.Refused : [];
+
+    /// <summary>The namespaces that refuse resources.</summary>
+    public IEnumerable<string> Refusing => _namespaces.Where(p => !p.Value.Refused.IsEmpty).Select(p => p.Key);
+
+    /// <summary>How many resources were read (applied or refused), for the log.</summary>
+    public int Count => _namespaces.Values.Sum(n => n.Resources.Length + n.Refused.Length);
+
+    /// <summary>
+    /// Reads namespace <paramref name="ns"/> again: its Namespace object (<paramref name="namespaceObject"/>; null while
+    /// the cluster has none, when its resources are neither applied nor withdrawn) and the objects of Emissary's kinds in
+    /// it. Answers the tenants it belonged to before and belongs to now.
+    /// </summary>
+    public IEnumerable<string> Update(string ns, KubeObject? namespaceObject, IEnumerable<(WatchedKind Kind, KubeObject Object)> objects)
     {
-        var tenantOf = new Dictionary<string, (string? Tenant, bool Labelled, string? Problem)>(StringComparer.Ordinal);
-        foreach (var ns in namespaces)
-        {
-            tenantOf[ns.Name] = TenantOf(ns);
-        }
-
-        var parsed = new Dictionary<string, Resource>(StringComparer.Ordinal);
-        var byTenant = new Dictionary<string, (bool Labelled, List<KubeResource> Resources)>(StringComparer.Ordinal);
+        var before = _namespaces.GetValueOrDefault(ns);
+        var owner = namespaceObject is null ? new Owner(null, null) : TenantOf(namespaceObject);
+        var parsed = new Dictionary<(string, string), Parsed>();
+        var resources = ImmutableArray.CreateBuilder<KubeResource>();
         var refused = ImmutableArray.CreateBuilder<Refusal>();
-        var held = 0;
-        foreach (var (kind, item) in objects)
+        foreach (var (kind, item) in namespaceObject is null || !options.Watches(ns) ? Enumerable.Empty<(WatchedKind, KubeObject)>() : objects)
         {
-            if (!options.Watches(item.Namespace))
-            {
-                continue;
-            }
-
-            if (!tenantOf.TryGetValue(item.Namespace, out var owner))
-            {
-                held++;
-                continue;
-            }
-
             if (!ResourceNames.IsDnsSubdomain(item.Name))
             {
                 // A real API server never holds one; a resource that names it could not be pointed at in a log line,
@@ -80,57 +92,117 @@ internal sealed class TenantMapping(KubernetesOptions options)
                 continue;
             }
 
-            var resource = new KubeResource(kind, item, Parse(kind, item, parsed));
+            var key = (kind.Resource, item.Name);
+            var resource = before?.Known.GetValueOrDefault(key) is { } known && known.Fingerprint == item.Fingerprint ? known.Resource : Parse(kind, item);
+            parsed[key] = new Parsed(item.Fingerprint, resource);
+            var read = new KubeResource(kind, item, resource);
             if (owner.Problem is not null)
             {
-                refused.Add(new Refusal(resource, owner.Problem));
-                continue;
+                refused.Add(new Refusal(read, owner.Problem));
             }
-
-            if (!byTenant.TryGetValue(owner.Tenant!, out var tenant))
+            else
             {
-                byTenant[owner.Tenant!] = tenant = (owner.Labelled, []);
+                resources.Add(read);
             }
-
-            tenant.Resources.Add(resource);
         }
 
-        var secretsByNamespace = secrets.Where(s => options.Watches(s.Namespace) && ResourceNames.IsDnsSubdomain(s.Name)).ToLookup(s => s.Namespace, StringComparer.Ordinal);
-        var namespacesOf = tenantOf.Where(p => p.Value.Tenant is not null).ToLookup(p => p.Value.Tenant!, p => p.Key, StringComparer.Ordinal);
-        var tenants = ImmutableDictionary.CreateBuilder<string, TenantContent>(StringComparer.Ordinal);
-        foreach (var (tenant, (labelled, resources)) in byTenant)
+        var now = new Namespace(owner, resources.ToImmutable(), refused.ToImmutable(), parsed);
+        if (namespaceObject is null && now.Resources.IsEmpty && now.Refused.IsEmpty)
         {
-            var named = NamedSecrets(resources.Select(r => r.Resource));
-            var owned = resources.Select(r => r.Object.Namespace).ToImmutableSortedSet(StringComparer.Ordinal);
-            // Only the Secrets of the tenant's own namespaces: a name.namespace reference to another tenant's namespace finds nothing.
-            var tenantSecrets = namespacesOf[tenant].SelectMany(ns => secretsByNamespace[ns])
-                .Where(s => named.Contains(s.Name) || named.Contains(s.Name + "." + s.Namespace))
-                .Select(s => (Object: s, Resource: Parse(WatchedKind.Secrets, s, parsed)))
-                .ToList();
-            tenants[tenant] = new TenantContent(
-                tenant,
-                labelled,
-                [.. resources.OrderBy(r => r.Kind.Resource, StringComparer.Ordinal).ThenBy(r => r.Object.Namespace, StringComparer.Ordinal).ThenBy(r => r.Object.Name, StringComparer.Ordinal)],
-                [.. tenantSecrets.OrderBy(s => s.Object.Namespace, StringComparer.Ordinal).ThenBy(s => s.Object.Name, StringComparer.Ordinal).Select(s => s.Resource)],
-                owned,
-                Fingerprint(resources.Select(r => r.Object).Concat(tenantSecrets.Select(s => s.Object))));
+            _namespaces.Remove(ns);
+        }
+        else
+        {
+            _namespaces[ns] = now;
         }
 
-        // Parsing is the costly part; only what is still watched is remembered for the next pass.
-        _parsed = parsed;
-        return new TenantMap(tenants.ToImmutable(), refused.ToImmutable(), held);
+        if (before?.Owner.Tenant is { } old && old != owner.Tenant)
+        {
+            Index(old, ns, add: false);
+        }
+
+        if (owner.Tenant is { } tenant && options.Watches(ns))
+        {
+            Index(tenant, ns, add: true);
+        }
+
+        return new[] { before?.Owner.Tenant, owner.Tenant }.OfType<string>().Distinct(StringComparer.Ordinal);
     }
 
-    private (string? Tenant, bool Labelled, string? Problem) TenantOf(KubeObject ns)
+    /// <summary>
+    /// Everything the source gives <paramref name="tenant"/> now, from its namespaces as last read and the Secrets
+    /// <paramref name="secretsIn"/> finds in them; null when it has no resource.
+    /// </summary>
+    public TenantContent? Content(string tenant, Func<string, IEnumerable<KubeObject>> secretsIn)
+    {
+        if (!_namespacesOf.TryGetValue(tenant, out var namespaces))
+        {
+            return null;
+        }
+
+        var resources = namespaces.SelectMany(ns => _namespaces[ns].Resources).ToList();
+        if (resources.Count == 0)
+        {
+            return null;
+        }
+
+        var named = NamedSecrets(resources.Select(r => r.Resource));
+        var tenantSecrets = new List<(KubeObject Object, Resource Resource)>();
+        foreach (var ns in namespaces)
+        {
+            // Only the Secrets of the tenant's own namespaces: a name.namespace reference to another tenant's namespace finds nothing.
+            var known = _secrets.GetValueOrDefault(ns) ?? [];
+            var kept = new Dictionary<string, Parsed>(StringComparer.Ordinal);
+            foreach (var secret in secretsIn(ns).Where(s => ResourceNames.IsDnsSubdomain(s.Name) && (named.Contains(s.Name) || named.Contains(s.Name + "." + s.Namespace))))
+            {
+                var resource = known.GetValueOrDefault(secret.Name) is { } parsed && parsed.Fingerprint == secret.Fingerprint ? parsed.Resource : Parse(WatchedKind.Secrets, secret);
+                kept[secret.Name] = new Parsed(secret.Fingerprint, resource);
+                tenantSecrets.Add((secret, resource));
+            }
+
+            _secrets[ns] = kept;
+        }
+
+        return new TenantContent(
+            tenant,
+            IsLabelled(tenant),
+            [.. resources.OrderBy(r => r.Kind.Resource, StringComparer.Ordinal).ThenBy(r => r.Object.Namespace, StringComparer.Ordinal).ThenBy(r => r.Object.Name, StringComparer.Ordinal)],
+            [.. tenantSecrets.OrderBy(s => s.Object.Namespace, StringComparer.Ordinal).ThenBy(s => s.Object.Name, StringComparer.Ordinal).Select(s => s.Resource)],
+            resources.Select(r => r.Object.Namespace).ToImmutableSortedSet(StringComparer.Ordinal),
+            Fingerprint(resources.Select(r => r.Object).Concat(tenantSecrets.Select(s => s.Object))));
+    }
+
+    private void Index(string tenant, string ns, bool add)
+    {
+        if (add)
+        {
+            if (!_namespacesOf.TryGetValue(tenant, out var set))
+            {
+                _namespacesOf[tenant] = set = new SortedSet<string>(StringComparer.Ordinal);
+            }
+
+            set.Add(ns);
+            return;
+        }
+
+        if (_namespacesOf.TryGetValue(tenant, out var owned) && owned.Remove(ns) && owned.Count == 0)
+        {
+            _namespacesOf.Remove(tenant);
+        }
+
+        _secrets.Remove(ns);
+    }
+
+    private Owner TenantOf(KubeObject ns)
     {
         if (!ns.Labels.TryGetValue(KubernetesOptions.TenantLabel, out var label) || label == options.DefaultTenant)
         {
-            return (options.DefaultTenant, false, null);
+            return new Owner(options.DefaultTenant, null);
         }
 
         return ResourceNames.IsDnsLabel(label)
-            ? (label, true, null)
-            : (null, true, $"the label {KubernetesOptions.TenantLabel} of namespace {ns.Name} is '{label}', which is not a tenant name " +
+            ? new Owner(label, null)
+            : new Owner(null, $"the label {KubernetesOptions.TenantLabel} of namespace {ns.Name} is '{label}', which is not a tenant name " +
                 "(lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit); fix the label");
     }
 
@@ -161,15 +233,8 @@ internal sealed class TenantMapping(KubernetesOptions options)
     }
 
     /// <summary>The object as the loader reads a file: apiVersion, kind, metadata (name, namespace, labels, annotations) and its content.</summary>
-    private Resource Parse(WatchedKind kind, KubeObject item, Dictionary<string, Resource> parsed)
+    private static Resource Parse(WatchedKind kind, KubeObject item)
     {
-        var key = kind.Resource + "\n" + item.Fingerprint;
-        if (parsed.TryGetValue(key, out var known) || _parsed.TryGetValue(key, out known))
-        {
-            parsed[key] = known;
-            return known;
-        }
-
         var document = new JsonObject
         {
             ["apiVersion"] = item.Json.TryGetProperty("apiVersion", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : kind.ApiVersion,
@@ -198,15 +263,13 @@ internal sealed class TenantMapping(KubernetesOptions options)
         }
 
         var load = ResourceLoader.Parse(document.ToJsonString(), $"kubernetes {kind.Resource}/{item.Namespace}/{item.Name}");
-        var resource = load.Resources.FirstOrDefault() ?? new InvalidResource
+        return load.Resources.FirstOrDefault() ?? new InvalidResource
         {
             OriginalKind = kind.Kind,
             Name = item.Name,
             Namespace = item.Namespace,
             Errors = load.Diagnostics,
         };
-        parsed[key] = resource;
-        return resource;
     }
 
     private static string Fingerprint(IEnumerable<KubeObject> objects)
@@ -219,4 +282,12 @@ internal sealed class TenantMapping(KubernetesOptions options)
 
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
+
+    /// <summary>Whose a namespace is: its tenant, or why its resources are refused (a label that is no tenant name); neither while the namespace is unknown.</summary>
+    private sealed record Owner(string? Tenant, string? Problem);
+
+    private sealed record Parsed(string Fingerprint, Resource Resource);
+
+    /// <summary>One namespace as last read: its owner, the resources it gives that owner, those it refuses, and what was parsed.</summary>
+    private sealed record Namespace(Owner Owner, ImmutableArray<KubeResource> Resources, ImmutableArray<Refusal> Refused, Dictionary<(string, string), Parsed> Known);
 }

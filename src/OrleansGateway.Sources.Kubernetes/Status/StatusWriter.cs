@@ -81,15 +81,12 @@ internal sealed partial class StatusWriter(IKubernetes client, KubernetesHealth 
         }
     }
 
-    /// <summary>Forgets what was written for objects no longer watched (deleted, or no longer this source's).</summary>
-    public void Retain(IEnumerable<KubeResource> current)
+    /// <summary>Forgets what was written for an object that was deleted (a new object of its name has another uid, so another key).</summary>
+    public void Forget(WatchedKind kind, KubeObject gone)
     {
-        var keep = current.Select(r => Key(r.Kind, r.Object)).ToHashSet(StringComparer.Ordinal);
-        foreach (var key in _written.Keys.Concat(_announced.Keys).Where(k => !keep.Contains(k)).ToList())
-        {
-            _written.Remove(key);
-            _announced.Remove(key);
-        }
+        var key = Key(kind, gone);
+        _written.Remove(key);
+        _announced.Remove(key);
     }
 
     private async Task AnnounceAsync(WatchedKind kind, KubeObject item, AcceptedCondition desired, CancellationToken cancellationToken)

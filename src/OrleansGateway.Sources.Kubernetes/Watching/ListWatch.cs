@@ -19,13 +19,15 @@ namespace OrleansGateway.Sources.Kubernetes.Watching;
 /// backoff that doubles up to <see cref="MaxBackoff"/>, and the health says so.</item>
 /// </list>
 /// Any other error the watch reports (a line that cannot be read) also lists again: an event may have been lost.
+/// Every change is reported with the objects it touched (a list: its diff with the cache, deletions included), so that
+/// the reader re-evaluates only those.
 /// </summary>
 internal sealed partial class ListWatch(
     IKubernetes client,
     WatchedKind kind,
     string? ns,
     ObjectCache cache,
-    Action changed,
+    Action<IReadOnlyList<ObjectChange>> changed,
     KubernetesHealth health,
     TimeProvider time,
     ILogger logger)
@@ -52,9 +54,9 @@ internal sealed partial class ListWatch(
                     if (version is null)
                     {
                         var list = await kind.List(client, ns, cancellationToken).ConfigureAwait(false);
-                        if (cache.Replace(list.Items.Select(KubeObject.From)))
+                        if (cache.Replace(list.Items.Select(KubeObject.From)) is { } listed)
                         {
-                            changed();
+                            changed(listed);
                         }
 
                         version = list.ResourceVersion;
@@ -131,15 +133,15 @@ internal sealed partial class ListWatch(
             {
                 events++;
                 health.Reachable(Name);
-                var applied = type switch
+                var change = type switch
                 {
                     WatchEventType.Added or WatchEventType.Modified => cache.Upsert(KubeObject.From(item)),
-                    WatchEventType.Deleted => KubeObject.From(item) is var gone && cache.Remove(gone.Namespace, gone.Name),
-                    _ => false,
+                    WatchEventType.Deleted => KubeObject.From(item) is var gone ? cache.Remove(gone.Namespace, gone.Name) : null,
+                    _ => null,
                 };
-                if (applied)
+                if (change is not null)
                 {
-                    changed();
+                    changed([change]);
                 }
 
                 version = KubeObject.ResourceVersionOf(item) ?? version;

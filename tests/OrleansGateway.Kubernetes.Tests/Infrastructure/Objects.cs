@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -45,6 +46,22 @@ public static class Objects
 
     public static JsonObject TlsContext(string ns, string name, string host, string secret) =>
         Custom("TLSContext", ns, name, new JsonObject { ["hosts"] = new JsonArray(host), ["secret"] = secret });
+
+    /// <summary>A Host for <paramref name="hostname"/> whose certificate is the TLS Secret <paramref name="secret"/>.</summary>
+    public static JsonObject Host(string ns, string name, string hostname, string secret) =>
+        Custom("Host", ns, name, new JsonObject { ["hostname"] = hostname, ["tlsSecret"] = new JsonObject { ["name"] = secret } });
+
+    /// <summary>A self-signed ECDSA certificate for <paramref name="host"/> with its private key, valid for a day.</summary>
+    public static X509Certificate2 Certificate(string host)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={host}", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName(host);
+        request.CertificateExtensions.Add(san.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
+    }
 
     public static JsonObject EndpointResolver(string ns, string name) => Custom("KubernetesEndpointResolver", ns, name, []);
 
