@@ -143,19 +143,9 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
             var changed = NewSignal();
             Volatile.Write(ref _changed, changed);
             var version = _directoryVersion;
-            var started = _time.GetTimestamp();
-            var pause = TimeSpan.Zero;
             try
             {
                 await RefreshAsync(cancellationToken).ConfigureAwait(false);
-                if (_directoryVersion != version && changed.Task.IsCompleted)
-                {
-                    // A burst: changes came while this snapshot was built (a start with thousands of tenants publishes two
-                    // versions per tenant). Building the next at once would keep the edge building snapshots nobody waits
-                    // for; pausing as long as this one took lets the next take every change of the pause at once, and
-                    // leaves at least half of the time to the silo. A change after a quiet period is built at once.
-                    pause = _time.GetElapsedTime(started);
-                }
 
                 // Quiet when idle: an unchanged directory doubles the wait (a notification still wakes it at once).
                 wait = _directoryVersion == version && wait < PollInterval * MaxPollFactor ? wait * 2 : wait;
@@ -178,11 +168,6 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
 
             try
             {
-                if (pause > TimeSpan.Zero)
-                {
-                    await Task.Delay(pause, _time, cancellationToken).ConfigureAwait(false);
-                }
-
                 await Task.WhenAny(changed.Task, Task.Delay(wait, _time, cancellationToken)).ConfigureAwait(false);
                 if (changed.Task.IsCompleted)
                 {
