@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using OrleansGateway.Certificates;
 using OrleansGateway.Grains.Abstractions;
 using OrleansGateway.Model.Diagnostics;
-using OrleansGateway.Model.Networks;
 using OrleansGateway.Model.Plan;
 using OrleansGateway.Model.Resources;
 
@@ -45,6 +44,9 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
     private ListenerSlices _slices = ListenerSlices.Empty;
     private readonly Dictionary<SecretRef, CertificateView> _certificates = [];
     private readonly Dictionary<string, (SecretCertificateProvider Provider, ImmutableArray<Diagnostic> Problems)> _tenants = [];
+
+    /// <summary>The directory as of the last snapshot the data plane took: the next changes are asked from its version.</summary>
+    private EdgeDirectory _directory = EdgeDirectory.Empty;
 
     private TaskCompletionSource _changed = NewSignal();
     private IRouteObserver? _self;
@@ -190,24 +192,24 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
         }
 
         // WaitAsync: a call to a gone cluster waits for the grain call timeout; shutdown must not.
-        var view = await directory.GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (view.Version != _directoryVersion)
+        var changes = await directory.GetChangesAsync(_directory.Epoch, _directory.Version).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (changes.Full || changes.Version != _directory.Version)
         {
-            await RebuildAsync(view, cancellationToken).ConfigureAwait(false);
+            await RebuildAsync(_directory.With(changes), cancellationToken).ConfigureAwait(false);
         }
 
         _connected = true;
         Interlocked.Exchange(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
     }
 
-    private async Task RebuildAsync(DirectoryView view, CancellationToken cancellationToken)
+    private async Task RebuildAsync(EdgeDirectory directory, CancellationToken cancellationToken)
     {
+        var view = directory.View;
         var slices = await _slices.FetchAsync(_grains, view.Listeners).WaitAsync(cancellationToken).ConfigureAwait(false);
         var plan = new GatewayPlan(_ambassadorId, [.. slices.Plans])
         {
-            ConnectionLimits = view.ConnectionLimits ?? ImmutableDictionary<string, int>.Empty,
-            UpstreamPolicies = (view.AllowedUpstreams ?? ImmutableDictionary<string, ImmutableArray<string>>.Empty)
-                .ToImmutableDictionary(p => p.Key, p => UpstreamPolicy.FromStored(p.Value), StringComparer.Ordinal),
+            ConnectionLimits = directory.ConnectionLimits,
+            UpstreamPolicies = directory.UpstreamPolicies,
         };
 
         var referenced = slices.Secrets();
@@ -222,7 +224,7 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
             certificates[secret] = certificate;
         }
 
-        var tenants = BuildTenants(certificates);
+        var tenants = BuildTenants(certificates, fetched.Select(f => f.Secret.Tenant));
         var snapshot = new EdgeSnapshot(
             view.Version,
             plan,
@@ -234,27 +236,39 @@ public sealed partial class EdgeRouteCache : IRouteObserver, IAsyncDisposable
         _slices = slices;
         Replace(_certificates, certificates!);
         Replace(_tenants, tenants);
+        _directory = directory;
         _directoryVersion = view.Version;
         Current = snapshot;
         LogApplied(_logger, _ambassadorId, view.Version, plan.Listeners.Length, certificates.Count);
     }
 
-    /// <summary>A tenant's provider is rebuilt (certificates parsed again) only when one of its certificates changed.</summary>
-    private Dictionary<string, (SecretCertificateProvider Provider, ImmutableArray<Diagnostic> Problems)> BuildTenants(Dictionary<SecretRef, CertificateView?> certificates)
+    /// <summary>
+    /// A tenant's provider is rebuilt (certificates parsed again) only when one of its certificates was fetched (new or
+    /// at a new version) or the plan stopped referencing one (a count smaller than before); every other tenant keeps
+    /// its provider without its certificates being compared.
+    /// </summary>
+    private Dictionary<string, (SecretCertificateProvider Provider, ImmutableArray<Diagnostic> Problems)> BuildTenants(
+        Dictionary<SecretRef, CertificateView?> certificates, IEnumerable<string> fetchedTenants)
     {
         var result = new Dictionary<string, (SecretCertificateProvider, ImmutableArray<Diagnostic>)>();
+        var dirty = fetchedTenants.ToHashSet(StringComparer.Ordinal);
+        var counts = certificates.Keys.CountBy(k => k.Tenant).ToDictionary(StringComparer.Ordinal);
         var known = _certificates.Keys.CountBy(k => k.Tenant).ToDictionary(StringComparer.Ordinal);
-        foreach (var tenant in certificates.GroupBy(c => c.Key.Tenant))
+        foreach (var (tenant, count) in counts)
         {
-            var unchanged = _tenants.ContainsKey(tenant.Key)
-                && tenant.Count() == known.GetValueOrDefault(tenant.Key)
-                && tenant.All(c => _certificates.TryGetValue(c.Key, out var known) && ReferenceEquals(known, c.Value));
-            if (unchanged)
+            // A plan that starts or stops referencing one of the tenant's certificates changes its count.
+            if (!dirty.Contains(tenant) && count == known.GetValueOrDefault(tenant) && _tenants.TryGetValue(tenant, out var kept))
             {
-                result[tenant.Key] = _tenants[tenant.Key];
-                continue;
+                result[tenant] = kept;
             }
+            else
+            {
+                dirty.Add(tenant);
+            }
+        }
 
+        foreach (var tenant in certificates.Where(c => dirty.Contains(c.Key.Tenant)).GroupBy(c => c.Key.Tenant))
+        {
             var secrets = tenant
                 .Where(c => c.Value?.Material is not null)
                 .Select(c => new SecretResource

@@ -99,13 +99,29 @@ public interface IListenerPortGrain : IGrainWithStringKey
 
 /// <summary>
 /// What the edges of one ambassador id (key) serve: every listener with routes and every certificate, with
-/// versions; persisted. Edges subscribe for low latency and poll <see cref="GetAsync"/> as a fallback.
+/// versions; persisted. Edges subscribe for low latency and poll <see cref="GetChangesAsync"/> as a fallback.
 /// </summary>
 [Alias("OrleansGateway.IListenerDirectoryGrain")]
 public interface IListenerDirectoryGrain : IGrainWithStringKey
 {
+    /// <summary>Everything, sorted (for /status and tests; edges use <see cref="GetChangesAsync"/>).</summary>
     [Alias("Get")]
+    [ReadOnly]
     Task<DirectoryView> GetAsync();
+
+    /// <summary>
+    /// What changed after <paramref name="sinceVersion"/> of activation <paramref name="epoch"/>: only the changed
+    /// listeners and tenants; everything when <paramref name="epoch"/> is not this activation's (pass
+    /// <see cref="Guid.Empty"/> the first time).
+    /// </summary>
+    [Alias("GetChanges")]
+    [ReadOnly]
+    Task<DirectoryChanges> GetChangesAsync(Guid epoch, long sinceVersion);
+
+    /// <summary>The version alone: an edge serving it or a later one serves every change published before the call.</summary>
+    [Alias("GetVersion")]
+    [ReadOnly]
+    Task<long> GetVersionAsync();
 
     /// <summary>Called by a listener grain after each change; <paramref name="hasRoutes"/> false removes it.</summary>
     [Alias("PublishListener")]
@@ -131,6 +147,7 @@ public interface IListenerDirectoryGrain : IGrainWithStringKey
 
     /// <summary>The ports of every listener with routes (the gateway's own ports: an upstream there would be a loop).</summary>
     [Alias("GetListenerPorts")]
+    [ReadOnly]
     Task<System.Collections.Immutable.ImmutableArray<int>> GetListenerPortsAsync();
 
     /// <summary>Subscribes (or renews) an observer; subscriptions expire, so edges renew them periodically.</summary>

@@ -48,6 +48,13 @@ public sealed partial class TenantGrain(
     /// <summary>Within the 30 s of a grain call; a tenant with more certificates than fit finishes with the next attempt.</summary>
     private static readonly TimeSpan PurgeTimeout = TimeSpan.FromSeconds(25);
 
+    /// <summary>
+    /// The allowed upstreams and connection limit the directory acknowledged in this activation: an acknowledged publish
+    /// is stored there, so the same values are not sent again with every change (a directory call less per apply on a
+    /// start that applies thousands of tenants at once).
+    /// </summary>
+    private (ImmutableArray<string>? AllowedUpstreams, int? Limit)? _published;
+
     private string Tenant => this.GetPrimaryKeyString();
 
     private TimeProvider Time => ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
@@ -457,13 +464,23 @@ public sealed partial class TenantGrain(
     /// <summary>
     /// The data plane enforces the connection limit and the allowed upstreams on each edge, so they go out through the
     /// directory with the routes, before the claims (an edge never serves a route without its tenant's upstream rules).
-    /// Also sent on every change (a no-op at the directory when unchanged), so a publish lost with a silo catches up.
+    /// Also sent with the first change of each activation (a no-op at the directory when unchanged), so a publish lost
+    /// with a silo catches up; later changes send them only when they differ from what the directory acknowledged.
     /// </summary>
     private async Task PublishDataPlaneQuotaAsync()
     {
+        var (allowed, limit) = (state.State.Quota.AllowedUpstreams, state.State.Quota.MaxConcurrentConnections);
+        if (_published is var (publishedAllowed, publishedLimit) && publishedLimit == limit
+            && (publishedAllowed is { } a ? allowed is { } b && a.SequenceEqual(b) : allowed is null))
+        {
+            return;
+        }
+
+        _published = null;
         var directory = GrainFactory.GetDirectoryGrain(options.Value.AmbassadorId);
-        await directory.PublishAllowedUpstreamsAsync(Tenant, state.State.Quota.AllowedUpstreams);
-        await directory.PublishConnectionLimitAsync(Tenant, state.State.Quota.MaxConcurrentConnections);
+        await directory.PublishAllowedUpstreamsAsync(Tenant, allowed);
+        await directory.PublishConnectionLimitAsync(Tenant, limit);
+        _published = (allowed, limit);
     }
 
     /// <summary>The gateway's own endpoints and every listener's port, which the compile keeps tenants away from.</summary>

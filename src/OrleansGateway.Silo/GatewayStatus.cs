@@ -72,8 +72,8 @@ internal sealed class GatewayStatus(GatewaySettings settings, IGrainFactory grai
         {
             // Tenant grains answer only between changes, and a change has told the directory before it returns: once
             // this edge serves the directory's current version, its listeners match the statuses just read.
-            var directory = await grains.GetDirectoryGrain(settings.AmbassadorId).GetAsync();
-            edge = await edges.WaitForEdgeAsync(directory.Version, EdgeCatchUp) ?? edge;
+            var version = await grains.GetDirectoryGrain(settings.AmbassadorId).GetVersionAsync();
+            edge = await edges.WaitForEdgeAsync(version, EdgeCatchUp) ?? edge;
         }
 
         var reports = views.Select(v => (v.Tenant, Report: Report(v.Parts.View, v.Parts.Local, edge))).ToList();

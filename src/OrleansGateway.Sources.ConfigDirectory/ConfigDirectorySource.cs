@@ -220,7 +220,8 @@ public sealed partial class ConfigDirectorySource(
             var unreadable = new ConcurrentBag<string>();
             await Parallel.ForEachAsync(loaded, new ParallelOptions { MaxDegreeOfParallelism = ApplyParallelism, CancellationToken = cancellationToken }, async (entry, _) =>
             {
-                var (tenant, load) = entry;
+                var (tenant, read) = entry;
+                var load = read();
                 if (load.Diagnostics.FirstOrDefault(d => d.Code == DiagnosticCodes.IoError) is { } problem)
                 {
                     // Same reasoning for a tenant with a file that cannot be read now: its last applied state stays

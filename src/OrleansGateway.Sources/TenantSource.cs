@@ -71,5 +71,5 @@ public sealed class TenantSource(IGrainFactory grains, string name, string ambas
     /// The version of what the edges of this gateway must serve right now: an edge that serves this version or a later
     /// one serves every apply made before the call.
     /// </summary>
-    public async Task<long> DirectoryVersionAsync() => (await grains.GetDirectoryGrain(ambassadorId).GetAsync()).Version;
+    public Task<long> DirectoryVersionAsync() => grains.GetDirectoryGrain(ambassadorId).GetVersionAsync();
 }

@@ -96,6 +96,32 @@ public sealed class EgressAttackTests(AttackedGateway gateway)
         Assert.Equal(0, server.Bytes);
     }
 
+    [Fact]
+    public async Task Loopback_taken_away_by_the_admin_closes_the_tenants_next_connection_at_the_edge()
+    {
+        // The tenant applies nothing again: the admin's quota change is a change of this tenant's directory entry alone,
+        // which the edge process learns from the directory's changes since its version and enforces at the next connect.
+        await using var server = new RecordingUpstream(greeting: "own-");
+        var port = Ports.Free();
+        var tenant = $"tightened-{port}";
+        var token = await gateway.AttackerAsync(tenant, ["localhost", "127.0.0.0/8"], ports: port);
+        await AssertAcceptedAsync(tenant, token, Yaml.TcpMapping("by-name", port, $"localhost:{server.Port}"));
+        await Eventually.Until(async () => await Traffic.TryEchoAsync(port, "ok") == "own-ok", "the granted upstream through the edge");
+
+        var (status, body) = await gateway.CallAsync(HttpMethod.Put, $"/api/v1/tenants/{tenant}", AttackedGateway.AdminKey, AttackedGateway.JsonBody(new
+        {
+            quota = new { allowedPorts = new[] { $"{port}" }, allowedUpstreams = new[] { "localhost", "0.0.0.0/0", "::/0" }, allowedHosts = new[] { "*" } },
+        }));
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+
+        // Connections before the edge has the change still reach the server; from then on, none does.
+        await Eventually.Until(async () => await Traffic.TryEchoAsync(port, "x") is null or "", "the edge to close the tenant's connection at connect");
+        await AssertClosedAtConnectAsync(port, "by-name", tenant, "quota AllowedUpstreams");
+        var reached = server.Connections;
+        Assert.Equal("", await AttackedGateway.ExchangeAsync(port, "x"));
+        Assert.Equal(reached, server.Connections);
+    }
+
     [Theory]
     [InlineData("core Orleans gateway port")]
     [InlineData("core API port")]
