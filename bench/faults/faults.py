@@ -381,6 +381,17 @@ def hello_fuzzer(port, count, seed, parallel, result):
     asyncio.run(main())
 
 
+async def until_applied(silo, document, within_s, call_timeout_s, pause_s):
+    """Applies tenant C's document through `silo` until it answers 200: seconds that took, or None after `within_s`."""
+    t = time.monotonic()
+    while time.monotonic() - t < within_s:
+        status, _ = await asyncio.to_thread(apply, silo, "tc", document, call_timeout_s)
+        if status == 200:
+            return time.monotonic() - t
+        await asyncio.sleep(pause_s)
+    return None
+
+
 # ---------------------------------------------------------------- config fuzz
 
 SEEDS = [
@@ -540,14 +551,7 @@ async def run(a):
         for victim, other in [(core1, core2), (core2, core1), (edge, core1), (edge2, core1)]:
             start, broken_before = time.monotonic(), {e: on[e].broken for e in on}
             victim.kill()
-            t = time.monotonic()
-            ok = None
-            while time.monotonic() - t < 120:
-                status, _ = await asyncio.to_thread(apply, other, "tc", mapping("c", port_c, upstream_port), 10)
-                if status == 200:
-                    ok = time.monotonic() - t
-                    break
-                await asyncio.sleep(0.5)
+            ok = await until_applied(other, mapping("c", port_c, upstream_port), within_s=120, call_timeout_s=10, pause_s=0.5)
             victim.start()
             ready = await asyncio.to_thread(victim.wait_ready)
             served = None
@@ -576,14 +580,7 @@ async def run(a):
             await asyncio.sleep(1)
         during = both(start, broken_before)
         azurite.start()
-        t = time.monotonic()
-        recovered = None
-        while time.monotonic() - t < 180:
-            status, _ = await asyncio.to_thread(apply, core1, "tc", mapping("c", port_c, upstream_port), 15)
-            if status == 200:
-                recovered = time.monotonic() - t
-                break
-            await asyncio.sleep(1)
+        recovered = await until_applied(core1, mapping("c", port_c, upstream_port), within_s=180, call_timeout_s=15, pause_s=1)
         sc["storage_outage"] = {"seconds": counts["outage_s"], "apply_answers": answers, "apply_ok_after_restart_s": recovered and round(recovered, 1),
                                 "edges_during": during}
         log("storage_outage", sc["storage_outage"])
